@@ -1,0 +1,233 @@
+// The `lepsim` executable: parses the command line, calls the engine library,
+// maps errors to the exit codes documented in README.md. Nothing else.
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "lepsim/error.hpp"
+#include "lepsim/run.hpp"
+#include "lepsim/run_file.hpp"
+#include "lepsim/scenario.hpp"
+#include "lepsim/version.hpp"
+
+namespace po = boost::program_options;
+using namespace lepsim;
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs a lock-free flag");
+
+extern "C" void on_signal(int) { g_interrupted.store(true); }
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+const char* MAIN_HELP = R"(lepsim - Monte Carlo simulation of programmes delivered through local partnerships
+
+Usage:
+  lepsim run SCENARIO.toml [options]     simulate and write an HDF5 run file
+  lepsim validate SCENARIO.toml          check a scenario file without running it
+  lepsim COMMAND --help                  options and examples of one command
+  lepsim --version                       engine version and git revision
+
+Examples:
+  lepsim validate scenarios/bsf.toml
+  lepsim run scenarios/example.toml -o example.h5
+  lepsim run scenarios/bsf.toml --replications 2000 --seed 7 --threads 2 -o bsf.h5
+
+Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 invalid scenario,
+4 output could not be written, 5 run file unreadable, 130 interrupted.
+Documentation: README.md, docs/scenario-format.md, docs/model.md, docs/run-file-format.md.
+)";
+
+const char* RUN_HELP = R"(lepsim run SCENARIO.toml [options]
+
+Simulates the scenario's replications in parallel and writes every one of them
+to an HDF5 run file: per-replication monthly series, per-project completion
+steps and a summary across replications (mean, sd, P10/P50/P90). The file is
+written under a temporary name and appears under its final name only when
+complete. Same seed, same numbers, whatever the thread count.
+
+Examples:
+  lepsim run scenarios/example.toml
+  lepsim run scenarios/bsf.toml -o bsf.h5 --replications 500 --threads 2
+  lepsim run scenarios/bsf.toml -o bsf-seed7.h5 --seed 7 --force
+
+Options)";
+
+const char* VALIDATE_HELP = R"(lepsim validate SCENARIO.toml
+
+Reads and checks a scenario file without running it. Every problem is listed,
+each as FILE:LINE: KEY = VALUE: RULE. Exit code 0 when valid, 3 when not.
+
+Example:
+  lepsim validate scenarios/bsf.toml
+
+Options)";
+
+std::string format_duration(double seconds) {
+  char buf[32];
+  if (seconds < 60) std::snprintf(buf, sizeof buf, "%.0fs", seconds);
+  else if (seconds < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(seconds) / 60, static_cast<int>(seconds) % 60);
+  else std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(seconds) / 3600, (static_cast<int>(seconds) % 3600) / 60);
+  return buf;
+}
+
+//! A progress bar with ETA on stderr, only when stderr is a terminal.
+class ProgressBar {
+ public:
+  ProgressBar() : enabled_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+  void update(std::int64_t done, std::int64_t total) {
+    if (!enabled_) return;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double frac = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
+    const int width = 30, filled = static_cast<int>(frac * width);
+    const std::string eta = done > 0 && done < total ? " ETA " + format_duration(elapsed / frac * (1 - frac)) : "";
+    std::fprintf(stderr, "\r[%s%s] %3.0f%% %lld/%lld replications%s   ", std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                 std::string(static_cast<std::size_t>(width - filled), ' ').c_str(), frac * 100, static_cast<long long>(done),
+                 static_cast<long long>(total), eta.c_str());
+    if (done >= total) std::fputc('\n', stderr);
+    std::fflush(stderr);
+  }
+
+ private:
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+po::variables_map parse_command(const std::vector<std::string>& args, const po::options_description& opts,
+                                const po::positional_options_description& pos) {
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  return vm;
+}
+
+int cmd_validate(const std::vector<std::string>& args) {
+  po::options_description opts;
+  opts.add_options()("help,h", "show this help")("scenario", po::value<std::string>(), "scenario file");
+  po::positional_options_description pos;
+  pos.add("scenario", 1);
+  auto vm = parse_command(args, opts, pos);
+  if (vm.count("help")) {
+    std::cout << VALIDATE_HELP << ":\n  -h [ --help ]  show this help\n";
+    return 0;
+  }
+  if (!vm.count("scenario")) throw UsageError("validate needs a scenario file: lepsim validate SCENARIO.toml");
+  const Scenario sc = load_scenario(vm["scenario"].as<std::string>());
+  int projects = 0;
+  for (const auto& g : sc.groups) projects += g.arrivals ? 0 : static_cast<int>(g.count * g.schools.mean() + 0.5);
+  std::cout << sc.source_path << ": valid scenario '" << sc.name << "': " << sc.stages.size() << " stages, "
+            << sc.types.size() << " project types, " << sc.authority_count() << " authorities, about " << projects
+            << " projects (excluding random arrivals), " << sc.time.steps << " steps of " << sc.time.step_months
+            << " months\n";
+  return 0;
+}
+
+int cmd_run(const std::vector<std::string>& args) {
+  po::options_description opts;
+  opts.add_options()
+      ("output,o", po::value<std::string>(), "run file to write (default: SCENARIO's name with .h5, in the current directory)")
+      ("replications,r", po::value<int>(), "number of replications (default: the scenario's [run] replications)")
+      ("seed,s", po::value<std::uint64_t>(), "master seed (default: the scenario's [run] seed)")
+      ("threads,t", po::value<int>()->default_value(0), "worker threads; 0 uses every core")
+      ("force,f", "overwrite the output file if it exists")
+      ("help,h", "show this help");
+  po::options_description hidden;
+  hidden.add_options()("scenario", po::value<std::string>(), "scenario file");
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description pos;
+  pos.add("scenario", 1);
+  auto vm = parse_command(args, all, pos);
+  if (vm.count("help")) {
+    std::cout << RUN_HELP << opts << "\n";
+    return 0;
+  }
+  if (!vm.count("scenario")) throw UsageError("run needs a scenario file: lepsim run SCENARIO.toml");
+  const std::string path = vm["scenario"].as<std::string>();
+  const Scenario sc = load_scenario(path);
+
+  RunOptions ro;
+  ro.output_path = vm.count("output") ? vm["output"].as<std::string>()
+                                      : std::filesystem::path(path).stem().string() + ".h5";
+  if (vm.count("replications")) {
+    const int r = vm["replications"].as<int>();
+    if (r < 1) throw UsageError("--replications must be at least 1, got " + std::to_string(r));
+    ro.replications = r;
+  }
+  if (vm.count("seed")) ro.seed = vm["seed"].as<std::uint64_t>();
+  ro.threads = vm["threads"].as<int>();
+  if (ro.threads < 0) throw UsageError("--threads must be 0 (all cores) or more, got " + std::to_string(ro.threads));
+  ro.force = vm.count("force") > 0;
+  ProgressBar bar;
+  ro.progress = [&](std::int64_t done, std::int64_t total) { bar.update(done, total); };
+  ro.cancel = &g_interrupted;
+  install_signal_handlers();
+
+  const RunInfo info = run_scenario(sc, ro);
+  const RunHeadline h = read_headline(info.output_path);
+  std::printf("lepsim %s: %s ('%s'), %lld replications, seed %llu, %d threads\n", engine_version(), path.c_str(),
+              sc.name.c_str(), static_cast<long long>(info.replications), static_cast<unsigned long long>(info.seed), info.threads);
+  std::printf("wrote %s in %.2f s (%.0f replications/s)\n", info.output_path.c_str(), info.seconds,
+              static_cast<double>(info.replications) / info.seconds);
+  std::printf("projects per replication (mean):       %.1f\n", h.projects_mean);
+  std::printf("completed within %.0f months (mean):    %.1f (%.1f%%)\n", sc.time.horizon_months, h.completed_mean,
+              h.projects_mean > 0 ? 100 * h.completed_mean / h.projects_mean : 0.0);
+  std::printf("replications finishing every project:  %.1f%%\n", 100 * h.finished_fraction);
+  auto finish = [&](double m) { return m < 0 ? std::string("after the horizon") : "month " + std::to_string(static_cast<int>(m)); };
+  std::printf("programme finish P50 / P90:            %s / %s\n", finish(h.finish_p50_months).c_str(),
+              finish(h.finish_p90_months).c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+      std::cout << MAIN_HELP;
+      return args.empty() ? static_cast<int>(ExitCode::USAGE) : 0;
+    }
+    if (args[0] == "--version" || args[0] == "-V") {
+      std::cout << "lepsim " << engine_version() << " (git " << git_revision() << ")\n";
+      return 0;
+    }
+    const std::string cmd = args[0];
+    args.erase(args.begin());
+    if (cmd == "run") return cmd_run(args);
+    if (cmd == "validate") return cmd_validate(args);
+    throw UsageError("unknown command '" + cmd + "'; commands: run, validate (see lepsim --help)");
+  } catch (const ScenarioError& e) {
+    std::cerr << e.what() << "\n" << e.diagnostics().size() << " problem" << (e.diagnostics().size() == 1 ? "" : "s")
+              << " found; nothing was run.\n";
+    return static_cast<int>(e.code());
+  } catch (const Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    std::cerr << "internal error: " << e.what() << "\n";
+    return static_cast<int>(ExitCode::INTERNAL);
+  }
+}

@@ -1,0 +1,73 @@
+#pragma once
+// One error channel: typed exceptions thrown by the library, caught once in
+// main and mapped to the exit codes documented in README.md.
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lepsim {
+
+//! Exit codes of the `lepsim` executable (README.md, "Exit codes").
+enum class ExitCode : int {
+  OK = 0,
+  INTERNAL = 1,          //!< a bug: an invariant failed
+  USAGE = 2,             //!< bad command line
+  INVALID_SCENARIO = 3,  //!< the scenario file is unreadable or breaks a rule
+  OUTPUT = 4,            //!< the run file could not be written
+  RUN_FILE = 5,          //!< a run file could not be read (missing, corrupt, wrong format)
+  INTERRUPTED = 130,     //!< SIGINT/SIGTERM during a run
+};
+
+class Error : public std::runtime_error {
+ public:
+  Error(ExitCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  ExitCode code() const noexcept { return code_; }
+
+ private:
+  ExitCode code_;
+};
+
+class UsageError : public Error {
+ public:
+  explicit UsageError(const std::string& m) : Error(ExitCode::USAGE, m) {}
+};
+
+class OutputError : public Error {
+ public:
+  explicit OutputError(const std::string& m) : Error(ExitCode::OUTPUT, m) {}
+};
+
+class RunFileError : public Error {
+ public:
+  explicit RunFileError(const std::string& m) : Error(ExitCode::RUN_FILE, m) {}
+};
+
+class InterruptedError : public Error {
+ public:
+  explicit InterruptedError(const std::string& m) : Error(ExitCode::INTERRUPTED, m) {}
+};
+
+//! One broken rule in a scenario file, located as precisely as the parser can.
+struct Diagnostic {
+  std::string file;
+  int line = 0;       //!< 1-based; 0 when the rule concerns the file as a whole
+  std::string key;    //!< dotted path, e.g. "stages.procurement.work.mode"
+  std::string value;  //!< the offending value as written, or "" when absent
+  std::string rule;   //!< what must hold, e.g. "must be > 0"
+
+  //! `file:line: key = value: rule`, the form of every scenario message.
+  std::string format() const;
+};
+
+//! All the problems found in one pass over a scenario.
+class ScenarioError : public Error {
+ public:
+  explicit ScenarioError(std::vector<Diagnostic> diagnostics);
+  const std::vector<Diagnostic>& diagnostics() const noexcept { return diagnostics_; }
+
+ private:
+  std::vector<Diagnostic> diagnostics_;
+};
+
+}  // namespace lepsim

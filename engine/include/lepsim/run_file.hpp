@@ -1,0 +1,58 @@
+#pragma once
+// The HDF5 run file: layout and versions are documented in docs/run-file-format.md
+// (a test keeps the two in step). Written under a temporary name in the target
+// directory and renamed only when complete, so a file under the final name is
+// always whole.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "lepsim/scenario.hpp"
+#include "lepsim/simulation.hpp"
+
+namespace lepsim {
+
+inline constexpr const char* RUN_FILE_TYPE = "lepsim-run";
+inline constexpr int RUN_FORMAT_MAJOR = 1;  //!< readers refuse other majors
+inline constexpr int RUN_FORMAT_MINOR = 0;  //!< additions that old readers may ignore
+
+//! Percentiles stored for every series (docs/run-file-format.md).
+inline constexpr double SUMMARY_PERCENTILES[] = {10.0, 50.0, 90.0};
+
+class RunFileWriter {
+ public:
+  //! Creates `<final_path>.tmp-<pid>` next to the final name. Refuses an existing
+  //! final file unless `force`. Throws OutputError.
+  RunFileWriter(const std::string& final_path, const Scenario& scenario, std::uint64_t seed,
+                int replications, int chunk_replications, bool force);
+  ~RunFileWriter();  // removes the temporary file unless finish() succeeded
+  RunFileWriter(const RunFileWriter&) = delete;
+  RunFileWriter& operator=(const RunFileWriter&) = delete;
+
+  //! Appends consecutive replications, in replication order.
+  void append(std::span<const ReplicationResult> chunk);
+  //! Computes the summaries, closes the file and renames it to the final name.
+  void finish();
+
+  const std::string& final_path() const noexcept;
+  const std::string& temp_path() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+//! Headline figures of a finished run file, for the end-of-run message.
+struct RunHeadline {
+  std::int64_t replications = 0;
+  double projects_mean = 0;          //!< projects per replication
+  double completed_mean = 0;         //!< completed within the horizon
+  double finished_fraction = 0;      //!< replications in which every project finished
+  double finish_p50_months = -1;     //!< programme finish, months from start; -1 if not reached
+  double finish_p90_months = -1;
+};
+RunHeadline read_headline(const std::string& path);
+
+}  // namespace lepsim

@@ -1,0 +1,415 @@
+#include "lepsim/run_file.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <functional>
+
+#include "lepsim/error.hpp"
+#include "lepsim/h5.hpp"
+#include "lepsim/version.hpp"
+
+namespace lepsim {
+namespace {
+
+// Series datasets are compressed lightly: counts compress ~10x with shuffle, and
+// level 1 keeps writing a small share of the run (docs/run-file-format.md).
+constexpr int SERIES_DEFLATE = 1;
+constexpr std::uint64_t PROJECT_CHUNK = 1 << 16;
+constexpr std::uint64_t SUMMARY_BLOCK_BYTES = 64ull << 20;  // memory for one summary read-back block
+
+//! One per-replication series: how to find it in a result and how to describe it.
+struct SeriesSpec {
+  const char* name;
+  const char* units;
+  const char* dims;  // names of the dimensions, for readers
+  const char* description;
+  int inner;         // K: values per step (0 for a [R, T] dataset)
+  bool real;         // double, else int32
+  std::function<const void*(const ReplicationResult&)> data;
+};
+
+std::vector<SeriesSpec> series_specs(const Scenario& sc) {
+  const int S = static_cast<int>(sc.stages.size()), D = static_cast<int>(sc.disciplines.size()),
+            P = static_cast<int>(sc.pools.size());
+  std::vector<SeriesSpec> v = {
+      {"stage_active", "stage instances", "replication,step,stage", "stage instances progressing during the step", S, false,
+       [](const ReplicationResult& r) -> const void* { return r.stage_active.data(); }},
+      {"stage_queued", "stage instances", "replication,step,stage",
+       "stage instances ready but held by a gate or by lack of capacity during the step", S, false,
+       [](const ReplicationResult& r) -> const void* { return r.stage_queued.data(); }},
+      {"stage_completions", "stage instances per step", "replication,step,stage", "stage instances finished in the step", S,
+       false, [](const ReplicationResult& r) -> const void* { return r.stage_completions.data(); }},
+      {"completions", "projects per step", "replication,step", "projects finished in the step", 0, false,
+       [](const ReplicationResult& r) -> const void* { return r.completions.data(); }},
+      {"project_state", "projects", "replication,step,state",
+       "projects in each state (pending, waiting, active, done) during the step", PROJECT_STATE_COUNT, false,
+       [](const ReplicationResult& r) -> const void* { return r.project_state.data(); }},
+  };
+  if (D > 0)
+    v.push_back({"utilisation", "fraction of FTE", "replication,step,discipline",
+                 "FTE allocated / FTE of the authorities that have entered", D, true,
+                 [](const ReplicationResult& r) -> const void* { return r.utilisation.data(); }});
+  if (P > 0) {
+    v.push_back({"pool_in_use", "tokens", "replication,step,pool", "national capacity tokens held", P, false,
+                 [](const ReplicationResult& r) -> const void* { return r.pool_in_use.data(); }});
+    v.push_back({"pool_queue", "stage instances", "replication,step,pool", "stage instances queuing for a national token", P,
+                 false, [](const ReplicationResult& r) -> const void* { return r.pool_queue.data(); }});
+  }
+  return v;
+}
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+//! Percentile by linear interpolation between order statistics (Hyndman-Fan type 7,
+//! numpy's default), on sorted data.
+double percentile_sorted(const std::vector<double>& x, double p) {
+  if (x.empty()) return std::nan("");
+  const double h = (static_cast<double>(x.size()) - 1) * p / 100.0;
+  const auto lo = static_cast<std::size_t>(std::floor(h));
+  const std::size_t hi = std::min(lo + 1, x.size() - 1);
+  return x[lo] + (h - static_cast<double>(lo)) * (x[hi] - x[lo]);
+}
+
+}  // namespace
+
+struct RunFileWriter::Impl {
+  std::string final_path, temp_path;
+  const Scenario& sc;
+  std::vector<SeriesSpec> specs;
+  h5::File file;
+  std::vector<h5::Appendable<std::int32_t>> int_series;
+  std::vector<h5::Appendable<double>> real_series;
+  h5::Appendable<std::int32_t> cumulative, rep_projects, rep_completed, rep_finish;
+  h5::Appendable<std::int64_t> rep_first_project;
+  h5::Appendable<std::int32_t> proj_authority, proj_type, proj_arrival, proj_completion;
+  std::int64_t projects_written = 0;
+  std::int64_t replications_written = 0;
+  std::int64_t replications_expected = 0;
+  std::vector<std::int32_t> scratch_i;
+  std::vector<double> scratch_d;
+  bool finished = false;
+
+  Impl(const Scenario& s) : sc(s) {}
+  void write_summaries();
+};
+
+RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, std::uint64_t seed, int replications,
+                             int chunk_replications, bool force)
+    : impl_(std::make_unique<Impl>(sc)) {
+  Impl& m = *impl_;
+  m.final_path = final_path;
+  m.temp_path = final_path + ".tmp-" + std::to_string(::getpid());
+  m.replications_expected = replications;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(final_path, ec) && !force)
+    throw OutputError("output file " + final_path + " already exists; choose another name with -o or pass --force to overwrite it");
+  if (fs::is_directory(final_path, ec)) throw OutputError("output path " + final_path + " is a directory");
+  try {
+    m.file = h5::File::create(m.temp_path);
+  } catch (const h5::Error& e) {
+    const auto dir = fs::path(final_path).parent_path();
+    throw OutputError("cannot create the run file in " + (dir.empty() ? std::string(".") : dir.string()) + ": " + e.what());
+  }
+  try {
+    h5::Group root = m.file.root();
+    root.set_attr("file_type", RUN_FILE_TYPE);
+    const std::int32_t version[2] = {RUN_FORMAT_MAJOR, RUN_FORMAT_MINOR};
+    root.set_attr("format_version", version);
+    root.set_attr("engine_version", engine_version());
+    root.set_attr("git_revision", git_revision());
+    root.set_attr("seed", seed);
+    root.set_attr("replications", static_cast<std::int64_t>(replications));
+    root.set_attr("created", utc_now());
+    root.set_attr("scenario_name", sc.name);
+    char start[16];
+    std::snprintf(start, sizeof start, "%04d-%02d", sc.time.start_year, sc.time.start_month);
+    root.set_attr("start", std::string(start));
+    root.set_attr("step_months", sc.time.step_months);
+    root.set_attr("steps", static_cast<std::int32_t>(sc.time.steps));
+    root.set_attr("durations", std::string(sc.durations == DurationBasis::PLANNED ? "planned" : "actual"));
+
+    h5::Group scen = root.create_group("scenario");
+    scen.write_text("text", sc.source_text);
+    scen.write_text("resolved", sc.resolved_toml());
+    scen.set_attr("source_path", sc.source_path);
+
+    h5::Group dims = root.create_group("dimensions");
+    std::vector<std::string> names;
+    for (const auto& s : sc.stages) names.push_back(s.name);
+    dims.write_strings("stages", names);
+    dims.write_strings("disciplines", sc.disciplines);
+    names.clear();
+    for (const auto& p : sc.pools) names.push_back(p.name);
+    dims.write_strings("pools", names);
+    names.clear();
+    for (const auto& t : sc.types) names.push_back(t.name);
+    dims.write_strings("project_types", names);
+    dims.write_strings("authorities", sc.authority_names);
+    dims.write_strings("project_states", {"pending", "waiting", "active", "done"});
+    std::vector<double> month_of_step(static_cast<std::size_t>(sc.time.steps));
+    for (std::size_t t = 0; t < month_of_step.size(); ++t) month_of_step[t] = static_cast<double>(t) * sc.time.step_months;
+    dims.write_array("step_start_month", month_of_step).set_attr("units", "months from start");
+
+    const auto T = static_cast<std::uint64_t>(sc.time.steps);
+    const auto chunk = static_cast<std::uint64_t>(std::max(1, chunk_replications));
+    h5::Group series = root.create_group("series");
+    m.specs = series_specs(sc);
+    for (const auto& spec : m.specs) {
+      std::vector<std::uint64_t> inner = {T};
+      if (spec.inner > 0) inner.push_back(static_cast<std::uint64_t>(spec.inner));
+      if (spec.real) {
+        m.real_series.push_back(series.create_appendable<double>(spec.name, inner, chunk, SERIES_DEFLATE));
+        m.real_series.back().set_attr("units", spec.units);
+        m.real_series.back().set_attr("dims", spec.dims);
+        m.real_series.back().set_attr("description", spec.description);
+      } else {
+        m.int_series.push_back(series.create_appendable<std::int32_t>(spec.name, inner, chunk, SERIES_DEFLATE));
+        m.int_series.back().set_attr("units", spec.units);
+        m.int_series.back().set_attr("dims", spec.dims);
+        m.int_series.back().set_attr("description", spec.description);
+      }
+    }
+    m.cumulative = series.create_appendable<std::int32_t>("completed_cumulative", {T}, chunk, SERIES_DEFLATE);
+    m.cumulative.set_attr("units", "projects");
+    m.cumulative.set_attr("dims", "replication,step");
+    m.cumulative.set_attr("description", "projects finished by the end of the step");
+
+    h5::Group reps = root.create_group("replications");
+    auto rep_col = [&](const char* name, const char* units, const char* desc) {
+      auto a = reps.create_appendable<std::int32_t>(name, {}, 4096, SERIES_DEFLATE);
+      a.set_attr("units", units);
+      a.set_attr("description", desc);
+      return a;
+    };
+    m.rep_projects = rep_col("projects", "projects", "projects generated in the replication");
+    m.rep_completed = rep_col("completed", "projects", "projects finished within the horizon");
+    m.rep_finish = rep_col("finish_step", "step", "step the last project finished; -1 if any is unfinished at the horizon");
+    m.rep_first_project = reps.create_appendable<std::int64_t>("first_project", {}, 4096, SERIES_DEFLATE);
+    m.rep_first_project.set_attr("description", "index of the replication's first row in /projects (when written)");
+
+    if (sc.per_project_output) {
+      h5::Group proj = root.create_group("projects");
+      auto col = [&](const char* name, const char* units, const char* desc) {
+        auto a = proj.create_appendable<std::int32_t>(name, {}, PROJECT_CHUNK, SERIES_DEFLATE);
+        a.set_attr("units", units);
+        a.set_attr("description", desc);
+        return a;
+      };
+      m.proj_authority = col("authority", "index", "authority (index into /dimensions/authorities)");
+      m.proj_type = col("type", "index", "project type (index into /dimensions/project_types)");
+      m.proj_arrival = col("arrival_step", "step", "first step the project is in the programme (steps if never)");
+      m.proj_completion = col("completion_step", "step", "step the project finished; -1 if not by the horizon");
+    }
+  } catch (const h5::Error& e) {
+    throw OutputError(std::string("cannot write the run file: ") + e.what());
+  }
+}
+
+RunFileWriter::~RunFileWriter() {
+  if (!impl_ || impl_->finished) return;
+  impl_->int_series.clear();
+  impl_->real_series.clear();
+  try {
+    impl_->file = h5::File();  // release every handle before removing the file
+  } catch (...) {
+  }
+  std::remove(impl_->temp_path.c_str());
+}
+
+void RunFileWriter::append(std::span<const ReplicationResult> chunk) {
+  Impl& m = *impl_;
+  if (chunk.empty()) return;
+  try {
+    const std::size_t T = static_cast<std::size_t>(m.sc.time.steps);
+    std::size_t ii = 0, ri = 0;
+    for (const auto& spec : m.specs) {
+      const std::size_t row = T * static_cast<std::size_t>(std::max(1, spec.inner));
+      if (spec.real) {
+        m.scratch_d.resize(row * chunk.size());
+        for (std::size_t r = 0; r < chunk.size(); ++r) {
+          const auto* src = static_cast<const double*>(spec.data(chunk[r]));
+          std::copy(src, src + row, m.scratch_d.begin() + static_cast<std::ptrdiff_t>(r * row));
+        }
+        m.real_series[ri++].append(m.scratch_d);
+      } else {
+        m.scratch_i.resize(row * chunk.size());
+        for (std::size_t r = 0; r < chunk.size(); ++r) {
+          const auto* src = static_cast<const std::int32_t*>(spec.data(chunk[r]));
+          std::copy(src, src + row, m.scratch_i.begin() + static_cast<std::ptrdiff_t>(r * row));
+        }
+        m.int_series[ii++].append(m.scratch_i);
+      }
+    }
+    m.scratch_i.resize(T * chunk.size());
+    for (std::size_t r = 0; r < chunk.size(); ++r) {
+      std::int32_t c = 0;
+      for (std::size_t t = 0; t < T; ++t) m.scratch_i[r * T + t] = (c += chunk[r].completions[t]);
+    }
+    m.cumulative.append(m.scratch_i);
+
+    auto scalar_col = [&](h5::Appendable<std::int32_t>& a, auto get) {
+      m.scratch_i.resize(chunk.size());
+      for (std::size_t r = 0; r < chunk.size(); ++r) m.scratch_i[r] = get(chunk[r]);
+      a.append(m.scratch_i);
+    };
+    scalar_col(m.rep_projects, [](const ReplicationResult& r) { return r.projects; });
+    scalar_col(m.rep_completed, [](const ReplicationResult& r) { return r.completed; });
+    scalar_col(m.rep_finish, [](const ReplicationResult& r) { return r.finish_step; });
+    std::vector<std::int64_t> first(chunk.size());
+    for (std::size_t r = 0; r < chunk.size(); ++r) {
+      first[r] = m.projects_written;
+      m.projects_written += chunk[r].projects;
+    }
+    m.rep_first_project.append(first);
+    if (m.sc.per_project_output)
+      for (const auto& r : chunk) {
+        m.proj_authority.append(r.project_authority);
+        m.proj_type.append(r.project_type);
+        m.proj_arrival.append(r.arrival_step);
+        m.proj_completion.append(r.completion_step);
+      }
+    m.replications_written += static_cast<std::int64_t>(chunk.size());
+  } catch (const h5::Error& e) {
+    throw OutputError(std::string("cannot write the run file (disk full?): ") + e.what());
+  }
+}
+
+//! Mean, sd, sums and exact percentiles of every series across replications, read
+//! back from the file a block of steps at a time so memory stays bounded.
+void RunFileWriter::Impl::write_summaries() {
+  h5::Group root = file.root();
+  h5::Group summary = root.create_group("summary");
+  h5::Group series = root.open_group("series");
+  std::vector<std::string> names;
+  for (const auto& s : specs) names.push_back(s.name);
+  names.push_back("completed_cumulative");
+  const auto R = static_cast<std::uint64_t>(replications_written);
+  const auto T = static_cast<std::uint64_t>(sc.time.steps);
+  for (const auto& name : names) {
+    const auto dims = series.dims(name);
+    const std::uint64_t K = dims.size() > 2 ? dims[2] : 1;
+    std::vector<std::uint64_t> out_dims = {T};
+    if (dims.size() > 2) out_dims.push_back(K);
+    const std::size_t cells = static_cast<std::size_t>(T * K);
+    std::vector<double> mean(cells), sd(cells), sum(cells), sum_sq(cells);
+    std::vector<std::vector<double>> pct(std::size(SUMMARY_PERCENTILES), std::vector<double>(cells));
+    const std::uint64_t block =
+        std::clamp<std::uint64_t>(SUMMARY_BLOCK_BYTES / std::max<std::uint64_t>(1, R * K * sizeof(double)), 1, T);
+    std::vector<double> column(static_cast<std::size_t>(R));
+    for (std::uint64_t t0 = 0; t0 < T; t0 += block) {
+      const std::uint64_t nb = std::min(block, T - t0);
+      const std::vector<double> buf = series.read_block<double>(name, 0, R, t0, nb);
+      for (std::uint64_t tb = 0; tb < nb; ++tb)
+        for (std::uint64_t k = 0; k < K; ++k) {
+          for (std::uint64_t r = 0; r < R; ++r) column[r] = buf[(r * nb + tb) * K + k];
+          const std::size_t c = static_cast<std::size_t>((t0 + tb) * K + k);
+          double s = 0, s2 = 0;
+          for (double x : column) s += x, s2 += x * x;
+          const double mu = s / static_cast<double>(R);
+          double dev = 0;  // second pass: no cancellation in the variance
+          for (double x : column) dev += (x - mu) * (x - mu);
+          sum[c] = s;
+          sum_sq[c] = s2;
+          mean[c] = mu;
+          sd[c] = R > 1 ? std::sqrt(dev / static_cast<double>(R - 1)) : 0.0;
+          std::sort(column.begin(), column.end());
+          for (std::size_t q = 0; q < std::size(SUMMARY_PERCENTILES); ++q)
+            pct[q][c] = percentile_sorted(column, SUMMARY_PERCENTILES[q]);
+        }
+    }
+    h5::Group g = summary.create_group(name);
+    g.set_attr("n", static_cast<std::int64_t>(R));
+    g.set_attr("units", series.open_dataset(name).attr_string("units"));
+    g.write_array("mean", mean, out_dims);
+    g.write_array("sd", sd, out_dims);
+    g.write_array("sum", sum, out_dims);
+    g.write_array("sum_sq", sum_sq, out_dims);
+    for (std::size_t q = 0; q < std::size(SUMMARY_PERCENTILES); ++q)
+      g.write_array("p" + std::to_string(static_cast<int>(SUMMARY_PERCENTILES[q])), pct[q], out_dims);
+  }
+}
+
+void RunFileWriter::finish() {
+  Impl& m = *impl_;
+  if (m.replications_written != m.replications_expected)
+    throw Error(ExitCode::INTERNAL, "run file has " + std::to_string(m.replications_written) + " replications, expected " +
+                                        std::to_string(m.replications_expected));
+  try {
+    m.write_summaries();
+    m.int_series.clear();
+    m.real_series.clear();
+    m.cumulative = {};
+    m.rep_projects = {};
+    m.rep_completed = {};
+    m.rep_finish = {};
+    m.rep_first_project = {};
+    m.proj_authority = {};
+    m.proj_type = {};
+    m.proj_arrival = {};
+    m.proj_completion = {};
+    m.file.close();
+  } catch (const h5::Error& e) {
+    throw OutputError(std::string("cannot finish the run file (disk full?): ") + e.what());
+  }
+  std::error_code ec;
+  std::filesystem::rename(m.temp_path, m.final_path, ec);
+  if (ec) throw OutputError("cannot rename " + m.temp_path + " to " + m.final_path + ": " + ec.message());
+  m.finished = true;
+}
+
+const std::string& RunFileWriter::final_path() const noexcept { return impl_->final_path; }
+const std::string& RunFileWriter::temp_path() const noexcept { return impl_->temp_path; }
+
+RunHeadline read_headline(const std::string& path) {
+  try {
+    h5::File f = h5::File::open_read(path);
+    h5::Group root = f.root();
+    if (!root.has_attr("file_type") || root.attr_string("file_type") != RUN_FILE_TYPE)
+      throw RunFileError(path + ": not a lepsim run file (no file_type = \"lepsim-run\" attribute)");
+    const auto version = root.attr_array<std::int32_t>("format_version");
+    if (version.size() != 2 || version[0] != RUN_FORMAT_MAJOR)
+      throw RunFileError(path + ": run file format " + (version.empty() ? "?" : std::to_string(version[0])) +
+                         ".x is not supported by this lepsim (reads " + std::to_string(RUN_FORMAT_MAJOR) + ".x)");
+    const double step = root.attr<double>("step_months");
+    h5::Group reps = root.open_group("replications");
+    const auto projects = reps.read_array<double>("projects");
+    const auto completed = reps.read_array<double>("completed");
+    auto finish = reps.read_array<double>("finish_step");
+    RunHeadline h;
+    h.replications = static_cast<std::int64_t>(projects.size());
+    if (projects.empty()) return h;
+    for (std::size_t i = 0; i < projects.size(); ++i) h.projects_mean += projects[i], h.completed_mean += completed[i];
+    h.projects_mean /= static_cast<double>(projects.size());
+    h.completed_mean /= static_cast<double>(projects.size());
+    // Unfinished replications count as finishing after the horizon (+inf) for the percentiles.
+    std::vector<double> months;
+    for (double s : finish) months.push_back(s < 0 ? INFINITY : (s + 1) * step);
+    std::sort(months.begin(), months.end());
+    h.finished_fraction = static_cast<double>(std::count_if(finish.begin(), finish.end(), [](double s) { return s >= 0; })) /
+                          static_cast<double>(finish.size());
+    auto pick = [&](double p) {
+      const double v = percentile_sorted(months, p);
+      return std::isfinite(v) ? v : -1.0;
+    };
+    h.finish_p50_months = pick(50);
+    h.finish_p90_months = pick(90);
+    return h;
+  } catch (const h5::Error& e) {
+    throw RunFileError(e.what());
+  }
+}
+
+}  // namespace lepsim

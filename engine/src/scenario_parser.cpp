@@ -1,0 +1,953 @@
+// Scenario files: TOML -> validated, resolved, immutable Scenario.
+// One pass collects every problem; nothing is half-accepted. The format is
+// documented in docs/scenario-format.md; keep the two in step.
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <toml.hpp>
+
+#include "lepsim/error.hpp"
+#include "lepsim/scenario.hpp"
+
+namespace lepsim {
+namespace {
+
+using TValue = toml::basic_value<toml::discard_comments, std::map, std::vector>;
+using TTable = TValue::table_type;
+
+std::string value_text(const TValue& v) {
+  switch (v.type()) {
+    case toml::value_t::string: return "\"" + v.as_string().str + "\"";
+    case toml::value_t::table: return "{...}";
+    case toml::value_t::array: return "[...]";
+    default: {
+      std::ostringstream os;
+      os << toml::format(v);
+      std::string s = os.str();
+      while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+      return s;
+    }
+  }
+}
+
+std::string type_name(const TValue& v) {
+  std::ostringstream os;
+  os << v.type();
+  return os.str();
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& choices) {
+  std::string best;
+  std::size_t best_d = 3;  // suggest only close matches
+  for (const auto& c : choices) {
+    const std::size_t d = edit_distance(word, c);
+    if (d < best_d) best_d = d, best = c;
+  }
+  return best.empty() ? "" : " (did you mean '" + best + "'?)";
+}
+
+std::string join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
+  return out;
+}
+
+//! The first "NN |" line number in a toml11 formatted message (its own location
+//! object points at where parsing stopped, not where the problem is).
+int line_in_toml_message(const std::string& what) {
+  std::istringstream is(what);
+  std::string l;
+  while (std::getline(is, l)) {
+    std::size_t i = 0;
+    while (i < l.size() && l[i] == ' ') ++i;
+    std::size_t j = i;
+    while (j < l.size() && std::isdigit(static_cast<unsigned char>(l[j]))) ++j;
+    if (j > i && l.find(" |", j) == j) return std::stoi(l.substr(i, j - i));
+  }
+  return 0;
+}
+
+std::string first_toml_reason(const std::string& what) {
+  std::string first = what.substr(0, what.find('\n'));
+  const auto tag = first.find("[error] ");
+  if (tag != std::string::npos) first = first.substr(tag + 8);
+  const auto colon = first.find(": ");
+  if (first.rfind("toml::", 0) == 0 && colon != std::string::npos) first = first.substr(colon + 2);
+  // toml11 points at the second occurrence separately; add the rule a user looks for.
+  return "invalid TOML: " + first;
+}
+
+const std::vector<std::string> TOP_LEVEL_KEYS = {"scenario", "time", "run", "output", "disciplines", "national",
+                                                 "stages", "project_types", "authorities"};
+
+class Parser {
+ public:
+  Parser(std::string path) : path_(std::move(path)) {}
+
+  Scenario parse(const std::string& text);
+
+ private:
+  std::string path_;
+  std::vector<Diagnostic> diags_;
+
+  int line_of(const TValue& v) const { return static_cast<int>(v.location().line()); }
+  void error(const TValue& at, const std::string& key, const std::string& value, const std::string& rule) {
+    diags_.push_back({path_, line_of(at), key, value, rule});
+  }
+  void error_at(const TValue& v, const std::string& key, const std::string& rule) {
+    error(v, key, value_text(v), rule);
+  }
+
+  const TValue* find(const TValue& table, const std::string& key) const {
+    const auto& t = table.as_table();
+    auto it = t.find(key);
+    return it == t.end() ? nullptr : &it->second;
+  }
+
+  //! Rejects keys not in `allowed`, naming the closest allowed one.
+  void check_keys(const TValue& table, const std::string& path, const std::vector<std::string>& allowed) {
+    for (const auto& [k, v] : table.as_table()) {
+      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+        const bool top_level = !path.empty() && std::find(TOP_LEVEL_KEYS.begin(), TOP_LEVEL_KEYS.end(), k) != TOP_LEVEL_KEYS.end();
+        error(v, join_key(path, k), value_text(v),
+              top_level ? "unknown key here; '" + k + "' is a top-level key: in TOML every key after a [table] header "
+                              "belongs to that table, so move it above the first [header]"
+                        : "unknown key" + did_you_mean(k, allowed) + "; allowed here: " + join(allowed));
+      }
+    }
+  }
+
+  static std::string join_key(const std::string& path, const std::string& k) {
+    return path.empty() ? k : path + "." + k;
+  }
+
+  //! Keys of a table in the order they were written (toml11 keeps them sorted).
+  std::vector<std::string> keys_in_file_order(const TValue& table) const {
+    std::vector<std::pair<std::pair<int, int>, std::string>> keyed;
+    for (const auto& [k, v] : table.as_table())
+      keyed.push_back({{line_of(v), static_cast<int>(v.location().column())}, k});
+    std::stable_sort(keyed.begin(), keyed.end());
+    std::vector<std::string> out;
+    for (auto& kv : keyed) out.push_back(kv.second);
+    return out;
+  }
+
+  const TValue* table(const TValue& parent, const std::string& key, const std::string& path, bool required) {
+    const TValue* v = find(parent, key);
+    const std::string full = join_key(path, key);
+    if (!v) {
+      if (required) error(parent, full, "", "required table is missing");
+      return nullptr;
+    }
+    if (!v->is_table()) {
+      error_at(*v, full, "must be a table, not " + type_name(*v));
+      return nullptr;
+    }
+    return v;
+  }
+
+  std::optional<double> number(const TValue& parent, const std::string& key, const std::string& path,
+                               bool required) {
+    const TValue* v = find(parent, key);
+    const std::string full = join_key(path, key);
+    if (!v) {
+      if (required) error(parent, full, "", "required number is missing");
+      return std::nullopt;
+    }
+    return number_value(*v, full);
+  }
+
+  std::optional<double> number_value(const TValue& v, const std::string& full) {
+    double x;
+    if (v.is_integer()) x = static_cast<double>(v.as_integer());
+    else if (v.is_floating()) x = v.as_floating();
+    else {
+      error_at(v, full, "must be a number, not " + type_name(v));
+      return std::nullopt;
+    }
+    if (!std::isfinite(x)) {
+      error_at(v, full, "must be a finite number");
+      return std::nullopt;
+    }
+    return x;
+  }
+
+  std::optional<std::int64_t> integer(const TValue& parent, const std::string& key, const std::string& path,
+                                      bool required) {
+    const TValue* v = find(parent, key);
+    const std::string full = join_key(path, key);
+    if (!v) {
+      if (required) error(parent, full, "", "required integer is missing");
+      return std::nullopt;
+    }
+    if (!v->is_integer()) {
+      error_at(*v, full, "must be an integer, not " + type_name(*v));
+      return std::nullopt;
+    }
+    return v->as_integer();
+  }
+
+  std::optional<std::string> string(const TValue& parent, const std::string& key, const std::string& path,
+                                    bool required) {
+    const TValue* v = find(parent, key);
+    const std::string full = join_key(path, key);
+    if (!v) {
+      if (required) error(parent, full, "", "required string is missing");
+      return std::nullopt;
+    }
+    if (!v->is_string()) {
+      error_at(*v, full, "must be a string, not " + type_name(*v));
+      return std::nullopt;
+    }
+    return v->as_string().str;
+  }
+
+  std::optional<std::vector<std::string>> string_list(const TValue& parent, const std::string& key,
+                                                      const std::string& path, bool required) {
+    const TValue* v = find(parent, key);
+    const std::string full = join_key(path, key);
+    if (!v) {
+      if (required) error(parent, full, "", "required list of strings is missing");
+      return std::nullopt;
+    }
+    if (!v->is_array()) {
+      error_at(*v, full, "must be a list of strings, not " + type_name(*v));
+      return std::nullopt;
+    }
+    std::vector<std::string> out;
+    std::set<std::string> seen;
+    bool ok = true;
+    for (std::size_t i = 0; i < v->as_array().size(); ++i) {
+      const TValue& e = v->as_array()[i];
+      const std::string ek = full + "[" + std::to_string(i) + "]";
+      if (!e.is_string()) {
+        error_at(e, ek, "must be a string, not " + type_name(e));
+        ok = false;
+        continue;
+      }
+      if (!seen.insert(e.as_string().str).second) {
+        error_at(e, ek, "duplicate entry");
+        ok = false;
+      }
+      out.push_back(e.as_string().str);
+    }
+    if (!ok) return std::nullopt;
+    return out;
+  }
+
+  //! A name used as a key or reference: letters, digits, '_' and '-'.
+  void check_name(const TValue& at, const std::string& key, const std::string& name) {
+    const bool ok = !name.empty() && name.size() <= 64 &&
+                    std::all_of(name.begin(), name.end(), [](char c) {
+                      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+                    });
+    if (!ok) error(at, key, "\"" + name + "\"", "names use 1-64 letters, digits, '_' or '-'");
+  }
+
+  std::optional<Distribution> distribution(const TValue& v, const std::string& full);
+  void check_nonnegative_support(const TValue& v, const std::string& full, const Distribution& d,
+                                 bool positive_mean);
+  std::vector<double> discipline_table(const TValue& v, const std::string& full, const Scenario& s);
+
+  void parse_meta(const TValue& root, Scenario& s);
+  void parse_time(const TValue& root, Scenario& s);
+  void parse_run(const TValue& root, Scenario& s);
+  void parse_disciplines(const TValue& root, Scenario& s);
+  void parse_pools(const TValue& root, Scenario& s);
+  void parse_stages(const TValue& root, Scenario& s);
+  void parse_types(const TValue& root, Scenario& s);
+  void parse_authorities(const TValue& root, Scenario& s);
+  void cross_check(const TValue& root, Scenario& s);
+
+  // Lines of named things, for messages from cross-checks.
+  std::map<std::string, const TValue*> stage_values_, type_values_;
+  std::vector<const TValue*> group_values_;
+  std::vector<std::vector<std::string>> stage_after_names_;  // parallel to s.stages
+  std::vector<std::string> stage_milestone_names_;
+  std::vector<std::string> stage_pool_names_;
+};
+
+std::optional<Distribution> Parser::distribution(const TValue& v, const std::string& full) {
+  if (v.is_integer() || v.is_floating()) {
+    auto x = number_value(v, full);
+    if (!x) return std::nullopt;
+    return Distribution::fixed(*x);
+  }
+  if (!v.is_table()) {
+    error_at(v, full, "must be a number or a distribution table like { dist = \"pert\", min = 6, mode = 12, max = 30 }");
+    return std::nullopt;
+  }
+  auto name = string(v, "dist", full, true);
+  if (!name) return std::nullopt;
+  const auto kind = Distribution::kind_from_name(*name);
+  const std::vector<std::string> kinds = {"fixed", "uniform", "triangular", "pert", "normal",
+                                          "lognormal", "exponential", "discrete", "empirical"};
+  if (!kind) {
+    error(*find(v, "dist"), full + ".dist", "\"" + *name + "\"",
+          "unknown distribution" + did_you_mean(*name, kinds) + "; one of: " + join(kinds));
+    return std::nullopt;
+  }
+  auto num = [&](const char* k, bool req) { return number(v, k, full, req); };
+  auto list = [&](const char* k) -> std::optional<std::vector<double>> {
+    const TValue* a = find(v, k);
+    if (!a) {
+      error(v, full + "." + k, "", "required list of numbers is missing");
+      return std::nullopt;
+    }
+    if (!a->is_array()) {
+      error_at(*a, full + "." + k, "must be a list of numbers");
+      return std::nullopt;
+    }
+    std::vector<double> out;
+    for (std::size_t i = 0; i < a->as_array().size(); ++i) {
+      auto x = number_value(a->as_array()[i], full + "." + k + "[" + std::to_string(i) + "]");
+      if (!x) return std::nullopt;
+      out.push_back(*x);
+    }
+    return out;
+  };
+
+  std::optional<Distribution> d;
+  std::vector<std::string> allowed = {"dist"};
+  switch (*kind) {
+    case DistKind::Fixed: {
+      allowed.insert(allowed.end(), {"value"});
+      auto x = num("value", true);
+      if (x) d = Distribution::fixed(*x);
+      break;
+    }
+    case DistKind::Uniform: {
+      allowed.insert(allowed.end(), {"min", "max"});
+      auto a = num("min", true), b = num("max", true);
+      if (a && b) d = Distribution::uniform(*a, *b);
+      break;
+    }
+    case DistKind::Triangular:
+    case DistKind::Pert: {
+      allowed.insert(allowed.end(), {"min", "mode", "max"});
+      if (*kind == DistKind::Pert) allowed.push_back("lambda");
+      auto a = num("min", true), m = num("mode", true), b = num("max", true);
+      auto l = *kind == DistKind::Pert ? num("lambda", false) : std::nullopt;
+      if (a && m && b)
+        d = *kind == DistKind::Pert ? Distribution::pert(*a, *m, *b, l.value_or(4.0))
+                                    : Distribution::triangular(*a, *m, *b);
+      break;
+    }
+    case DistKind::Normal: {
+      allowed.insert(allowed.end(), {"mean", "sd", "min", "max"});
+      auto m = num("mean", true), sd = num("sd", true);
+      auto lo = num("min", false), hi = num("max", false);
+      if (m && sd)
+        d = Distribution::normal(*m, *sd, lo.value_or(-std::numeric_limits<double>::infinity()),
+                                 hi.value_or(std::numeric_limits<double>::infinity()));
+      break;
+    }
+    case DistKind::Lognormal: {
+      allowed.insert(allowed.end(), {"mean", "sd"});
+      auto m = num("mean", true), sd = num("sd", true);
+      if (m && sd) d = Distribution::lognormal(*m, *sd);
+      break;
+    }
+    case DistKind::Exponential: {
+      allowed.insert(allowed.end(), {"mean"});
+      auto m = num("mean", true);
+      if (m) d = Distribution::exponential(*m);
+      break;
+    }
+    case DistKind::Discrete: {
+      allowed.insert(allowed.end(), {"values", "weights"});
+      auto vals = list("values"), ws = list("weights");
+      if (vals && ws) d = Distribution::discrete(*vals, *ws);
+      break;
+    }
+    case DistKind::Empirical: {
+      allowed.insert(allowed.end(), {"values"});
+      auto vals = list("values");
+      if (vals) d = Distribution::empirical(*vals);
+      break;
+    }
+  }
+  check_keys(v, full, allowed);
+  if (!d) return std::nullopt;
+  const auto problems = d->validate();
+  for (const auto& p : problems) {
+    const TValue* pv = find(v, p.param);
+    error(pv ? *pv : v, full + "." + p.param, pv ? value_text(*pv) : "", p.rule);
+  }
+  if (!problems.empty()) return std::nullopt;
+  return d;
+}
+
+//! Durations, counts and months: every value the distribution can produce must be >= 0.
+void Parser::check_nonnegative_support(const TValue& v, const std::string& full, const Distribution& d,
+                                       bool positive_mean) {
+  if (d.min_value() < 0.0)
+    error(v, full, d.describe(), "can take negative values (lowest " + std::to_string(d.min_value()) +
+                                     "); durations, counts and months must be >= 0 (truncate with min = 0)");
+  else if (positive_mean && !(d.max_value() > 0.0))
+    error(v, full, d.describe(), "must be > 0");
+}
+
+std::vector<double> Parser::discipline_table(const TValue& v, const std::string& full, const Scenario& s) {
+  std::vector<double> out(s.disciplines.size(), 0.0);
+  if (!v.is_table()) {
+    error_at(v, full, "must be a table of discipline = FTE, e.g. { client = 2, design = 1.5 }");
+    return out;
+  }
+  for (const auto& [k, fte] : v.as_table()) {
+    const auto it = std::find(s.disciplines.begin(), s.disciplines.end(), k);
+    if (it == s.disciplines.end()) {
+      error(fte, full + "." + k, value_text(fte),
+            "unknown discipline" + did_you_mean(k, s.disciplines) + "; declared: " + join(s.disciplines));
+      continue;
+    }
+    auto x = number_value(fte, full + "." + k);
+    if (!x) continue;
+    if (*x < 0) {
+      error_at(fte, full + "." + k, "must be >= 0 FTE");
+      continue;
+    }
+    if (*x > 1e6) {
+      error_at(fte, full + "." + k, "must be <= 1e6 FTE");
+      continue;
+    }
+    out[static_cast<std::size_t>(it - s.disciplines.begin())] = *x;
+  }
+  return out;
+}
+
+void Parser::parse_meta(const TValue& root, Scenario& s) {
+  const TValue* t = table(root, "scenario", "", true);
+  if (!t) return;
+  check_keys(*t, "scenario", {"name", "description"});
+  s.name = string(*t, "name", "scenario", true).value_or("");
+  s.description = string(*t, "description", "scenario", false).value_or("");
+}
+
+void Parser::parse_time(const TValue& root, Scenario& s) {
+  const TValue* t = table(root, "time", "", true);
+  if (!t) return;
+  check_keys(*t, "time", {"start", "step_months", "horizon_months"});
+  if (auto start = string(*t, "start", "time", true)) {
+    int y = 0, m = 0;
+    char dash = 0, extra = 0;
+    std::istringstream is(*start);
+    const bool ok = (is >> y >> dash >> m) && dash == '-' && !(is >> extra) && y >= 1900 && y <= 2200 &&
+                    m >= 1 && m <= 12 && start->size() == 7;
+    if (!ok) error_at(*find(*t, "start"), "time.start", "must be a year-month like \"2005-04\"");
+    s.time.start_year = y;
+    s.time.start_month = m;
+  }
+  const auto step = number(*t, "step_months", "time", true);
+  const auto horizon = number(*t, "horizon_months", "time", true);
+  if (step && !(*step > 0 && *step <= 12)) error_at(*find(*t, "step_months"), "time.step_months", "must be > 0 and <= 12");
+  if (horizon && !(*horizon > 0)) error_at(*find(*t, "horizon_months"), "time.horizon_months", "must be > 0");
+  if (step && horizon && *step > 0 && *horizon > 0) {
+    const double steps = std::ceil(*horizon / *step - 1e-9);
+    if (steps > 1e6)
+      error_at(*find(*t, "horizon_months"), "time.horizon_months",
+               "gives " + std::to_string(static_cast<long long>(steps)) + " steps; at most 1,000,000 steps");
+    else {
+      s.time.step_months = *step;
+      s.time.horizon_months = *horizon;
+      s.time.steps = static_cast<int>(steps);
+    }
+  }
+}
+
+void Parser::parse_run(const TValue& root, Scenario& s) {
+  if (const TValue* t = table(root, "run", "", false)) {
+    check_keys(*t, "run", {"replications", "seed", "durations"});
+    if (auto r = integer(*t, "replications", "run", false)) {
+      if (*r < 1 || *r > 100'000'000) error_at(*find(*t, "replications"), "run.replications", "must be between 1 and 100000000");
+      else s.replications = static_cast<int>(*r);
+    }
+    if (auto seed = integer(*t, "seed", "run", false)) {
+      if (*seed < 0) error_at(*find(*t, "seed"), "run.seed", "must be >= 0");
+      else s.seed = static_cast<std::uint64_t>(*seed);
+    }
+    if (auto d = string(*t, "durations", "run", false)) {
+      if (*d == "actual") s.durations = DurationBasis::ACTUAL;
+      else if (*d == "planned") s.durations = DurationBasis::PLANNED;
+      else error_at(*find(*t, "durations"), "run.durations", "must be \"actual\" or \"planned\"");
+    }
+  }
+  if (const TValue* t = table(root, "output", "", false)) {
+    check_keys(*t, "output", {"per_project", "chunk_replications"});
+    if (const TValue* v = find(*t, "per_project")) {
+      if (!v->is_boolean()) error_at(*v, "output.per_project", "must be true or false");
+      else s.per_project_output = v->as_boolean();
+    }
+    if (auto c = integer(*t, "chunk_replications", "output", false)) {
+      if (*c < 0 || *c > 1'000'000) error_at(*find(*t, "chunk_replications"), "output.chunk_replications", "must be between 0 and 1000000");
+      else s.chunk_replications = static_cast<int>(*c);
+    }
+  }
+}
+
+void Parser::parse_disciplines(const TValue& root, Scenario& s) {
+  auto names = string_list(root, "disciplines", "", false);
+  if (!names) return;
+  for (std::size_t i = 0; i < names->size(); ++i) check_name(find(root, "disciplines")->as_array()[i], "disciplines[" + std::to_string(i) + "]", (*names)[i]);
+  s.disciplines = *names;
+}
+
+void Parser::parse_pools(const TValue& root, Scenario& s) {
+  const TValue* t = table(root, "national", "", false);
+  if (!t) return;
+  for (const auto& name : keys_in_file_order(*t)) {
+    const TValue& pv = *find(*t, name);
+    const std::string path = "national." + name;
+    check_name(pv, path, name);
+    if (!pv.is_table()) {
+      error_at(pv, path, "must be a table like [national." + name + "] capacity = 8");
+      continue;
+    }
+    check_keys(pv, path, {"capacity"});
+    NationalPool pool{name, 0};
+    if (auto c = integer(pv, "capacity", path, true)) {
+      if (*c < 1 || *c > 1'000'000) error_at(*find(pv, "capacity"), path + ".capacity", "must be between 1 and 1000000 tokens");
+      else pool.capacity = static_cast<int>(*c);
+    }
+    s.pools.push_back(pool);
+  }
+}
+
+void Parser::parse_stages(const TValue& root, Scenario& s) {
+  const TValue* t = table(root, "stages", "", true);
+  if (!t) return;
+  if (t->as_table().empty()) error(*t, "stages", "", "at least one stage is required");
+  for (const auto& name : keys_in_file_order(*t)) {
+    const TValue& sv = *find(*t, name);
+    const std::string path = "stages." + name;
+    check_name(sv, path, name);
+    if (!sv.is_table()) {
+      error_at(sv, path, "must be a table ([stages." + name + "])");
+      continue;
+    }
+    check_keys(sv, path, {"work", "planned", "demand", "after", "national", "earliest_month", "after_authority"});
+    Stage st;
+    st.name = name;
+    stage_values_[name] = &sv;
+    if (const TValue* w = find(sv, "work")) {
+      if (auto d = distribution(*w, path + ".work")) {
+        check_nonnegative_support(*w, path + ".work", *d, true);
+        st.work = *d;
+      }
+    } else {
+      error(sv, path + ".work", "", "required: the stage's work content in months at full resourcing");
+    }
+    if (auto p = number(sv, "planned", path, false)) {
+      if (!(*p > 0)) error_at(*find(sv, "planned"), path + ".planned", "must be > 0 months");
+      st.planned = *p;
+    }
+    if (const TValue* d = find(sv, "demand")) st.demand = discipline_table(*d, path + ".demand", s);
+    else st.demand.assign(s.disciplines.size(), 0.0);
+    auto after = string_list(sv, "after", path, false);
+    st.after_given = after.has_value() || find(sv, "after") != nullptr;
+    stage_after_names_.push_back(after.value_or(std::vector<std::string>{}));
+    stage_pool_names_.push_back(string(sv, "national", path, false).value_or(""));
+    stage_milestone_names_.push_back(string(sv, "after_authority", path, false).value_or(""));
+    if (auto e = number(sv, "earliest_month", path, false)) {
+      if (*e < 0) error_at(*find(sv, "earliest_month"), path + ".earliest_month", "must be >= 0");
+      st.earliest_month = *e;
+    }
+    s.stages.push_back(std::move(st));
+  }
+  // References among stages, now that every name is known.
+  std::vector<std::string> stage_names;
+  for (const auto& st : s.stages) stage_names.push_back(st.name);
+  auto index_of = [&](const std::string& n) {
+    return static_cast<int>(std::find(stage_names.begin(), stage_names.end(), n) - stage_names.begin());
+  };
+  for (std::size_t i = 0; i < s.stages.size(); ++i) {
+    Stage& st = s.stages[i];
+    const TValue& sv = *stage_values_[st.name];
+    const std::string path = "stages." + st.name;
+    for (const auto& p : stage_after_names_[i]) {
+      const int j = index_of(p);
+      if (j == static_cast<int>(stage_names.size()))
+        error(*find(sv, "after"), path + ".after", "\"" + p + "\"",
+              "unknown predecessor stage" + did_you_mean(p, stage_names) + "; stages: " + join(stage_names));
+      else if (j == static_cast<int>(i))
+        error(*find(sv, "after"), path + ".after", "\"" + p + "\"", "a stage cannot follow itself");
+      else st.after.push_back(j);
+    }
+    if (const auto& pn = stage_pool_names_[i]; !pn.empty()) {
+      auto it = std::find_if(s.pools.begin(), s.pools.end(), [&](const NationalPool& p) { return p.name == pn; });
+      if (it == s.pools.end()) {
+        std::vector<std::string> pools;
+        for (const auto& p : s.pools) pools.push_back(p.name);
+        error(*find(sv, "national"), path + ".national", "\"" + pn + "\"",
+              "unknown national capacity pool" + did_you_mean(pn, pools) +
+                  (pools.empty() ? "; declare it as [national." + pn + "] capacity = N" : "; pools: " + join(pools)));
+      } else {
+        st.national_pool = static_cast<int>(it - s.pools.begin());
+      }
+    }
+    if (const auto& mn = stage_milestone_names_[i]; !mn.empty()) {
+      const int j = index_of(mn);
+      if (j == static_cast<int>(stage_names.size()))
+        error(*find(sv, "after_authority"), path + ".after_authority", "\"" + mn + "\"",
+              "unknown stage" + did_you_mean(mn, stage_names));
+      else st.authority_milestone = j;
+    }
+  }
+  // Cycles among predecessors: depth-first search, reporting the cycle's path.
+  std::vector<int> colour(s.stages.size(), 0);
+  std::vector<int> stack;
+  std::function<bool(int)> visit = [&](int u) -> bool {
+    colour[static_cast<std::size_t>(u)] = 1;
+    stack.push_back(u);
+    for (int v : s.stages[static_cast<std::size_t>(u)].after) {
+      if (colour[static_cast<std::size_t>(v)] == 1) {
+        std::string cycle;
+        auto from = std::find(stack.begin(), stack.end(), v);
+        for (auto it = from; it != stack.end(); ++it) cycle += s.stages[static_cast<std::size_t>(*it)].name + " -> ";
+        cycle += s.stages[static_cast<std::size_t>(v)].name;
+        const auto& name = s.stages[static_cast<std::size_t>(u)].name;
+        error(*find(*stage_values_[name], "after"), "stages." + name + ".after", "",
+              "predecessors form a cycle: " + cycle + " (each stage listed after the one it waits for)");
+        return true;
+      }
+      if (colour[static_cast<std::size_t>(v)] == 0 && visit(v)) return true;
+    }
+    stack.pop_back();
+    colour[static_cast<std::size_t>(u)] = 2;
+    return false;
+  };
+  for (std::size_t i = 0; i < s.stages.size(); ++i)
+    if (colour[i] == 0 && visit(static_cast<int>(i))) break;  // one cycle report is enough
+}
+
+void Parser::parse_types(const TValue& root, Scenario& s) {
+  const TValue* t = table(root, "project_types", "", true);
+  if (!t) return;
+  if (t->as_table().empty()) error(*t, "project_types", "", "at least one project type is required");
+  std::vector<std::string> stage_names;
+  for (const auto& st : s.stages) stage_names.push_back(st.name);
+  for (const auto& name : keys_in_file_order(*t)) {
+    const TValue& tv = *find(*t, name);
+    const std::string path = "project_types." + name;
+    check_name(tv, path, name);
+    type_values_[name] = &tv;
+    if (!tv.is_table()) {
+      error_at(tv, path, "must be a table ([project_types." + name + "])");
+      continue;
+    }
+    check_keys(tv, path, {"stages", "overrides"});
+    ProjectType pt;
+    pt.name = name;
+    auto listed = string_list(tv, "stages", path, true);
+    if (listed && listed->empty()) error_at(*find(tv, "stages"), path + ".stages", "must list at least one stage");
+    if (listed && listed->size() > MAX_STAGES_PER_TYPE)
+      error_at(*find(tv, "stages"), path + ".stages", "lists more than " + std::to_string(MAX_STAGES_PER_TYPE) + " stages");
+    std::vector<int> global;  // local index -> stage index
+    if (listed) {
+      for (std::size_t i = 0; i < listed->size(); ++i) {
+        const auto& sn = (*listed)[i];
+        auto it = std::find(stage_names.begin(), stage_names.end(), sn);
+        if (it == stage_names.end()) {
+          error(find(tv, "stages")->as_array()[i], path + ".stages[" + std::to_string(i) + "]", "\"" + sn + "\"",
+                "unknown stage" + did_you_mean(sn, stage_names) + "; stages: " + join(stage_names));
+          continue;
+        }
+        global.push_back(static_cast<int>(it - stage_names.begin()));
+      }
+    }
+    if (global.size() > MAX_STAGES_PER_TYPE) global.clear();
+    for (std::size_t li = 0; li < global.size(); ++li) {
+      const Stage& st = s.stages[static_cast<std::size_t>(global[li])];
+      TypeStage ts{global[li], st.work, st.planned, st.demand, 0};
+      if (!st.after_given) {
+        if (li > 0) ts.predecessors = std::uint64_t{1} << (li - 1);
+      } else {
+        for (int p : st.after) {
+          auto pos = std::find(global.begin(), global.end(), p);
+          if (pos == global.end()) continue;  // predecessors outside the type do not apply to it
+          const auto pj = static_cast<std::size_t>(pos - global.begin());
+          if (pj > li)
+            error(*find(tv, "stages"), path + ".stages", "",
+                  "stage '" + st.name + "' is listed before its predecessor '" + s.stages[static_cast<std::size_t>(p)].name +
+                      "'; list stages in an order that respects 'after'");
+          else ts.predecessors |= std::uint64_t{1} << pj;
+        }
+      }
+      pt.stages.push_back(std::move(ts));
+    }
+    if (const TValue* ov = table(tv, "overrides", path, false)) {
+      for (const auto& [sn, o] : ov->as_table()) {
+        const std::string opath = path + ".overrides." + sn;
+        auto it = std::find(global.begin(), global.end(),
+                            static_cast<int>(std::find(stage_names.begin(), stage_names.end(), sn) - stage_names.begin()));
+        if (it == global.end()) {
+          error(o, opath, "", "overrides a stage that this type does not list" + did_you_mean(sn, listed.value_or(std::vector<std::string>{})));
+          continue;
+        }
+        if (!o.is_table()) {
+          error_at(o, opath, "must be a table of work / planned / demand");
+          continue;
+        }
+        check_keys(o, opath, {"work", "planned", "demand"});
+        TypeStage& ts = pt.stages[static_cast<std::size_t>(it - global.begin())];
+        if (const TValue* w = find(o, "work"))
+          if (auto d = distribution(*w, opath + ".work")) {
+            check_nonnegative_support(*w, opath + ".work", *d, true);
+            ts.work = *d;
+          }
+        if (auto p = number(o, "planned", opath, false)) {
+          if (!(*p > 0)) error_at(*find(o, "planned"), opath + ".planned", "must be > 0 months");
+          ts.planned = *p;
+        }
+        if (const TValue* d = find(o, "demand")) ts.demand = discipline_table(*d, opath + ".demand", s);
+      }
+    }
+    s.types.push_back(std::move(pt));
+  }
+}
+
+void Parser::parse_authorities(const TValue& root, Scenario& s) {
+  const TValue* a = find(root, "authorities");
+  if (!a) {
+    error(root, "authorities", "", "required: at least one [[authorities]] group");
+    return;
+  }
+  if (!a->is_array() || a->as_array().empty()) {
+    error_at(*a, "authorities", "must be one or more [[authorities]] tables");
+    return;
+  }
+  std::vector<std::string> type_names;
+  for (const auto& t : s.types) type_names.push_back(t.name);
+  std::set<std::string> group_names;
+  long long total = 0;
+  for (std::size_t gi = 0; gi < a->as_array().size(); ++gi) {
+    const TValue& gv = a->as_array()[gi];
+    std::string path = "authorities[" + std::to_string(gi) + "]";
+    group_values_.push_back(&gv);
+    if (!gv.is_table()) {
+      error_at(gv, path, "must be a table");
+      continue;
+    }
+    check_keys(gv, path, {"name", "count", "entry_month", "schools", "arrivals", "release_interval_months", "mix",
+                          "first", "team"});
+    AuthorityGroup g;
+    g.name = string(gv, "name", path, true).value_or("group" + std::to_string(gi));
+    check_name(gv, path + ".name", g.name);
+    if (!group_names.insert(g.name).second) error(*find(gv, "name"), path + ".name", "\"" + g.name + "\"", "duplicate group name");
+    if (auto c = integer(gv, "count", path, false)) {
+      if (*c < 1 || *c > MAX_AUTHORITIES) error_at(*find(gv, "count"), path + ".count", "must be between 1 and " + std::to_string(MAX_AUTHORITIES));
+      else g.count = static_cast<int>(*c);
+    }
+    total += g.count;
+    g.entry_month = Distribution::fixed(0.0);
+    if (const TValue* e = find(gv, "entry_month"))
+      if (auto d = distribution(*e, path + ".entry_month")) {
+        check_nonnegative_support(*e, path + ".entry_month", *d, false);
+        g.entry_month = *d;
+      }
+    const TValue* sc = find(gv, "schools");
+    const TValue* ar = find(gv, "arrivals");
+    if (sc && ar) error(*ar, path + ".arrivals", "", "give either 'schools' (a count) or 'arrivals' (a Poisson process), not both");
+    if (!sc && !ar) error(gv, path + ".schools", "", "required: 'schools' (projects per authority) or 'arrivals'");
+    g.schools = Distribution::fixed(0.0);
+    if (sc)
+      if (auto d = distribution(*sc, path + ".schools")) {
+        check_nonnegative_support(*sc, path + ".schools", *d, false);
+        if (d->max_value() > MAX_PROJECTS_PER_AUTHORITY - 1)
+          error(*sc, path + ".schools", d->describe(), "can exceed " + std::to_string(MAX_PROJECTS_PER_AUTHORITY - 1) + " projects per authority");
+        g.schools = *d;
+      }
+    if (ar) {
+      if (!ar->is_table()) error_at(*ar, path + ".arrivals", "must be a table like { rate_per_month = 0.5 }");
+      else {
+        const std::string apath = path + ".arrivals";
+        check_keys(*ar, apath, {"rate_per_month", "start_month", "end_month"});
+        ArrivalProcess p;
+        p.end_month = s.time.horizon_months;
+        if (auto r = number(*ar, "rate_per_month", apath, true)) {
+          if (!(*r > 0)) error_at(*find(*ar, "rate_per_month"), apath + ".rate_per_month", "must be > 0");
+          p.rate_per_month = *r;
+        }
+        if (auto v = number(*ar, "start_month", apath, false)) {
+          if (*v < 0) error_at(*find(*ar, "start_month"), apath + ".start_month", "must be >= 0");
+          p.start_month = *v;
+        }
+        if (auto v = number(*ar, "end_month", apath, false)) {
+          if (*v < 0) error_at(*find(*ar, "end_month"), apath + ".end_month", "must be >= 0");
+          p.end_month = *v;
+        }
+        // Expected count plus 10 sd must stay far below the per-authority entity limit.
+        const double mean = p.rate_per_month * std::max(0.0, p.end_month);
+        if (mean + 10 * std::sqrt(mean) > MAX_PROJECTS_PER_AUTHORITY - 1)
+          error(*ar, apath, "", "expects about " + std::to_string(static_cast<long long>(mean)) +
+                                    " projects per authority; at most " + std::to_string(MAX_PROJECTS_PER_AUTHORITY - 1));
+        g.arrivals = p;
+      }
+    }
+    if (auto r = number(gv, "release_interval_months", path, false)) {
+      if (*r < 0) error_at(*find(gv, "release_interval_months"), path + ".release_interval_months", "must be >= 0");
+      g.release_interval_months = *r;
+    }
+    g.mix.assign(s.types.size(), 0.0);
+    if (const TValue* m = find(gv, "mix")) {
+      if (!m->is_table()) error_at(*m, path + ".mix", "must be a table of project_type = share");
+      else {
+        double sum = 0;
+        for (const auto& [tn, w] : m->as_table()) {
+          auto it = std::find(type_names.begin(), type_names.end(), tn);
+          if (it == type_names.end()) {
+            error(w, path + ".mix." + tn, value_text(w), "unknown project type" + did_you_mean(tn, type_names) + "; types: " + join(type_names));
+            continue;
+          }
+          auto x = number_value(w, path + ".mix." + tn);
+          if (!x) continue;
+          if (*x < 0) {
+            error_at(w, path + ".mix." + tn, "must be >= 0");
+            continue;
+          }
+          g.mix[static_cast<std::size_t>(it - type_names.begin())] = *x;
+          sum += *x;
+        }
+        if (sum > 0) for (auto& x : g.mix) x /= sum;
+        else error(*m, path + ".mix", "", "shares must add up to more than 0");
+      }
+    } else if (s.types.size() == 1) {
+      g.mix[0] = 1.0;  // one type: no need to say so
+    } else {
+      error(gv, path + ".mix", "", "required when there is more than one project type");
+    }
+    if (const TValue* f = find(gv, "first")) {
+      const std::string fpath = path + ".first";
+      if (!f->is_table()) error_at(*f, fpath, "must be a table like { type = \"sample\", count = 2 }");
+      else {
+        check_keys(*f, fpath, {"type", "count"});
+        if (auto tn = string(*f, "type", fpath, true)) {
+          auto it = std::find(type_names.begin(), type_names.end(), *tn);
+          if (it == type_names.end())
+            error(*find(*f, "type"), fpath + ".type", "\"" + *tn + "\"", "unknown project type" + did_you_mean(*tn, type_names));
+          else g.first_type = static_cast<int>(it - type_names.begin());
+        }
+        if (auto c = integer(*f, "count", fpath, true)) {
+          if (*c < 0 || *c >= MAX_PROJECTS_PER_AUTHORITY) error_at(*find(*f, "count"), fpath + ".count", "must be between 0 and 65535");
+          else g.first_count = static_cast<int>(*c);
+        }
+      }
+    }
+    if (const TValue* tm = find(gv, "team")) g.team = discipline_table(*tm, path + ".team", s);
+    else g.team.assign(s.disciplines.size(), 0.0);
+    s.groups.push_back(std::move(g));
+  }
+  if (total > MAX_AUTHORITIES) error(*a, "authorities", std::to_string(total), "more than " + std::to_string(MAX_AUTHORITIES) + " authorities in all");
+}
+
+//! Rules that span sections: every demanded discipline is staffed, milestones are reachable.
+void Parser::cross_check(const TValue& root, Scenario& s) {
+  (void)root;
+  for (std::size_t gi = 0; gi < s.groups.size(); ++gi) {
+    const AuthorityGroup& g = s.groups[gi];
+    for (std::size_t ti = 0; ti < s.types.size(); ++ti) {
+      const bool used = g.mix[ti] > 0 || (g.first_type == static_cast<int>(ti) && g.first_count > 0);
+      if (!used) continue;
+      for (const TypeStage& ts : s.types[ti].stages) {
+        for (std::size_t k = 0; k < s.disciplines.size(); ++k) {
+          if (ts.demand[k] > 0 && g.team[k] <= 0) {
+            const TValue* team = find(*group_values_[gi], "team");
+            error(team ? *team : *group_values_[gi], "authorities[" + std::to_string(gi) + "].team." + s.disciplines[k],
+                  team ? "0" : "",
+                  "stage '" + s.stages[static_cast<std::size_t>(ts.stage)].name + "' of project type '" + s.types[ti].name +
+                      "' demands " + s.disciplines[k] + " but authority group '" + g.name +
+                      "' has no " + s.disciplines[k] + " FTE: its projects would never finish");
+          }
+        }
+      }
+    }
+  }
+  // A stage gated on an authority milestone needs some type that runs the milestone stage.
+  for (const Stage& st : s.stages) {
+    if (st.authority_milestone < 0) continue;
+    const bool reachable = std::any_of(s.types.begin(), s.types.end(), [&](const ProjectType& t) {
+      return std::any_of(t.stages.begin(), t.stages.end(), [&](const TypeStage& ts) { return ts.stage == st.authority_milestone; });
+    });
+    if (!reachable)
+      error(*find(*stage_values_[st.name], "after_authority"), "stages." + st.name + ".after_authority",
+            "\"" + s.stages[static_cast<std::size_t>(st.authority_milestone)].name + "\"",
+            "no project type runs that stage, so the gate would never open");
+  }
+}
+
+Scenario Parser::parse(const std::string& text) {
+  Scenario s;
+  s.source_path = path_;
+  s.source_text = text;
+  if (text.find('\0') != std::string::npos)
+    throw ScenarioError({{path_, 0, "", "", "not a text file (contains NUL bytes)"}});
+  TValue root;
+  try {
+    std::istringstream is(text);
+    root = toml::parse<toml::discard_comments, std::map, std::vector>(is, path_);
+  } catch (const toml::exception& e) {
+    throw ScenarioError({{path_, line_in_toml_message(e.what()), "", "", first_toml_reason(e.what())}});
+  }
+  if (!root.is_table() || root.as_table().empty())
+    throw ScenarioError({{path_, 0, "", "", "the scenario is empty: it needs [scenario], [time], [stages.*], [project_types.*] and [[authorities]]"}});
+  check_keys(root, "", TOP_LEVEL_KEYS);
+  parse_meta(root, s);
+  parse_time(root, s);
+  parse_run(root, s);
+  parse_disciplines(root, s);
+  parse_pools(root, s);
+  parse_stages(root, s);
+  parse_types(root, s);
+  parse_authorities(root, s);
+  if (diags_.empty()) cross_check(root, s);
+  if (!diags_.empty()) {
+    std::stable_sort(diags_.begin(), diags_.end(), [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
+    throw ScenarioError(std::move(diags_));
+  }
+  for (std::size_t gi = 0; gi < s.groups.size(); ++gi)
+    for (int i = 0; i < s.groups[gi].count; ++i) {
+      s.authority_group.push_back(static_cast<int>(gi));
+      s.authority_names.push_back(s.groups[gi].count == 1 ? s.groups[gi].name
+                                                          : s.groups[gi].name + "-" + std::to_string(i + 1));
+    }
+  return s;
+}
+
+}  // namespace
+
+Scenario parse_scenario(const std::string& text, const std::string& path) { return Parser(path).parse(text); }
+
+Scenario load_scenario(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ScenarioError({{path, 0, "", "", "cannot open the scenario file for reading"}});
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) throw ScenarioError({{path, 0, "", "", "cannot read the scenario file"}});
+  return parse_scenario(buf.str(), path);
+}
+
+int TimeGrid::step_at_or_after(double month) const {
+  if (month <= 0) return 0;
+  const double s = std::ceil(month / step_months - 1e-9);
+  return s > steps ? steps : static_cast<int>(s);
+}
+
+}  // namespace lepsim

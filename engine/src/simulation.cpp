@@ -1,0 +1,391 @@
+#include "lepsim/simulation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "lepsim/error.hpp"
+#include "lepsim/rng.hpp"
+
+namespace lepsim {
+namespace {
+
+// Gates a ready stage instance passes, in this order, before it competes for capacity.
+enum Gate : std::int32_t { GATE_EARLIEST = 0, GATE_MILESTONE = 1, GATE_NATIONAL = 2, GATE_CAPACITY = 3 };
+
+// A stage is complete when less than this much work (in steps) is left: sums of
+// step fractions such as 10 x 0.1 must not leave a phantom extra step.
+constexpr double WORK_EPSILON = 1e-9;
+
+//! Random-stream entities: authorities are 0..2^15-1; projects set the top bit
+//! (docs/random-streams.md). Fixed per (authority, ordinal), so two scenarios that
+//! share a seed give the same draws to the same project (common random numbers).
+std::uint32_t authority_entity(int authority) { return static_cast<std::uint32_t>(authority); }
+std::uint32_t project_entity(int authority, int ordinal) {
+  return 0x80000000u | (static_cast<std::uint32_t>(authority) << 16) | static_cast<std::uint32_t>(ordinal);
+}
+
+enum AuthoritySubstream : std::uint16_t { ENTRY_MONTH = 0, SCHOOL_COUNT = 1 };
+
+}  // namespace
+
+void ReplicationResult::resize(int t, int s, int d, int p) {
+  steps = t, stages = s, disciplines = d, pools = p;
+  const auto T = static_cast<std::size_t>(t);
+  stage_active.assign(T * static_cast<std::size_t>(s), 0);
+  stage_queued.assign(T * static_cast<std::size_t>(s), 0);
+  stage_completions.assign(T * static_cast<std::size_t>(s), 0);
+  completions.assign(T, 0);
+  project_state.assign(T * PROJECT_STATE_COUNT, 0);
+  utilisation.assign(T * static_cast<std::size_t>(d), 0.0);
+  pool_in_use.assign(T * static_cast<std::size_t>(p), 0);
+  pool_queue.assign(T * static_cast<std::size_t>(p), 0);
+  project_authority.clear();
+  project_type.clear();
+  arrival_step.clear();
+  completion_step.clear();
+  projects = completed = 0;
+  finish_step = -1;
+}
+
+Simulator::Simulator(const Scenario& scenario) : sc_(scenario) {
+  const std::size_t D = sc_.disciplines.size();
+  for (const auto& type : sc_.types) {
+    std::vector<double> d(type.stages.size() * D);
+    std::vector<std::uint8_t> needs(type.stages.size(), 0);
+    for (std::size_t l = 0; l < type.stages.size(); ++l)
+      for (std::size_t k = 0; k < D; ++k) {
+        d[l * D + k] = type.stages[l].demand[k];
+        if (d[l * D + k] > 0) needs[l] = 1;
+      }
+    demand_.push_back(std::move(d));
+    needs_capacity_.push_back(std::move(needs));
+  }
+  for (const auto& st : sc_.stages) earliest_step_.push_back(sc_.time.step_at_or_after(st.earliest_month));
+  const auto A = static_cast<std::size_t>(sc_.authority_count());
+  a_entry_step_.resize(A);
+  a_active_.resize(A);
+  a_milestone_waiters_.resize(A);
+  a_milestone_done_.assign(A, std::vector<std::uint8_t>(sc_.stages.size(), 0));
+  avail_.resize(D);
+  allocated_.resize(D);
+  capacity_.resize(D);
+  pool_free_.resize(sc_.pools.size());
+  pool_queue_.resize(sc_.pools.size());
+  pool_head_.resize(sc_.pools.size());
+  earliest_calendar_.resize(static_cast<std::size_t>(sc_.time.steps));
+  gate_waiting_.resize(sc_.stages.size());
+  blocked_.resize(sc_.stages.size());
+}
+
+void Simulator::generate_projects(std::uint64_t seed, std::uint32_t rep, ReplicationResult& out) {
+  p_authority_.clear();
+  p_type_.clear();
+  p_ordinal_.clear();
+  for (int a = 0; a < sc_.authority_count(); ++a) {
+    const AuthorityGroup& g = sc_.groups[static_cast<std::size_t>(sc_.authority_group[static_cast<std::size_t>(a)])];
+    RandomStream entry_stream(seed, rep, authority_entity(a), Purpose::AuthorityEntry, ENTRY_MONTH);
+    const double entry = g.entry_month.sample(entry_stream);
+    a_entry_step_[static_cast<std::size_t>(a)] = sc_.time.step_at_or_after(entry);
+
+    auto add_project = [&](int ordinal, double month) {
+      if (ordinal >= MAX_PROJECTS_PER_AUTHORITY)
+        throw Error(ExitCode::INVALID_SCENARIO,
+                    "authority '" + sc_.authority_names[static_cast<std::size_t>(a)] + "' drew more than " +
+                        std::to_string(MAX_PROJECTS_PER_AUTHORITY - 1) + " projects in replication " +
+                        std::to_string(rep) + "; lower its arrival rate");
+      int type = g.first_type;
+      if (ordinal >= g.first_count || g.first_type < 0) {
+        RandomStream ts(seed, rep, project_entity(a, ordinal), Purpose::ProjectType, 0);
+        const double u = ts.uniform();
+        double cum = 0;
+        type = -1;
+        for (std::size_t t = 0; t < g.mix.size(); ++t) {
+          if (g.mix[t] <= 0) continue;
+          cum += g.mix[t];
+          type = static_cast<int>(t);
+          if (u < cum) break;
+        }
+      }
+      p_authority_.push_back(a);
+      p_type_.push_back(type);
+      p_ordinal_.push_back(ordinal);
+      out.project_authority.push_back(a);
+      out.project_type.push_back(type);
+      // Steps are [k dt, (k+1) dt): a project arriving mid-step joins at the next boundary.
+      out.arrival_step.push_back(sc_.time.step_at_or_after(month));
+      out.completion_step.push_back(-1);
+    };
+
+    if (g.arrivals) {
+      RandomStream as(seed, rep, authority_entity(a), Purpose::ProjectArrival, 0);
+      const double rate = g.arrivals->rate_per_month;
+      double t = entry + g.arrivals->start_month;
+      int ordinal = 0;
+      for (;;) {
+        t += -std::log(as.uniform()) / rate;
+        if (t >= g.arrivals->end_month) break;
+        add_project(ordinal++, t);
+      }
+    } else {
+      RandomStream cs(seed, rep, authority_entity(a), Purpose::AuthorityEntry, SCHOOL_COUNT);
+      const double x = g.schools.sample(cs);
+      const int n = static_cast<int>(std::floor(std::max(0.0, x) + 0.5));
+      for (int k = 0; k < n; ++k) add_project(k, entry + k * g.release_interval_months);
+    }
+  }
+  const auto P = p_authority_.size();
+  p_done_mask_.assign(P, 0);
+  p_active_step_.assign(P, -1);
+  arrival_order_.resize(P);
+  std::iota(arrival_order_.begin(), arrival_order_.end(), 0);
+  std::stable_sort(arrival_order_.begin(), arrival_order_.end(),
+                   [&](std::int32_t x, std::int32_t y) { return out.arrival_step[x] < out.arrival_step[y]; });
+  out.projects = static_cast<std::int32_t>(P);
+}
+
+void Simulator::make_ready(const Item& base, int step) {
+  (void)step;
+  const int p = base.project;
+  const TypeStage& ts = sc_.types[static_cast<std::size_t>(p_type_[static_cast<std::size_t>(p)])]
+                            .stages[static_cast<std::size_t>(base.local_stage)];
+  double work;
+  if (sc_.durations == DurationBasis::PLANNED) {
+    work = ts.planned ? *ts.planned : ts.work.mean();
+  } else {
+    RandomStream ws(seed_, replication_,
+                    project_entity(p_authority_[static_cast<std::size_t>(p)], p_ordinal_[static_cast<std::size_t>(p)]),
+                    Purpose::StageWork, static_cast<std::uint16_t>(ts.stage));
+    work = ts.work.sample(ws);
+  }
+  Item item = base;
+  item.remaining = std::max(0.0, work) / sc_.time.step_months;
+  item.gate = GATE_EARLIEST;
+  ++gate_waiting_[static_cast<std::size_t>(ts.stage)];
+  pass_gates(item, step);
+}
+
+//! Moves an item through its remaining gates; it stops at the first closed one.
+void Simulator::pass_gates(Item item, int step) {
+  const int p = item.project;
+  const int a = p_authority_[static_cast<std::size_t>(p)];
+  const int s = sc_.types[static_cast<std::size_t>(p_type_[static_cast<std::size_t>(p)])]
+                    .stages[static_cast<std::size_t>(item.local_stage)].stage;
+  const Stage& st = sc_.stages[static_cast<std::size_t>(s)];
+  if (item.gate == GATE_EARLIEST) {
+    const int es = earliest_step_[static_cast<std::size_t>(s)];
+    if (step < es) {
+      if (es < sc_.time.steps) earliest_calendar_[static_cast<std::size_t>(es)].push_back(item);
+      return;  // beyond the horizon: it simply waits to the end
+    }
+    item.gate = GATE_MILESTONE;
+  }
+  if (item.gate == GATE_MILESTONE) {
+    if (st.authority_milestone >= 0 &&
+        !a_milestone_done_[static_cast<std::size_t>(a)][static_cast<std::size_t>(st.authority_milestone)]) {
+      a_milestone_waiters_[static_cast<std::size_t>(a)].push_back(item);
+      return;
+    }
+    item.gate = GATE_NATIONAL;
+  }
+  if (item.gate == GATE_NATIONAL) {
+    if (st.national_pool >= 0) {
+      const auto pool = static_cast<std::size_t>(st.national_pool);
+      // First come, first served: a newcomer takes a token only when nobody queues.
+      if (pool_free_[pool] == 0 || pool_head_[pool] < pool_queue_[pool].size()) {
+        pool_queue_[pool].push_back(item);
+        return;
+      }
+      --pool_free_[pool];
+    }
+    item.gate = GATE_CAPACITY;
+  }
+  --gate_waiting_[static_cast<std::size_t>(s)];
+  a_active_[static_cast<std::size_t>(a)].push_back(item);
+}
+
+void Simulator::complete(const Item& item, int step, ReplicationResult& out) {
+  const auto p = static_cast<std::size_t>(item.project);
+  const int a = p_authority_[p];
+  const ProjectType& type = sc_.types[static_cast<std::size_t>(p_type_[p])];
+  const int s = type.stages[static_cast<std::size_t>(item.local_stage)].stage;
+  const Stage& st = sc_.stages[static_cast<std::size_t>(s)];
+  ++out.stage_completions[static_cast<std::size_t>(step) * sc_.stages.size() + static_cast<std::size_t>(s)];
+  if (st.national_pool >= 0) ++pool_free_[static_cast<std::size_t>(st.national_pool)];
+
+  auto& milestones = a_milestone_done_[static_cast<std::size_t>(a)];
+  if (!milestones[static_cast<std::size_t>(s)]) {
+    milestones[static_cast<std::size_t>(s)] = 1;
+    // Release this authority's items that waited for this milestone; keep the rest in order.
+    auto& waiters = a_milestone_waiters_[static_cast<std::size_t>(a)];
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < waiters.size(); ++i) {
+      const Item& w = waiters[i];
+      const int ws = sc_.types[static_cast<std::size_t>(p_type_[static_cast<std::size_t>(w.project)])]
+                         .stages[static_cast<std::size_t>(w.local_stage)].stage;
+      if (sc_.stages[static_cast<std::size_t>(ws)].authority_milestone == s) {
+        Item released = w;
+        released.gate = GATE_NATIONAL;
+        ready_next_.push_back(released);
+      } else {
+        waiters[kept++] = w;
+      }
+    }
+    waiters.resize(kept);
+  }
+
+  const std::uint64_t bit = std::uint64_t{1} << item.local_stage;
+  p_done_mask_[p] |= bit;
+  const std::uint64_t done = p_done_mask_[p];
+  const auto n = type.stages.size();
+  for (std::size_t j = 0; j < n; ++j) {
+    const std::uint64_t pred = type.stages[j].predecessors;
+    if ((pred & bit) && (pred & ~done) == 0)
+      ready_next_.push_back(Item{item.project, static_cast<std::int32_t>(j), 0.0, -1});
+  }
+  if (done == (n == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1)) {
+    out.completion_step[p] = step;
+    ++out.completions[static_cast<std::size_t>(step)];
+    ++out.completed;
+  }
+}
+
+void Simulator::run(std::uint32_t replication, ReplicationResult& out) { run(sc_.seed, replication, out); }
+
+void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationResult& out) {
+  seed_ = seed;
+  replication_ = replication;
+  const int T = sc_.time.steps;
+  const std::size_t S = sc_.stages.size(), D = sc_.disciplines.size(), P = sc_.pools.size();
+  out.resize(T, static_cast<int>(S), static_cast<int>(D), static_cast<int>(P));
+
+  for (auto& v : a_active_) v.clear();
+  for (auto& v : a_milestone_waiters_) v.clear();
+  for (auto& v : a_milestone_done_) std::fill(v.begin(), v.end(), 0);
+  for (auto& v : earliest_calendar_) v.clear();
+  for (std::size_t q = 0; q < P; ++q) {
+    pool_free_[q] = sc_.pools[q].capacity;
+    pool_queue_[q].clear();
+    pool_head_[q] = 0;
+  }
+  std::fill(gate_waiting_.begin(), gate_waiting_.end(), 0);
+  ready_next_.clear();
+  std::fill(capacity_.begin(), capacity_.end(), 0.0);
+
+  generate_projects(seed, replication, out);
+
+  // Authorities in order of entry, to add their teams to the programme's capacity.
+  std::vector<int> entry_order(static_cast<std::size_t>(sc_.authority_count()));
+  std::iota(entry_order.begin(), entry_order.end(), 0);
+  std::stable_sort(entry_order.begin(), entry_order.end(),
+                   [&](int x, int y) { return a_entry_step_[static_cast<std::size_t>(x)] < a_entry_step_[static_cast<std::size_t>(y)]; });
+  std::size_t next_entry = 0, next_arrival = 0;
+  std::int32_t arrived = 0, done = 0;
+
+  for (int t = 0; t < T; ++t) {
+    const auto tu = static_cast<std::size_t>(t);
+    while (next_entry < entry_order.size() && a_entry_step_[static_cast<std::size_t>(entry_order[next_entry])] <= t) {
+      const auto& team = sc_.groups[static_cast<std::size_t>(sc_.authority_group[static_cast<std::size_t>(entry_order[next_entry])])].team;
+      for (std::size_t k = 0; k < D; ++k) capacity_[k] += team[k];
+      ++next_entry;
+    }
+    // 1. Tokens freed last step go to those who queued longest.
+    for (std::size_t q = 0; q < P; ++q) {
+      while (pool_free_[q] > 0 && pool_head_[q] < pool_queue_[q].size()) {
+        Item item = pool_queue_[q][pool_head_[q]++];
+        --pool_free_[q];
+        item.gate = GATE_CAPACITY;
+        pass_gates(item, t);
+      }
+      if (pool_head_[q] == pool_queue_[q].size()) pool_queue_[q].clear(), pool_head_[q] = 0;
+    }
+    // 2. Successors and milestone releases from last step's completions.
+    ready_now_.swap(ready_next_);
+    ready_next_.clear();
+    for (const Item& item : ready_now_) {
+      if (item.gate < 0) make_ready(item, t);
+      else pass_gates(item, t);
+    }
+    // 3. Stages whose earliest month has come.
+    for (const Item& item : earliest_calendar_[tu]) {
+      Item next = item;
+      next.gate = GATE_MILESTONE;
+      pass_gates(next, t);
+    }
+    // 4. Projects arriving now start every stage without predecessors.
+    while (next_arrival < arrival_order_.size() && out.arrival_step[static_cast<std::size_t>(arrival_order_[next_arrival])] <= t) {
+      const int p = arrival_order_[next_arrival++];
+      ++arrived;
+      const auto& stages = sc_.types[static_cast<std::size_t>(p_type_[static_cast<std::size_t>(p)])].stages;
+      for (std::size_t l = 0; l < stages.size(); ++l)
+        if (stages[l].predecessors == 0) make_ready(Item{p, static_cast<std::int32_t>(l), 0.0, -1}, t);
+    }
+
+    // 5. Each authority shares its capacity first come, first served; the scarcest
+    //    discipline sets a stage's rate (docs/model.md, "Capacity allocation").
+    completed_.clear();
+    std::fill(blocked_.begin(), blocked_.end(), 0);
+    std::fill(allocated_.begin(), allocated_.end(), 0.0);
+    int active_projects = 0;
+    std::int32_t* stage_active = &out.stage_active[tu * S];
+    for (std::size_t a = 0; a < a_active_.size(); ++a) {
+      auto& items = a_active_[a];
+      if (items.empty()) continue;
+      const auto& team = sc_.groups[static_cast<std::size_t>(sc_.authority_group[a])].team;
+      std::copy(team.begin(), team.end(), avail_.begin());
+      std::size_t kept = 0;
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        Item item = items[i];
+        const auto p = static_cast<std::size_t>(item.project);
+        const auto type = static_cast<std::size_t>(p_type_[p]);
+        const auto l = static_cast<std::size_t>(item.local_stage);
+        double rate = 1.0;
+        if (needs_capacity_[type][l]) {
+          const double* d = &demand_[type][l * D];
+          for (std::size_t k = 0; k < D; ++k)
+            if (d[k] > 0) rate = std::min(rate, avail_[k] / d[k]);
+          if (rate < 1e-12) rate = 0.0;
+          for (std::size_t k = 0; k < D; ++k) {
+            const double take = rate * d[k];
+            avail_[k] = std::max(0.0, avail_[k] - take);
+            allocated_[k] += take;
+          }
+        }
+        const int s = sc_.types[type].stages[l].stage;
+        if (rate > 0) {
+          ++stage_active[s];
+          if (p_active_step_[p] != t) p_active_step_[p] = t, ++active_projects;
+        } else {
+          ++blocked_[static_cast<std::size_t>(s)];
+        }
+        item.remaining -= rate;
+        if (item.remaining <= WORK_EPSILON) completed_.push_back(item);
+        else items[kept++] = item;
+      }
+      items.resize(kept);
+    }
+
+    // 6. The step's series, as the state during the step.
+    for (std::size_t s = 0; s < S; ++s) out.stage_queued[tu * S + s] = gate_waiting_[s] + blocked_[s];
+    for (std::size_t k = 0; k < D; ++k) out.utilisation[tu * D + k] = capacity_[k] > 0 ? allocated_[k] / capacity_[k] : 0.0;
+    for (std::size_t q = 0; q < P; ++q) {
+      out.pool_in_use[tu * P + q] = sc_.pools[q].capacity - pool_free_[q];
+      out.pool_queue[tu * P + q] = static_cast<std::int32_t>(pool_queue_[q].size() - pool_head_[q]);
+    }
+    std::int32_t* state = &out.project_state[tu * PROJECT_STATE_COUNT];
+    state[static_cast<int>(ProjectState::PENDING)] = out.projects - arrived;
+    state[static_cast<int>(ProjectState::DONE)] = done;
+    state[static_cast<int>(ProjectState::ACTIVE)] = active_projects;
+    state[static_cast<int>(ProjectState::WAITING)] = arrived - done - active_projects;
+
+    // 7. Completions take effect: successors, milestones and tokens from the next step.
+    for (const Item& item : completed_) complete(item, t, out);
+    done = out.completed;
+  }
+  if (out.completed == out.projects) {
+    out.finish_step = -1;
+    for (auto c : out.completion_step) out.finish_step = std::max(out.finish_step, c);
+  }
+}
+
+}  // namespace lepsim
