@@ -3,15 +3,16 @@
 namespace lepsim {
 
 std::string Diagnostic::format() const {
+  // append() rather than operator+: GCC 12 warns falsely (-Wrestrict) on the latter here.
   std::string out = file;
-  if (line > 0) out += ":" + std::to_string(line);
-  out += ": ";
+  if (line > 0) out.append(":").append(std::to_string(line));
+  out.append(": ");
   if (!key.empty()) {
-    out += key;
-    if (!value.empty()) out += " = " + value;
-    out += ": ";
+    out.append(key);
+    if (!value.empty()) out.append(" = ").append(value);
+    out.append(": ");
   }
-  out += rule;
+  out.append(rule);
   return out;
 }
 

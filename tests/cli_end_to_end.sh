@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The command line as a user drives it: help, validate, run, exit codes, and the
+# run file read by h5dump and by Debian's h5py. Needs LEPSIM and SOURCE_DIR.
+set -u
+fail=0
+check() {  # check DESCRIPTION EXPECTED_CODE COMMAND...
+  local what=$1 want=$2; shift 2
+  "$@" >out.txt 2>err.txt
+  local got=$?
+  if [ "$got" != "$want" ]; then
+    echo "FAIL: $what: exit $got, expected $want"; cat out.txt err.txt; fail=1
+  else
+    echo "ok: $what (exit $got)"
+  fi
+}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+
+check "--help" 0 "$LEPSIM" --help
+grep -q "lepsim run SCENARIO" out.txt || { echo "FAIL: --help lacks usage"; fail=1; }
+check "no arguments is a usage error" 2 "$LEPSIM"
+check "--version" 0 "$LEPSIM" --version
+grep -q "^lepsim [0-9]" out.txt || { echo "FAIL: --version output"; fail=1; }
+check "run --help" 0 "$LEPSIM" run --help
+grep -q "Examples" out.txt || { echo "FAIL: run --help lacks examples"; fail=1; }
+check "unknown command" 2 "$LEPSIM" frobnicate
+check "unknown option" 2 "$LEPSIM" run "$SOURCE_DIR/scenarios/example.toml" --frobnicate
+
+check "validate bsf" 0 "$LEPSIM" validate "$SOURCE_DIR/scenarios/bsf.toml"
+check "validate example" 0 "$LEPSIM" validate "$SOURCE_DIR/scenarios/example.toml"
+printf '[scenario]\nname = "x"\n[time]\nstart = "2005-04"\nstep_months = 0\nhorizon_months = 120\n' > bad.toml
+check "validate a bad scenario" 3 "$LEPSIM" validate bad.toml
+grep -q "bad.toml:5: time.step_months = 0: must be > 0" err.txt || { echo "FAIL: located message missing"; cat err.txt; fail=1; }
+[ -s out.txt ] && { echo "FAIL: errors must not go to stdout"; fail=1; }
+check "run a missing scenario" 3 "$LEPSIM" run nowhere.toml
+
+check "run example" 0 "$LEPSIM" run "$SOURCE_DIR/scenarios/example.toml" -o ex.h5 -r 20 -t 2
+grep -q "wrote ex.h5" out.txt || { echo "FAIL: no summary printed"; fail=1; }
+[ -f ex.h5 ] || { echo "FAIL: ex.h5 not written"; fail=1; }
+ls ./*.tmp-* >/dev/null 2>&1 && { echo "FAIL: temporary file left behind"; fail=1; }
+check "refuse to overwrite" 4 "$LEPSIM" run "$SOURCE_DIR/scenarios/example.toml" -o ex.h5 -r 5
+check "overwrite with --force" 0 "$LEPSIM" run "$SOURCE_DIR/scenarios/example.toml" -o ex.h5 -r 20 -t 1 --force
+check "unwritable directory" 4 "$LEPSIM" run "$SOURCE_DIR/scenarios/example.toml" -o no/such/dir/x.h5 -r 2
+
+check "h5dump reads the file" 0 h5dump -H ex.h5
+grep -q 'DATASET "stage_active"' out.txt || { echo "FAIL: h5dump does not show series"; fail=1; }
+
+if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
+  check "h5py reads the file" 0 /usr/bin/python3 -c '
+import h5py, numpy as np
+f = h5py.File("ex.h5", "r")
+assert f.attrs["file_type"] == "lepsim-run", f.attrs["file_type"]
+assert list(f.attrs["format_version"]) == [1, 0]
+assert f.attrs["replications"] == 20
+s = f["series/project_state"][:]
+R, T, _ = s.shape
+assert (s.sum(axis=2) == f["replications/projects"][:][:, None]).all(), "conservation"
+assert "procurement" in list(f["dimensions/stages"].asstr()[:])
+m = f["summary/completed_cumulative/mean"][:]
+assert np.allclose(m, f["series/completed_cumulative"][:].mean(axis=0))
+assert "[scenario]" in f["scenario/text"].asstr()[()]
+print("h5py ok:", R, "replications,", T, "steps")
+'
+else
+  echo "FAIL: /usr/bin/python3 has no h5py (install python3-h5py)"; fail=1
+fi
+
+# Same seed, same bits from the command line, whatever the thread count.
+"$LEPSIM" run "$SOURCE_DIR/scenarios/example.toml" -o a.h5 -r 30 -t 1 >/dev/null
+"$LEPSIM" run "$SOURCE_DIR/scenarios/example.toml" -o b.h5 -r 30 -t 2 >/dev/null
+for d in series/stage_active series/utilisation projects/completion_step summary/stage_queued/p90; do
+  if ! cmp -s <(h5dump -d "/$d" a.h5 | tail -n +3) <(h5dump -d "/$d" b.h5 | tail -n +3); then
+    echo "FAIL: /$d differs between 1 and 2 threads"; fail=1
+  fi
+done
+[ $fail = 0 ] && echo "cli end to end: all passed"
+exit $fail
