@@ -20,7 +20,14 @@ namespace {
 // level 1 keeps writing a small share of the run (docs/run-file-format.md).
 constexpr int SERIES_DEFLATE = 1;
 constexpr std::uint64_t PROJECT_CHUNK = 1 << 16;
-constexpr std::uint64_t SUMMARY_BLOCK_BYTES = 64ull << 20;  // memory for one summary read-back block
+// On-disk chunks of about 1 MiB, whatever the engine's compute chunk: HDF5 caches
+// decompressed chunks per open dataset, so large chunks cost memory, not speed.
+constexpr std::uint64_t TARGET_CHUNK_BYTES = 1 << 20;
+constexpr std::uint64_t SUMMARY_BLOCK_BYTES = 16ull << 20;  // memory for one summary read-back block
+
+std::uint64_t chunk_rows(std::uint64_t row_bytes, std::uint64_t max_rows) {
+  return std::clamp<std::uint64_t>(TARGET_CHUNK_BYTES / std::max<std::uint64_t>(1, row_bytes), 1, std::max<std::uint64_t>(1, max_rows));
+}
 
 //! One per-replication series: how to find it in a result and how to describe it.
 struct SeriesSpec {
@@ -170,19 +177,21 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
     for (const auto& spec : m.specs) {
       std::vector<std::uint64_t> inner = {T};
       if (spec.inner > 0) inner.push_back(static_cast<std::uint64_t>(spec.inner));
+      const std::uint64_t rows =
+          chunk_rows(T * static_cast<std::uint64_t>(std::max(1, spec.inner)) * (spec.real ? 8 : 4), chunk);
       if (spec.real) {
-        m.real_series.push_back(series.create_appendable<double>(spec.name, inner, chunk, SERIES_DEFLATE));
+        m.real_series.push_back(series.create_appendable<double>(spec.name, inner, rows, SERIES_DEFLATE));
         m.real_series.back().set_attr("units", spec.units);
         m.real_series.back().set_attr("dims", spec.dims);
         m.real_series.back().set_attr("description", spec.description);
       } else {
-        m.int_series.push_back(series.create_appendable<std::int32_t>(spec.name, inner, chunk, SERIES_DEFLATE));
+        m.int_series.push_back(series.create_appendable<std::int32_t>(spec.name, inner, rows, SERIES_DEFLATE));
         m.int_series.back().set_attr("units", spec.units);
         m.int_series.back().set_attr("dims", spec.dims);
         m.int_series.back().set_attr("description", spec.description);
       }
     }
-    m.cumulative = series.create_appendable<std::int32_t>("completed_cumulative", {T}, chunk, SERIES_DEFLATE);
+    m.cumulative = series.create_appendable<std::int32_t>("completed_cumulative", {T}, chunk_rows(T * 4, chunk), SERIES_DEFLATE);
     m.cumulative.set_attr("units", "projects");
     m.cumulative.set_attr("dims", "replication,step");
     m.cumulative.set_attr("description", "projects finished by the end of the step");
@@ -337,8 +346,11 @@ void RunFileWriter::Impl::write_summaries() {
     g.write_array("sd", sd, out_dims);
     g.write_array("sum", sum, out_dims);
     g.write_array("sum_sq", sum_sq, out_dims);
-    for (std::size_t q = 0; q < std::size(SUMMARY_PERCENTILES); ++q)
-      g.write_array("p" + std::to_string(static_cast<int>(SUMMARY_PERCENTILES[q])), pct[q], out_dims);
+    for (std::size_t q = 0; q < std::size(SUMMARY_PERCENTILES); ++q) {
+      std::string stat = "p";  // append(), not operator+: GCC 12 warns falsely (-Wrestrict)
+      stat.append(std::to_string(static_cast<int>(SUMMARY_PERCENTILES[q])));
+      g.write_array(stat, pct[q], out_dims);
+    }
   }
 }
 
@@ -348,7 +360,7 @@ void RunFileWriter::finish() {
     throw Error(ExitCode::INTERNAL, "run file has " + std::to_string(m.replications_written) + " replications, expected " +
                                         std::to_string(m.replications_expected));
   try {
-    m.write_summaries();
+    // Close the appendable datasets first: their chunk caches are not needed any more.
     m.int_series.clear();
     m.real_series.clear();
     m.cumulative = {};
@@ -360,6 +372,7 @@ void RunFileWriter::finish() {
     m.proj_type = {};
     m.proj_arrival = {};
     m.proj_completion = {};
+    m.write_summaries();
     m.file.close();
   } catch (const h5::Error& e) {
     throw OutputError(std::string("cannot finish the run file (disk full?): ") + e.what());
