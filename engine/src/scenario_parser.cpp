@@ -3,7 +3,10 @@
 // documented in docs/scenario-format.md; keep the two in step.
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -21,9 +24,25 @@ namespace {
 using TValue = toml::basic_value<toml::discard_comments, std::map, std::vector>;
 using TTable = TValue::table_type;
 
+//! A string as a one-line TOML basic string, for messages.
+std::string quote(const std::string& str) {
+  std::string out = "\"";
+  for (char c : str) {
+    if (c == '"' || c == '\\') out += '\\', out += c;
+    else if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      out += b;
+    } else out += c;
+  }
+  return out + "\"";
+}
+
 std::string value_text(const TValue& v) {
   switch (v.type()) {
-    case toml::value_t::string: return "\"" + v.as_string().str + "\"";
+    case toml::value_t::string: return quote(v.as_string().str);
     case toml::value_t::table: return "{...}";
     case toml::value_t::array: return "[...]";
     default: {
@@ -70,9 +89,10 @@ std::string join(const std::vector<std::string>& words) {
   return out;
 }
 
-//! The first "NN |" line number in a toml11 formatted message (its own location
-//! object points at where parsing stopped, not where the problem is).
-int line_in_toml_message(const std::string& what) {
+//! The "NN |" line numbers in a toml11 formatted message, in order (its own
+//! location object points at where parsing stopped, not where the problem is).
+std::vector<int> lines_in_toml_message(const std::string& what) {
+  std::vector<int> out;
   std::istringstream is(what);
   std::string l;
   while (std::getline(is, l)) {
@@ -80,19 +100,115 @@ int line_in_toml_message(const std::string& what) {
     while (i < l.size() && l[i] == ' ') ++i;
     std::size_t j = i;
     while (j < l.size() && std::isdigit(static_cast<unsigned char>(l[j]))) ++j;
-    if (j > i && l.find(" |", j) == j) return std::stoi(l.substr(i, j - i));
+    if (j > i && j - i < 9 && l.find(" |", j) == j) out.push_back(std::stoi(l.substr(i, j - i)));
+  }
+  return out;
+}
+
+//! toml11's message as one diagnostic. When toml11 shows two places (a key or
+//! table defined twice, an inline table extended later), the second one is the
+//! offending line and the first is named in the rule.
+Diagnostic toml_diagnostic(const std::string& path, const std::string& what) {
+  std::string first = what.substr(0, what.find('\n'));
+  const auto tag = first.find("[error] ");
+  if (tag != std::string::npos) first = first.substr(tag + 8);
+  // Drop the toml11 function name ("toml::parse_key: ", "parse_ml_basic_string: ").
+  const auto colon = first.find(": ");
+  if (colon != std::string::npos && colon > 0 &&
+      std::all_of(first.begin(), first.begin() + static_cast<std::ptrdiff_t>(colon),
+                  [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }))
+    first = first.substr(colon + 2);
+  const std::vector<int> lines = lines_in_toml_message(what);
+  std::string rule = "invalid TOML: " + first;
+  if (lines.size() >= 2 && lines.front() != lines.back())
+    rule += " (conflicts with line " + std::to_string(lines.front()) + ")";
+  return {path, lines.empty() ? 0 : lines.back(), "", "", rule};
+}
+
+//! Line (1-based) and byte offset of the first byte that is not well-formed
+//! UTF-8 (RFC 3629: no overlongs, no surrogates, at most U+10FFFF); nullopt if
+//! the text is valid. TOML files must be UTF-8, and toml11 does not check
+//! every context (an invalid byte in a 'literal string' can crash it).
+std::optional<std::pair<int, std::size_t>> invalid_utf8(const std::string& text) {
+  int line = 1;
+  std::size_t i = 0;
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  while (i < text.size()) {
+    const unsigned char c = byte(i);
+    if (c < 0x80) {
+      if (c == '\n') ++line;
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) n = 1;
+    else if (c == 0xE0) n = 2, lo = 0xA0;
+    else if (c >= 0xE1 && c <= 0xEC) n = 2;
+    else if (c == 0xED) n = 2, hi = 0x9F;
+    else if (c >= 0xEE && c <= 0xEF) n = 2;
+    else if (c == 0xF0) n = 3, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) n = 3;
+    else if (c == 0xF4) n = 3, hi = 0x8F;
+    else return std::make_pair(line, i);
+    if (i + n >= text.size()) return std::make_pair(line, i);  // truncated sequence
+    if (byte(i + 1) < lo || byte(i + 1) > hi) return std::make_pair(line, i);
+    for (std::size_t k = 2; k <= n; ++k)
+      if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return std::make_pair(line, i);
+    i += n + 1;
+  }
+  return std::nullopt;
+}
+
+//! Line of the first '[' or '{' nested deeper than `limit`, outside strings and
+//! comments; 0 if none. toml11 parses nesting recursively and overflows the
+//! stack on a few thousand levels; no scenario needs more than three.
+int too_deep(const std::string& t, int limit) {
+  int line = 1, depth = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const char c = t[i];
+    if (c == '\n') ++line;
+    else if (c == '#') {
+      while (i + 1 < t.size() && t[i + 1] != '\n') ++i;
+    } else if (c == '"' || c == '\'') {
+      const bool multi = t.compare(i, 3, std::string(3, c)) == 0;
+      const std::string close = multi ? std::string(3, c) : std::string(1, c);
+      i += close.size();
+      while (i < t.size() && t.compare(i, close.size(), close) != 0) {
+        if (t[i] == '\n') {
+          if (!multi) break;  // unterminated: toml11 reports it
+          ++line;
+        }
+        if (c == '"' && t[i] == '\\' && i + 1 < t.size() && t[i + 1] != '\n') ++i;  // escaped character
+        ++i;
+      }
+      if (i < t.size() && t[i] == '\n') --i;  // let the loop count the line
+      else i += close.size() - 1;
+      // (closing quotes beyond the delimiter, as in """a"""", are plain characters here)
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return line;
+    } else if (c == ']' || c == '}') {
+      depth = std::max(0, depth - 1);
+    }
   }
   return 0;
 }
 
-std::string first_toml_reason(const std::string& what) {
-  std::string first = what.substr(0, what.find('\n'));
-  const auto tag = first.find("[error] ");
-  if (tag != std::string::npos) first = first.substr(tag + 8);
-  const auto colon = first.find(": ");
-  if (first.rfind("toml::", 0) == 0 && colon != std::string::npos) first = first.substr(colon + 2);
-  // toml11 points at the second occurrence separately; add the rule a user looks for.
-  return "invalid TOML: " + first;
+//! Shortest text that reads back as the same double ("2", "-0.5", "-inf").
+std::string num_text(double x) {
+  char buf[32];
+  const auto res = std::to_chars(buf, buf + sizeof buf, x);
+  return std::string(buf, res.ptr);
+}
+
+//! A large whole number in plain digits ("6000000", not "6e+06").
+std::string count_text(double x) {
+  return std::fabs(x) < 9e15 ? std::to_string(static_cast<long long>(std::round(x))) : num_text(x);
+}
+
+//! A distribution for messages: a bare number as written, a table as the distribution it makes.
+std::string dist_text(const TValue& v, const Distribution& d) {
+  return v.is_table() ? d.describe() : value_text(v);
 }
 
 const std::vector<std::string> TOP_LEVEL_KEYS = {"scenario", "time", "run", "output", "disciplines", "national",
@@ -107,8 +223,9 @@ class Parser {
  private:
   std::string path_;
   std::vector<Diagnostic> diags_;
+  const TValue* root_ = nullptr;  //!< problems located at the root concern the whole file: line 0
 
-  int line_of(const TValue& v) const { return static_cast<int>(v.location().line()); }
+  int line_of(const TValue& v) const { return &v == root_ ? 0 : static_cast<int>(v.location().line()); }
   void error(const TValue& at, const std::string& key, const std::string& value, const std::string& rule) {
     diags_.push_back({path_, line_of(at), key, value, rule});
   }
@@ -259,7 +376,7 @@ class Parser {
                     std::all_of(name.begin(), name.end(), [](char c) {
                       return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
                     });
-    if (!ok) error(at, key, "\"" + name + "\"", "names use 1-64 letters, digits, '_' or '-'");
+    if (!ok) error(at, key, quote(name), "names use 1-64 letters, digits, '_' or '-'");
   }
 
   std::optional<Distribution> distribution(const TValue& v, const std::string& full);
@@ -301,7 +418,7 @@ std::optional<Distribution> Parser::distribution(const TValue& v, const std::str
   const std::vector<std::string> kinds = {"fixed", "uniform", "triangular", "pert", "normal",
                                           "lognormal", "exponential", "discrete", "empirical"};
   if (!kind) {
-    error(*find(v, "dist"), full + ".dist", "\"" + *name + "\"",
+    error(*find(v, "dist"), full + ".dist", quote(*name),
           "unknown distribution" + did_you_mean(*name, kinds) + "; one of: " + join(kinds));
     return std::nullopt;
   }
@@ -389,8 +506,19 @@ std::optional<Distribution> Parser::distribution(const TValue& v, const std::str
   if (!d) return std::nullopt;
   const auto problems = d->validate();
   for (const auto& p : problems) {
-    const TValue* pv = find(v, p.param);
-    error(pv ? *pv : v, full + "." + p.param, pv ? value_text(*pv) : "", p.rule);
+    // Distribution names some parameters differently from the file: normal's
+    // lower/upper are min/max here, empirical's observations are values.
+    std::string param = p.param, index;
+    if (const auto b = param.find('['); b != std::string::npos) index = param.substr(b), param.resize(b);
+    if (*kind == DistKind::Normal && param == "lower") param = "min";
+    if (*kind == DistKind::Normal && param == "upper") param = "max";
+    if (*kind == DistKind::Empirical && param == "observations") param = "values";
+    const TValue* pv = find(v, param);
+    if (pv && !index.empty() && pv->is_array()) {
+      const std::size_t i = std::stoul(index.substr(1));
+      pv = i < pv->as_array().size() ? &pv->as_array()[i] : pv;
+    }
+    error(pv ? *pv : v, full + "." + param + index, pv ? value_text(*pv) : "", p.rule);
   }
   if (!problems.empty()) return std::nullopt;
   return d;
@@ -400,10 +528,11 @@ std::optional<Distribution> Parser::distribution(const TValue& v, const std::str
 void Parser::check_nonnegative_support(const TValue& v, const std::string& full, const Distribution& d,
                                        bool positive_mean) {
   if (d.min_value() < 0.0)
-    error(v, full, d.describe(), "can take negative values (lowest " + std::to_string(d.min_value()) +
-                                     "); durations, counts and months must be >= 0 (truncate with min = 0)");
+    error(v, full, dist_text(v, d), "can take negative values (lowest " + num_text(d.min_value()) +
+                                     "); durations, counts and months must be >= 0" +
+                                     (d.kind() == DistKind::Normal ? " (truncate with min = 0)" : ""));
   else if (positive_mean && !(d.max_value() > 0.0))
-    error(v, full, d.describe(), "must be > 0");
+    error(v, full, dist_text(v, d), "must be > 0");
 }
 
 std::vector<double> Parser::discipline_table(const TValue& v, const std::string& full, const Scenario& s) {
@@ -416,7 +545,9 @@ std::vector<double> Parser::discipline_table(const TValue& v, const std::string&
     const auto it = std::find(s.disciplines.begin(), s.disciplines.end(), k);
     if (it == s.disciplines.end()) {
       error(fte, full + "." + k, value_text(fte),
-            "unknown discipline" + did_you_mean(k, s.disciplines) + "; declared: " + join(s.disciplines));
+            "unknown discipline" + did_you_mean(k, s.disciplines) +
+                (s.disciplines.empty() ? "; no disciplines are declared (disciplines = [...] goes above the first [table] header)"
+                                       : "; declared: " + join(s.disciplines)));
       continue;
     }
     auto x = number_value(fte, full + "." + k);
@@ -447,24 +578,26 @@ void Parser::parse_time(const TValue& root, Scenario& s) {
   if (!t) return;
   check_keys(*t, "time", {"start", "step_months", "horizon_months"});
   if (auto start = string(*t, "start", "time", true)) {
-    int y = 0, m = 0;
-    char dash = 0, extra = 0;
-    std::istringstream is(*start);
-    const bool ok = (is >> y >> dash >> m) && dash == '-' && !(is >> extra) && y >= 1900 && y <= 2200 &&
-                    m >= 1 && m <= 12 && start->size() == 7;
-    if (!ok) error_at(*find(*t, "start"), "time.start", "must be a year-month like \"2005-04\"");
+    // Exactly YYYY-MM: four digits, a dash, two digits.
+    const std::string& d = *start;
+    const auto digit = [&](std::size_t i) { return std::isdigit(static_cast<unsigned char>(d[i])) != 0; };
+    const bool form = d.size() == 7 && digit(0) && digit(1) && digit(2) && digit(3) && d[4] == '-' && digit(5) && digit(6);
+    const int y = form ? std::stoi(d.substr(0, 4)) : 0, m = form ? std::stoi(d.substr(5, 2)) : 0;
+    const bool ok = form && y >= 1900 && y <= 2200 && m >= 1 && m <= 12;
+    if (!ok) error_at(*find(*t, "start"), "time.start", "must be a year-month like \"2005-04\" (year 1900-2200)");
     s.time.start_year = y;
     s.time.start_month = m;
   }
-  const auto step = number(*t, "step_months", "time", true);
+  // step_months defaults to one month (docs/model.md, "Time steps").
+  const auto step = find(*t, "step_months") ? number(*t, "step_months", "time", true) : std::optional<double>(1.0);
   const auto horizon = number(*t, "horizon_months", "time", true);
   if (step && !(*step > 0 && *step <= 12)) error_at(*find(*t, "step_months"), "time.step_months", "must be > 0 and <= 12");
   if (horizon && !(*horizon > 0)) error_at(*find(*t, "horizon_months"), "time.horizon_months", "must be > 0");
   if (step && horizon && *step > 0 && *horizon > 0) {
-    const double steps = std::ceil(*horizon / *step - 1e-9);
+    const double steps = std::max(1.0, std::ceil(*horizon / *step - 1e-9));  // a sliver of a step is a step
     if (steps > 1e6)
       error_at(*find(*t, "horizon_months"), "time.horizon_months",
-               "gives " + std::to_string(static_cast<long long>(steps)) + " steps; at most 1,000,000 steps");
+               "gives " + count_text(steps) + " steps of " + num_text(*step) + " months; at most 1000000 steps");
     else {
       s.time.step_months = *step;
       s.time.horizon_months = *horizon;
@@ -585,10 +718,10 @@ void Parser::parse_stages(const TValue& root, Scenario& s) {
     for (const auto& p : stage_after_names_[i]) {
       const int j = index_of(p);
       if (j == static_cast<int>(stage_names.size()))
-        error(*find(sv, "after"), path + ".after", "\"" + p + "\"",
+        error(*find(sv, "after"), path + ".after", quote(p),
               "unknown predecessor stage" + did_you_mean(p, stage_names) + "; stages: " + join(stage_names));
       else if (j == static_cast<int>(i))
-        error(*find(sv, "after"), path + ".after", "\"" + p + "\"", "a stage cannot follow itself");
+        error(*find(sv, "after"), path + ".after", quote(p), "a stage cannot follow itself");
       else st.after.push_back(j);
     }
     if (const auto& pn = stage_pool_names_[i]; !pn.empty()) {
@@ -596,7 +729,7 @@ void Parser::parse_stages(const TValue& root, Scenario& s) {
       if (it == s.pools.end()) {
         std::vector<std::string> pools;
         for (const auto& p : s.pools) pools.push_back(p.name);
-        error(*find(sv, "national"), path + ".national", "\"" + pn + "\"",
+        error(*find(sv, "national"), path + ".national", quote(pn),
               "unknown national capacity pool" + did_you_mean(pn, pools) +
                   (pools.empty() ? "; declare it as [national." + pn + "] capacity = N" : "; pools: " + join(pools)));
       } else {
@@ -606,8 +739,11 @@ void Parser::parse_stages(const TValue& root, Scenario& s) {
     if (const auto& mn = stage_milestone_names_[i]; !mn.empty()) {
       const int j = index_of(mn);
       if (j == static_cast<int>(stage_names.size()))
-        error(*find(sv, "after_authority"), path + ".after_authority", "\"" + mn + "\"",
-              "unknown stage" + did_you_mean(mn, stage_names));
+        error(*find(sv, "after_authority"), path + ".after_authority", quote(mn),
+              "unknown stage" + did_you_mean(mn, stage_names) + "; stages: " + join(stage_names));
+      else if (j == static_cast<int>(i))
+        error(*find(sv, "after_authority"), path + ".after_authority", quote(mn),
+              "a stage cannot wait for itself: no project could ever complete it first");
       else st.authority_milestone = j;
     }
   }
@@ -625,7 +761,7 @@ void Parser::parse_stages(const TValue& root, Scenario& s) {
         cycle += s.stages[static_cast<std::size_t>(v)].name;
         const auto& name = s.stages[static_cast<std::size_t>(u)].name;
         error(*find(*stage_values_[name], "after"), "stages." + name + ".after", "",
-              "predecessors form a cycle: " + cycle + " (each stage listed after the one it waits for)");
+              "predecessors form a cycle: " + cycle + " (each stage waits for the one after it)");
         return true;
       }
       if (colour[static_cast<std::size_t>(v)] == 0 && visit(v)) return true;
@@ -666,7 +802,7 @@ void Parser::parse_types(const TValue& root, Scenario& s) {
         const auto& sn = (*listed)[i];
         auto it = std::find(stage_names.begin(), stage_names.end(), sn);
         if (it == stage_names.end()) {
-          error(find(tv, "stages")->as_array()[i], path + ".stages[" + std::to_string(i) + "]", "\"" + sn + "\"",
+          error(find(tv, "stages")->as_array()[i], path + ".stages[" + std::to_string(i) + "]", quote(sn),
                 "unknown stage" + did_you_mean(sn, stage_names) + "; stages: " + join(stage_names));
           continue;
         }
@@ -751,7 +887,10 @@ void Parser::parse_authorities(const TValue& root, Scenario& s) {
     AuthorityGroup g;
     g.name = string(gv, "name", path, true).value_or("group" + std::to_string(gi));
     check_name(gv, path + ".name", g.name);
-    if (!group_names.insert(g.name).second) error(*find(gv, "name"), path + ".name", "\"" + g.name + "\"", "duplicate group name");
+    if (!group_names.insert(g.name).second) {
+      const TValue* nv = find(gv, "name");  // absent when the name was defaulted
+      error(nv ? *nv : gv, path + ".name", quote(g.name), "duplicate group name");
+    }
     if (auto c = integer(gv, "count", path, false)) {
       if (*c < 1 || *c > MAX_AUTHORITIES) error_at(*find(gv, "count"), path + ".count", "must be between 1 and " + std::to_string(MAX_AUTHORITIES));
       else g.count = static_cast<int>(*c);
@@ -772,7 +911,7 @@ void Parser::parse_authorities(const TValue& root, Scenario& s) {
       if (auto d = distribution(*sc, path + ".schools")) {
         check_nonnegative_support(*sc, path + ".schools", *d, false);
         if (d->max_value() > MAX_PROJECTS_PER_AUTHORITY - 1)
-          error(*sc, path + ".schools", d->describe(), "can exceed " + std::to_string(MAX_PROJECTS_PER_AUTHORITY - 1) + " projects per authority");
+          error(*sc, path + ".schools", dist_text(*sc, *d), "can exceed " + std::to_string(MAX_PROJECTS_PER_AUTHORITY - 1) + " projects per authority");
         g.schools = *d;
       }
     if (ar) {
@@ -797,8 +936,9 @@ void Parser::parse_authorities(const TValue& root, Scenario& s) {
         // Expected count plus 10 sd must stay far below the per-authority entity limit.
         const double mean = p.rate_per_month * std::max(0.0, p.end_month);
         if (mean + 10 * std::sqrt(mean) > MAX_PROJECTS_PER_AUTHORITY - 1)
-          error(*ar, apath, "", "expects about " + std::to_string(static_cast<long long>(mean)) +
-                                    " projects per authority; at most " + std::to_string(MAX_PROJECTS_PER_AUTHORITY - 1));
+          error(*ar, apath, "", "expects about " + count_text(mean) +
+                                    " projects per authority (rate_per_month x end_month); the expected count plus 10 sd must stay below " +
+                                    std::to_string(MAX_PROJECTS_PER_AUTHORITY - 1));
         g.arrivals = p;
       }
     }
@@ -842,7 +982,7 @@ void Parser::parse_authorities(const TValue& root, Scenario& s) {
         if (auto tn = string(*f, "type", fpath, true)) {
           auto it = std::find(type_names.begin(), type_names.end(), *tn);
           if (it == type_names.end())
-            error(*find(*f, "type"), fpath + ".type", "\"" + *tn + "\"", "unknown project type" + did_you_mean(*tn, type_names));
+            error(*find(*f, "type"), fpath + ".type", quote(*tn), "unknown project type" + did_you_mean(*tn, type_names));
           else g.first_type = static_cast<int>(it - type_names.begin());
         }
         if (auto c = integer(*f, "count", fpath, true)) {
@@ -861,17 +1001,24 @@ void Parser::parse_authorities(const TValue& root, Scenario& s) {
 //! Rules that span sections: every demanded discipline is staffed, milestones are reachable.
 void Parser::cross_check(const TValue& root, Scenario& s) {
   (void)root;
+  std::vector<bool> any_runs(s.stages.size(), false);  // stages some project type runs
+  for (const ProjectType& t : s.types)
+    for (const TypeStage& ts : t.stages) any_runs[static_cast<std::size_t>(ts.stage)] = true;
   for (std::size_t gi = 0; gi < s.groups.size(); ++gi) {
     const AuthorityGroup& g = s.groups[gi];
+    const std::string gpath = "authorities[" + std::to_string(gi) + "]";
+    std::vector<bool> reported(s.disciplines.size(), false);  // one message per missing discipline
+    std::vector<bool> runs(s.stages.size(), false);           // stages some project of the group may run
     for (std::size_t ti = 0; ti < s.types.size(); ++ti) {
       const bool used = g.mix[ti] > 0 || (g.first_type == static_cast<int>(ti) && g.first_count > 0);
       if (!used) continue;
       for (const TypeStage& ts : s.types[ti].stages) {
+        runs[static_cast<std::size_t>(ts.stage)] = true;
         for (std::size_t k = 0; k < s.disciplines.size(); ++k) {
-          if (ts.demand[k] > 0 && g.team[k] <= 0) {
+          if (ts.demand[k] > 0 && g.team[k] <= 0 && !reported[k]) {
+            reported[k] = true;
             const TValue* team = find(*group_values_[gi], "team");
-            error(team ? *team : *group_values_[gi], "authorities[" + std::to_string(gi) + "].team." + s.disciplines[k],
-                  team ? "0" : "",
+            error(team ? *team : *group_values_[gi], gpath + ".team." + s.disciplines[k], team ? "0" : "",
                   "stage '" + s.stages[static_cast<std::size_t>(ts.stage)].name + "' of project type '" + s.types[ti].name +
                       "' demands " + s.disciplines[k] + " but authority group '" + g.name +
                       "' has no " + s.disciplines[k] + " FTE: its projects would never finish");
@@ -879,16 +1026,27 @@ void Parser::cross_check(const TValue& root, Scenario& s) {
         }
       }
     }
+    // An authority milestone opens only when a project of the same authority completes
+    // that stage, so the group's own project types must run it.
+    std::set<int> reported_milestones;
+    for (std::size_t si = 0; si < s.stages.size(); ++si) {
+      const int m = s.stages[si].authority_milestone;
+      if (!runs[si] || m < 0 || runs[static_cast<std::size_t>(m)] || !any_runs[static_cast<std::size_t>(m)] ||
+          !reported_milestones.insert(m).second)
+        continue;  // (a stage no type runs at all is reported once, below)
+      error(*find(*stage_values_[s.stages[si].name], "after_authority"), "stages." + s.stages[si].name + ".after_authority",
+            quote(s.stages[static_cast<std::size_t>(m)].name),
+            "authority group '" + g.name + "' (" + gpath + ") runs stage '" + s.stages[si].name +
+                "' but none of its project types runs '" + s.stages[static_cast<std::size_t>(m)].name +
+                "', so the gate would never open for it");
+    }
   }
   // A stage gated on an authority milestone needs some type that runs the milestone stage.
   for (const Stage& st : s.stages) {
     if (st.authority_milestone < 0) continue;
-    const bool reachable = std::any_of(s.types.begin(), s.types.end(), [&](const ProjectType& t) {
-      return std::any_of(t.stages.begin(), t.stages.end(), [&](const TypeStage& ts) { return ts.stage == st.authority_milestone; });
-    });
-    if (!reachable)
+    if (!any_runs[static_cast<std::size_t>(st.authority_milestone)])
       error(*find(*stage_values_[st.name], "after_authority"), "stages." + st.name + ".after_authority",
-            "\"" + s.stages[static_cast<std::size_t>(st.authority_milestone)].name + "\"",
+            quote(s.stages[static_cast<std::size_t>(st.authority_milestone)].name),
             "no project type runs that stage, so the gate would never open");
   }
 }
@@ -899,13 +1057,25 @@ Scenario Parser::parse(const std::string& text) {
   s.source_text = text;
   if (text.find('\0') != std::string::npos)
     throw ScenarioError({{path_, 0, "", "", "not a text file (contains NUL bytes)"}});
+  if (const auto bad = invalid_utf8(text)) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned>(static_cast<unsigned char>(text[bad->second])));
+    throw ScenarioError({{path_, bad->first, "", "",
+                          std::string("not UTF-8 text (byte ") + hex + " at offset " + std::to_string(bad->second) +
+                              " is not valid UTF-8); TOML files must be UTF-8"}});
+  }
+  if (const int line = too_deep(text, 32))
+    throw ScenarioError({{path_, line, "", "", "arrays or inline tables nested more than 32 deep"}});
   TValue root;
   try {
     std::istringstream is(text);
     root = toml::parse<toml::discard_comments, std::map, std::vector>(is, path_);
   } catch (const toml::exception& e) {
-    throw ScenarioError({{path_, line_in_toml_message(e.what()), "", "", first_toml_reason(e.what())}});
+    throw ScenarioError({toml_diagnostic(path_, e.what())});
+  } catch (const std::exception& e) {  // toml11 failing inside, on input it should have rejected
+    throw ScenarioError({{path_, 0, "", "", std::string("invalid TOML: the TOML reader failed (") + e.what() + ")"}});
   }
+  root_ = &root;
   if (!root.is_table() || root.as_table().empty())
     throw ScenarioError({{path_, 0, "", "", "the scenario is empty: it needs [scenario], [time], [stages.*], [project_types.*] and [[authorities]]"}});
   check_keys(root, "", TOP_LEVEL_KEYS);
@@ -936,6 +1106,9 @@ Scenario Parser::parse(const std::string& text) {
 Scenario parse_scenario(const std::string& text, const std::string& path) { return Parser(path).parse(text); }
 
 Scenario load_scenario(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ScenarioError({{path, 0, "", "", "is a directory, not a scenario file"}});
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ScenarioError({{path, 0, "", "", "cannot open the scenario file for reading"}});
   std::ostringstream buf;

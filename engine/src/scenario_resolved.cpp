@@ -76,6 +76,10 @@ std::string disciplines_table(const std::vector<double>& fte, const std::vector<
 std::string Scenario::resolved_toml() const {
   std::ostringstream o;
   o << "# Fully resolved by lepsim: defaults filled in, type overrides applied.\n";
+  // Top-level keys first: after a [table] header TOML would put them inside that table.
+  o << "disciplines = [";
+  for (std::size_t k = 0; k < disciplines.size(); ++k) o << (k ? ", " : "") << quoted(disciplines[k]);
+  o << "]\n\n";
   o << "[scenario]\nname = " << quoted(name) << "\ndescription = " << quoted(description) << "\n\n";
   char start[16];
   std::snprintf(start, sizeof start, "%04d-%02d", time.start_year, time.start_month);
@@ -85,9 +89,6 @@ std::string Scenario::resolved_toml() const {
     << (durations == DurationBasis::PLANNED ? "planned" : "actual") << "\"\n\n";
   o << "[output]\nper_project = " << (per_project_output ? "true" : "false")
     << "\nchunk_replications = " << chunk_replications << "\n\n";
-  o << "disciplines = [";
-  for (std::size_t k = 0; k < disciplines.size(); ++k) o << (k ? ", " : "") << quoted(disciplines[k]);
-  o << "]\n\n";
   for (const auto& p : pools) o << "[national." << p.name << "]\ncapacity = " << p.capacity << "\n\n";
   for (const auto& st : stages) {
     o << "[stages." << st.name << "]\nwork = " << dist(st.work) << "\n";
