@@ -94,7 +94,11 @@ class ProgressBar {
  public:
   ProgressBar() : enabled_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
   void update(std::int64_t done, std::int64_t total) {
-    if (!enabled_) return;
+    if (!enabled_ || closed_) return;
+    // Redraw at most ten times a second, and always at the end.
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const double frac = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
     const int width = 30, filled = static_cast<int>(frac * width);
@@ -102,13 +106,13 @@ class ProgressBar {
     std::fprintf(stderr, "\r[%s%s] %3.0f%% %lld/%lld replications%s   ", std::string(static_cast<std::size_t>(filled), '#').c_str(),
                  std::string(static_cast<std::size_t>(width - filled), ' ').c_str(), frac * 100, static_cast<long long>(done),
                  static_cast<long long>(total), eta.c_str());
-    if (done >= total) std::fputc('\n', stderr);
+    if (done >= total) std::fputc('\n', stderr), closed_ = true;
     std::fflush(stderr);
   }
 
  private:
-  bool enabled_;
-  std::chrono::steady_clock::time_point start_;
+  bool enabled_, closed_ = false;
+  std::chrono::steady_clock::time_point start_, last_{};
 };
 
 po::variables_map parse_command(const std::vector<std::string>& args, const po::options_description& opts,

@@ -1,6 +1,7 @@
 #include "lepsim/run.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -35,11 +36,14 @@ int choose_chunk_replications(const Scenario& sc, int threads) {
 
 void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first, std::uint32_t count, int threads,
                     int chunk, const std::function<void(std::span<const ReplicationResult>)>& sink,
-                    const std::atomic<bool>* cancel) {
+                    const std::atomic<bool>* cancel, const std::function<void(std::uint32_t)>& progress) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (chunk <= 0) chunk = choose_chunk_replications(sc, threads);
   tbb::task_arena arena(threads);
   tbb::enumerable_thread_specific<Simulator> simulators([&] { return Simulator(sc); });
+  // Progress within a chunk: workers bump a counter; only the calling thread reports it.
+  const auto caller = std::this_thread::get_id();
+  std::atomic<std::uint32_t> finished{0};
   std::vector<ReplicationResult> results(static_cast<std::size_t>(std::min<std::uint32_t>(count, static_cast<std::uint32_t>(chunk))));
   for (std::uint32_t start = 0; start < count; start += static_cast<std::uint32_t>(chunk)) {
     if (cancel && cancel->load()) throw InterruptedError("interrupted: stopped before replication " + std::to_string(first + start));
@@ -48,7 +52,11 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
     arena.execute([&] {
       tbb::parallel_for(tbb::blocked_range<std::uint32_t>(0, n, 1), [&](const tbb::blocked_range<std::uint32_t>& r) {
         Simulator& sim = simulators.local();
-        for (std::uint32_t i = r.begin(); i != r.end(); ++i) sim.run(seed, first + start + i, results[i]);
+        for (std::uint32_t i = r.begin(); i != r.end(); ++i) {
+          sim.run(seed, first + start + i, results[i]);
+          const std::uint32_t n_done = finished.fetch_add(1, std::memory_order_relaxed) + 1;
+          if (progress && std::this_thread::get_id() == caller) progress(n_done);
+        }
       });
     });
     sink(std::span<const ReplicationResult>(results.data(), n));
@@ -73,7 +81,9 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
                    done += static_cast<std::int64_t>(results.size());
                    if (opt.progress) opt.progress(done, info.replications);
                  },
-                 opt.cancel);
+                 opt.cancel, [&](std::uint32_t finished) {
+                   if (opt.progress) opt.progress(finished, info.replications);
+                 });
   if (opt.cancel && opt.cancel->load()) throw InterruptedError("interrupted: the run file was not written");
   writer.finish();
   info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

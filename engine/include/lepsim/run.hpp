@@ -40,10 +40,13 @@ int choose_chunk_replications(const Scenario& scenario, int threads);
 
 //! Runs replications [first, first + count) on `threads` threads, handing each
 //! finished chunk (in replication order) to `sink`. Memory is one chunk of results.
+//! `progress`, if given, is called on the calling thread with the number of
+//! replications finished so far (never from a worker, so it needs no locking).
 void simulate_range(const Scenario& scenario, std::uint64_t seed, std::uint32_t first, std::uint32_t count,
                     int threads, int chunk_replications,
                     const std::function<void(std::span<const ReplicationResult>)>& sink,
-                    const std::atomic<bool>* cancel = nullptr);
+                    const std::atomic<bool>* cancel = nullptr,
+                    const std::function<void(std::uint32_t)>& progress = {});
 
 //! The `lepsim run` job: every replication, written to options.output_path.
 RunInfo run_scenario(const Scenario& scenario, const RunOptions& options);
