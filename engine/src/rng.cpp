@@ -10,6 +10,14 @@ std::string_view purpose_name(Purpose purpose) noexcept {
     case Purpose::ProjectArrival: return "ProjectArrival";
     case Purpose::ProjectType: return "ProjectType";
     case Purpose::StageWork: return "StageWork";
+    case Purpose::AuthoritySetup: return "AuthoritySetup";
+    case Purpose::Health: return "Health";
+    case Purpose::Dispute: return "Dispute";
+    case Purpose::DisputeLength: return "DisputeLength";
+    case Purpose::Capital: return "Capital";
+    case Purpose::LepSetup: return "LepSetup";
+    case Purpose::Exclusivity: return "Exclusivity";
+    case Purpose::SingleProcurement: return "SingleProcurement";
   }
   return "Purpose(?)";
 }

@@ -10,26 +10,20 @@
 namespace lepsim {
 namespace {
 
-// Gates a ready stage instance passes, in this order, before it competes for capacity.
-enum Gate : std::int32_t { GATE_EARLIEST = 0, GATE_MILESTONE = 1, GATE_NATIONAL = 2, GATE_CAPACITY = 3 };
 
 // A stage is complete when less than this much work (in steps) is left: sums of
 // step fractions such as 10 x 0.1 must not leave a phantom extra step.
 constexpr double WORK_EPSILON = 1e-9;
 
-//! Random-stream entities: authorities are 0..2^15-1; projects set the top bit
-//! (docs/random-streams.md). Fixed per (authority, ordinal), so two scenarios that
-//! share a seed give the same draws to the same project (common random numbers).
-std::uint32_t authority_entity(int authority) { return static_cast<std::uint32_t>(authority); }
-std::uint32_t project_entity(int authority, int ordinal) {
-  return 0x80000000u | (static_cast<std::uint32_t>(authority) << 16) | static_cast<std::uint32_t>(ordinal);
-}
-
 enum AuthoritySubstream : std::uint16_t { ENTRY_MONTH = 0, SCHOOL_COUNT = 1 };
 
 }  // namespace
 
-void ReplicationResult::resize(int t, int s, int d, int p) {
+std::uint32_t Simulator::project_stream_entity(int project) const {
+  return project_entity(p_authority_[static_cast<std::size_t>(project)], p_ordinal_[static_cast<std::size_t>(project)]);
+}
+
+void ReplicationResult::resize(int t, int s, int d, int p, int a, const Mechanisms& m) {
   steps = t, stages = s, disciplines = d, pools = p;
   const auto T = static_cast<std::size_t>(t);
   stage_active.assign(T * static_cast<std::size_t>(s), 0);
@@ -40,10 +34,32 @@ void ReplicationResult::resize(int t, int s, int d, int p) {
   utilisation.assign(T * static_cast<std::size_t>(d), 0.0);
   pool_in_use.assign(T * static_cast<std::size_t>(p), 0);
   pool_queue.assign(T * static_cast<std::size_t>(p), 0);
+  const bool lep = m.lep_stage >= 0;
+  const auto A = static_cast<std::size_t>(a);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  health.assign(m.partnering.enabled ? T * 3 : 0, nan);
+  leps_formed.assign(lep ? T : 0, 0);
+  disputes_active.assign(m.disputes.enabled ? T : 0, 0);
+  exclusive_leps.assign(m.exclusivity.enabled ? T : 0, 0);
+  spend.assign(m.costs.enabled || m.capacity.enabled ? T * 3 : 0, 0.0);
+  transformation.assign(m.transformation.enabled ? T : 0, 0.0);
+  fte.assign(m.capacity.enabled ? T * static_cast<std::size_t>(d) : 0, 0.0);
+  funding_queue.assign(m.funding.enabled ? T : 0, 0);
+  funding_committed.assign(m.funding.enabled ? T : 0, 0.0);
+  lep_final_health.assign(m.partnering.enabled ? A : 0, nan);
+  lep_formed_step.assign(lep ? A : 0, -1);
+  lep_disputes.assign(m.disputes.enabled ? A : 0, 0);
+  lep_exclusivity_lost_step.assign(m.exclusivity.enabled ? A : 0, -1);
+  lep_capital_cost.assign(m.costs.enabled ? A : 0, 0.0);
+  lep_setup_cost.assign(m.costs.enabled ? A : 0, 0.0);
+  lep_capacity_cost.assign(m.capacity.enabled ? A : 0, 0.0);
+  lep_schools_completed.assign(lep ? A : 0, 0);
+  lep_transformation.assign(m.transformation.enabled ? A : 0, 0.0);
   project_authority.clear();
   project_type.clear();
   arrival_step.clear();
   completion_step.clear();
+  project_cost.clear();
   projects = completed = 0;
   finish_step = -1;
 }
@@ -76,12 +92,62 @@ Simulator::Simulator(const Scenario& scenario) : sc_(scenario) {
   earliest_calendar_.resize(static_cast<std::size_t>(sc_.time.steps));
   gate_waiting_.resize(sc_.stages.size());
   blocked_.resize(sc_.stages.size());
+
+  // Partnership mechanisms: which stages each one touches, and the planned path of each type.
+  const Mechanisms& m = sc_.mechanisms;
+  const std::size_t S = sc_.stages.size();
+  auto flags = [&](bool on, const std::vector<int>& stages) {
+    std::vector<std::uint8_t> f(S, 0);
+    if (on)
+      for (int st : stages) f[static_cast<std::size_t>(st)] = 1;
+    return f;
+  };
+  stage_is_market_ = flags(m.market.enabled, m.market.stages);
+  stage_is_funded_ = flags(m.funding.enabled, m.funding.stages);
+  stage_is_slowed_ = flags(m.transformation.enabled, m.transformation.slowed_stages);
+  stage_setup_kind_.assign(S, 0);  // 1 strategy, 2 procurement, 3 mobilisation
+  if (m.setup.enabled) {
+    for (int st : m.setup.strategy_stages) stage_setup_kind_[static_cast<std::size_t>(st)] = 1;
+    for (int st : m.setup.procurement_stages) stage_setup_kind_[static_cast<std::size_t>(st)] = 2;
+    for (int st : m.setup.mobilisation_stages) stage_setup_kind_[static_cast<std::size_t>(st)] = 3;
+  }
+  for (const auto& type : sc_.types) {
+    std::vector<double> finish(type.stages.size(), 0.0);
+    double longest = 0;
+    for (std::size_t l = 0; l < type.stages.size(); ++l) {
+      double start = 0;
+      for (std::size_t j = 0; j < l; ++j)
+        if (type.stages[l].predecessors >> j & 1u) start = std::max(start, finish[j]);
+      const auto& ts = type.stages[l];
+      finish[l] = start + (ts.planned ? *ts.planned : ts.work.mean());
+      longest = std::max(longest, finish[l]);
+    }
+    planned_path_.push_back(longest);
+  }
+  steps_per_year_ = std::max(1, static_cast<int>(std::lround(12.0 / sc_.time.step_months)));
+  lag_steps_ = m.capacity.enabled ? static_cast<int>(std::lround(m.capacity.hiring_lag_months / sc_.time.step_months)) : 0;
+  a_setup_.resize(A);
+  a_lep_step_.resize(A);
+  a_health_logit_.resize(A);
+  a_health_mu_.resize(A);
+  a_health_kappa_.resize(A);
+  a_stalled_until_.resize(A);
+  a_exclusive_.resize(A);
+  a_failing_years_.resize(A);
+  a_projects_.resize(A);
+  a_year_overrun_.resize(A);
+  a_year_handovers_.resize(A);
+  a_year_ontime_.resize(A);
+  team_.resize(A * D);
+  pipeline_.resize(A * D * static_cast<std::size_t>(lag_steps_ + 1));
+  pipeline_total_.resize(A * D);
 }
 
 void Simulator::generate_projects(std::uint64_t seed, std::uint32_t rep, ReplicationResult& out) {
   p_authority_.clear();
   p_type_.clear();
   p_ordinal_.clear();
+  std::fill(a_projects_.begin(), a_projects_.end(), 0);
   for (int a = 0; a < sc_.authority_count(); ++a) {
     const AuthorityGroup& g = sc_.groups[static_cast<std::size_t>(sc_.authority_group[static_cast<std::size_t>(a)])];
     RandomStream entry_stream(seed, rep, authority_entity(a), Purpose::AuthorityEntry, ENTRY_MONTH);
@@ -110,6 +176,7 @@ void Simulator::generate_projects(std::uint64_t seed, std::uint32_t rep, Replica
       p_authority_.push_back(a);
       p_type_.push_back(type);
       p_ordinal_.push_back(ordinal);
+      ++a_projects_[static_cast<std::size_t>(a)];
       out.project_authority.push_back(a);
       out.project_type.push_back(type);
       // Steps are [k dt, (k+1) dt): a project arriving mid-step joins at the next boundary.
@@ -137,6 +204,11 @@ void Simulator::generate_projects(std::uint64_t seed, std::uint32_t rep, Replica
   const auto P = p_authority_.size();
   p_done_mask_.assign(P, 0);
   p_active_step_.assign(P, -1);
+  p_start_step_.assign(P, -1);
+  p_capital_.assign(P, -1.0);
+  p_spent_.assign(P, 0.0);
+  p_single_.assign(P, 0);
+  if (sc_.mechanisms.costs.enabled) out.project_cost.assign(P, 0.0);
   arrival_order_.resize(P);
   std::iota(arrival_order_.begin(), arrival_order_.end(), 0);
   std::stable_sort(arrival_order_.begin(), arrival_order_.end(),
@@ -159,7 +231,8 @@ void Simulator::make_ready(const Item& base, int step) {
     work = ts.work.sample(ws);
   }
   Item item = base;
-  item.remaining = std::max(0.0, work) / sc_.time.step_months;
+  item.remaining = adjusted_work(p, ts.stage, std::max(0.0, work)) / sc_.time.step_months;
+  item.total = item.remaining;
   item.gate = GATE_EARLIEST;
   ++gate_waiting_[static_cast<std::size_t>(ts.stage)];
   pass_gates(item, step);
@@ -198,9 +271,16 @@ void Simulator::pass_gates(Item item, int step) {
       }
       --pool_free_[pool];
     }
+    item.gate = GATE_FUNDING;
+  }
+  if (item.gate == GATE_FUNDING) {
+    if (stage_is_funded_[static_cast<std::size_t>(s)] && !funding_gate(item, step)) return;
     item.gate = GATE_CAPACITY;
   }
   --gate_waiting_[static_cast<std::size_t>(s)];
+  item.started = step;
+  if (p_start_step_[static_cast<std::size_t>(p)] < 0) p_start_step_[static_cast<std::size_t>(p)] = step;
+  if (sc_.mechanisms.costs.enabled && s == sc_.mechanisms.costs.spend_stage) commit_capital(p, step);
   a_active_[static_cast<std::size_t>(a)].push_back(item);
 }
 
@@ -213,6 +293,7 @@ void Simulator::complete(const Item& item, int step, ReplicationResult& out) {
   ++out.stage_completions[static_cast<std::size_t>(step) * sc_.stages.size() + static_cast<std::size_t>(s)];
   if (st.national_pool >= 0) ++pool_free_[static_cast<std::size_t>(st.national_pool)];
 
+  if (s == sc_.mechanisms.lep_stage && a_lep_step_[static_cast<std::size_t>(a)] < 0) form_lep(a, step, out);
   auto& milestones = a_milestone_done_[static_cast<std::size_t>(a)];
   if (!milestones[static_cast<std::size_t>(s)]) {
     milestones[static_cast<std::size_t>(s)] = 1;
@@ -247,6 +328,7 @@ void Simulator::complete(const Item& item, int step, ReplicationResult& out) {
     out.completion_step[p] = step;
     ++out.completions[static_cast<std::size_t>(step)];
     ++out.completed;
+    finish_project(item.project, step, out);
   }
 }
 
@@ -257,7 +339,7 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
   replication_ = replication;
   const int T = sc_.time.steps;
   const std::size_t S = sc_.stages.size(), D = sc_.disciplines.size(), P = sc_.pools.size();
-  out.resize(T, static_cast<int>(S), static_cast<int>(D), static_cast<int>(P));
+  out.resize(T, static_cast<int>(S), static_cast<int>(D), static_cast<int>(P), sc_.authority_count(), sc_.mechanisms);
 
   for (auto& v : a_active_) v.clear();
   for (auto& v : a_milestone_waiters_) v.clear();
@@ -273,6 +355,8 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
   std::fill(capacity_.begin(), capacity_.end(), 0.0);
 
   generate_projects(seed, replication, out);
+  draw_setups();
+  const Mechanisms& mech = sc_.mechanisms;
 
   // Authorities in order of entry, to add their teams to the programme's capacity.
   std::vector<int> entry_order(static_cast<std::size_t>(sc_.authority_count()));
@@ -289,12 +373,16 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
       for (std::size_t k = 0; k < D; ++k) capacity_[k] += team[k];
       ++next_entry;
     }
+    // 0. Partnership mechanisms that act at the start of a step (mechanisms.cpp).
+    if (mech.funding.enabled && t > 0 && t % steps_per_year_ == 0) new_programme_year(t);
+    if (mech.capacity.enabled) update_teams(t, out);
+    if (mech.disputes.enabled) start_disputes(t, out);
     // 1. Tokens freed last step go to those who queued longest.
     for (std::size_t q = 0; q < P; ++q) {
       while (pool_free_[q] > 0 && pool_head_[q] < pool_queue_[q].size()) {
         Item item = pool_queue_[q][pool_head_[q]++];
         --pool_free_[q];
-        item.gate = GATE_CAPACITY;
+        item.gate = GATE_FUNDING;
         pass_gates(item, t);
       }
       if (pool_head_[q] == pool_queue_[q].size()) pool_queue_[q].clear(), pool_head_[q] = 0;
@@ -331,16 +419,20 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
     for (std::size_t a = 0; a < a_active_.size(); ++a) {
       auto& items = a_active_[a];
       if (items.empty()) continue;
-      const auto& team = sc_.groups[static_cast<std::size_t>(sc_.authority_group[a])].team;
-      std::copy(team.begin(), team.end(), avail_.begin());
+      const double* team = mech.capacity.enabled ? &team_[a * D]
+                                                 : sc_.groups[static_cast<std::size_t>(sc_.authority_group[a])].team.data();
+      std::copy(team, team + D, avail_.begin());
+      // A dispute stalls all of the LEP's work; health scales the progress of its staffed stages.
+      const bool stalled = a_stalled_until_[a] > t;
+      const double prod = productivity(static_cast<int>(a));
       std::size_t kept = 0;
       for (std::size_t i = 0; i < items.size(); ++i) {
         Item item = items[i];
         const auto p = static_cast<std::size_t>(item.project);
         const auto type = static_cast<std::size_t>(p_type_[p]);
         const auto l = static_cast<std::size_t>(item.local_stage);
-        double rate = 1.0;
-        if (needs_capacity_[type][l]) {
+        double rate = stalled ? 0.0 : 1.0;
+        if (needs_capacity_[type][l] && !stalled) {
           const double* d = &demand_[type][l * D];
           for (std::size_t k = 0; k < D; ++k)
             if (d[k] > 0) rate = std::min(rate, avail_[k] / d[k]);
@@ -358,7 +450,9 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
         } else {
           ++blocked_[static_cast<std::size_t>(s)];
         }
-        item.remaining -= rate;
+        const double progress = needs_capacity_[type][l] ? rate * prod : rate;
+        if (mech.costs.enabled && s == mech.costs.spend_stage) spend_progress(item, std::min(progress, item.remaining), t, out);
+        item.remaining -= progress;
         if (item.remaining <= WORK_EPSILON) completed_.push_back(item);
         else items[kept++] = item;
       }
@@ -381,7 +475,11 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
     // 7. Completions take effect: successors, milestones and tokens from the next step.
     for (const Item& item : completed_) complete(item, t, out);
     done = out.completed;
+    if (mech.partnering.enabled) update_health(t);
+    if (mech.exclusivity.enabled && (t + 1) % steps_per_year_ == 0) score_year(t, out);
+    record_mechanisms(t, out);
   }
+  finish_mechanisms(out);
   if (out.completed == out.projects) {
     out.finish_step = -1;
     for (auto c : out.completion_step) out.finish_step = std::max(out.finish_step, c);

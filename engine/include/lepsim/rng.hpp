@@ -24,6 +24,14 @@ enum class Purpose : std::uint16_t {
   ProjectArrival = 1,  // Poisson arrival times
   ProjectType = 2,     // choice of a project's type from the mix
   StageWork = 3,       // work content of a stage (substream = stage index)
+  AuthoritySetup = 4,  // an authority's set-up attributes (substream = attribute, docs/model.md)
+  Health = 5,          // partnering-health innovations, one normal per step
+  Dispute = 6,         // whether a dispute starts, one uniform per step
+  DisputeLength = 7,   // months a dispute stalls work
+  Capital = 8,         // a project's capital cost
+  LepSetup = 9,        // a LEP's set-up cost
+  Exclusivity = 10,    // whether an authority acts on a failing scorecard
+  SingleProcurement = 11,  // months added to a project procured on its own
 };
 
 // Name used in messages, e.g. "StageWork"; "Purpose(?)" for values not listed above.

@@ -70,6 +70,153 @@ struct ArrivalProcess {
   double end_month = 0.0;            //!< absolute programme month; defaults to the horizon
 };
 
+// ---------------------------------------------------------------------------
+// Partnership mechanisms (docs/model.md, sections 11-18). Each is switched on by
+// its own table in the scenario; absent, it is off and the engine reproduces the
+// core numbers bit for bit.
+
+inline constexpr int VISION_ACTIVITIES = 10;  //!< PN3's ten shared-vision activities
+inline constexpr int PRACTICES = 4;            //!< PN6/PN3 partnering practices
+inline constexpr const char* PRACTICE_NAMES[PRACTICES] = {"vision_review", "strategic_review", "partnering_protocols",
+                                                          "external_facilitation"};
+
+//! How an authority sets up its partnership (PN1, PN2, PN3, PN4, PN5, PN6), per group.
+//! Each quality is a distribution on [0, 1] drawn per authority and replication; each
+//! yes/no practice is the probability that an authority of the group has it.
+struct AuthoritySetup {
+  Distribution planning_quality = Distribution::fixed(0.5);  //!< PN1, 0..1
+  //! PN3: how many of the ten shared-vision activities are carried out, 0..10 (V = count / 10).
+  //! Given in the file as a list of activity numbers, as answers to PN3's ten
+  //! self-assessment questions, or as a distribution of the number done.
+  Distribution vision_count = Distribution::fixed(5.0);
+  double shadow_board = 0.5;        //!< PN4, probability
+  double independent_chair = 0.5;   //!< PN4, probability
+  double transition_team = 0.5;     //!< PN5, probability
+  double co_location = 0.5;         //!< PN5, probability
+  Distribution leadership = Distribution::fixed(0.5);  //!< PN2, 0..1
+  double practices[PRACTICES] = {0.5, 0.5, 0.5, 0.5};  //!< PN6/PN3, probability of each
+  double transformation_targets = 0.5;                 //!< PN2, probability targets sit in contracts
+};
+
+//! PN1/PN3/PN4/PN5: set-up quality shapes early stage durations and starting health.
+struct SetupMechanism {
+  bool enabled = false;
+  std::vector<int> strategy_stages;      //!< work x (1 + planning_effect x (0.5 - P))
+  std::vector<int> procurement_stages;   //!< work x (1 + vision_effect x (0.5 - V))
+  std::vector<int> mobilisation_stages;  //!< work x (1 + mobilisation_effect x (0.5 - M))
+  double planning_effect = 0.8;
+  double vision_effect = 0.5;
+  double mobilisation_effect = 0.6;
+};
+
+//! PN6: partnering health, a mean-reverting process on the logit scale per LEP.
+struct PartneringMechanism {
+  bool enabled = false;
+  double long_run = 0.55;                 //!< long-run health with no practices, 0..1
+  double practice_level[PRACTICES] = {0.3, 0.3, 0.3, 0.2};  //!< logit added to the long-run level per practice
+  double recovery = 0.06;                 //!< per month: mean-reversion rate kappa with no practices
+  double practice_recovery = 0.03;        //!< per month added to kappa per practice
+  double volatility = 0.12;               //!< logit per sqrt(month)
+  double start_level = 0.5;               //!< starting health with average set-up, 0..1
+  double start_vision = 1.0;              //!< logit per unit of (V - 0.5)
+  double start_governance = 0.6;          //!< logit per unit of (G - 0.5)
+  double start_mobilisation = 0.6;        //!< logit per unit of (M - 0.5)
+  double delay_shock = 0.6;               //!< logit drop per unit of relative delay at a stage's end
+  double overrun_shock = 0.8;             //!< logit drop per unit of relative cost overrun at a handover
+  double ontime_boost = 0.1;              //!< logit rise per project handed over on time
+  double productivity = 0.3;              //!< progress x (1 + productivity x (H - 0.5))
+};
+
+//! Disputes stall all of a LEP's work for a drawn number of months.
+struct DisputeMechanism {
+  bool enabled = false;
+  double base_rate = 0.01;                //!< per LEP per month at H = 0.5
+  double health_sensitivity = 4.0;        //!< hazard x exp(-s x (H - 0.5))
+  Distribution months = Distribution::fixed(3.0);  //!< stall length
+};
+
+//! PN7: team sizes flex towards a plan, with hiring lag and attrition; capacity is costed.
+struct CapacityMechanism {
+  bool enabled = false;
+  double hiring_lag_months = 4.0;         //!< from the decision to hire to the start
+  double attrition = 0.01;                //!< fraction of FTE leaving per month
+  double cost_per_fte_month = 0.006;      //!< GBP m
+};
+
+//! One step of a group's capacity plan: from `month` (relative to entry, or from the
+//! LEP's formation when `after_lep`), the target team.
+struct CapacityPlanStep {
+  double month = 0.0;
+  bool after_lep = false;
+  std::vector<double> team;               //!< target FTE per discipline
+};
+
+//! Capital costs, overruns, LEP set-up cost.
+struct CostMechanism {
+  bool enabled = false;
+  std::vector<Distribution> capital;      //!< per project type, GBP m (index = type); fixed(0) if not given
+  double delay_overrun = 0.5;             //!< cost x (1 + delay_overrun x relative delay of the project)
+  double health_overrun = 0.3;            //!< cost x (1 + health_overrun x (0.5 - H))
+  Distribution lep_setup = Distribution::fixed(0.0);  //!< GBP m, spent when the LEP forms
+  int spend_stage = -1;                   //!< capital is spent evenly over this stage (construction)
+};
+
+//! A programme-wide annual envelope for capital committed at the start of funded stages.
+struct FundingMechanism {
+  bool enabled = false;
+  double annual_envelope = 0.0;           //!< GBP m per programme year
+  std::vector<int> stages;                //!< stages that commit their project's capital before starting
+};
+
+//! Construction market: national workload raises prices and durations.
+struct MarketMechanism {
+  bool enabled = false;
+  std::vector<int> stages;                //!< stages counted as workload and affected
+  double reference_workload = 300.0;      //!< stage instances in progress nationally at which effects begin
+  double price_elasticity = 0.3;
+  double duration_elasticity = 0.2;
+  double max_factor = 1.5;                //!< cap on either multiplier
+};
+
+//! PN2: each completed school earns a transformation score.
+struct TransformationMechanism {
+  bool enabled = false;
+  double base = 1.0;
+  double leadership_weight = 0.5;         //!< score x (1 + w x (L - 0.5))
+  double vision_weight = 0.3;             //!< score x (1 + w x (V - 0.5))
+  double health_weight = 0.3;             //!< score x (1 + w x (H - 0.5))
+  double target_bonus = 0.25;             //!< score x (1 + bonus) with targets in contracts
+  double target_slowdown = 0.03;          //!< their stages' work x (1 + slowdown)
+  std::vector<int> slowed_stages;         //!< stages slowed by contract targets
+};
+
+//! PN9: annual balanced scorecard and the withdrawal of exclusivity.
+struct ExclusivityMechanism {
+  bool enabled = false;
+  double weight_cost = 0.25, weight_quality = 0.25, weight_time = 0.25, weight_volume = 0.25;
+  double threshold = 0.5;                 //!< scorecard below this counts as a failing year
+  int years = 2;                          //!< consecutive failing years before the authority may act
+  double act_probability = 0.5;           //!< chance the authority withdraws, each year the rule holds
+  Distribution single_procurement = Distribution::fixed(6.0);  //!< months added per project after withdrawal
+  double single_cost_premium = 0.1;       //!< capital x (1 + premium) after withdrawal
+};
+
+struct Mechanisms {
+  //! [lep] formed_at: the stage whose first completion in an authority forms its LEP
+  //! (financial close). Partnering health, exclusivity, the set-up cost and capacity
+  //! plans `after_lep` start there. -1 when no mechanism needs it.
+  int lep_stage = -1;
+  SetupMechanism setup;
+  PartneringMechanism partnering;
+  DisputeMechanism disputes;
+  CapacityMechanism capacity;
+  CostMechanism costs;
+  FundingMechanism funding;
+  MarketMechanism market;
+  TransformationMechanism transformation;
+  ExclusivityMechanism exclusivity;
+};
+
 //! A group of authorities declared together ([[authorities]]): a wave, say.
 struct AuthorityGroup {
   std::string name;
@@ -81,7 +228,9 @@ struct AuthorityGroup {
   std::vector<double> mix;                 //!< probability of each project type (sums to 1)
   int first_type = -1;                     //!< type of the first `first_count` projects, -1 none
   int first_count = 0;
-  std::vector<double> team;                //!< FTE per discipline
+  std::vector<double> team;                //!< FTE per discipline (at entry)
+  AuthoritySetup setup;                    //!< [authorities.setup]
+  std::vector<CapacityPlanStep> capacity_plan;  //!< [[authorities.capacity_plan]], in time order
 };
 
 struct Scenario {
@@ -101,6 +250,7 @@ struct Scenario {
   std::vector<Stage> stages;
   std::vector<ProjectType> types;
   std::vector<AuthorityGroup> groups;
+  Mechanisms mechanisms;
 
   //! Authorities are the groups expanded: authority i belongs to group authority_group[i].
   std::vector<int> authority_group;

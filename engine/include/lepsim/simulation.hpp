@@ -11,9 +11,18 @@
 #include <cstdint>
 #include <vector>
 
+#include "lepsim/rng.hpp"
 #include "lepsim/scenario.hpp"
 
 namespace lepsim {
+
+//! Random-stream entities (docs/random-streams.md): authorities are 0..2^15-1;
+//! projects set the top bit. Fixed per (authority, ordinal), so two scenarios that
+//! share a seed give the same draws to the same project (common random numbers).
+inline std::uint32_t authority_entity(int authority) { return static_cast<std::uint32_t>(authority); }
+inline std::uint32_t project_entity(int authority, int ordinal) {
+  return 0x80000000u | (static_cast<std::uint32_t>(authority) << 16) | static_cast<std::uint32_t>(ordinal);
+}
 
 //! Project states, one per project at every step (conservation holds over them).
 enum class ProjectState : int { PENDING = 0, WAITING = 1, ACTIVE = 2, DONE = 3 };
@@ -38,11 +47,35 @@ struct ReplicationResult {
   std::vector<std::int32_t> arrival_step;       //!< first step the project is in the programme
   std::vector<std::int32_t> completion_step;    //!< step its last stage finished; -1 if not by the horizon
 
+  // Partnership mechanisms (docs/model.md, sections 11-18); empty when the mechanism is off.
+  std::vector<double> health;                   //!< [T*3] mean, P10, P90 of health over formed LEPs; NaN before any forms
+  std::vector<std::int32_t> leps_formed;        //!< [T] LEPs formed by the step
+  std::vector<std::int32_t> disputes_active;    //!< [T] LEPs whose work a dispute stalls during the step
+  std::vector<std::int32_t> exclusive_leps;     //!< [T] formed LEPs still holding exclusivity
+  std::vector<double> spend;                    //!< [T*3] GBP m in the step: capital, LEP set-up, capacity
+  std::vector<double> transformation;           //!< [T] cumulative transformation score
+  std::vector<double> fte;                      //!< [T*D] FTE employed by authorities that have entered
+  std::vector<std::int32_t> funding_queue;      //!< [T] stage instances waiting for funds
+  std::vector<double> funding_committed;        //!< [T] GBP m committed in the programme year so far
+
+  // Per authority (LEP), at the end of the replication.
+  std::vector<double> lep_final_health;         //!< NaN if the LEP never formed
+  std::vector<std::int32_t> lep_formed_step;    //!< -1 if never
+  std::vector<std::int32_t> lep_disputes;       //!< disputes started
+  std::vector<std::int32_t> lep_exclusivity_lost_step;  //!< -1 if kept (or never formed)
+  std::vector<double> lep_capital_cost;         //!< GBP m, capital incl. overruns, of its projects
+  std::vector<double> lep_setup_cost;           //!< GBP m
+  std::vector<double> lep_capacity_cost;        //!< GBP m
+  std::vector<std::int32_t> lep_schools_completed;
+  std::vector<double> lep_transformation;       //!< summed score of its completed schools
+
+  std::vector<double> project_cost;             //!< per project, GBP m incl. overrun (0 if not costed)
+
   std::int32_t projects = 0;                    //!< projects generated (arrived or not)
   std::int32_t completed = 0;                   //!< finished within the horizon
   std::int32_t finish_step = -1;                //!< step the last project finished; -1 if any is unfinished
 
-  void resize(int steps, int stages, int disciplines, int pools);
+  void resize(int steps, int stages, int disciplines, int pools, int authorities, const Mechanisms& mechanisms);
 };
 
 class Simulator {
@@ -53,17 +86,43 @@ class Simulator {
   void run(std::uint64_t seed, std::uint32_t replication, ReplicationResult& out);
 
  private:
+  // Gates a ready stage instance passes, in this order, before it competes for capacity.
+  enum Gate : std::int32_t { GATE_EARLIEST = 0, GATE_MILESTONE = 1, GATE_NATIONAL = 2, GATE_FUNDING = 3, GATE_CAPACITY = 4 };
+
   struct Item {                 // one stage instance of one project
     std::int32_t project;
     std::int32_t local_stage;   // index into the project's type's stages
     double remaining;           //!< steps of work left at full rate
     std::int32_t gate;          // next gate to pass (Gate enum in simulation.cpp)
+    double total = 0;           //!< steps of work at the start
+    std::int32_t started = -1;  //!< step it passed its gates
   };
 
   void generate_projects(std::uint64_t seed, std::uint32_t replication, ReplicationResult& out);
   void make_ready(const Item& item, int step);
   void pass_gates(Item item, int step);
   void complete(const Item& item, int step, ReplicationResult& out);
+
+  // Partnership mechanisms (mechanisms.cpp).
+  void draw_setups();
+  double adjusted_work(int project, int stage, double work);
+  void form_lep(int authority, int step, ReplicationResult& out);
+  void start_disputes(int step, ReplicationResult& out);
+  double health(int authority) const;
+  double capital_of(int project, int step);
+  const double* team_target(int authority, int step) const;
+  double productivity(int authority) const;
+  bool funding_gate(Item& item, int step);
+  void new_programme_year(int step);
+  void commit_capital(int project, int step);
+  void spend_progress(const Item& item, double progress, int step, ReplicationResult& out);
+  void finish_project(int project, int step, ReplicationResult& out);
+  void update_teams(int step, ReplicationResult& out);
+  void update_health(int step);
+  void score_year(int step, ReplicationResult& out);
+  void record_mechanisms(int step, ReplicationResult& out);
+  void finish_mechanisms(ReplicationResult& out);
+  std::uint32_t project_stream_entity(int project) const;
 
   const Scenario& sc_;
   std::uint64_t seed_ = 0;
@@ -99,6 +158,45 @@ class Simulator {
   std::vector<Item> ready_next_;                      // readied by this step's completions
   std::vector<Item> ready_now_;
   std::vector<Item> completed_;
+
+  // Per-authority partnership state (structure of arrays, index = authority).
+  struct AuthoritySetupDraw {
+    double planning = 0.5, vision = 0.5, governance = 0.5, mobilisation = 0.5, leadership = 0.5;
+    std::uint8_t practices = 0;  // bit i: practice i adopted
+    bool targets = false;        // transformation targets in contracts
+  };
+  std::vector<AuthoritySetupDraw> a_setup_;
+  std::vector<std::int32_t> a_lep_step_;        // step the LEP formed, -1 before
+  std::vector<double> a_health_logit_, a_health_mu_, a_health_kappa_;
+  std::vector<RandomStream> a_health_stream_, a_dispute_stream_;
+  std::vector<std::int32_t> a_stalled_until_;   // work stalled while step < this
+  std::vector<std::uint8_t> a_exclusive_;
+  std::vector<std::int32_t> a_failing_years_;
+  std::vector<std::int32_t> a_projects_;        // projects generated
+  // This scorecard year's record, per authority.
+  std::vector<double> a_year_overrun_;
+  std::vector<std::int32_t> a_year_handovers_, a_year_ontime_;
+  std::vector<double> team_;                    // [A*D] FTE employed now
+  std::vector<double> pipeline_;                // [A*D*lag] FTE hired, arriving by step modulo lag
+  std::vector<double> pipeline_total_;          // [A*D]
+  int lag_steps_ = 0;
+
+  // Per project.
+  std::vector<std::int32_t> p_start_step_;      // first step any of its stages passed its gates
+  std::vector<double> p_capital_;               // GBP m drawn at commitment; -1 before
+  std::vector<double> p_spent_;                 // GBP m spent so far
+  std::vector<std::uint8_t> p_single_;          // procured on its own after a withdrawal
+  std::vector<double> planned_path_;            // [type] months along the longest planned path
+
+  // Programme-wide.
+  double year_committed_ = 0;                   // GBP m committed this programme year
+  std::vector<Item> funding_queue_;
+  std::size_t funding_head_ = 0;
+  double workload_ = 0;                         // market stage instances active last step
+  double transformation_total_ = 0;
+  std::vector<double> health_scratch_;
+  std::vector<std::uint8_t> stage_is_market_, stage_is_funded_, stage_is_slowed_, stage_setup_kind_;
+  int steps_per_year_ = 12;
 
   std::vector<std::int32_t> gate_waiting_;  // [stage] items held by a gate right now
   std::vector<std::int32_t> blocked_;       // [stage] scratch: capacity-blocked this step
