@@ -67,6 +67,38 @@ std::vector<SeriesSpec> series_specs(const Scenario& sc) {
     v.push_back({"pool_queue", "stage instances", "replication,step,pool", "stage instances queuing for a national token", P,
                  false, [](const ReplicationResult& r) -> const void* { return r.pool_queue.data(); }});
   }
+  // Partnership mechanisms: written only when the mechanism is on (docs/model.md, 11-18).
+  const Mechanisms& m = sc.mechanisms;
+  if (m.partnering.enabled)
+    v.push_back({"health", "0-1", "replication,step,statistic",
+                 "partnering health over formed LEPs at the end of the step: mean, P10, P90 (NaN before any LEP forms)", 3, true,
+                 [](const ReplicationResult& r) -> const void* { return r.health.data(); }});
+  if (m.lep_stage >= 0)
+    v.push_back({"leps_formed", "LEPs", "replication,step", "LEPs formed by the end of the step", 0, false,
+                 [](const ReplicationResult& r) -> const void* { return r.leps_formed.data(); }});
+  if (m.disputes.enabled)
+    v.push_back({"disputes_active", "LEPs", "replication,step", "LEPs whose work a dispute stalls during the step", 0, false,
+                 [](const ReplicationResult& r) -> const void* { return r.disputes_active.data(); }});
+  if (m.exclusivity.enabled)
+    v.push_back({"exclusive_leps", "LEPs", "replication,step", "formed LEPs holding exclusivity at the end of the step", 0,
+                 false, [](const ReplicationResult& r) -> const void* { return r.exclusive_leps.data(); }});
+  if (m.costs.enabled || m.capacity.enabled)
+    v.push_back({"spend", "GBP m per step", "replication,step,kind",
+                 "money spent in the step: capital (incl. overruns), LEP set-up, capacity (staff)", 3, true,
+                 [](const ReplicationResult& r) -> const void* { return r.spend.data(); }});
+  if (m.transformation.enabled)
+    v.push_back({"transformation_cumulative", "score", "replication,step",
+                 "transformation score of the schools completed by the end of the step", 0, true,
+                 [](const ReplicationResult& r) -> const void* { return r.transformation.data(); }});
+  if (m.capacity.enabled && D > 0)
+    v.push_back({"fte", "FTE", "replication,step,discipline", "FTE employed by the authorities that have entered", D, true,
+                 [](const ReplicationResult& r) -> const void* { return r.fte.data(); }});
+  if (m.funding.enabled) {
+    v.push_back({"funding_queue", "stage instances", "replication,step", "stage instances waiting for funds", 0, false,
+                 [](const ReplicationResult& r) -> const void* { return r.funding_queue.data(); }});
+    v.push_back({"funding_committed", "GBP m", "replication,step", "capital committed in the programme year so far", 0, true,
+                 [](const ReplicationResult& r) -> const void* { return r.funding_committed.data(); }});
+  }
   return v;
 }
 
@@ -91,6 +123,49 @@ double percentile_sorted(const std::vector<double>& x, double p) {
 
 }  // namespace
 
+//! One per-LEP outcome, written as a [R, A] dataset under /leps when its mechanism is on.
+struct LepSpec {
+  const char* name;
+  const char* units;
+  const char* description;
+  bool real;
+  std::function<const void*(const ReplicationResult&)> data;
+  std::function<bool(const Mechanisms&)> on;
+};
+
+const std::vector<LepSpec>& lep_specs() {
+  static const std::vector<LepSpec> specs = {
+      {"final_health", "0-1", "partnering health at the horizon (NaN if the LEP never formed)", true,
+       [](const ReplicationResult& r) -> const void* { return r.lep_final_health.data(); },
+       [](const Mechanisms& m) { return m.partnering.enabled; }},
+      {"formed_step", "step", "step the LEP formed; -1 if never", false,
+       [](const ReplicationResult& r) -> const void* { return r.lep_formed_step.data(); },
+       [](const Mechanisms& m) { return m.lep_stage >= 0; }},
+      {"disputes", "disputes", "disputes started", false,
+       [](const ReplicationResult& r) -> const void* { return r.lep_disputes.data(); },
+       [](const Mechanisms& m) { return m.disputes.enabled; }},
+      {"exclusivity_lost_step", "step", "step the authority withdrew exclusivity; -1 if kept or never formed", false,
+       [](const ReplicationResult& r) -> const void* { return r.lep_exclusivity_lost_step.data(); },
+       [](const Mechanisms& m) { return m.exclusivity.enabled; }},
+      {"capital_cost", "GBP m", "capital of its completed projects, overruns included", true,
+       [](const ReplicationResult& r) -> const void* { return r.lep_capital_cost.data(); },
+       [](const Mechanisms& m) { return m.costs.enabled; }},
+      {"setup_cost", "GBP m", "cost of setting up the LEP", true,
+       [](const ReplicationResult& r) -> const void* { return r.lep_setup_cost.data(); },
+       [](const Mechanisms& m) { return m.costs.enabled; }},
+      {"capacity_cost", "GBP m", "cost of the authority's staff over the horizon", true,
+       [](const ReplicationResult& r) -> const void* { return r.lep_capacity_cost.data(); },
+       [](const Mechanisms& m) { return m.capacity.enabled; }},
+      {"schools_completed", "projects", "projects completed within the horizon", false,
+       [](const ReplicationResult& r) -> const void* { return r.lep_schools_completed.data(); },
+       [](const Mechanisms& m) { return m.lep_stage >= 0; }},
+      {"transformation", "score", "transformation score of its completed schools", true,
+       [](const ReplicationResult& r) -> const void* { return r.lep_transformation.data(); },
+       [](const Mechanisms& m) { return m.transformation.enabled; }},
+  };
+  return specs;
+}
+
 struct RunFileWriter::Impl {
   std::string final_path, temp_path;
   const Scenario& sc;
@@ -101,6 +176,10 @@ struct RunFileWriter::Impl {
   h5::Appendable<std::int32_t> cumulative, rep_projects, rep_completed, rep_finish;
   h5::Appendable<std::int64_t> rep_first_project;
   h5::Appendable<std::int32_t> proj_authority, proj_type, proj_arrival, proj_completion;
+  h5::Appendable<double> proj_cost;
+  std::vector<const LepSpec*> leps;
+  std::vector<h5::Appendable<std::int32_t>> lep_int;
+  std::vector<h5::Appendable<double>> lep_real;
   std::int64_t projects_written = 0;
   std::int64_t replications_written = 0;
   std::int64_t replications_expected = 0;
@@ -166,6 +245,8 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
     dims.write_strings("project_types", names);
     dims.write_strings("authorities", sc.authority_names);
     dims.write_strings("project_states", {"pending", "waiting", "active", "done"});
+    dims.write_strings("health_statistics", {"mean", "p10", "p90"});
+    dims.write_strings("spend_kinds", {"capital", "lep_setup", "capacity"});
     std::vector<double> month_of_step(static_cast<std::size_t>(sc.time.steps));
     for (std::size_t t = 0; t < month_of_step.size(); ++t) month_of_step[t] = static_cast<double>(t) * sc.time.step_months;
     dims.write_array("step_start_month", month_of_step).set_attr("units", "months from start");
@@ -221,6 +302,30 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
       m.proj_type = col("type", "index", "project type (index into /dimensions/project_types)");
       m.proj_arrival = col("arrival_step", "step", "first step the project is in the programme (steps if never)");
       m.proj_completion = col("completion_step", "step", "step the project finished; -1 if not by the horizon");
+      if (sc.mechanisms.costs.enabled) {
+        m.proj_cost = proj.create_appendable<double>("cost", {}, PROJECT_CHUNK, SERIES_DEFLATE);
+        m.proj_cost.set_attr("units", "GBP m");
+        m.proj_cost.set_attr("description", "capital incl. overrun of completed projects; committed capital otherwise (0 if none)");
+      }
+    }
+    const auto A = static_cast<std::uint64_t>(sc.authority_count());
+    h5::Group leps;
+    for (const LepSpec& spec : lep_specs()) {
+      if (!spec.on(sc.mechanisms)) continue;
+      if (m.leps.empty()) leps = root.create_group("leps");
+      m.leps.push_back(&spec);
+      const std::uint64_t rows = chunk_rows(A * 8, chunk);
+      if (spec.real) {
+        m.lep_real.push_back(leps.create_appendable<double>(spec.name, {A}, rows, SERIES_DEFLATE));
+        m.lep_real.back().set_attr("units", spec.units);
+        m.lep_real.back().set_attr("dims", "replication,authority");
+        m.lep_real.back().set_attr("description", spec.description);
+      } else {
+        m.lep_int.push_back(leps.create_appendable<std::int32_t>(spec.name, {A}, rows, SERIES_DEFLATE));
+        m.lep_int.back().set_attr("units", spec.units);
+        m.lep_int.back().set_attr("dims", "replication,authority");
+        m.lep_int.back().set_attr("description", spec.description);
+      }
     }
   } catch (const h5::Error& e) {
     throw OutputError(std::string("cannot write the run file: ") + e.what());
@@ -289,7 +394,27 @@ void RunFileWriter::append(std::span<const ReplicationResult> chunk) {
         m.proj_type.append(r.project_type);
         m.proj_arrival.append(r.arrival_step);
         m.proj_completion.append(r.completion_step);
+        if (m.sc.mechanisms.costs.enabled) m.proj_cost.append(r.project_cost);
       }
+    const auto A = static_cast<std::size_t>(m.sc.authority_count());
+    std::size_t li = 0, lr = 0;
+    for (const LepSpec* spec : m.leps) {
+      if (spec->real) {
+        m.scratch_d.resize(A * chunk.size());
+        for (std::size_t r = 0; r < chunk.size(); ++r) {
+          const auto* src = static_cast<const double*>(spec->data(chunk[r]));
+          std::copy(src, src + A, m.scratch_d.begin() + static_cast<std::ptrdiff_t>(r * A));
+        }
+        m.lep_real[lr++].append(m.scratch_d);
+      } else {
+        m.scratch_i.resize(A * chunk.size());
+        for (std::size_t r = 0; r < chunk.size(); ++r) {
+          const auto* src = static_cast<const std::int32_t*>(spec->data(chunk[r]));
+          std::copy(src, src + A, m.scratch_i.begin() + static_cast<std::ptrdiff_t>(r * A));
+        }
+        m.lep_int[li++].append(m.scratch_i);
+      }
+    }
     m.replications_written += static_cast<std::int64_t>(chunk.size());
   } catch (const h5::Error& e) {
     throw OutputError(std::string("cannot write the run file (disk full?): ") + e.what());
@@ -313,7 +438,7 @@ void RunFileWriter::Impl::write_summaries() {
     std::vector<std::uint64_t> out_dims = {T};
     if (dims.size() > 2) out_dims.push_back(K);
     const std::size_t cells = static_cast<std::size_t>(T * K);
-    std::vector<double> mean(cells), sd(cells), sum(cells), sum_sq(cells);
+    std::vector<double> mean(cells), sd(cells), sum(cells), sum_sq(cells), count(cells);
     std::vector<std::vector<double>> pct(std::size(SUMMARY_PERCENTILES), std::vector<double>(cells));
     const std::uint64_t block =
         std::clamp<std::uint64_t>(SUMMARY_BLOCK_BYTES / std::max<std::uint64_t>(1, R * K * sizeof(double)), 1, T);
@@ -323,17 +448,22 @@ void RunFileWriter::Impl::write_summaries() {
       const std::vector<double> buf = series.read_block<double>(name, 0, R, t0, nb);
       for (std::uint64_t tb = 0; tb < nb; ++tb)
         for (std::uint64_t k = 0; k < K; ++k) {
-          for (std::uint64_t r = 0; r < R; ++r) column[r] = buf[(r * nb + tb) * K + k];
+          // NaN marks an undefined value (health before any LEP forms): left out of every statistic.
+          column.clear();
+          for (std::uint64_t r = 0; r < R; ++r)
+            if (const double x = buf[(r * nb + tb) * K + k]; !std::isnan(x)) column.push_back(x);
           const std::size_t c = static_cast<std::size_t>((t0 + tb) * K + k);
+          const auto n = static_cast<double>(column.size());
           double s = 0, s2 = 0;
           for (double x : column) s += x, s2 += x * x;
-          const double mu = s / static_cast<double>(R);
+          const double mu = column.empty() ? std::nan("") : s / n;
           double dev = 0;  // second pass: no cancellation in the variance
           for (double x : column) dev += (x - mu) * (x - mu);
           sum[c] = s;
           sum_sq[c] = s2;
+          count[c] = n;
           mean[c] = mu;
-          sd[c] = R > 1 ? std::sqrt(dev / static_cast<double>(R - 1)) : 0.0;
+          sd[c] = column.size() > 1 ? std::sqrt(dev / (n - 1)) : (column.empty() ? std::nan("") : 0.0);
           std::sort(column.begin(), column.end());
           for (std::size_t q = 0; q < std::size(SUMMARY_PERCENTILES); ++q)
             pct[q][c] = percentile_sorted(column, SUMMARY_PERCENTILES[q]);
@@ -346,6 +476,7 @@ void RunFileWriter::Impl::write_summaries() {
     g.write_array("sd", sd, out_dims);
     g.write_array("sum", sum, out_dims);
     g.write_array("sum_sq", sum_sq, out_dims);
+    g.write_array("count", count, out_dims);
     for (std::size_t q = 0; q < std::size(SUMMARY_PERCENTILES); ++q) {
       std::string stat = "p";  // append(), not operator+: GCC 12 warns falsely (-Wrestrict)
       stat.append(std::to_string(static_cast<int>(SUMMARY_PERCENTILES[q])));
@@ -372,6 +503,9 @@ void RunFileWriter::finish() {
     m.proj_type = {};
     m.proj_arrival = {};
     m.proj_completion = {};
+    m.proj_cost = {};
+    m.lep_int.clear();
+    m.lep_real.clear();
     m.write_summaries();
     m.file.close();
   } catch (const h5::Error& e) {
