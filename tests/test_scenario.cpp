@@ -49,18 +49,67 @@ const std::string BASE =                                // line
     "schools = 3\n"                                     // 27
     "team = { client = 2, design = 1 }\n";              // 28
 
-//! BASE with each `from` (which must occur exactly once) replaced by `to`, in order.
-std::string edit(std::initializer_list<std::pair<std::string, std::string>> edits) {
-  std::string s = BASE;
+// BASE with every partnership mechanism switched on (lines 29-72), valid as it stands.
+const std::string MECH = BASE +                                                   // line
+    "[authorities.setup]\n"                                                       // 29
+    "planning_quality = { dist = \"uniform\", min = 0.2, max = 0.8 }\n"           // 30
+    "vision_activities = [1, 2, 5]\n"                                             // 31
+    "shadow_board = 0.7\n"                                                        // 32
+    "practices = { vision_review = 0.5, strategic_review = true }\n"              // 33
+    "[[authorities.capacity_plan]]\n"                                             // 34
+    "month = 0\n"                                                                 // 35
+    "team = { client = 3, design = 1 }\n"                                         // 36
+    "[[authorities.capacity_plan]]\n"                                             // 37
+    "month = 6\n"                                                                 // 38
+    "after_lep = true\n"                                                          // 39
+    "team = { client = 1, design = 2 }\n"                                         // 40
+    "[lep]\n"                                                                     // 41
+    "formed_at = \"b\"\n"                                                         // 42
+    "[setup]\n"                                                                   // 43
+    "strategy_stages = [\"a\"]\n"                                                 // 44
+    "planning_effect = 0.8\n"                                                     // 45
+    "[partnering]\n"                                                              // 46
+    "long_run = 0.55\n"                                                           // 47
+    "practice_level = { vision_review = 0.3 }\n"                                  // 48
+    "recovery = 0.06\n"                                                           // 49
+    "[disputes]\n"                                                                // 50
+    "base_rate = 0.01\n"                                                          // 51
+    "months = { dist = \"pert\", min = 1, mode = 3, max = 9 }\n"                  // 52
+    "[capacity]\n"                                                                // 53
+    "hiring_lag_months = 4\n"                                                     // 54
+    "attrition = 0.01\n"                                                          // 55
+    "[costs]\n"                                                                   // 56
+    "capital = { school = { dist = \"pert\", min = 15, mode = 19, max = 30 } }\n" // 57
+    "lep_setup = { dist = \"uniform\", min = 6.5, max = 10 }\n"                   // 58
+    "spend_stage = \"c\"\n"                                                       // 59
+    "[funding]\n"                                                                 // 60
+    "annual_envelope = 2500\n"                                                    // 61
+    "stages = [\"c\"]\n"                                                          // 62
+    "[market]\n"                                                                  // 63
+    "stages = [\"c\"]\n"                                                          // 64
+    "max_factor = 1.5\n"                                                          // 65
+    "[transformation]\n"                                                          // 66
+    "leadership_weight = 0.5\n"                                                   // 67
+    "slowed_stages = [\"c\"]\n"                                                   // 68
+    "[exclusivity]\n"                                                             // 69
+    "weights = { cost = 0.25, quality = 0.25, time = 0.25, volume = 0.25 }\n"     // 70
+    "years = 2\n"                                                                 // 71
+    "single_procurement_months = { dist = \"uniform\", min = 3, max = 9 }\n";     // 72
+
+//! `base` with each `from` (which must occur exactly once) replaced by `to`, in order.
+std::string edit_of(std::string s, std::initializer_list<std::pair<std::string, std::string>> edits) {
   for (const auto& [from, to] : edits) {
     const auto at = s.find(from);
     if (at == std::string::npos || s.find(from, at + 1) != std::string::npos)
-      throw std::logic_error("test table: '" + from + "' must occur exactly once in BASE");
+      throw std::logic_error("test table: '" + from + "' must occur exactly once");
     s.replace(at, from.size(), to);
   }
   return s;
 }
+std::string edit(std::initializer_list<std::pair<std::string, std::string>> edits) { return edit_of(BASE, edits); }
 std::string edit(const std::string& from, const std::string& to) { return edit({{from, to}}); }
+std::string medit(std::initializer_list<std::pair<std::string, std::string>> edits) { return edit_of(MECH, edits); }
+std::string medit(const std::string& from, const std::string& to) { return medit({{from, to}}); }
 
 struct BadCase {
   std::string what;
@@ -272,6 +321,195 @@ std::vector<BadCase> bad_cases() {
        "authorities[0].entry_month", "uniform(min=-6, max=6)", "can take negative values"},
       {"duplicate group name", BASE + "[[authorities]]\nname = \"la\"\nschools = 1\nteam = { client = 1, design = 1 }\n", 30,
        "authorities[1].name", "\"la\"", "duplicate group name"},
+
+      // --- partnership mechanisms: the tables themselves
+      {"misspelt mechanism table, with did-you-mean", medit("[partnering]", "[partnerin]"), 46, "partnerin", "{...}",
+       "unknown key (did you mean 'partnering'?)"},
+      {"a mechanism given as a value, not a table", "setup = true\n" + BASE, 1, "setup", "true", "must be a table, not boolean"},
+      {"enabled that is not a boolean", medit("long_run = 0.55", "enabled = \"no\""), 47, "partnering.enabled", "\"no\"",
+       "must be true or false"},
+      {"a mechanism key under the wrong table gets no top-level hint",
+       medit("lep_setup = { dist = \"uniform\", min = 6.5, max = 10 }", "stages = [\"c\"]"), 58, "costs.stages", "[...]",
+       "unknown key; allowed here: capital"},
+      {"a plain value named like a mechanism is just an unknown key", edit("work = 6", "work = 6\ncapacity = 3"), 15,
+       "stages.a.capacity", "3", "unknown key; allowed here"},
+
+      // --- [lep]
+      {"lep formed at an unknown stage", medit("formed_at = \"b\"", "formed_at = \"bb\""), 42, "lep.formed_at", "\"bb\"",
+       "unknown stage (did you mean 'b'?)"},
+      {"[lep] without formed_at", medit("formed_at = \"b\"", "# none"), 41, "lep.formed_at", "", "required string is missing"},
+      {"lep required but missing: every user named, at the first", medit("[lep]\nformed_at = \"b\"", "#\n#"), 39, "lep.formed_at", "",
+       "required by authorities[0].capacity_plan[1].after_lep, [partnering], [disputes], costs.lep_setup, [exclusivity]"},
+      {"lep required by [partnering] alone", BASE + "[partnering]\n", 29, "lep.formed_at", "", "required by [partnering]:"},
+      {"lep formed at a stage no type runs", BASE + "[stages.d]\nwork = 1\n[lep]\nformed_at = \"d\"\n", 32, "lep.formed_at",
+       "\"d\"", "no project type runs that stage, so no LEP would ever form"},
+
+      // --- [setup]
+      {"setup stage unknown", medit("strategy_stages = [\"a\"]", "strategy_stages = [\"aa\"]"), 44, "setup.strategy_stages[0]",
+       "\"aa\"", "unknown stage (did you mean 'a'?)"},
+      {"a stage in two set-up lists", medit("planning_effect = 0.8", "procurement_stages = [\"a\"]"), 45,
+       "setup.procurement_stages", "\"a\"", "stage already listed in setup.strategy_stages"},
+      {"planning_effect above 1.9", medit("planning_effect = 0.8", "planning_effect = 2"), 45, "setup.planning_effect", "2",
+       "must be between 0 and 1.9 (so that the multiplier"},
+      {"vision_effect as a string", medit("planning_effect = 0.8", "vision_effect = \"high\""), 45, "setup.vision_effect",
+       "\"high\"", "must be a number, not string"},
+      {"mobilisation_effect negative", medit("planning_effect = 0.8", "mobilisation_effect = -0.1"), 45,
+       "setup.mobilisation_effect", "-0.1", "must be between 0 and 1.9"},
+
+      // --- [partnering]
+      {"long_run of 1 (goes through a logit)", medit("long_run = 0.55", "long_run = 1"), 47, "partnering.long_run", "1",
+       "must be > 0 and < 1"},
+      {"start_level of 0", medit("long_run = 0.55", "start_level = 0"), 47, "partnering.start_level", "0", "must be > 0 and < 1"},
+      {"unknown practice level, with did-you-mean",
+       medit("practice_level = { vision_review = 0.3 }", "practice_level = { vision_reveiw = 0.3 }"), 48,
+       "partnering.practice_level.vision_reveiw", "0.3", "unknown practice (did you mean 'vision_review'?); practices: vision_review"},
+      {"practice level inf", medit("practice_level = { vision_review = 0.3 }", "practice_level = { vision_review = inf }"), 48,
+       "partnering.practice_level.vision_review", "inf", "must be a finite number"},
+      {"practice_level as a number", medit("practice_level = { vision_review = 0.3 }", "practice_level = 0.3"), 48,
+       "partnering.practice_level", "0.3", "must be a table of practice = number"},
+      {"negative recovery", medit("recovery = 0.06", "recovery = -0.1"), 49, "partnering.recovery", "-0.1", "must be >= 0"},
+      {"recovery too fast for the time step", medit("recovery = 0.06", "recovery = 0.9"), 49, "partnering.recovery", "0.9",
+       "recovery + 4 x practice_recovery = 1.02 per month must be <= 1 / step_months = 1"},
+      {"default recovery too fast for 6-month steps", medit({{"step_months = 1", "step_months = 6"}, {"recovery = 0.06", "#"}}),
+       46, "partnering.recovery", "", "= 0.18 per month must be <= 1 / step_months = 0.16666666666666666"},
+      {"productivity above 1.9", medit("recovery = 0.06", "productivity = 2"), 49, "partnering.productivity", "2",
+       "must be between 0 and 1.9"},
+      {"negative delay shock", medit("recovery = 0.06", "delay_shock = -1"), 49, "partnering.delay_shock", "-1", "must be >= 0"},
+
+      // --- [disputes]
+      {"disputes without partnering",
+       medit("[partnering]\nlong_run = 0.55\npractice_level = { vision_review = 0.3 }\nrecovery = 0.06", "#\n#\n#\n#"), 50,
+       "disputes", "", "[disputes] needs [partnering]: the dispute hazard depends on partnering health; add a [partnering] table"},
+      {"disputes with partnering switched off", medit("long_run = 0.55", "enabled = false"), 50, "disputes", "",
+       "[partnering] is switched off (enabled = false)"},
+      {"dispute months fixed at 0", medit("months = { dist = \"pert\", min = 1, mode = 3, max = 9 }", "months = 0"), 52,
+       "disputes.months", "0", "must be > 0"},
+      {"dispute months that can be negative",
+       medit("months = { dist = \"pert\", min = 1, mode = 3, max = 9 }", "months = { dist = \"uniform\", min = -1, max = 3 }"), 52,
+       "disputes.months", "uniform(min=-1, max=3)", "can take negative values"},
+      {"negative dispute rate", medit("base_rate = 0.01", "base_rate = -0.01"), 51, "disputes.base_rate", "-0.01", "must be >= 0"},
+
+      // --- [capacity]
+      {"attrition above 1", medit("attrition = 0.01", "attrition = 1.5"), 55, "capacity.attrition", "1.5",
+       "must be between 0 and 1"},
+      {"negative hiring lag", medit("hiring_lag_months = 4", "hiring_lag_months = -1"), 54, "capacity.hiring_lag_months", "-1",
+       "must be between 0 and 60 (time.horizon_months)"},
+      {"negative cost per FTE", medit("attrition = 0.01", "cost_per_fte_month = -0.006"), 55, "capacity.cost_per_fte_month",
+       "-0.006", "must be >= 0"},
+
+      // --- [costs] and [funding]
+      {"capital of an unknown type, with did-you-mean", medit("capital = { school =", "capital = { shcool ="), 57,
+       "costs.capital.shcool", "{...}", "unknown project type (did you mean 'school'?)"},
+      {"capital that can be negative", medit("min = 15, mode = 19", "min = -15, mode = 19"), 57, "costs.capital.school",
+       "pert(min=-15, mode=19, max=30)", "can take negative values"},
+      {"capital as a number", medit("capital = { school = { dist = \"pert\", min = 15, mode = 19, max = 30 } }", "capital = 19"),
+       57, "costs.capital", "19", "must be a table of project_type = distribution"},
+      {"lep_setup that can be negative", medit("min = 6.5, max = 10", "min = -6.5, max = 10"), 58, "costs.lep_setup",
+       "uniform(min=-6.5, max=10)", "can take negative values"},
+      {"[costs] without spend_stage", medit("spend_stage = \"c\"", "#"), 56, "costs.spend_stage", "", "required string is missing"},
+      {"spend_stage unknown", medit("spend_stage = \"c\"", "spend_stage = \"cc\""), 59, "costs.spend_stage", "\"cc\"",
+       "unknown stage (did you mean 'c'?)"},
+      {"funding without costs",
+       medit("[costs]\ncapital = { school = { dist = \"pert\", min = 15, mode = 19, max = 30 } }\n"
+             "lep_setup = { dist = \"uniform\", min = 6.5, max = 10 }\nspend_stage = \"c\"",
+             "#\n#\n#\n#"),
+       60, "funding", "", "[funding] needs [costs]: the envelope is spent on project capital; add a [costs] table"},
+      {"envelope below a type's largest capital x premium x market cap", medit("annual_envelope = 2500", "annual_envelope = 40"), 61,
+       "funding.annual_envelope", "40",
+       "is less than what one 'school' project may need (capital up to 30 x (1 + exclusivity.single_cost_premium 0.1) x "
+       "market.max_factor 1.5 = 49.5 GBP m): such a project could never start"},
+      {"envelope and unbounded capital",
+       medit("{ dist = \"pert\", min = 15, mode = 19, max = 30 }", "{ dist = \"exponential\", mean = 20 }"), 61,
+       "funding.annual_envelope", "2500", "give costs.capital.school a bounded distribution"},
+      {"envelope of 0", medit("annual_envelope = 2500", "annual_envelope = 0"), 61, "funding.annual_envelope", "0",
+       "must be > 0 GBP m per programme year"},
+      {"envelope missing", medit("annual_envelope = 2500", "#"), 60, "funding.annual_envelope", "", "required number is missing"},
+      {"funding with no stages", medit("annual_envelope = 2500\nstages = [\"c\"]", "annual_envelope = 2500\nstages = []"), 62,
+       "funding.stages", "[...]", "must list at least one stage"},
+
+      // --- [market], [transformation]
+      {"market max_factor below 1", medit("max_factor = 1.5", "max_factor = 0.9"), 65, "market.max_factor", "0.9", "must be >= 1"},
+      {"market without stages", medit("[market]\nstages = [\"c\"]", "[market]\n#"), 63, "market.stages", "",
+       "required list of strings is missing"},
+      {"market reference workload 0", medit("max_factor = 1.5", "reference_workload = 0"), 65, "market.reference_workload", "0",
+       "must be > 0"},
+      {"transformation weight negative", medit("leadership_weight = 0.5", "health_weight = -0.1"), 67,
+       "transformation.health_weight", "-0.1", "must be between 0 and 1.9"},
+      {"slowed stage unknown", medit("slowed_stages = [\"c\"]", "slowed_stages = [\"x\"]"), 68, "transformation.slowed_stages[0]",
+       "\"x\"", "unknown stage"},
+
+      // --- [exclusivity]
+      {"unknown scorecard weight, with did-you-mean", medit("cost = 0.25, quality", "cots = 0.25, quality"), 70,
+       "exclusivity.weights.cots", "0.25", "unknown weight (did you mean 'cost'?); weights: cost, quality, time, volume"},
+      {"scorecard weights all 0",
+       medit("weights = { cost = 0.25, quality = 0.25, time = 0.25, volume = 0.25 }", "weights = { cost = 0, quality = 0 }"), 70,
+       "exclusivity.weights", "", "weights must add up to more than 0"},
+      {"negative scorecard weight", medit("cost = 0.25, quality", "cost = -0.25, quality"), 70, "exclusivity.weights.cost",
+       "-0.25", "must be >= 0"},
+      {"exclusivity years 0", medit("years = 2", "years = 0"), 71, "exclusivity.years", "0", "must be between 1 and 1000000"},
+      {"exclusivity years not an integer", medit("years = 2", "years = 2.5"), 71, "exclusivity.years", "2.5",
+       "must be an integer, not floating"},
+      {"threshold above 1", medit("years = 2", "threshold = 1.2"), 71, "exclusivity.threshold", "1.2", "must be between 0 and 1"},
+      {"act probability negative", medit("years = 2", "act_probability = -0.5"), 71, "exclusivity.act_probability", "-0.5",
+       "must be between 0 and 1"},
+      {"single procurement months that can be negative", medit("min = 3, max = 9", "min = -3, max = 9"), 72,
+       "exclusivity.single_procurement_months", "uniform(min=-3, max=9)", "can take negative values"},
+
+      // --- [authorities.setup]
+      {"two ways of giving the shared vision",
+       medit("shadow_board = 0.7", "self_assessment = [true, true, true, true, true, true, true, true, true, true]"), 32,
+       "authorities[0].setup.self_assessment", "[...]", "give only one of vision_activities, self_assessment and vision_count"},
+      {"self-assessment of the wrong length", medit("vision_activities = [1, 2, 5]", "self_assessment = [true, false, true]"), 31,
+       "authorities[0].setup.self_assessment", "[...]", "must have exactly 10 answers (PN3's ten questions), got 3"},
+      {"self-assessment answer that is not a boolean",
+       medit("vision_activities = [1, 2, 5]", "self_assessment = [true, false, 1, true, true, true, true, true, true, true]"), 31,
+       "authorities[0].setup.self_assessment[2]", "1", "must be true or false, not integer"},
+      {"vision activity 11", medit("vision_activities = [1, 2, 5]", "vision_activities = [1, 2, 11]"), 31,
+       "authorities[0].setup.vision_activities[2]", "11", "must be an activity number between 1 and 10"},
+      {"vision activity listed twice", medit("vision_activities = [1, 2, 5]", "vision_activities = [1, 2, 2]"), 31,
+       "authorities[0].setup.vision_activities[2]", "2", "duplicate activity"},
+      {"vision activity as a string", medit("vision_activities = [1, 2, 5]", "vision_activities = [\"1\"]"), 31,
+       "authorities[0].setup.vision_activities[0]", "\"1\"", "must be an integer, not string"},
+      {"vision count that can exceed 10",
+       medit("vision_activities = [1, 2, 5]", "vision_count = { dist = \"uniform\", min = 3, max = 12 }"), 31,
+       "authorities[0].setup.vision_count", "uniform(min=3, max=12)", "can take values outside [0, 10] (lowest 3, highest 12)"},
+      {"planning quality outside [0, 1]", medit("max = 0.8 }", "max = 1.2 }"), 30, "authorities[0].setup.planning_quality",
+       "uniform(min=0.2, max=1.2)", "can take values outside [0, 1]"},
+      {"leadership as an untruncated normal",
+       medit("shadow_board = 0.7", "leadership = { dist = \"normal\", mean = 0.5, sd = 0.1 }"), 32,
+       "authorities[0].setup.leadership", "normal(mean=0.5, sd=0.1)", "outside [0, 1] (lowest -inf, highest inf); truncate it"},
+      {"probability above 1", medit("shadow_board = 0.7", "shadow_board = 1.5"), 32, "authorities[0].setup.shadow_board", "1.5",
+       "must be a probability between 0 and 1 (or true / false)"},
+      {"probability as a string", medit("shadow_board = 0.7", "co_location = \"yes\""), 32, "authorities[0].setup.co_location",
+       "\"yes\"", "must be a probability between 0 and 1, or true / false, not string"},
+      {"unknown practice of a group, with did-you-mean", medit("vision_review = 0.5, strategic", "vision_reveiw = 0.5, strategic"),
+       33, "authorities[0].setup.practices.vision_reveiw", "0.5", "unknown practice (did you mean 'vision_review'?)"},
+      {"practice probability out of range", medit("strategic_review = true }", "strategic_review = 2 }"), 33,
+       "authorities[0].setup.practices.strategic_review", "2", "must be a probability between 0 and 1"},
+      {"unknown set-up key, with did-you-mean", medit("shadow_board = 0.7", "shadow_bord = 0.7"), 32,
+       "authorities[0].setup.shadow_bord", "0.7", "unknown key (did you mean 'shadow_board'?)"},
+
+      // --- [[authorities.capacity_plan]]
+      {"plan step with an unknown discipline", medit("team = { client = 3, design = 1 }", "team = { clent = 3, design = 1 }"), 36,
+       "authorities[0].capacity_plan[0].team.clent", "3", "unknown discipline (did you mean 'client'?)"},
+      {"plan step with a negative month", medit("month = 0", "month = -1"), 35, "authorities[0].capacity_plan[0].month", "-1",
+       "must be >= 0"},
+      {"plan steps of a kind out of time order", medit({{"month = 6", "month = 0"}, {"after_lep = true", "after_lep = false"}}),
+       38, "authorities[0].capacity_plan[1].month", "0",
+       "must be later than the previous entry-relative step's month (0): list each kind of step in time order"},
+      {"after_lep as a number", medit("after_lep = true", "after_lep = 1"), 39, "authorities[0].capacity_plan[1].after_lep", "1",
+       "must be true or false"},
+      {"plan step without a team", medit("team = { client = 1, design = 2 }", "#"), 37, "authorities[0].capacity_plan[1].team", "",
+       "required: the team to aim for"},
+      {"unknown plan step key, with did-you-mean", medit("after_lep = true", "after_lp = true"), 39,
+       "authorities[0].capacity_plan[1].after_lp", "true", "unknown key (did you mean 'after_lep'?)"},
+      {"capacity_plan as an inline table", BASE + "capacity_plan = { month = 0 }\n", 29, "authorities[0].capacity_plan", "{...}",
+       "must be one or more [[authorities.capacity_plan]] tables"},
+      {"a discipline only the plan supplies, with [capacity] off",
+       edit("team = { client = 2, design = 1 }", "team = { client = 2 }") +
+           "[[authorities.capacity_plan]]\nteam = { client = 2, design = 1 }\n",
+       28, "authorities[0].team.design", "0",
+       "has no design FTE in its team, and its capacity_plan applies only with [capacity] on: its projects would never finish"},
   };
 }
 
@@ -286,8 +524,9 @@ std::string describe(const std::vector<Diagnostic>& ds) {
 TEST_CASE("every broken rule is reported with its file, line, key, value and rule", "[scenario]") {
   const auto cases = bad_cases();
   REQUIRE(cases.size() >= 35);
-  // The base itself is valid, or every row would pass for the wrong reason.
+  // The bases themselves are valid, or every row would pass for the wrong reason.
   REQUIRE_NOTHROW(parse_scenario(BASE, "bad.toml"));
+  REQUIRE_NOTHROW(parse_scenario(MECH, "bad.toml"));
 
   for (const auto& c : cases) {
     INFO("case: " << c.what);
@@ -492,4 +731,494 @@ TEST_CASE("load_scenario names a path it cannot read", "[scenario]") {
   } catch (const ScenarioError& e) {
     CHECK(std::string(e.what()).find("is a directory") != std::string::npos);
   }
+}
+
+// --- Partnership mechanisms -------------------------------------------------
+
+namespace {
+
+// Every mechanism on, every key given (most away from its default), two groups.
+const std::string FULL = R"(disciplines = ["client", "design", "build"]
+[scenario]
+name = "full"
+[time]
+start = "2005-04"
+horizon_months = 96
+[run]
+replications = 2
+seed = 7
+[stages.strategy]
+work = 4
+demand = { client = 1 }
+[stages.procurement]
+work = { dist = "pert", min = 8, mode = 12, max = 20 }
+demand = { client = 1, design = 0.5 }
+[stages.mobilisation]
+work = 2
+demand = { client = 0.5 }
+[stages.construction]
+work = { dist = "uniform", min = 10, max = 16 }
+demand = { build = 1 }
+[project_types.rebuild]
+stages = ["strategy", "procurement", "mobilisation", "construction"]
+[project_types.remodel]
+stages = ["strategy", "construction"]
+[lep]
+formed_at = "procurement"
+[setup]
+strategy_stages = ["strategy"]
+procurement_stages = ["procurement"]
+mobilisation_stages = ["mobilisation"]
+planning_effect = 0.7
+vision_effect = 0.4
+mobilisation_effect = 0.5
+[partnering]
+long_run = 0.6
+practice_level = { vision_review = 0.35, strategic_review = 0.25, partnering_protocols = 0.3, external_facilitation = 0.15 }
+recovery = 0.05
+practice_recovery = 0.02
+volatility = 0.1
+start_level = 0.45
+start_vision = 1.2
+start_governance = 0.5
+start_mobilisation = 0.7
+delay_shock = 0.55
+overrun_shock = 0.75
+ontime_boost = 0.12
+productivity = 0.25
+[disputes]
+base_rate = 0.02
+health_sensitivity = 3.5
+months = { dist = "pert", min = 1, mode = 3, max = 9 }
+[capacity]
+hiring_lag_months = 3
+attrition = 0.015
+cost_per_fte_month = 0.007
+[costs]
+capital = { rebuild = { dist = "pert", min = 15, mode = 19, max = 30 }, remodel = 11.06 }
+delay_overrun = 0.45
+health_overrun = 0.35
+lep_setup = { dist = "uniform", min = 6.5, max = 10 }
+spend_stage = "construction"
+[funding]
+annual_envelope = 2500
+stages = ["construction"]
+[market]
+stages = ["construction"]
+reference_workload = 40
+price_elasticity = 0.35
+duration_elasticity = 0.25
+max_factor = 1.4
+[transformation]
+base = 1.5
+leadership_weight = 0.6
+vision_weight = 0.35
+health_weight = 0.25
+target_bonus = 0.3
+target_slowdown = 0.04
+slowed_stages = ["construction"]
+[exclusivity]
+weights = { cost = 2, quality = 1, time = 1 }
+threshold = 0.45
+years = 3
+act_probability = 0.6
+single_procurement_months = { dist = "uniform", min = 3, max = 9 }
+single_cost_premium = 0.12
+[[authorities]]
+name = "wave1"
+count = 3
+entry_month = { dist = "uniform", min = 0, max = 12 }
+schools = { dist = "pert", min = 2, mode = 4, max = 8 }
+release_interval_months = 2
+mix = { rebuild = 0.7, remodel = 0.3 }
+first = { type = "rebuild", count = 1 }
+team = { client = 2, design = 1 }
+[authorities.setup]
+planning_quality = { dist = "uniform", min = 0.2, max = 0.8 }
+vision_activities = [1, 2, 5, 6, 7]
+shadow_board = 0.7
+independent_chair = true
+transition_team = false
+co_location = 0.4
+leadership = { dist = "triangular", min = 0.3, mode = 0.6, max = 0.9 }
+practices = { vision_review = 0.5, strategic_review = true, partnering_protocols = 0.6, external_facilitation = 0.2 }
+transformation_targets = 0.5
+[[authorities.capacity_plan]]
+month = 0
+team = { client = 3, design = 2 }
+[[authorities.capacity_plan]]
+month = 6
+after_lep = true
+team = { client = 2, design = 1, build = 4 }
+[[authorities.capacity_plan]]
+month = 18
+team = { client = 3, design = 3 }
+[[authorities]]
+name = "wave2"
+count = 2
+entry_month = 24
+schools = 3
+mix = { remodel = 1 }
+team = { client = 1, design = 1, build = 2 }
+[authorities.setup]
+self_assessment = [true, true, false, true, false, false, true, true, false, true]
+shadow_board = false
+)";
+
+void check_same_setup(const AuthoritySetup& a, const AuthoritySetup& b) {
+  CHECK(a.planning_quality == b.planning_quality);
+  CHECK(a.vision_count == b.vision_count);
+  CHECK(a.shadow_board == b.shadow_board);
+  CHECK(a.independent_chair == b.independent_chair);
+  CHECK(a.transition_team == b.transition_team);
+  CHECK(a.co_location == b.co_location);
+  CHECK(a.leadership == b.leadership);
+  for (int i = 0; i < PRACTICES; ++i) CHECK(a.practices[i] == b.practices[i]);
+  CHECK(a.transformation_targets == b.transformation_targets);
+}
+
+void check_same(const SetupMechanism& a, const SetupMechanism& b) {
+  CHECK(a.enabled == b.enabled);
+  CHECK(a.strategy_stages == b.strategy_stages);
+  CHECK(a.procurement_stages == b.procurement_stages);
+  CHECK(a.mobilisation_stages == b.mobilisation_stages);
+  CHECK(a.planning_effect == b.planning_effect);
+  CHECK(a.vision_effect == b.vision_effect);
+  CHECK(a.mobilisation_effect == b.mobilisation_effect);
+}
+
+void check_same(const PartneringMechanism& a, const PartneringMechanism& b) {
+  CHECK(a.enabled == b.enabled);
+  CHECK(a.long_run == b.long_run);
+  for (int i = 0; i < PRACTICES; ++i) CHECK(a.practice_level[i] == b.practice_level[i]);
+  CHECK(a.recovery == b.recovery);
+  CHECK(a.practice_recovery == b.practice_recovery);
+  CHECK(a.volatility == b.volatility);
+  CHECK(a.start_level == b.start_level);
+  CHECK(a.start_vision == b.start_vision);
+  CHECK(a.start_governance == b.start_governance);
+  CHECK(a.start_mobilisation == b.start_mobilisation);
+  CHECK(a.delay_shock == b.delay_shock);
+  CHECK(a.overrun_shock == b.overrun_shock);
+  CHECK(a.ontime_boost == b.ontime_boost);
+  CHECK(a.productivity == b.productivity);
+}
+
+void check_same(const DisputeMechanism& a, const DisputeMechanism& b) {
+  CHECK(a.enabled == b.enabled);
+  CHECK(a.base_rate == b.base_rate);
+  CHECK(a.health_sensitivity == b.health_sensitivity);
+  CHECK(a.months == b.months);
+}
+
+void check_same(const CapacityMechanism& a, const CapacityMechanism& b) {
+  CHECK(a.enabled == b.enabled);
+  CHECK(a.hiring_lag_months == b.hiring_lag_months);
+  CHECK(a.attrition == b.attrition);
+  CHECK(a.cost_per_fte_month == b.cost_per_fte_month);
+}
+
+void check_same(const CostMechanism& a, const CostMechanism& b) {
+  CHECK(a.enabled == b.enabled);
+  CHECK(a.capital == b.capital);
+  CHECK(a.delay_overrun == b.delay_overrun);
+  CHECK(a.health_overrun == b.health_overrun);
+  CHECK(a.lep_setup == b.lep_setup);
+  CHECK(a.spend_stage == b.spend_stage);
+}
+
+void check_same(const FundingMechanism& a, const FundingMechanism& b) {
+  CHECK(a.enabled == b.enabled);
+  CHECK(a.annual_envelope == b.annual_envelope);
+  CHECK(a.stages == b.stages);
+}
+
+void check_same(const MarketMechanism& a, const MarketMechanism& b) {
+  CHECK(a.enabled == b.enabled);
+  CHECK(a.stages == b.stages);
+  CHECK(a.reference_workload == b.reference_workload);
+  CHECK(a.price_elasticity == b.price_elasticity);
+  CHECK(a.duration_elasticity == b.duration_elasticity);
+  CHECK(a.max_factor == b.max_factor);
+}
+
+void check_same(const TransformationMechanism& a, const TransformationMechanism& b) {
+  CHECK(a.enabled == b.enabled);
+  CHECK(a.base == b.base);
+  CHECK(a.leadership_weight == b.leadership_weight);
+  CHECK(a.vision_weight == b.vision_weight);
+  CHECK(a.health_weight == b.health_weight);
+  CHECK(a.target_bonus == b.target_bonus);
+  CHECK(a.target_slowdown == b.target_slowdown);
+  CHECK(a.slowed_stages == b.slowed_stages);
+}
+
+void check_same(const ExclusivityMechanism& a, const ExclusivityMechanism& b) {
+  CHECK(a.enabled == b.enabled);
+  CHECK(a.weight_cost == b.weight_cost);
+  CHECK(a.weight_quality == b.weight_quality);
+  CHECK(a.weight_time == b.weight_time);
+  CHECK(a.weight_volume == b.weight_volume);
+  CHECK(a.threshold == b.threshold);
+  CHECK(a.years == b.years);
+  CHECK(a.act_probability == b.act_probability);
+  CHECK(a.single_procurement == b.single_procurement);
+  CHECK(a.single_cost_premium == b.single_cost_premium);
+}
+
+//! Field by field: a key the resolved text forgot would come back as its default.
+void check_same_mechanisms(const Scenario& a, const Scenario& b) {
+  const Mechanisms &x = a.mechanisms, &y = b.mechanisms;
+  CHECK(x.lep_stage == y.lep_stage);
+  check_same(x.setup, y.setup);
+  check_same(x.partnering, y.partnering);
+  check_same(x.disputes, y.disputes);
+  check_same(x.capacity, y.capacity);
+  check_same(x.costs, y.costs);
+  check_same(x.funding, y.funding);
+  check_same(x.market, y.market);
+  check_same(x.transformation, y.transformation);
+  check_same(x.exclusivity, y.exclusivity);
+  REQUIRE(a.groups.size() == b.groups.size());
+  for (std::size_t gi = 0; gi < a.groups.size(); ++gi) {
+    INFO("group " << gi);
+    check_same_setup(a.groups[gi].setup, b.groups[gi].setup);
+    const auto &p = a.groups[gi].capacity_plan, &q = b.groups[gi].capacity_plan;
+    REQUIRE(p.size() == q.size());
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      CHECK(p[i].month == q[i].month);
+      CHECK(p[i].after_lep == q[i].after_lep);
+      CHECK(p[i].team == q[i].team);
+    }
+  }
+}
+
+std::string first_problem(const std::string& text) {
+  try {
+    parse_scenario(text, "s.toml");
+  } catch (const ScenarioError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("a scenario with every partnership mechanism parses to the values written", "[scenario]") {
+  const Scenario s = parse_scenario(FULL, "full.toml");
+  const Mechanisms& m = s.mechanisms;
+  // stages: strategy 0, procurement 1, mobilisation 2, construction 3; types: rebuild 0, remodel 1
+  CHECK(m.lep_stage == 1);
+
+  CHECK(m.setup.enabled);
+  CHECK(m.setup.strategy_stages == std::vector<int>{0});
+  CHECK(m.setup.procurement_stages == std::vector<int>{1});
+  CHECK(m.setup.mobilisation_stages == std::vector<int>{2});
+  CHECK(m.setup.planning_effect == 0.7);
+  CHECK(m.setup.vision_effect == 0.4);
+  CHECK(m.setup.mobilisation_effect == 0.5);
+
+  CHECK(m.partnering.enabled);
+  CHECK(m.partnering.long_run == 0.6);
+  CHECK(m.partnering.practice_level[0] == 0.35);
+  CHECK(m.partnering.practice_level[1] == 0.25);
+  CHECK(m.partnering.practice_level[3] == 0.15);
+  CHECK(m.partnering.recovery == 0.05);
+  CHECK(m.partnering.practice_recovery == 0.02);
+  CHECK(m.partnering.start_level == 0.45);
+  CHECK(m.partnering.start_vision == 1.2);
+  CHECK(m.partnering.ontime_boost == 0.12);
+  CHECK(m.partnering.productivity == 0.25);
+
+  CHECK(m.disputes.enabled);
+  CHECK(m.disputes.base_rate == 0.02);
+  CHECK(m.disputes.health_sensitivity == 3.5);
+  CHECK(m.disputes.months == Distribution::pert(1, 3, 9));
+
+  CHECK(m.capacity.enabled);
+  CHECK(m.capacity.hiring_lag_months == 3);
+  CHECK(m.capacity.attrition == 0.015);
+  CHECK(m.capacity.cost_per_fte_month == 0.007);
+
+  CHECK(m.costs.enabled);
+  REQUIRE(m.costs.capital.size() == 2);
+  CHECK(m.costs.capital[0] == Distribution::pert(15, 19, 30));
+  CHECK(m.costs.capital[1] == Distribution::fixed(11.06));
+  CHECK(m.costs.delay_overrun == 0.45);
+  CHECK(m.costs.health_overrun == 0.35);
+  CHECK(m.costs.lep_setup == Distribution::uniform(6.5, 10));
+  CHECK(m.costs.spend_stage == 3);
+
+  CHECK(m.funding.enabled);
+  CHECK(m.funding.annual_envelope == 2500);
+  CHECK(m.funding.stages == std::vector<int>{3});
+
+  CHECK(m.market.enabled);
+  CHECK(m.market.stages == std::vector<int>{3});
+  CHECK(m.market.reference_workload == 40);
+  CHECK(m.market.price_elasticity == 0.35);
+  CHECK(m.market.duration_elasticity == 0.25);
+  CHECK(m.market.max_factor == 1.4);
+
+  CHECK(m.transformation.enabled);
+  CHECK(m.transformation.base == 1.5);
+  CHECK(m.transformation.leadership_weight == 0.6);
+  CHECK(m.transformation.target_slowdown == 0.04);
+  CHECK(m.transformation.slowed_stages == std::vector<int>{3});
+
+  CHECK(m.exclusivity.enabled);
+  // { cost = 2, quality = 1, time = 1 }: volume not listed is 0; normalised to sum 1.
+  CHECK(m.exclusivity.weight_cost == 0.5);
+  CHECK(m.exclusivity.weight_quality == 0.25);
+  CHECK(m.exclusivity.weight_time == 0.25);
+  CHECK(m.exclusivity.weight_volume == 0.0);
+  CHECK(m.exclusivity.threshold == 0.45);
+  CHECK(m.exclusivity.years == 3);
+  CHECK(m.exclusivity.act_probability == 0.6);
+  CHECK(m.exclusivity.single_procurement == Distribution::uniform(3, 9));
+  CHECK(m.exclusivity.single_cost_premium == 0.12);
+
+  REQUIRE(s.groups.size() == 2);
+  const AuthoritySetup& w1 = s.groups[0].setup;
+  CHECK(w1.planning_quality == Distribution::uniform(0.2, 0.8));
+  CHECK(w1.vision_count == Distribution::fixed(5));  // activities 1, 2, 5, 6, 7
+  CHECK(w1.shadow_board == 0.7);
+  CHECK(w1.independent_chair == 1.0);  // true
+  CHECK(w1.transition_team == 0.0);    // false
+  CHECK(w1.co_location == 0.4);
+  CHECK(w1.leadership == Distribution::triangular(0.3, 0.6, 0.9));
+  CHECK(w1.practices[0] == 0.5);
+  CHECK(w1.practices[1] == 1.0);
+  CHECK(w1.practices[2] == 0.6);
+  CHECK(w1.practices[3] == 0.2);
+  CHECK(w1.transformation_targets == 0.5);
+  // Canonical order: entry-relative steps by month, then the after_lep ones.
+  const auto& plan = s.groups[0].capacity_plan;
+  REQUIRE(plan.size() == 3);
+  CHECK((plan[0].month == 0 && !plan[0].after_lep && plan[0].team == std::vector<double>{3, 2, 0}));
+  CHECK((plan[1].month == 18 && !plan[1].after_lep && plan[1].team == std::vector<double>{3, 3, 0}));
+  CHECK((plan[2].month == 6 && plan[2].after_lep && plan[2].team == std::vector<double>{2, 1, 4}));
+
+  const AuthoritySetup& w2 = s.groups[1].setup;
+  CHECK(w2.vision_count == Distribution::fixed(6));  // six of the ten answers are yes
+  CHECK(w2.shadow_board == 0.0);
+  CHECK(w2.independent_chair == 0.5);  // not given: default
+  CHECK(w2.planning_quality == Distribution::fixed(0.5));
+  CHECK(s.groups[1].capacity_plan.empty());
+}
+
+TEST_CASE("a discipline only a capacity plan supplies is staffed when [capacity] is on", "[scenario]") {
+  // wave1 in FULL has no build FTE in its team; its plan hires some after the LEP forms.
+  REQUIRE_NOTHROW(parse_scenario(FULL, "full.toml"));
+  const std::string off = edit_of(FULL, {{"[capacity]\n", "[capacity]\nenabled = false\n"}});
+  CHECK(first_problem(off).find("authorities[0].team.build = 0: stage 'construction' of project type 'rebuild' demands build") !=
+        std::string::npos);
+}
+
+TEST_CASE("absent mechanism tables leave every mechanism off and the scenario as before", "[scenario]") {
+  const Scenario s = parse_scenario(BASE, "base.toml");
+  const Mechanisms& m = s.mechanisms;
+  CHECK(m.lep_stage == -1);
+  CHECK(!m.setup.enabled);
+  CHECK(!m.partnering.enabled);
+  CHECK(!m.disputes.enabled);
+  CHECK(!m.capacity.enabled);
+  CHECK(!m.costs.enabled);
+  CHECK(!m.funding.enabled);
+  CHECK(!m.market.enabled);
+  CHECK(!m.transformation.enabled);
+  CHECK(!m.exclusivity.enabled);
+  CHECK(m.costs.capital.empty());
+  CHECK(m.costs.spend_stage == -1);
+  CHECK(m.funding.annual_envelope == 0.0);
+  Scenario defaults;  // every field as scenario.hpp declares it
+  defaults.groups.resize(1);
+  check_same_mechanisms(s, defaults);
+  // The resolved text has no mechanism either (and so reads back the same).
+  const std::string r = s.resolved_toml();
+  for (const char* header : {"[lep]", "[setup]", "[partnering]", "[disputes]", "[capacity]", "[costs]", "[funding]",
+                             "[market]", "[transformation]", "[exclusivity]", "[authorities.setup]", "capacity_plan"})
+    CHECK(r.find(header) == std::string::npos);
+}
+
+TEST_CASE("a mechanism table present but empty takes the documented defaults", "[scenario]") {
+  const Scenario s = parse_scenario(BASE + "[lep]\nformed_at = \"b\"\n[setup]\n[partnering]\n[disputes]\n[capacity]\n"
+                                           "[transformation]\n[exclusivity]\n[authorities.setup]\n",
+                                    "empty.toml");
+  // (the [authorities.setup] header above is after [exclusivity]: it still belongs to the group)
+  Scenario expected;
+  expected.groups.resize(1);
+  expected.mechanisms.lep_stage = 1;
+  for (bool* on : {&expected.mechanisms.setup.enabled, &expected.mechanisms.partnering.enabled,
+                   &expected.mechanisms.disputes.enabled, &expected.mechanisms.capacity.enabled,
+                   &expected.mechanisms.transformation.enabled, &expected.mechanisms.exclusivity.enabled})
+    *on = true;
+  check_same_mechanisms(s, expected);
+
+  // Costs, funding and market need a few keys; the others default.
+  const Scenario c = parse_scenario(BASE + "[costs]\nspend_stage = \"c\"\n[funding]\nannual_envelope = 10\nstages = [\"c\"]\n"
+                                           "[market]\nstages = [\"c\"]\n",
+                                    "costs.toml");
+  CHECK(c.mechanisms.lep_stage == -1);  // lep_setup 0: no LEP needed
+  CHECK(c.mechanisms.costs.enabled);
+  CHECK(c.mechanisms.costs.capital == std::vector<Distribution>{Distribution::fixed(0)});
+  CHECK(c.mechanisms.costs.delay_overrun == CostMechanism{}.delay_overrun);
+  CHECK(c.mechanisms.costs.health_overrun == CostMechanism{}.health_overrun);
+  CHECK(c.mechanisms.costs.lep_setup == Distribution::fixed(0));
+  CHECK(c.mechanisms.costs.spend_stage == 2);
+  CHECK(c.mechanisms.funding.enabled);
+  CHECK(c.mechanisms.funding.annual_envelope == 10);
+  CHECK(c.mechanisms.funding.stages == std::vector<int>{2});
+  CHECK(c.mechanisms.market.enabled);
+  CHECK(c.mechanisms.market.reference_workload == MarketMechanism{}.reference_workload);
+  CHECK(c.mechanisms.market.max_factor == MarketMechanism{}.max_factor);
+
+  // Tables that cannot be empty say what they need.
+  CHECK(first_problem(BASE + "[lep]\n").find("s.toml:29: lep.formed_at: required string is missing") != std::string::npos);
+  CHECK(first_problem(BASE + "[costs]\n").find("costs.spend_stage: required string is missing") != std::string::npos);
+  CHECK(first_problem(BASE + "[market]\n").find("market.stages: required list of strings is missing") != std::string::npos);
+}
+
+TEST_CASE("enabled = false switches a mechanism off and keeps its values", "[scenario]") {
+  const std::string text = edit_of(FULL, {{"[partnering]\n", "[partnering]\nenabled = false\n"},
+                                          {"[disputes]\n", "[disputes]\nenabled = false\n"},
+                                          {"[market]\n", "[market]\nenabled = true\n"}});
+  const Scenario s = parse_scenario(text, "off.toml");
+  CHECK(!s.mechanisms.partnering.enabled);
+  CHECK(s.mechanisms.partnering.long_run == 0.6);
+  CHECK(s.mechanisms.partnering.productivity == 0.25);
+  CHECK(!s.mechanisms.disputes.enabled);
+  CHECK(s.mechanisms.disputes.base_rate == 0.02);
+  CHECK(s.mechanisms.market.enabled);
+  // Written back with enabled = false, and read back the same.
+  const std::string r = s.resolved_toml();
+  CHECK(r.find("[partnering]\nenabled = false\nlong_run = 0.6\n") != std::string::npos);
+  const Scenario again = parse_scenario(r, "resolved.toml");
+  check_same_mechanisms(s, again);
+  CHECK(again.resolved_toml() == r);
+  // Off and at its defaults, a mechanism is not written at all.
+  const Scenario d = parse_scenario(BASE + "[capacity]\nenabled = false\n", "d.toml");
+  CHECK(d.resolved_toml() == parse_scenario(BASE, "d.toml").resolved_toml());
+}
+
+TEST_CASE("the resolved TOML of a scenario with every mechanism re-parses to the same scenario", "[scenario]") {
+  const Scenario original = parse_scenario(FULL, "full.toml");
+  const std::string resolved = original.resolved_toml();
+  INFO(resolved);
+  const Scenario again = parse_scenario(resolved, "resolved.toml");
+  CHECK(again.resolved_toml() == resolved);  // idempotent
+  check_same_mechanisms(original, again);    // and nothing lost on the way
+  for (const char* header : {"[lep]", "[setup]", "[partnering]", "[disputes]", "[capacity]", "[costs]", "[funding]",
+                             "[market]", "[transformation]", "[exclusivity]", "[authorities.setup]",
+                             "[[authorities.capacity_plan]]"})
+    CHECK(resolved.find(header) != std::string::npos);
+  CHECK(resolved.find("enabled = false") == std::string::npos);
+
+  ReplicationResult a, b;
+  Simulator(original).run(0u, a);
+  Simulator(again).run(0u, b);
+  REQUIRE(a.projects > 0);
+  CHECK(a.completion_step == b.completion_step);
+  CHECK(a.project_type == b.project_type);
+  CHECK(a.arrival_step == b.arrival_step);
 }

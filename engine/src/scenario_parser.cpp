@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -45,6 +46,14 @@ std::string value_text(const TValue& v) {
     case toml::value_t::string: return quote(v.as_string().str);
     case toml::value_t::table: return "{...}";
     case toml::value_t::array: return "[...]";
+    case toml::value_t::floating: {  // shortest text that reads back the same: 0.3, not 0.29999999999999999
+      const double x = v.as_floating();
+      char buf[32];
+      const auto res = std::to_chars(buf, buf + sizeof buf, x);
+      std::string s(buf, res.ptr);
+      if (std::isfinite(x) && s.find_first_of(".e") == std::string::npos) s += ".0";  // still a float: 2.0
+      return s;
+    }
     default: {
       std::ostringstream os;
       os << toml::format(v);
@@ -211,8 +220,41 @@ std::string dist_text(const TValue& v, const Distribution& d) {
   return v.is_table() ? d.describe() : value_text(v);
 }
 
-const std::vector<std::string> TOP_LEVEL_KEYS = {"scenario", "time", "run", "output", "disciplines", "national",
-                                                 "stages", "project_types", "authorities"};
+const std::vector<std::string> TOP_LEVEL_KEYS = {
+    "scenario", "time",    "run",     "output",  "disciplines", "national", "stages",         "project_types", "authorities", "lep",
+    "setup",    "partnering", "disputes", "capacity", "costs",     "funding",  "market", "transformation", "exclusivity"};
+
+//! An allowed range for a number; rule text like "must be >= 0" or "must be between 0 and 1".
+struct Range {
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+  bool lo_open = false, hi_open = false;
+
+  bool holds(double x) const {
+    return (lo_open ? x > lo : x >= lo) && (hi_open ? x < hi : x <= hi);
+  }
+  std::string rule() const {
+    const bool bounded_lo = std::isfinite(lo), bounded_hi = std::isfinite(hi);
+    if (bounded_lo && !bounded_hi) return std::string("must be ") + (lo_open ? "> " : ">= ") + num_text(lo);
+    if (!bounded_lo && bounded_hi) return std::string("must be ") + (hi_open ? "< " : "<= ") + num_text(hi);
+    if (!lo_open && !hi_open) return "must be between " + num_text(lo) + " and " + num_text(hi);
+    return std::string("must be ") + (lo_open ? "> " : ">= ") + num_text(lo) + " and " + (hi_open ? "< " : "<= ") +
+           num_text(hi);
+  }
+};
+
+constexpr double INF = std::numeric_limits<double>::infinity();
+const Range ANY{};                            // finite is checked for every number
+const Range NONNEG{0, INF};
+const Range POSITIVE{0, INF, true};
+const Range UNIT{0, 1};                       // probabilities, thresholds
+const Range OPEN_UNIT{0, 1, true, true};      // levels that go through a logit
+const Range EFFECT{0, 1.9};                   // multipliers 1 + e x (x - 0.5) with x in [0, 1] stay > 0
+const Range AT_LEAST_ONE{1, INF};
+const std::string EFFECT_WHY = " (so that the multiplier 1 + e x (0.5 - q) stays > 0 for q in [0, 1])";
+
+const std::vector<std::string> PRACTICE_LIST(PRACTICE_NAMES, PRACTICE_NAMES + PRACTICES);
+const std::vector<std::string> SCORECARD_WEIGHTS = {"cost", "quality", "time", "volume"};
 
 class Parser {
  public:
@@ -243,7 +285,11 @@ class Parser {
   void check_keys(const TValue& table, const std::string& path, const std::vector<std::string>& allowed) {
     for (const auto& [k, v] : table.as_table()) {
       if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-        const bool top_level = !path.empty() && std::find(TOP_LEVEL_KEYS.begin(), TOP_LEVEL_KEYS.end(), k) != TOP_LEVEL_KEYS.end();
+        // A top-level key written below a header: `disciplines`, or a table-valued top-level key
+        // (a plain value named like a mechanism, `capacity = 3`, is just a wrong key here).
+        const bool top_level = !path.empty() &&
+                               std::find(TOP_LEVEL_KEYS.begin(), TOP_LEVEL_KEYS.end(), k) != TOP_LEVEL_KEYS.end() &&
+                               (k == "disciplines" || v.is_table());
         error(v, join_key(path, k), value_text(v),
               top_level ? "unknown key here; '" + k + "' is a top-level key: in TOML every key after a [table] header "
                               "belongs to that table, so move it above the first [header]"
@@ -393,6 +439,29 @@ class Parser {
   void parse_types(const TValue& root, Scenario& s);
   void parse_authorities(const TValue& root, Scenario& s);
   void cross_check(const TValue& root, Scenario& s);
+
+  // Partnership mechanisms (docs/scenario-format.md, "Partnership mechanisms").
+  bool number_in(const TValue& t, const std::string& key, const std::string& path, double& out, const Range& r,
+                 const std::string& why = "", bool required = false);
+  void probability(const TValue& v, const std::string& full, double& out);
+  std::optional<int> stage_ref(const TValue& t, const std::string& key, const std::string& path, bool required,
+                               const Scenario& s);
+  std::vector<int> stage_refs(const TValue& t, const std::string& key, const std::string& path, bool required,
+                              const Scenario& s);
+  void support_within(const TValue& t, const std::string& key, const std::string& path, Distribution& out, double lo,
+                      double hi);
+  void nonnegative_distribution(const TValue& t, const std::string& key, const std::string& path, Distribution& out,
+                                bool positive);
+  void named_numbers(const TValue& t, const std::string& key, const std::string& path,
+                     const std::vector<std::string>& names, const std::string& what, double* out, const Range& r);
+  const TValue* mechanism(const TValue& root, const std::string& name, std::vector<std::string> keys, bool& enabled);
+  void parse_group_setup(const TValue& v, const std::string& path, AuthoritySetup& a);
+  void parse_capacity_plan(const TValue& v, const std::string& path, AuthorityGroup& g, const Scenario& s);
+  void parse_mechanisms(const TValue& root, Scenario& s);
+  void check_funding(Scenario& s);
+
+  std::map<std::string, const TValue*> mechanism_values_;  //!< top-level mechanism tables present
+  std::vector<std::pair<const TValue*, std::string>> after_lep_steps_;  //!< plan steps with after_lep = true
 
   // Lines of named things, for messages from cross-checks.
   std::map<std::string, const TValue*> stage_values_, type_values_;
@@ -883,7 +952,7 @@ void Parser::parse_authorities(const TValue& root, Scenario& s) {
       continue;
     }
     check_keys(gv, path, {"name", "count", "entry_month", "schools", "arrivals", "release_interval_months", "mix",
-                          "first", "team"});
+                          "first", "team", "setup", "capacity_plan"});
     AuthorityGroup g;
     g.name = string(gv, "name", path, true).value_or("group" + std::to_string(gi));
     check_name(gv, path + ".name", g.name);
@@ -993,9 +1062,489 @@ void Parser::parse_authorities(const TValue& root, Scenario& s) {
     }
     if (const TValue* tm = find(gv, "team")) g.team = discipline_table(*tm, path + ".team", s);
     else g.team.assign(s.disciplines.size(), 0.0);
+    if (const TValue* sv = find(gv, "setup")) parse_group_setup(*sv, path + ".setup", g.setup);
+    if (const TValue* pv = find(gv, "capacity_plan")) parse_capacity_plan(*pv, path + ".capacity_plan", g, s);
     s.groups.push_back(std::move(g));
   }
   if (total > MAX_AUTHORITIES) error(*a, "authorities", std::to_string(total), "more than " + std::to_string(MAX_AUTHORITIES) + " authorities in all");
+}
+
+// ---------------------------------------------------------------------------
+// Partnership mechanisms: each is on when its top-level table is present
+// (docs/scenario-format.md, "Partnership mechanisms"; docs/model.md, same title).
+
+//! An optional number checked against `r`; written to `out` only when valid.
+bool Parser::number_in(const TValue& t, const std::string& key, const std::string& path, double& out, const Range& r,
+                       const std::string& why, bool required) {
+  const auto x = number(t, key, path, required);
+  if (!x) return false;
+  if (!r.holds(*x)) {
+    error_at(*find(t, key), join_key(path, key), r.rule() + why);
+    return false;
+  }
+  out = *x;
+  return true;
+}
+
+//! A probability in [0, 1], or true (1) / false (0).
+void Parser::probability(const TValue& v, const std::string& full, double& out) {
+  if (v.is_boolean()) {
+    out = v.as_boolean() ? 1.0 : 0.0;
+    return;
+  }
+  if (!v.is_integer() && !v.is_floating()) {
+    error_at(v, full, "must be a probability between 0 and 1, or true / false, not " + type_name(v));
+    return;
+  }
+  const auto x = number_value(v, full);
+  if (!x) return;
+  if (!UNIT.holds(*x)) error_at(v, full, "must be a probability between 0 and 1 (or true / false)");
+  else out = *x;
+}
+
+std::optional<int> Parser::stage_ref(const TValue& t, const std::string& key, const std::string& path, bool required,
+                                     const Scenario& s) {
+  const auto name = string(t, key, path, required);
+  if (!name) return std::nullopt;
+  std::vector<std::string> names;
+  for (const auto& st : s.stages) names.push_back(st.name);
+  const auto it = std::find(names.begin(), names.end(), *name);
+  if (it == names.end()) {
+    error(*find(t, key), join_key(path, key), quote(*name), "unknown stage" + did_you_mean(*name, names) + "; stages: " + join(names));
+    return std::nullopt;
+  }
+  return static_cast<int>(it - names.begin());
+}
+
+//! A list of stage names (no duplicates) as stage indices; `required` also means at least one.
+std::vector<int> Parser::stage_refs(const TValue& t, const std::string& key, const std::string& path, bool required,
+                                    const Scenario& s) {
+  const auto listed = string_list(t, key, path, required);
+  std::vector<int> out;
+  if (!listed) return out;
+  const std::string full = join_key(path, key);
+  if (required && listed->empty()) error_at(*find(t, key), full, "must list at least one stage");
+  std::vector<std::string> names;
+  for (const auto& st : s.stages) names.push_back(st.name);
+  for (std::size_t i = 0; i < listed->size(); ++i) {
+    const auto& n = (*listed)[i];
+    const auto it = std::find(names.begin(), names.end(), n);
+    if (it == names.end())
+      error(find(t, key)->as_array()[i], full + "[" + std::to_string(i) + "]", quote(n),
+            "unknown stage" + did_you_mean(n, names) + "; stages: " + join(names));
+    else out.push_back(static_cast<int>(it - names.begin()));
+  }
+  return out;
+}
+
+//! An optional distribution whose every value lies in [lo, hi] (a quality, a count of activities).
+void Parser::support_within(const TValue& t, const std::string& key, const std::string& path, Distribution& out,
+                            double lo, double hi) {
+  const TValue* v = find(t, key);
+  if (!v) return;
+  const std::string full = join_key(path, key);
+  const auto d = distribution(*v, full);
+  if (!d) return;
+  if (d->min_value() < lo || d->max_value() > hi) {
+    error(*v, full, dist_text(*v, *d),
+          "can take values outside [" + num_text(lo) + ", " + num_text(hi) + "] (lowest " + num_text(d->min_value()) +
+              ", highest " + num_text(d->max_value()) + ")" + (d->kind() == DistKind::Normal ? "; truncate it with min and max" : ""));
+    return;
+  }
+  out = *d;
+}
+
+//! An optional distribution of months or money: support >= 0 (and able to exceed 0 when `positive`).
+void Parser::nonnegative_distribution(const TValue& t, const std::string& key, const std::string& path,
+                                      Distribution& out, bool positive) {
+  const TValue* v = find(t, key);
+  if (!v) return;
+  const std::string full = join_key(path, key);
+  const auto d = distribution(*v, full);
+  if (!d) return;
+  const std::size_t before = diags_.size();
+  check_nonnegative_support(*v, full, *d, positive);
+  if (diags_.size() == before) out = *d;
+}
+
+//! A table name = number over a fixed set of names (practices, scorecard weights); names not
+//! listed keep their value in `out`.
+void Parser::named_numbers(const TValue& t, const std::string& key, const std::string& path,
+                           const std::vector<std::string>& names, const std::string& what, double* out, const Range& r) {
+  const TValue* v = find(t, key);
+  if (!v) return;
+  const std::string full = join_key(path, key);
+  if (!v->is_table()) {
+    error_at(*v, full, "must be a table of " + what + " = number, e.g. { " + names[0] + " = " + (r.holds(0.5) ? "0.5" : "1") + " }");
+    return;
+  }
+  for (const auto& [k, x] : v->as_table()) {
+    const auto it = std::find(names.begin(), names.end(), k);
+    if (it == names.end()) {
+      error(x, full + "." + k, value_text(x), "unknown " + what + did_you_mean(k, names) + "; " + what + "s: " + join(names));
+      continue;
+    }
+    number_in(*v, k, full, out[it - names.begin()], r);
+  }
+}
+
+//! A mechanism's table: nullptr when absent (the mechanism stays off). `enabled = false`
+//! in it switches the mechanism off while keeping (and checking) its values.
+const TValue* Parser::mechanism(const TValue& root, const std::string& name, std::vector<std::string> keys,
+                                bool& enabled) {
+  const TValue* t = table(root, name, "", false);
+  if (!t) return nullptr;
+  mechanism_values_[name] = t;
+  keys.push_back("enabled");
+  check_keys(*t, name, keys);
+  enabled = true;
+  if (const TValue* e = find(*t, "enabled")) {
+    if (!e->is_boolean()) error_at(*e, name + ".enabled", "must be true or false");
+    else enabled = e->as_boolean();
+  }
+  return t;
+}
+
+void Parser::parse_group_setup(const TValue& v, const std::string& path, AuthoritySetup& a) {
+  if (!v.is_table()) {
+    error_at(v, path, "must be a table ([authorities.setup], after the group's [[authorities]])");
+    return;
+  }
+  check_keys(v, path, {"planning_quality", "vision_activities", "self_assessment", "vision_count", "shadow_board",
+                       "independent_chair", "transition_team", "co_location", "leadership", "practices",
+                       "transformation_targets"});
+  support_within(v, "planning_quality", path, a.planning_quality, 0.0, 1.0);
+  support_within(v, "leadership", path, a.leadership, 0.0, 1.0);
+
+  // PN3's shared vision: one of three ways of saying how many activities are done.
+  std::vector<std::pair<std::pair<int, int>, std::string>> given;
+  for (const char* k : {"vision_activities", "self_assessment", "vision_count"})
+    if (const TValue* x = find(v, k)) given.push_back({{line_of(*x), static_cast<int>(x->location().column())}, k});
+  std::sort(given.begin(), given.end());
+  for (std::size_t i = 1; i < given.size(); ++i)
+    error_at(*find(v, given[i].second), path + "." + given[i].second,
+             "give only one of vision_activities, self_assessment and vision_count (" + given[0].second + " is given)");
+  if (given.size() == 1) {
+    const std::string& k = given[0].second;
+    const TValue& x = *find(v, k);
+    const std::string full = path + "." + k;
+    if (k == "vision_count") {
+      support_within(v, k, path, a.vision_count, 0.0, VISION_ACTIVITIES);
+    } else if (!x.is_array()) {
+      error_at(x, full, k == "vision_activities" ? "must be a list of activity numbers 1 to 10, e.g. [1, 2, 5]"
+                                                 : "must be a list of 10 true / false answers");
+    } else if (k == "vision_activities") {
+      std::set<std::int64_t> seen;
+      bool ok = true;
+      for (std::size_t i = 0; i < x.as_array().size(); ++i) {
+        const TValue& e = x.as_array()[i];
+        const std::string ek = full + "[" + std::to_string(i) + "]";
+        if (!e.is_integer()) error_at(e, ek, "must be an integer, not " + type_name(e)), ok = false;
+        else if (e.as_integer() < 1 || e.as_integer() > VISION_ACTIVITIES)
+          error_at(e, ek, "must be an activity number between 1 and " + std::to_string(VISION_ACTIVITIES)), ok = false;
+        else if (!seen.insert(e.as_integer()).second) error_at(e, ek, "duplicate activity"), ok = false;
+      }
+      if (ok) a.vision_count = Distribution::fixed(static_cast<double>(seen.size()));
+    } else {  // self_assessment
+      const auto& answers = x.as_array();
+      bool ok = answers.size() == static_cast<std::size_t>(VISION_ACTIVITIES);
+      if (!ok)
+        error_at(x, full, "must have exactly " + std::to_string(VISION_ACTIVITIES) + " answers (PN3's ten questions), got " +
+                              std::to_string(answers.size()));
+      int yes = 0;
+      for (std::size_t i = 0; i < answers.size(); ++i) {
+        if (!answers[i].is_boolean()) {
+          error_at(answers[i], full + "[" + std::to_string(i) + "]", "must be true or false, not " + type_name(answers[i]));
+          ok = false;
+        } else yes += answers[i].as_boolean() ? 1 : 0;
+      }
+      if (ok) a.vision_count = Distribution::fixed(yes);
+    }
+  }
+
+  const std::pair<const char*, double*> chances[] = {{"shadow_board", &a.shadow_board},
+                                                     {"independent_chair", &a.independent_chair},
+                                                     {"transition_team", &a.transition_team},
+                                                     {"co_location", &a.co_location},
+                                                     {"transformation_targets", &a.transformation_targets}};
+  for (const auto& [k, out] : chances)
+    if (const TValue* x = find(v, k)) probability(*x, path + "." + k, *out);
+  if (const TValue* p = find(v, "practices")) {
+    const std::string full = path + ".practices";
+    if (!p->is_table()) error_at(*p, full, "must be a table of practice = probability, e.g. { vision_review = 0.5 }");
+    else
+      for (const auto& [k, x] : p->as_table()) {
+        const auto it = std::find(PRACTICE_LIST.begin(), PRACTICE_LIST.end(), k);
+        if (it == PRACTICE_LIST.end())
+          error(x, full + "." + k, value_text(x), "unknown practice" + did_you_mean(k, PRACTICE_LIST) + "; practices: " + join(PRACTICE_LIST));
+        else probability(x, full + "." + k, a.practices[it - PRACTICE_LIST.begin()]);
+      }
+  }
+}
+
+void Parser::parse_capacity_plan(const TValue& v, const std::string& path, AuthorityGroup& g, const Scenario& s) {
+  if (!v.is_array() || v.as_array().empty()) {
+    error_at(v, path, "must be one or more [[authorities.capacity_plan]] tables");
+    return;
+  }
+  double last[2] = {-1.0, -1.0};  // latest month so far: entry-relative, after_lep
+  std::vector<CapacityPlanStep> steps[2];
+  for (std::size_t i = 0; i < v.as_array().size(); ++i) {
+    const TValue& e = v.as_array()[i];
+    const std::string spath = path + "[" + std::to_string(i) + "]";
+    if (!e.is_table()) {
+      error_at(e, spath, "must be a table like { month = 12, team = { client = 3 } }");
+      continue;
+    }
+    check_keys(e, spath, {"month", "after_lep", "team"});
+    CapacityPlanStep st;
+    const bool month_ok = number_in(e, "month", spath, st.month, NONNEG);
+    if (const TValue* b = find(e, "after_lep")) {
+      if (!b->is_boolean()) error_at(*b, spath + ".after_lep", "must be true or false");
+      else st.after_lep = b->as_boolean();
+    }
+    if (st.after_lep) after_lep_steps_.push_back({find(e, "after_lep"), spath + ".after_lep"});
+    if (const TValue* tm = find(e, "team")) st.team = discipline_table(*tm, spath + ".team", s);
+    else {
+      error(e, spath + ".team", "", "required: the team to aim for from this month, e.g. team = { client = 3 }");
+      st.team.assign(s.disciplines.size(), 0.0);
+    }
+    double& prev = last[st.after_lep ? 1 : 0];
+    if (month_ok || !find(e, "month")) {
+      if (st.month <= prev) {
+        const TValue* m = find(e, "month");
+        error(m ? *m : e, spath + ".month", num_text(st.month),
+              std::string("must be later than the previous ") + (st.after_lep ? "after_lep" : "entry-relative") +
+                  " step's month (" + num_text(prev) + "): list each kind of step in time order");
+      }
+      prev = std::max(prev, st.month);
+    }
+    steps[st.after_lep ? 1 : 0].push_back(std::move(st));
+  }
+  // Canonical order: the entry-relative steps by month, then the after_lep ones.
+  g.capacity_plan = std::move(steps[0]);
+  for (auto& st : steps[1]) g.capacity_plan.push_back(std::move(st));
+}
+
+void Parser::parse_mechanisms(const TValue& root, Scenario& s) {
+  Mechanisms& m = s.mechanisms;
+  if (const TValue* t = table(root, "lep", "", false)) {
+    mechanism_values_["lep"] = t;
+    check_keys(*t, "lep", {"formed_at"});
+    if (auto st = stage_ref(*t, "formed_at", "lep", true, s)) m.lep_stage = *st;
+  }
+
+  if (const TValue* t = mechanism(root, "setup", {"strategy_stages", "procurement_stages", "mobilisation_stages",
+                                                  "planning_effect", "vision_effect", "mobilisation_effect"},
+                                  m.setup.enabled)) {
+    SetupMechanism& x = m.setup;
+    // A stage takes one set-up effect.
+    std::map<int, std::string> taken;
+    const std::pair<const char*, std::vector<int>*> lists[] = {{"strategy_stages", &x.strategy_stages},
+                                                               {"procurement_stages", &x.procurement_stages},
+                                                               {"mobilisation_stages", &x.mobilisation_stages}};
+    for (const auto& [k, out] : lists) {
+      *out = stage_refs(*t, k, "setup", false, s);
+      for (int st : *out)
+        if (auto [it, fresh] = taken.insert({st, k}); !fresh)
+          error(*find(*t, k), std::string("setup.") + k, quote(s.stages[static_cast<std::size_t>(st)].name),
+                "stage already listed in setup." + it->second + "; a stage takes one set-up effect");
+    }
+    number_in(*t, "planning_effect", "setup", x.planning_effect, EFFECT, EFFECT_WHY);
+    number_in(*t, "vision_effect", "setup", x.vision_effect, EFFECT, EFFECT_WHY);
+    number_in(*t, "mobilisation_effect", "setup", x.mobilisation_effect, EFFECT, EFFECT_WHY);
+  }
+
+  if (const TValue* t = mechanism(root, "partnering",
+                                  {"long_run", "practice_level", "recovery", "practice_recovery", "volatility",
+                                   "start_level", "start_vision", "start_governance", "start_mobilisation",
+                                   "delay_shock", "overrun_shock", "ontime_boost", "productivity"},
+                                  m.partnering.enabled)) {
+    PartneringMechanism& x = m.partnering;
+    const std::string p = "partnering";
+    number_in(*t, "long_run", p, x.long_run, OPEN_UNIT);
+    named_numbers(*t, "practice_level", p, PRACTICE_LIST, "practice", x.practice_level, ANY);
+    const bool r_ok = number_in(*t, "recovery", p, x.recovery, NONNEG) || !find(*t, "recovery");
+    const bool pr_ok = number_in(*t, "practice_recovery", p, x.practice_recovery, NONNEG) || !find(*t, "practice_recovery");
+    number_in(*t, "volatility", p, x.volatility, NONNEG);
+    number_in(*t, "start_level", p, x.start_level, OPEN_UNIT);
+    number_in(*t, "start_vision", p, x.start_vision, ANY);
+    number_in(*t, "start_governance", p, x.start_governance, ANY);
+    number_in(*t, "start_mobilisation", p, x.start_mobilisation, ANY);
+    number_in(*t, "delay_shock", p, x.delay_shock, NONNEG);
+    number_in(*t, "overrun_shock", p, x.overrun_shock, NONNEG);
+    number_in(*t, "ontime_boost", p, x.ontime_boost, NONNEG);
+    number_in(*t, "productivity", p, x.productivity, EFFECT, " (so that progress x (1 + productivity x (H - 0.5)) stays > 0)");
+    // Euler step of the mean reversion: kappa x dt above 1 overshoots the long-run level.
+    const double kappa = x.recovery + PRACTICES * x.practice_recovery;
+    if (r_ok && pr_ok && kappa > 1.0 / s.time.step_months) {
+      const char* at = find(*t, "practice_recovery") && !find(*t, "recovery") ? "practice_recovery" : "recovery";
+      const TValue* v = find(*t, at);
+      error(v ? *v : *t, p + "." + at, v ? value_text(*v) : "",
+            "recovery + 4 x practice_recovery = " + num_text(kappa) + " per month must be <= 1 / step_months = " +
+                num_text(1.0 / s.time.step_months) + ", or health would overshoot its long-run level each step");
+    }
+  }
+
+  if (const TValue* t = mechanism(root, "disputes", {"base_rate", "health_sensitivity", "months"}, m.disputes.enabled)) {
+    DisputeMechanism& x = m.disputes;
+    number_in(*t, "base_rate", "disputes", x.base_rate, NONNEG);
+    number_in(*t, "health_sensitivity", "disputes", x.health_sensitivity, NONNEG);
+    nonnegative_distribution(*t, "months", "disputes", x.months, true);
+    if (x.enabled && !m.partnering.enabled)
+      error(*t, "disputes", "",
+            std::string("[disputes] needs [partnering]: the dispute hazard depends on partnering health; ") +
+                (mechanism_values_.count("partnering") ? "[partnering] is switched off (enabled = false)"
+                                                       : "add a [partnering] table"));
+  }
+
+  if (const TValue* t = mechanism(root, "capacity", {"hiring_lag_months", "attrition", "cost_per_fte_month"},
+                                  m.capacity.enabled)) {
+    CapacityMechanism& x = m.capacity;
+    // A hire due after the horizon never arrives; the cap also bounds the hiring pipeline's memory.
+    number_in(*t, "hiring_lag_months", "capacity", x.hiring_lag_months, Range{0, s.time.horizon_months},
+              " (time.horizon_months)");
+    number_in(*t, "attrition", "capacity", x.attrition, UNIT, " (a fraction per month)");
+    number_in(*t, "cost_per_fte_month", "capacity", x.cost_per_fte_month, NONNEG);
+  }
+
+  if (const TValue* t = mechanism(root, "costs", {"capital", "delay_overrun", "health_overrun", "lep_setup", "spend_stage"},
+                                  m.costs.enabled)) {
+    CostMechanism& x = m.costs;
+    x.capital.assign(s.types.size(), Distribution::fixed(0.0));
+    if (const TValue* c = find(*t, "capital")) {
+      std::vector<std::string> type_names;
+      for (const auto& pt : s.types) type_names.push_back(pt.name);
+      if (!c->is_table())
+        error_at(*c, "costs.capital", "must be a table of project_type = distribution (GBP m)");
+      else
+        for (const auto& [tn, d] : c->as_table()) {
+          const auto it = std::find(type_names.begin(), type_names.end(), tn);
+          if (it == type_names.end())
+            error(d, "costs.capital." + tn, value_text(d),
+                  "unknown project type" + did_you_mean(tn, type_names) + "; types: " + join(type_names));
+          else nonnegative_distribution(*c, tn, "costs.capital", x.capital[static_cast<std::size_t>(it - type_names.begin())], false);
+        }
+    }
+    number_in(*t, "delay_overrun", "costs", x.delay_overrun, NONNEG);
+    number_in(*t, "health_overrun", "costs", x.health_overrun, NONNEG);
+    nonnegative_distribution(*t, "lep_setup", "costs", x.lep_setup, false);
+    if (auto st = stage_ref(*t, "spend_stage", "costs", true, s)) x.spend_stage = *st;
+  }
+
+  if (const TValue* t = mechanism(root, "funding", {"annual_envelope", "stages"}, m.funding.enabled)) {
+    FundingMechanism& x = m.funding;
+    number_in(*t, "annual_envelope", "funding", x.annual_envelope, POSITIVE, " GBP m per programme year", true);
+    x.stages = stage_refs(*t, "stages", "funding", true, s);
+    if (x.enabled && !m.costs.enabled)
+      error(*t, "funding", "",
+            std::string("[funding] needs [costs]: the envelope is spent on project capital; ") +
+                (mechanism_values_.count("costs") ? "[costs] is switched off (enabled = false)" : "add a [costs] table"));
+  }
+
+  if (const TValue* t = mechanism(root, "market", {"stages", "reference_workload", "price_elasticity",
+                                                   "duration_elasticity", "max_factor"},
+                                  m.market.enabled)) {
+    MarketMechanism& x = m.market;
+    x.stages = stage_refs(*t, "stages", "market", true, s);
+    number_in(*t, "reference_workload", "market", x.reference_workload, POSITIVE);
+    number_in(*t, "price_elasticity", "market", x.price_elasticity, NONNEG);
+    number_in(*t, "duration_elasticity", "market", x.duration_elasticity, NONNEG);
+    number_in(*t, "max_factor", "market", x.max_factor, AT_LEAST_ONE);
+  }
+
+  if (const TValue* t = mechanism(root, "transformation", {"base", "leadership_weight", "vision_weight", "health_weight",
+                                                           "target_bonus", "target_slowdown", "slowed_stages"},
+                                  m.transformation.enabled)) {
+    TransformationMechanism& x = m.transformation;
+    const std::string p = "transformation", why = " (so that the factor 1 + w x (q - 0.5) stays > 0)";
+    number_in(*t, "base", p, x.base, NONNEG);
+    number_in(*t, "leadership_weight", p, x.leadership_weight, EFFECT, why);
+    number_in(*t, "vision_weight", p, x.vision_weight, EFFECT, why);
+    number_in(*t, "health_weight", p, x.health_weight, EFFECT, why);
+    number_in(*t, "target_bonus", p, x.target_bonus, NONNEG);
+    number_in(*t, "target_slowdown", p, x.target_slowdown, NONNEG);
+    x.slowed_stages = stage_refs(*t, "slowed_stages", p, false, s);
+  }
+
+  if (const TValue* t = mechanism(root, "exclusivity", {"weights", "threshold", "years", "act_probability",
+                                                        "single_procurement_months", "single_cost_premium"},
+                                  m.exclusivity.enabled)) {
+    ExclusivityMechanism& x = m.exclusivity;
+    const std::string p = "exclusivity";
+    if (const TValue* w = find(*t, "weights")) {
+      // Weights not listed are 0; the rest are normalised to sum 1 (like a group's mix).
+      double given[4] = {0, 0, 0, 0};
+      const std::size_t before = diags_.size();
+      named_numbers(*t, "weights", p, SCORECARD_WEIGHTS, "weight", given, NONNEG);
+      const double sum = given[0] + given[1] + given[2] + given[3];
+      if (diags_.size() == before && w->is_table()) {
+        if (!(sum > 0)) error(*w, p + ".weights", "", "weights must add up to more than 0");
+        else {
+          x.weight_cost = given[0] / sum;
+          x.weight_quality = given[1] / sum;
+          x.weight_time = given[2] / sum;
+          x.weight_volume = given[3] / sum;
+        }
+      }
+    }
+    number_in(*t, "threshold", p, x.threshold, UNIT);
+    if (auto y = integer(*t, "years", p, false)) {
+      if (*y < 1 || *y > 1'000'000) error_at(*find(*t, "years"), p + ".years", "must be between 1 and 1000000");
+      else x.years = static_cast<int>(*y);
+    }
+    number_in(*t, "act_probability", p, x.act_probability, UNIT);
+    nonnegative_distribution(*t, "single_procurement_months", p, x.single_procurement, false);
+    number_in(*t, "single_cost_premium", p, x.single_cost_premium, NONNEG);
+  }
+
+  // Mechanisms that start when an authority's LEP forms need to know when that is.
+  if (m.lep_stage < 0 && !mechanism_values_.count("lep")) {
+    std::vector<std::pair<const TValue*, std::string>> users;
+    for (const char* k : {"partnering", "disputes", "exclusivity"}) {
+      const bool on = (k == std::string("partnering") && m.partnering.enabled) ||
+                      (k == std::string("disputes") && m.disputes.enabled) ||
+                      (k == std::string("exclusivity") && m.exclusivity.enabled);
+      if (on) users.push_back({mechanism_values_.at(k), "[" + std::string(k) + "]"});
+    }
+    if (m.costs.enabled && m.costs.lep_setup.max_value() > 0)
+      users.push_back({find(*mechanism_values_.at("costs"), "lep_setup"), "costs.lep_setup"});
+    if (m.capacity.enabled)
+      for (const auto& [v, key] : after_lep_steps_) users.push_back({v, key});
+    if (!users.empty()) {
+      std::stable_sort(users.begin(), users.end(),
+                       [&](const auto& a, const auto& b) { return line_of(*a.first) < line_of(*b.first); });
+      std::vector<std::string> names;
+      for (const auto& u : users) names.push_back(u.second);
+      error(*users.front().first, "lep.formed_at", "",
+            "required by " + join(names) +
+                ": they start when an authority's LEP forms; name the stage whose first completion forms it, "
+                "e.g. [lep] formed_at = \"procurement\"");
+    }
+  }
+}
+
+//! Every type's largest possible capital (with the exclusivity premium and the market cap)
+//! must fit in one year's envelope, or a project of that type could never start.
+void Parser::check_funding(Scenario& s) {
+  const Mechanisms& m = s.mechanisms;
+  if (!m.funding.enabled || !m.costs.enabled) return;
+  const double premium = m.exclusivity.enabled ? 1.0 + m.exclusivity.single_cost_premium : 1.0;
+  const double market = m.market.enabled ? m.market.max_factor : 1.0;
+  const TValue* env = find(*mechanism_values_.at("funding"), "annual_envelope");
+  for (std::size_t ti = 0; ti < s.types.size(); ++ti) {
+    const Distribution& c = m.costs.capital[ti];
+    const double need = c.max_value() * premium * market;
+    if (need <= m.funding.annual_envelope) continue;
+    std::string figure = "capital up to " + num_text(c.max_value());
+    if (m.exclusivity.enabled) figure += " x (1 + exclusivity.single_cost_premium " + num_text(m.exclusivity.single_cost_premium) + ")";
+    if (m.market.enabled) figure += " x market.max_factor " + num_text(m.market.max_factor);
+    if (m.exclusivity.enabled || m.market.enabled) figure += " = " + num_text(need);
+    error(*env, "funding.annual_envelope", num_text(m.funding.annual_envelope),
+          "is less than what one '" + s.types[ti].name + "' project may need (" + figure +
+              " GBP m): such a project could never start" +
+              (std::isfinite(c.max_value()) ? "" : "; give costs.capital." + s.types[ti].name + " a bounded distribution"));
+  }
 }
 
 //! Rules that span sections: every demanded discipline is staffed, milestones are reachable.
@@ -1008,6 +1557,13 @@ void Parser::cross_check(const TValue& root, Scenario& s) {
     const AuthorityGroup& g = s.groups[gi];
     const std::string gpath = "authorities[" + std::to_string(gi) + "]";
     std::vector<bool> reported(s.disciplines.size(), false);  // one message per missing discipline
+    // A discipline is supplied by the team, or (with [capacity] on, which hires towards the
+    // plan) by any step of the group's capacity plan.
+    std::vector<bool> supplied(s.disciplines.size(), false), planned(s.disciplines.size(), false);
+    for (std::size_t k = 0; k < s.disciplines.size(); ++k) {
+      for (const CapacityPlanStep& st : g.capacity_plan) planned[k] = planned[k] || st.team[k] > 0;
+      supplied[k] = g.team[k] > 0 || (planned[k] && s.mechanisms.capacity.enabled);
+    }
     std::vector<bool> runs(s.stages.size(), false);           // stages some project of the group may run
     for (std::size_t ti = 0; ti < s.types.size(); ++ti) {
       const bool used = g.mix[ti] > 0 || (g.first_type == static_cast<int>(ti) && g.first_count > 0);
@@ -1015,13 +1571,15 @@ void Parser::cross_check(const TValue& root, Scenario& s) {
       for (const TypeStage& ts : s.types[ti].stages) {
         runs[static_cast<std::size_t>(ts.stage)] = true;
         for (std::size_t k = 0; k < s.disciplines.size(); ++k) {
-          if (ts.demand[k] > 0 && g.team[k] <= 0 && !reported[k]) {
+          if (ts.demand[k] > 0 && !supplied[k] && !reported[k]) {
             reported[k] = true;
             const TValue* team = find(*group_values_[gi], "team");
             error(team ? *team : *group_values_[gi], gpath + ".team." + s.disciplines[k], team ? "0" : "",
                   "stage '" + s.stages[static_cast<std::size_t>(ts.stage)].name + "' of project type '" + s.types[ti].name +
                       "' demands " + s.disciplines[k] + " but authority group '" + g.name +
-                      "' has no " + s.disciplines[k] + " FTE: its projects would never finish");
+                      "' has no " + s.disciplines[k] + " FTE" +
+                      (planned[k] ? " in its team, and its capacity_plan applies only with [capacity] on" : "") +
+                      ": its projects would never finish");
           }
         }
       }
@@ -1049,6 +1607,11 @@ void Parser::cross_check(const TValue& root, Scenario& s) {
             quote(s.stages[static_cast<std::size_t>(st.authority_milestone)].name),
             "no project type runs that stage, so the gate would never open");
   }
+  // The LEP forms when an authority first completes [lep] formed_at: some type must run it.
+  if (const int ls = s.mechanisms.lep_stage; ls >= 0 && !any_runs[static_cast<std::size_t>(ls)])
+    error(*find(*mechanism_values_.at("lep"), "formed_at"), "lep.formed_at", quote(s.stages[static_cast<std::size_t>(ls)].name),
+          "no project type runs that stage, so no LEP would ever form");
+  check_funding(s);
 }
 
 Scenario Parser::parse(const std::string& text) {
@@ -1087,6 +1650,7 @@ Scenario Parser::parse(const std::string& text) {
   parse_stages(root, s);
   parse_types(root, s);
   parse_authorities(root, s);
+  parse_mechanisms(root, s);
   if (diags_.empty()) cross_check(root, s);
   if (!diags_.empty()) {
     std::stable_sort(diags_.begin(), diags_.end(), [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });

@@ -71,6 +71,109 @@ std::string disciplines_table(const std::vector<double>& fte, const std::vector<
   return out + (first ? "}" : " }");
 }
 
+std::string stage_names(const std::vector<int>& idx, const std::vector<Stage>& stages) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < idx.size(); ++i) out += (i ? ", " : "") + quoted(stages[static_cast<std::size_t>(idx[i])].name);
+  return out + "]";
+}
+
+std::string named(const char* const* names, const double* values, int n) {
+  std::string out = "{ ";
+  for (int i = 0; i < n; ++i) out += std::string(i ? ", " : "") + names[i] + " = " + num(values[i]);
+  return out + " }";
+}
+
+// Each mechanism's keys, every value explicit. A mechanism that is off is written (with
+// enabled = false) only when its values differ from the defaults, so that a file without
+// the table resolves exactly as before and one with `enabled = false` keeps its values.
+
+std::string setup_body(const SetupMechanism& x, const Scenario& s) {
+  std::ostringstream o;
+  o << "strategy_stages = " << stage_names(x.strategy_stages, s.stages) << "\n"
+    << "procurement_stages = " << stage_names(x.procurement_stages, s.stages) << "\n"
+    << "mobilisation_stages = " << stage_names(x.mobilisation_stages, s.stages) << "\n"
+    << "planning_effect = " << num(x.planning_effect) << "\nvision_effect = " << num(x.vision_effect)
+    << "\nmobilisation_effect = " << num(x.mobilisation_effect) << "\n";
+  return o.str();
+}
+
+std::string partnering_body(const PartneringMechanism& x, const Scenario&) {
+  std::ostringstream o;
+  o << "long_run = " << num(x.long_run) << "\npractice_level = " << named(PRACTICE_NAMES, x.practice_level, PRACTICES)
+    << "\nrecovery = " << num(x.recovery) << "\npractice_recovery = " << num(x.practice_recovery)
+    << "\nvolatility = " << num(x.volatility) << "\nstart_level = " << num(x.start_level)
+    << "\nstart_vision = " << num(x.start_vision) << "\nstart_governance = " << num(x.start_governance)
+    << "\nstart_mobilisation = " << num(x.start_mobilisation) << "\ndelay_shock = " << num(x.delay_shock)
+    << "\noverrun_shock = " << num(x.overrun_shock) << "\nontime_boost = " << num(x.ontime_boost)
+    << "\nproductivity = " << num(x.productivity) << "\n";
+  return o.str();
+}
+
+std::string disputes_body(const DisputeMechanism& x, const Scenario&) {
+  return "base_rate = " + num(x.base_rate) + "\nhealth_sensitivity = " + num(x.health_sensitivity) +
+         "\nmonths = " + dist(x.months) + "\n";
+}
+
+std::string capacity_body(const CapacityMechanism& x, const Scenario&) {
+  return "hiring_lag_months = " + num(x.hiring_lag_months) + "\nattrition = " + num(x.attrition) +
+         "\ncost_per_fte_month = " + num(x.cost_per_fte_month) + "\n";
+}
+
+std::string costs_body(const CostMechanism& x, const Scenario& s) {
+  std::string out = "capital = {";
+  for (std::size_t i = 0; i < x.capital.size() && i < s.types.size(); ++i)
+    out += (i ? ", " : " ") + s.types[i].name + " = " + dist(x.capital[i]);
+  out += x.capital.empty() ? "}\n" : " }\n";
+  out += "delay_overrun = " + num(x.delay_overrun) + "\nhealth_overrun = " + num(x.health_overrun) +
+         "\nlep_setup = " + dist(x.lep_setup) + "\n";
+  if (x.spend_stage >= 0) out += "spend_stage = " + quoted(s.stages[static_cast<std::size_t>(x.spend_stage)].name) + "\n";
+  return out;
+}
+
+std::string funding_body(const FundingMechanism& x, const Scenario& s) {
+  return "annual_envelope = " + num(x.annual_envelope) + "\nstages = " + stage_names(x.stages, s.stages) + "\n";
+}
+
+std::string market_body(const MarketMechanism& x, const Scenario& s) {
+  return "stages = " + stage_names(x.stages, s.stages) + "\nreference_workload = " + num(x.reference_workload) +
+         "\nprice_elasticity = " + num(x.price_elasticity) + "\nduration_elasticity = " + num(x.duration_elasticity) +
+         "\nmax_factor = " + num(x.max_factor) + "\n";
+}
+
+std::string transformation_body(const TransformationMechanism& x, const Scenario& s) {
+  return "base = " + num(x.base) + "\nleadership_weight = " + num(x.leadership_weight) +
+         "\nvision_weight = " + num(x.vision_weight) + "\nhealth_weight = " + num(x.health_weight) +
+         "\ntarget_bonus = " + num(x.target_bonus) + "\ntarget_slowdown = " + num(x.target_slowdown) +
+         "\nslowed_stages = " + stage_names(x.slowed_stages, s.stages) + "\n";
+}
+
+std::string exclusivity_body(const ExclusivityMechanism& x, const Scenario&) {
+  return "weights = { cost = " + num(x.weight_cost) + ", quality = " + num(x.weight_quality) + ", time = " +
+         num(x.weight_time) + ", volume = " + num(x.weight_volume) + " }\nthreshold = " + num(x.threshold) +
+         "\nyears = " + std::to_string(x.years) + "\nact_probability = " + num(x.act_probability) +
+         "\nsingle_procurement_months = " + dist(x.single_procurement) +
+         "\nsingle_cost_premium = " + num(x.single_cost_premium) + "\n";
+}
+
+template <class M>
+void mechanism(std::ostringstream& o, const char* name, const M& x, const Scenario& s,
+               std::string (*body)(const M&, const Scenario&)) {
+  const std::string text = body(x, s);
+  if (!x.enabled && text == body(M{}, s)) return;
+  o << "[" << name << "]\n" << (x.enabled ? "" : "enabled = false\n") << text << "\n";
+}
+
+std::string setup_table(const AuthoritySetup& a) {
+  const auto chance = [](double p) { return num(p); };
+  std::ostringstream o;
+  o << "planning_quality = " << dist(a.planning_quality) << "\nvision_count = " << dist(a.vision_count)
+    << "\nshadow_board = " << chance(a.shadow_board) << "\nindependent_chair = " << chance(a.independent_chair)
+    << "\ntransition_team = " << chance(a.transition_team) << "\nco_location = " << chance(a.co_location)
+    << "\nleadership = " << dist(a.leadership) << "\npractices = " << named(PRACTICE_NAMES, a.practices, PRACTICES)
+    << "\ntransformation_targets = " << chance(a.transformation_targets) << "\n";
+  return o.str();
+}
+
 }  // namespace
 
 std::string Scenario::resolved_toml() const {
@@ -117,6 +220,21 @@ std::string Scenario::resolved_toml() const {
     }
     o << "\n";
   }
+  // Partnership mechanisms (docs/scenario-format.md, "Partnership mechanisms").
+  const Mechanisms& m = mechanisms;
+  if (m.lep_stage >= 0) o << "[lep]\nformed_at = " << quoted(stages[static_cast<std::size_t>(m.lep_stage)].name) << "\n\n";
+  mechanism(o, "setup", m.setup, *this, setup_body);
+  mechanism(o, "partnering", m.partnering, *this, partnering_body);
+  mechanism(o, "disputes", m.disputes, *this, disputes_body);
+  mechanism(o, "capacity", m.capacity, *this, capacity_body);
+  mechanism(o, "costs", m.costs, *this, costs_body);
+  mechanism(o, "funding", m.funding, *this, funding_body);
+  mechanism(o, "market", m.market, *this, market_body);
+  mechanism(o, "transformation", m.transformation, *this, transformation_body);
+  mechanism(o, "exclusivity", m.exclusivity, *this, exclusivity_body);
+  // A group's set-up is written when a mechanism that draws it is on, or when it is not the default.
+  const bool setup_used = m.setup.enabled || m.partnering.enabled || m.transformation.enabled;
+  const std::string default_setup = setup_table(AuthoritySetup{});
   for (const auto& g : groups) {
     o << "[[authorities]]\nname = " << quoted(g.name) << "\ncount = " << g.count << "\nentry_month = " << dist(g.entry_month) << "\n";
     if (g.arrivals)
@@ -134,7 +252,12 @@ std::string Scenario::resolved_toml() const {
     }
     o << (first ? "}" : " }") << "\n";
     if (g.first_type >= 0) o << "first = { type = " << quoted(types[static_cast<std::size_t>(g.first_type)].name) << ", count = " << g.first_count << " }\n";
-    o << "team = " << disciplines_table(g.team, disciplines) << "\n\n";
+    o << "team = " << disciplines_table(g.team, disciplines) << "\n";
+    if (const std::string st = setup_table(g.setup); setup_used || st != default_setup) o << "[authorities.setup]\n" << st;
+    for (const auto& step : g.capacity_plan)
+      o << "[[authorities.capacity_plan]]\nmonth = " << num(step.month) << "\nafter_lep = " << (step.after_lep ? "true" : "false")
+        << "\nteam = " << disciplines_table(step.team, disciplines) << "\n";
+    o << "\n";
   }
   return o.str();
 }
