@@ -189,6 +189,30 @@ TEST_CASE("partnering health: practices raise its long-run level, matching the s
   CHECK(all > none + 0.1);  // documented direction: with all four practices about 0.75 against 0.55
 }
 
+TEST_CASE("mandated practices: every LEP runs them, and no other draw moves", "[mechanisms][partnering]") {
+  // Mandating all four practices must give exactly what certain practices give: the
+  // authority's own draws are still made, so the other streams keep their numbers.
+  Scenario certain = base(), mandated = base(), free = base();
+  for (Scenario* sc : {&certain, &mandated, &free}) {
+    sc->mechanisms.partnering.enabled = true;
+    sc->mechanisms.disputes.enabled = true;
+    sc->mechanisms.disputes.base_rate = 0.05;
+  }
+  for (double& p : certain.groups[0].setup.practices) p = 1.0;
+  for (double& p : mandated.groups[0].setup.practices) p = 0.3;
+  for (double& p : free.groups[0].setup.practices) p = 0.3;
+  mandated.mechanisms.partnering.mandated = 0xF;
+  bool differs = false;
+  for (std::uint32_t rep = 0; rep < 20; ++rep) {
+    const ReplicationResult a = run_one(certain, rep), b = run_one(mandated, rep), c = run_one(free, rep);
+    same_core(a, b);
+    CHECK(std::memcmp(a.lep_final_health.data(), b.lep_final_health.data(), a.lep_final_health.size() * sizeof(double)) == 0);
+    CHECK(a.lep_disputes == b.lep_disputes);
+    differs = differs || a.lep_final_health != c.lep_final_health;
+  }
+  CHECK(differs);  // and the mandate does change something when practices are not certain
+}
+
 TEST_CASE("partnering health scales the progress of staffed stages", "[mechanisms][partnering]") {
   std::string text = BASE;
   text.replace(text.find("work = 4"), 8, "work = 20");

@@ -204,7 +204,16 @@ TEST_CASE("docs/run-file-format.md documents exactly what is written", "[run_fil
   for (auto it = std::sregex_iterator(text.begin(), text.end(), path_re); it != std::sregex_iterator(); ++it)
     documented.insert((*it)[1]);
   REQUIRE(documented.size() > 10);
-  const std::string path = run_example("doc.h5", 2, 5);
+  // A policy variant: every mechanism on, and a base file, so every optional dataset is written.
+  Scenario sc = load_scenario(LEPSIM_SOURCE_DIR "/scenarios/policy/practices-mandated.toml");
+  REQUIRE(sc.base_files.size() == 1);
+  RunOptions o;
+  o.output_path = (temp_dir() / "doc.h5").string();
+  o.replications = 2;
+  o.threads = 2;
+  o.force = true;
+  run_scenario(sc, o);
+  const std::string path = o.output_path;
   std::set<std::string> written;
   for (auto name : datasets_of(path)) {
     // Summary groups repeat per series: the doc names them /summary/SERIES/STAT.

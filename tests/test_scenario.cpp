@@ -7,8 +7,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "lepsim/error.hpp"
 #include "lepsim/scenario.hpp"
@@ -678,7 +681,7 @@ TEST_CASE("every scenario shipped in scenarios/ validates", "[scenario]") {
   const fs::path dir = fs::path(LEPSIM_SOURCE_DIR) / "scenarios";
   REQUIRE(fs::is_directory(dir));
   int seen = 0;
-  for (const auto& entry : fs::directory_iterator(dir)) {
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {  // policy/ variants too
     if (entry.path().extension() != ".toml") continue;
     ++seen;
     INFO("scenario: " << entry.path().string());
@@ -1221,4 +1224,156 @@ TEST_CASE("the resolved TOML of a scenario with every mechanism re-parses to the
   CHECK(a.completion_step == b.completion_step);
   CHECK(a.project_type == b.project_type);
   CHECK(a.arrival_step == b.arrival_step);
+}
+
+// --- Inheriting from a base scenario (`base = "FILE"`) -----------------------------------
+
+namespace {
+
+std::filesystem::path base_dir() {
+  static const auto dir = [] {
+    auto d = std::filesystem::temp_directory_path() / ("lepsim-test-base-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(d / "sub");
+    return d;
+  }();
+  return dir;
+}
+
+std::string write_file(const std::string& name, const std::string& text) {
+  const auto p = base_dir() / name;
+  std::ofstream(p) << text;
+  return p.string();
+}
+
+std::vector<Diagnostic> diagnostics_of_file(const std::string& path) {
+  try {
+    load_scenario(path);
+  } catch (const ScenarioError& e) {
+    return e.diagnostics();
+  }
+  return {};
+}
+
+std::vector<Diagnostic> diagnostics(const std::string& text) {
+  try {
+    parse_scenario(text, "text.toml");
+  } catch (const ScenarioError& e) {
+    return e.diagnostics();
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("a policy variant is its base with only the keys it gives changed", "[scenario][base]") {
+  const std::string dir = std::string(LEPSIM_SOURCE_DIR) + "/scenarios/";
+  const Scenario bsf = load_scenario(dir + "bsf.toml");
+  const Scenario doubled = load_scenario(dir + "policy/national-capacity-doubled.toml");
+  REQUIRE(doubled.base_files.size() == 1);
+  CHECK(doubled.base_files[0].second == bsf.source_text);  // kept verbatim for the run file
+  CHECK(doubled.name == "bsf-national-capacity-doubled");
+  REQUIRE(doubled.pools.size() == bsf.pools.size());
+  CHECK(doubled.pools[0].capacity == 2 * bsf.pools[0].capacity);
+  // Everything else, stage order included, is the base's: put the two changed values back
+  // and the resolved scenarios are identical.
+  Scenario back = doubled;
+  back.name = bsf.name;
+  back.description = bsf.description;
+  back.pools[0].capacity = bsf.pools[0].capacity;
+  CHECK(back.resolved_toml() == bsf.resolved_toml());
+
+  // A nested table merges key by key: [stages.procurement] keeps its demand and gates.
+  const Scenario fast = load_scenario(dir + "policy/streamlined-procurement.toml");
+  const int p = static_cast<int>(std::find_if(bsf.stages.begin(), bsf.stages.end(),
+                                              [](const Stage& st) { return st.name == "procurement"; }) -
+                                 bsf.stages.begin());
+  REQUIRE(p < static_cast<int>(bsf.stages.size()));
+  CHECK(fast.stages[static_cast<std::size_t>(p)].demand == bsf.stages[static_cast<std::size_t>(p)].demand);
+  CHECK(fast.stages[static_cast<std::size_t>(p)].work.mean() < bsf.stages[static_cast<std::size_t>(p)].work.mean());
+
+  const Scenario mandated = load_scenario(dir + "policy/practices-mandated.toml");
+  CHECK(mandated.mechanisms.partnering.mandated == 0xF);
+  CHECK(bsf.mechanisms.partnering.mandated == 0);
+  // The resolved form stands alone: no base, same scenario.
+  const Scenario again = parse_scenario(mandated.resolved_toml(), "resolved.toml");
+  CHECK(again.base_files.empty());
+  CHECK(again.resolved_toml() == mandated.resolved_toml());
+}
+
+TEST_CASE("base: a variant adds stages after its base's and arrays replace", "[scenario][base]") {
+  write_file("parent.toml", BASE);
+  const std::string child = write_file("sub/child.toml",
+                                       "base = \"../parent.toml\"\n"
+                                       "[stages.d]\n"
+                                       "work = 1\n"
+                                       "[project_types.school]\n"
+                                       "stages = [\"a\", \"d\"]\n");
+  const Scenario s = load_scenario(child);
+  std::vector<std::string> names;
+  for (const auto& st : s.stages) names.push_back(st.name);
+  CHECK(names == std::vector<std::string>{"a", "b", "c", "d"});
+  REQUIRE(s.types.size() == 1);
+  CHECK(s.types[0].stages.size() == 2);
+  REQUIRE(s.base_files.size() == 1);
+  CHECK(s.base_files[0].first == (base_dir() / "parent.toml").lexically_normal().string());
+}
+
+TEST_CASE("base: each problem names the file it is in, and bad bases are refused", "[scenario][base]") {
+  std::string broken_base = BASE;
+  broken_base.replace(broken_base.find("capacity = 2"), 12, "capacity = 0");  // line 12
+  write_file("broken-parent.toml", broken_base);
+  const std::string child = write_file("child-of-broken.toml",
+                                       "base = \"broken-parent.toml\"\n"
+                                       "[stages.a]\n"
+                                       "work = -1\n");
+  auto d = diagnostics_of_file(child);
+  REQUIRE(d.size() == 2);
+  // Base file problems first, then the variant's own.
+  CHECK(d[0].file == (base_dir() / "broken-parent.toml").string());
+  CHECK(d[0].line == 12);
+  CHECK(d[0].key == "national.approvals.capacity");
+  CHECK(d[1].file == child);
+  CHECK(d[1].line == 3);
+  CHECK(d[1].key == "stages.a.work");
+
+  struct Bad {
+    std::string text, rule;
+  };
+  write_file("loop-a.toml", "base = \"loop-b.toml\"\n");
+  write_file("loop-b.toml", "base = \"loop-a.toml\"\n");
+  const std::vector<Bad> bad = {
+      {"base = 3\n", "must be a string naming the base scenario file, not integer"},
+      {"base = \"no-such.toml\"\n", "cannot open the base scenario"},
+      {"base = \"sub\"\n", "is a directory, not a scenario file"},
+      {"base = \"loop-a.toml\"\n", "base files form a cycle"},
+      {"base = \"self.toml\"\n", "base files form a cycle"},
+  };
+  for (const auto& b : bad) {
+    const std::string path = write_file("self.toml", b.text);
+    INFO(b.text);
+    d = diagnostics_of_file(path);
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].key == "base");
+    CHECK(d[0].line == 1);
+    CHECK(d[0].rule.find(b.rule) != std::string::npos);
+  }
+  // A base that is not TOML: the base file is named.
+  write_file("garbage.toml", "[[[\n");
+  d = diagnostics_of_file(write_file("on-garbage.toml", "base = \"garbage.toml\"\n"));
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].file == (base_dir() / "garbage.toml").string());
+}
+
+TEST_CASE("mandated_practices names practices and is written in the resolved form", "[scenario][base]") {
+  std::string text = MECH;
+  text.replace(text.find("[partnering]\n"), 13, "[partnering]\nmandated_practices = [\"strategic_review\", \"facilitation\"]\n");
+  const auto d = diagnostics(text);
+  REQUIRE(d.size() == 1);
+  CHECK(d[0].key == "partnering.mandated_practices[1]");
+  CHECK(d[0].value == "\"facilitation\"");
+  CHECK(d[0].rule.find("unknown practice") != std::string::npos);
+  text.replace(text.find("\"facilitation\""), 14, "\"external_facilitation\"");
+  const Scenario s = parse_scenario(text, "mandated.toml");
+  CHECK(s.mechanisms.partnering.mandated == 0b1010);
+  CHECK(parse_scenario(s.resolved_toml(), "r.toml").mechanisms.partnering.mandated == 0b1010);
 }

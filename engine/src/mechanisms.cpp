@@ -66,7 +66,8 @@ void Simulator::draw_setups() {
       d.leadership = std::clamp(draw(set.leadership, LEADERSHIP), 0.0, 1.0);
       d.targets = flip(set.transformation_targets, TARGETS) > 0;
       for (int i = 0; i < PRACTICES; ++i)
-        if (flip(set.practices[i], static_cast<std::uint16_t>(PRACTICE_FIRST + i)) > 0) d.practices |= static_cast<std::uint8_t>(1u << i);
+        if (flip(set.practices[i], static_cast<std::uint16_t>(PRACTICE_FIRST + i)) > 0 || (m.partnering.mandated >> i & 1u))
+          d.practices |= static_cast<std::uint8_t>(1u << i);
     }
     a_lep_step_[au] = -1;
     a_stalled_until_[au] = 0;

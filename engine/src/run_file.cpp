@@ -231,6 +231,10 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
     scen.write_text("text", sc.source_text);
     scen.write_text("resolved", sc.resolved_toml());
     scen.set_attr("source_path", sc.source_path);
+    std::vector<std::string> base_paths, base_texts;
+    for (const auto& [path, text] : sc.base_files) base_paths.push_back(path), base_texts.push_back(text);
+    scen.write_strings("base_paths", base_paths);  // empty when the scenario names no base
+    scen.write_strings("base_texts", base_texts);
 
     h5::Group dims = root.create_group("dimensions");
     std::vector<std::string> names;

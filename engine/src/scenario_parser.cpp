@@ -3,6 +3,7 @@
 // documented in docs/scenario-format.md; keep the two in step.
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -267,10 +268,22 @@ class Parser {
   std::vector<Diagnostic> diags_;
   const TValue* root_ = nullptr;  //!< problems located at the root concern the whole file: line 0
 
+  //! Files read, each with its rank: the bases named by `base` (deepest first), then this file.
+  std::map<std::string, int> file_rank_;
+
   int line_of(const TValue& v) const { return &v == root_ ? 0 : static_cast<int>(v.location().line()); }
-  void error(const TValue& at, const std::string& key, const std::string& value, const std::string& rule) {
-    diags_.push_back({path_, line_of(at), key, value, rule});
+  //! The file a value was written in: with `base`, a value may come from a base file.
+  std::string file_of(const TValue& v) const {
+    if (&v == root_) return path_;
+    std::string f = v.location().file_name();  // (location() is a temporary)
+    return file_rank_.count(f) ? f : path_;
   }
+  int rank_of(const TValue& v) const { return file_rank_.count(file_of(v)) ? file_rank_.at(file_of(v)) : 0; }
+  void error(const TValue& at, const std::string& key, const std::string& value, const std::string& rule) {
+    diags_.push_back({file_of(at), line_of(at), key, value, rule});
+  }
+  TValue read_toml(const std::string& text, const std::string& path) const;
+  TValue with_bases(TValue root, const std::string& path, std::vector<std::string>& chain, Scenario& s);
   void error_at(const TValue& v, const std::string& key, const std::string& rule) {
     error(v, key, value_text(v), rule);
   }
@@ -302,11 +315,12 @@ class Parser {
     return path.empty() ? k : path + "." + k;
   }
 
-  //! Keys of a table in the order they were written (toml11 keeps them sorted).
+  //! Keys of a table in the order they were written (toml11 keeps them sorted); keys a
+  //! file adds to its base's table come after the base's own.
   std::vector<std::string> keys_in_file_order(const TValue& table) const {
-    std::vector<std::pair<std::pair<int, int>, std::string>> keyed;
+    std::vector<std::pair<std::array<int, 3>, std::string>> keyed;
     for (const auto& [k, v] : table.as_table())
-      keyed.push_back({{line_of(v), static_cast<int>(v.location().column())}, k});
+      keyed.push_back({{rank_of(v), line_of(v), static_cast<int>(v.location().column())}, k});
     std::stable_sort(keyed.begin(), keyed.end());
     std::vector<std::string> out;
     for (auto& kv : keyed) out.push_back(kv.second);
@@ -1358,12 +1372,21 @@ void Parser::parse_mechanisms(const TValue& root, Scenario& s) {
   if (const TValue* t = mechanism(root, "partnering",
                                   {"long_run", "practice_level", "recovery", "practice_recovery", "volatility",
                                    "start_level", "start_vision", "start_governance", "start_mobilisation",
-                                   "delay_shock", "overrun_shock", "ontime_boost", "productivity"},
+                                   "delay_shock", "overrun_shock", "ontime_boost", "productivity", "mandated_practices"},
                                   m.partnering.enabled)) {
     PartneringMechanism& x = m.partnering;
     const std::string p = "partnering";
     number_in(*t, "long_run", p, x.long_run, OPEN_UNIT);
     named_numbers(*t, "practice_level", p, PRACTICE_LIST, "practice", x.practice_level, ANY);
+    if (const auto listed = string_list(*t, "mandated_practices", p, false))
+      for (std::size_t i = 0; i < listed->size(); ++i) {
+        const auto& n = (*listed)[i];
+        const auto it = std::find(PRACTICE_LIST.begin(), PRACTICE_LIST.end(), n);
+        if (it == PRACTICE_LIST.end())
+          error(find(*t, "mandated_practices")->as_array()[i], p + ".mandated_practices[" + std::to_string(i) + "]",
+                quote(n), "unknown practice" + did_you_mean(n, PRACTICE_LIST) + "; practices: " + join(PRACTICE_LIST));
+        else x.mandated |= static_cast<std::uint8_t>(1u << (it - PRACTICE_LIST.begin()));
+      }
     const bool r_ok = number_in(*t, "recovery", p, x.recovery, NONNEG) || !find(*t, "recovery");
     const bool pr_ok = number_in(*t, "practice_recovery", p, x.practice_recovery, NONNEG) || !find(*t, "practice_recovery");
     number_in(*t, "volatility", p, x.volatility, NONNEG);
@@ -1614,30 +1637,84 @@ void Parser::cross_check(const TValue& root, Scenario& s) {
   check_funding(s);
 }
 
-Scenario Parser::parse(const std::string& text) {
-  Scenario s;
-  s.source_path = path_;
-  s.source_text = text;
+
+//! One file's text as TOML, refusing what toml11 would mishandle; problems name `path`.
+TValue Parser::read_toml(const std::string& text, const std::string& path) const {
   if (text.find('\0') != std::string::npos)
-    throw ScenarioError({{path_, 0, "", "", "not a text file (contains NUL bytes)"}});
+    throw ScenarioError({{path, 0, "", "", "not a text file (contains NUL bytes)"}});
   if (const auto bad = invalid_utf8(text)) {
     char hex[8];
     std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned>(static_cast<unsigned char>(text[bad->second])));
-    throw ScenarioError({{path_, bad->first, "", "",
+    throw ScenarioError({{path, bad->first, "", "",
                           std::string("not UTF-8 text (byte ") + hex + " at offset " + std::to_string(bad->second) +
                               " is not valid UTF-8); TOML files must be UTF-8"}});
   }
   if (const int line = too_deep(text, 32))
-    throw ScenarioError({{path_, line, "", "", "arrays or inline tables nested more than 32 deep"}});
-  TValue root;
+    throw ScenarioError({{path, line, "", "", "arrays or inline tables nested more than 32 deep"}});
   try {
     std::istringstream is(text);
-    root = toml::parse<toml::discard_comments, std::map, std::vector>(is, path_);
+    return toml::parse<toml::discard_comments, std::map, std::vector>(is, path);
   } catch (const toml::exception& e) {
-    throw ScenarioError({toml_diagnostic(path_, e.what())});
+    throw ScenarioError({toml_diagnostic(path, e.what())});
   } catch (const std::exception& e) {  // toml11 failing inside, on input it should have rejected
-    throw ScenarioError({{path_, 0, "", "", std::string("invalid TOML: the TOML reader failed (") + e.what() + ")"}});
+    throw ScenarioError({{path, 0, "", "", std::string("invalid TOML: the TOML reader failed (") + e.what() + ")"}});
   }
+}
+
+//! Tables of `over` merged into `into` recursively; any other value of `over` replaces.
+void merge_over(TValue& into, const TValue& over) {
+  for (const auto& [k, v] : over.as_table()) {
+    auto& t = into.as_table();
+    const auto it = t.find(k);
+    if (it != t.end() && it->second.is_table() && v.is_table()) merge_over(it->second, v);
+    else t[k] = v;
+  }
+}
+
+//! `base = "FILE"`: the file named (relative to this one) is read first and this one's
+//! values are laid over it (docs/scenario-format.md, "Inheriting from a base scenario").
+TValue Parser::with_bases(TValue root, const std::string& path, std::vector<std::string>& chain, Scenario& s) {
+  if (!root.is_table() || !root.as_table().count("base")) return root;
+  const TValue& b = root.as_table().at("base");
+  const auto fail = [&](const std::string& rule) {
+    throw ScenarioError({{path, static_cast<int>(b.location().line()), "base", value_text(b), rule}});
+  };
+  if (!b.is_string()) fail("must be a string naming the base scenario file, not " + type_name(b));
+  namespace fs = std::filesystem;
+  const fs::path named = b.as_string().str;
+  const std::string file = (named.is_absolute() ? named : fs::path(path).parent_path() / named).lexically_normal().string();
+  std::error_code ec;
+  const std::string key = fs::weakly_canonical(file, ec).string();
+  chain.push_back(fs::weakly_canonical(path, ec).string());
+  if (std::find(chain.begin(), chain.end(), key) != chain.end()) {
+    std::string cycle;
+    for (const auto& c : chain) cycle += c + " -> ";
+    fail("base files form a cycle: " + cycle + key);
+  }
+  if (chain.size() > 8) fail("more than 8 levels of base files");
+  if (fs::is_directory(file, ec)) fail("'" + file + "' is a directory, not a scenario file");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) fail("cannot open the base scenario '" + file + "' for reading");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) fail("cannot read the base scenario '" + file + "'");
+  TValue merged = with_bases(read_toml(text.str(), file), file, chain, s);
+  file_rank_[file] = static_cast<int>(s.base_files.size());
+  s.base_files.push_back({file, text.str()});
+  TValue over = std::move(root);
+  over.as_table().erase("base");
+  merge_over(merged, over);
+  return merged;
+}
+
+Scenario Parser::parse(const std::string& text) {
+  Scenario s;
+  s.source_path = path_;
+  s.source_text = text;
+  file_rank_[path_] = 0;
+  std::vector<std::string> chain;
+  TValue root = with_bases(read_toml(text, path_), path_, chain, s);
+  file_rank_[path_] = static_cast<int>(s.base_files.size());  // after its bases
   root_ = &root;
   if (!root.is_table() || root.as_table().empty())
     throw ScenarioError({{path_, 0, "", "", "the scenario is empty: it needs [scenario], [time], [stages.*], [project_types.*] and [[authorities]]"}});
@@ -1653,7 +1730,9 @@ Scenario Parser::parse(const std::string& text) {
   parse_mechanisms(root, s);
   if (diags_.empty()) cross_check(root, s);
   if (!diags_.empty()) {
-    std::stable_sort(diags_.begin(), diags_.end(), [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
+    std::stable_sort(diags_.begin(), diags_.end(), [&](const Diagnostic& a, const Diagnostic& b) {
+      return std::pair(file_rank_[a.file], a.line) < std::pair(file_rank_[b.file], b.line);
+    });
     throw ScenarioError(std::move(diags_));
   }
   for (std::size_t gi = 0; gi < s.groups.size(); ++gi)

@@ -105,7 +105,10 @@ std::string partnering_body(const PartneringMechanism& x, const Scenario&) {
     << "\nstart_vision = " << num(x.start_vision) << "\nstart_governance = " << num(x.start_governance)
     << "\nstart_mobilisation = " << num(x.start_mobilisation) << "\ndelay_shock = " << num(x.delay_shock)
     << "\noverrun_shock = " << num(x.overrun_shock) << "\nontime_boost = " << num(x.ontime_boost)
-    << "\nproductivity = " << num(x.productivity) << "\n";
+    << "\nproductivity = " << num(x.productivity) << "\nmandated_practices = [";
+  for (int i = 0, n = 0; i < PRACTICES; ++i)
+    if (x.mandated >> i & 1u) o << (n++ ? ", " : "") << quoted(PRACTICE_NAMES[i]);
+  o << "]\n";
   return o.str();
 }
 

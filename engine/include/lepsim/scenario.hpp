@@ -125,6 +125,9 @@ struct PartneringMechanism {
   double overrun_shock = 0.8;             //!< logit drop per unit of relative cost overrun at a handover
   double ontime_boost = 0.1;              //!< logit rise per project handed over on time
   double productivity = 0.3;              //!< progress x (1 + productivity x (H - 0.5))
+  //! Practices every LEP must run whatever its authority's set-up (bit i = PRACTICE_NAMES[i]):
+  //! a national policy lever. The authority's own draw is still made, so other streams keep their numbers.
+  std::uint8_t mandated = 0;
 };
 
 //! Disputes stall all of a LEP's work for a drawn number of months.
@@ -238,6 +241,8 @@ struct Scenario {
   std::string description;
   std::string source_path;   //!< the file as given on the command line
   std::string source_text;   //!< verbatim, stored in the run file
+  //! The files named by `base` (path as resolved, verbatim text), deepest first.
+  std::vector<std::pair<std::string, std::string>> base_files;
   TimeGrid time;
   DurationBasis durations = DurationBasis::ACTUAL;
   int replications = 100;
