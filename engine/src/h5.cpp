@@ -576,6 +576,12 @@ bool Group::is_dataset(const std::string& name) const {
   return exists(name) && object_type(id_.get(), name) == H5I_DATASET;
 }
 
+void Group::remove(const std::string& name) {
+  quiet();
+  const Where w{"remove " + join(path_, name), file_};
+  w.check(H5Ldelete(id_.get(), name.c_str(), H5P_DEFAULT));
+}
+
 std::vector<std::string> Group::list() const {
   quiet();
   const Where w{"list group " + path_, file_};
@@ -763,6 +769,15 @@ File File::open_read(const std::string& path) {
   hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
   if (id < 0) throw Error("cannot open file " + path + " for reading: " + hdf5_detail());
   return File(Hid(id, Kind::File), path, false);
+}
+
+File File::open_write(const std::string& path) {
+  quiet();
+  const Where w{"open file " + path + " for writing", path};
+  Hid fapl = make_fapl(w);
+  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());
+  if (id < 0) throw Error("cannot open file " + path + " for writing: " + hdf5_detail());
+  return File(Hid(id, Kind::File), path, true);
 }
 
 Group File::root() const {

@@ -262,6 +262,7 @@ class Group : public Object {
   bool exists(const std::string& name) const;  // link exists (intermediate groups may be missing)
   bool is_group(const std::string& name) const;
   bool is_dataset(const std::string& name) const;
+  void remove(const std::string& name);  // unlinks a child (the space is not reclaimed)
   std::vector<std::string> list() const;  // child link names, in name order
 
   Dataset open_dataset(const std::string& name) const;
@@ -339,6 +340,7 @@ class File {
 
   static File create(const std::string& path);     // truncates an existing file
   static File open_read(const std::string& path);  // read-only
+  static File open_write(const std::string& path); // read-write, to amend an existing file
 
   Group root() const;
   void flush();
