@@ -1,8 +1,18 @@
 #include "lepsim/run.hpp"
 
+#include <sys/resource.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -16,23 +26,142 @@
 
 namespace lepsim {
 
-int choose_chunk_replications(const Scenario& sc, int threads) {
-  if (sc.chunk_replications > 0) return sc.chunk_replications;
-  // Size a replication's output roughly, then keep a chunk near 32 MiB but give
-  // every thread several replications to balance the load.
-  const double T = sc.time.steps;
-  const double per_step = 3.0 * static_cast<double>(sc.stages.size()) + 2 + PROJECT_STATE_COUNT +
-                          2.0 * static_cast<double>(sc.pools.size()) + 2.0 * static_cast<double>(sc.disciplines.size());
-  double projects = 0;
+namespace {
+
+constexpr double CHUNK_BUDGET_BYTES = 32.0 * 1024 * 1024;  // results held per chunk
+constexpr double BASE_MEMORY_BYTES = 64.0 * 1024 * 1024;   // the process, libraries, HDF5 caches
+//! The disk check refuses only when the file would not fit even if compression saved 90%.
+//! lepsim's series usually compress 2-7x (bsf.toml: 6.8x), so a run that passes can still
+//! fill the disk; that is then reported as exit code 4 with nothing left behind.
+constexpr double BEST_COMPRESSION = 10.0;
+
+//! Bytes a replication's results take, by part; keep in step with ReplicationResult::resize
+//! and the run file's datasets (a test compares the two on a written file).
+struct ReplicationSize {
+  double series = 0;     //!< per-step series, the run file's /series
+  double per_lep = 0;    //!< /leps values
+  double projects = 0;   //!< expected projects
+  double per_project = 0;  //!< bytes per project in /projects
+  double total() const { return series + per_lep + projects * per_project + 64; }
+};
+
+ReplicationSize replication_size(const Scenario& sc) {
+  const double T = sc.time.steps, S = static_cast<double>(sc.stages.size()),
+               D = static_cast<double>(sc.disciplines.size()), P = static_cast<double>(sc.pools.size()),
+               A = sc.authority_count();
+  const Mechanisms& m = sc.mechanisms;
+  // int32 and float64 values per step: stage_* (3S), completions, cumulative, project states, pools (2P), utilisation (D).
+  double ints = 3 * S + 2 + PROJECT_STATE_COUNT + 2 * P, reals = D;
+  if (m.partnering.enabled) reals += 3;
+  if (m.lep_stage >= 0) ints += 1;
+  if (m.disputes.enabled) ints += 1;
+  if (m.exclusivity.enabled) ints += 1;
+  if (m.costs.enabled || m.capacity.enabled) reals += 3;
+  if (m.transformation.enabled) reals += 1;
+  if (m.capacity.enabled) reals += D;
+  if (m.funding.enabled) ints += 1, reals += 1;
+  ReplicationSize r;
+  r.series = T * (4 * ints + 8 * reals);
+  r.per_lep = 8 * A * (m.partnering.enabled + 2 * (m.lep_stage >= 0) + m.disputes.enabled + m.exclusivity.enabled +
+                       2 * m.costs.enabled + m.capacity.enabled + m.transformation.enabled);
   for (int a = 0; a < sc.authority_count(); ++a) {
     const auto& g = sc.groups[static_cast<std::size_t>(sc.authority_group[static_cast<std::size_t>(a)])];
-    projects += g.arrivals ? g.arrivals->rate_per_month * g.arrivals->end_month : g.schools.mean();
+    r.projects += g.arrivals ? g.arrivals->rate_per_month * std::max(0.0, g.arrivals->end_month - g.arrivals->start_month)
+                             : g.schools.mean();
   }
-  const double bytes = 4.0 * T * per_step + 16.0 * projects + 1024;
-  const double fit = (32.0 * 1024 * 1024) / bytes;
-  const int floor_for_threads = 8 * std::max(1, threads);
-  return static_cast<int>(std::clamp(fit, static_cast<double>(std::min(floor_for_threads, 64)), 4096.0));
+  r.per_project = sc.per_project_output ? 16.0 + (m.costs.enabled ? 8.0 : 0.0) : 0.0;
+  return r;
 }
+
+//! "77.1 KB", "7.7 TB": sizes for messages, in powers of 1000 as disks are sold.
+std::string bytes_text(double b) {
+  const char* units[] = {"bytes", "KB", "MB", "GB", "TB", "PB", "EB"};
+  int u = 0;
+  while (b >= 1000 && u < 6) b /= 1000, ++u;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+  return buf;
+}
+
+//! Memory this process may still use: the least of MemAvailable, the cgroup's limit and
+//! the address-space rlimit; infinity when none is known.
+double available_memory() {
+  double avail = std::numeric_limits<double>::infinity();
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string line; std::getline(meminfo, line);)
+    if (line.rfind("MemAvailable:", 0) == 0) avail = std::min(avail, 1024.0 * std::stod(line.substr(13)));
+  for (const char* limit : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    std::ifstream in(limit);
+    std::string v;
+    if (in >> v && !v.empty() && std::isdigit(static_cast<unsigned char>(v[0]))) avail = std::min(avail, std::stod(v));
+  }
+  for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+    rlimit rl{};
+    if (getrlimit(resource, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) avail = std::min(avail, static_cast<double>(rl.rlim_cur));
+  }
+  return avail;
+}
+
+//! Refuses, before anything is written, a run whose output cannot fit the disk or whose
+//! memory cannot fit the machine, with the estimate in the message.
+void check_resources(const Scenario& sc, const std::string& output_path, std::int64_t replications, const RunEstimate& e) {
+  const std::string reps = std::to_string(replications) + " replication" + (replications == 1 ? "" : "s");
+  const auto parent = std::filesystem::path(output_path).parent_path();
+  const std::string dir = parent.empty() ? "." : parent.string();
+  struct statvfs fs {};
+  if (statvfs(dir.c_str(), &fs) == 0) {  // a missing directory is reported by the writer
+    const double free_bytes = static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize);
+    if (e.file_bytes / BEST_COMPRESSION > free_bytes)
+      throw OutputError("cannot write " + output_path + ": " + reps + " of scenario '" + sc.name +
+                        "' make a run file of about " + bytes_text(e.file_bytes) + " before compression (" +
+                        bytes_text(e.replication_bytes) + " per replication), and the file system holding " + dir +
+                        " has " + bytes_text(free_bytes) +
+                        " free, too little even if compression saved 90%: run fewer replications (-r), write "
+                        "elsewhere (-o) or turn off [output] per_project");
+  }
+  const double avail = available_memory();
+  if (e.memory_bytes > avail)
+    throw ResourceError("not enough memory for " + reps + " of scenario '" + sc.name + "': the run needs about " +
+                        bytes_text(e.memory_bytes) + " (a replication's results take about " +
+                        bytes_text(e.replication_bytes) + ", " + std::to_string(e.chunk_replications) +
+                        " are held at once, and the summaries read back " + bytes_text(e.summary_bytes) +
+                        " at a time), and about " + bytes_text(avail) +
+                        " is available: shorten the horizon, lengthen step_months, reduce the projects or the replications, "
+                        "or use fewer threads (-t)");
+}
+
+}  // namespace
+
+RunEstimate estimate_run(const Scenario& sc, std::int64_t replications, int threads) {
+  threads = std::max(1, threads);
+  const ReplicationSize size = replication_size(sc);
+  RunEstimate e;
+  e.replication_bytes = size.total();
+  // Keep a chunk near CHUNK_BUDGET_BYTES but give every thread several replications to
+  // balance the load, unless a replication is so large that one per thread is plenty.
+  if (sc.chunk_replications > 0) {
+    e.chunk_replications = sc.chunk_replications;
+  } else {
+    const double fit = CHUNK_BUDGET_BYTES / e.replication_bytes;
+    const double balance = std::min(8 * threads, 64);
+    e.chunk_replications = static_cast<int>(std::clamp(fit, std::min(balance, std::max<double>(threads, fit)), 4096.0));
+  }
+  const double R = static_cast<double>(replications), T = sc.time.steps;
+  const double cells = size.series / 4 + T;  // summary cells: at most one per series value, + cumulative
+  e.file_bytes = R * (e.replication_bytes + 4.0 * T + 24) + 8.0 * 8 * cells + 2.0 * static_cast<double>(sc.source_text.size());
+  // The summaries read one step of the widest series back for every replication at once.
+  const double widest = std::max({static_cast<double>(sc.stages.size()), static_cast<double>(sc.disciplines.size()),
+                            static_cast<double>(sc.pools.size()), static_cast<double>(PROJECT_STATE_COUNT)});
+  e.summary_bytes = R * (widest + 1) * 8;
+  // Simulating: one chunk of results, a simulator per thread (its own result-sized scratch
+  // plus per-project state), and the writer's copy of one series of the chunk.
+  const double workers = std::min(threads, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  const double simulating = e.chunk_replications * e.replication_bytes * 1.5 + workers * (e.replication_bytes + 96 * size.projects);
+  e.memory_bytes = BASE_MEMORY_BYTES + std::max(simulating, e.summary_bytes);
+  return e;
+}
+
+int choose_chunk_replications(const Scenario& sc, int threads) { return estimate_run(sc, 1, threads).chunk_replications; }
 
 void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first, std::uint32_t count, int threads,
                     int chunk, const std::function<void(std::span<const ReplicationResult>)>& sink,
@@ -53,12 +182,16 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
       tbb::parallel_for(tbb::blocked_range<std::uint32_t>(0, n, 1), [&](const tbb::blocked_range<std::uint32_t>& r) {
         Simulator& sim = simulators.local();
         for (std::uint32_t i = r.begin(); i != r.end(); ++i) {
+          // Checked per replication, so a signal stops the run within one replication.
+          if (cancel && cancel->load(std::memory_order_relaxed)) return;
           sim.run(seed, first + start + i, results[i]);
           const std::uint32_t n_done = finished.fetch_add(1, std::memory_order_relaxed) + 1;
           if (progress && std::this_thread::get_id() == caller) progress(n_done);
         }
       });
     });
+    // A cancelled chunk is incomplete: it must never reach the sink.
+    if (cancel && cancel->load()) throw InterruptedError("interrupted: stopped before replication " + std::to_string(first + start + n));
     sink(std::span<const ReplicationResult>(results.data(), n));
   }
 }
@@ -70,8 +203,12 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
   info.replications = opt.replications.value_or(sc.replications);
   info.seed = opt.seed.value_or(sc.seed);
   info.threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (info.replications < 1) throw UsageError("--replications must be at least 1");
-  const int chunk = choose_chunk_replications(sc, info.threads);
+  if (info.replications < 1 || info.replications > MAX_REPLICATIONS)
+    throw UsageError("--replications = " + std::to_string(info.replications) + ": must be between 1 and " +
+                     std::to_string(MAX_REPLICATIONS));
+  const RunEstimate estimate = estimate_run(sc, info.replications, info.threads);
+  check_resources(sc, opt.output_path, info.replications, estimate);
+  const int chunk = estimate.chunk_replications;
 
   RunFileWriter writer(opt.output_path, sc, info.seed, static_cast<int>(info.replications), chunk, opt.force);
   std::int64_t done = 0;
