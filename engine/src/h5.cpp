@@ -31,6 +31,17 @@ void quiet() noexcept {
   }
 }
 
+// HDF5's POSIX driver describes a failed read or write with a dump (time, file
+// descriptor, buffer address, offsets); keep what a user can act on, e.g.
+// "file write failed: File too large" or "file write failed: No space left on device".
+std::string tidy_io_message(const std::string& desc) {
+  const std::string tag = "error message = '";
+  const auto m = desc.find(tag);
+  if (m == std::string::npos) return desc;
+  const auto end = desc.find('\'', m + tag.size());
+  return desc.substr(0, desc.find(':')) + ": " + desc.substr(m + tag.size(), end - m - tag.size());
+}
+
 // Innermost (most specific) description on this thread's error stack; clears the stack.
 std::string hdf5_detail() {
   std::string inner;
@@ -47,7 +58,7 @@ std::string hdf5_detail() {
   };
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk, &inner);
   H5Eclear2(H5E_DEFAULT);
-  return inner;
+  return tidy_io_message(inner);
 }
 
 // Where an operation happens, to build "cannot <what> in <file>: <why>".

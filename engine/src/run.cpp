@@ -175,7 +175,8 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
   std::atomic<std::uint32_t> finished{0};
   std::vector<ReplicationResult> results(static_cast<std::size_t>(std::min<std::uint32_t>(count, static_cast<std::uint32_t>(chunk))));
   for (std::uint32_t start = 0; start < count; start += static_cast<std::uint32_t>(chunk)) {
-    if (cancel && cancel->load()) throw InterruptedError("interrupted: stopped before replication " + std::to_string(first + start));
+    if (cancel && cancel->load())
+      throw InterruptedError("interrupted after " + std::to_string(start) + " of " + std::to_string(count) + " replications");
     const std::uint32_t n = std::min<std::uint32_t>(static_cast<std::uint32_t>(chunk), count - start);
     // Each replication writes only its own slot, so the chunk is the same whatever the thread count.
     arena.execute([&] {
@@ -191,7 +192,9 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
       });
     });
     // A cancelled chunk is incomplete: it must never reach the sink.
-    if (cancel && cancel->load()) throw InterruptedError("interrupted: stopped before replication " + std::to_string(first + start + n));
+    if (cancel && cancel->load())
+      throw InterruptedError("interrupted after " + std::to_string(finished.load()) + " of " + std::to_string(count) +
+                             " replications");
     sink(std::span<const ReplicationResult>(results.data(), n));
   }
 }
@@ -210,19 +213,31 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
   check_resources(sc, opt.output_path, info.replications, estimate);
   const int chunk = estimate.chunk_replications;
 
-  RunFileWriter writer(opt.output_path, sc, info.seed, static_cast<int>(info.replications), chunk, opt.force);
-  std::int64_t done = 0;
-  simulate_range(sc, info.seed, 0, static_cast<std::uint32_t>(info.replications), info.threads, chunk,
-                 [&](std::span<const ReplicationResult> results) {
-                   writer.append(results);
-                   done += static_cast<std::int64_t>(results.size());
-                   if (opt.progress) opt.progress(done, info.replications);
-                 },
-                 opt.cancel, [&](std::uint32_t finished) {
-                   if (opt.progress) opt.progress(finished, info.replications);
-                 });
-  if (opt.cancel && opt.cancel->load()) throw InterruptedError("interrupted: the run file was not written");
-  writer.finish();
+  // The writer's destructor removes its temporary on any failure, before the handlers
+  // below run, so their messages can say that nothing is left behind.
+  const std::string not_written = "; " + opt.output_path + " was not written and no temporary file is left";
+  try {
+    RunFileWriter writer(opt.output_path, sc, info.seed, static_cast<int>(info.replications), chunk, opt.force);
+    std::int64_t done = 0;
+    simulate_range(sc, info.seed, 0, static_cast<std::uint32_t>(info.replications), info.threads, chunk,
+                   [&](std::span<const ReplicationResult> results) {
+                     writer.append(results);
+                     done += static_cast<std::int64_t>(results.size());
+                     if (opt.progress) opt.progress(done, info.replications);
+                   },
+                   opt.cancel, [&](std::uint32_t finished) {
+                     if (opt.progress) opt.progress(finished, info.replications);
+                   });
+    if (opt.cancel && opt.cancel->load()) throw InterruptedError("interrupted after the last replication");
+    writer.finish();
+  } catch (const InterruptedError& e) {
+    throw InterruptedError(e.what() + not_written);
+  } catch (const OutputError& e) {
+    const std::string what = e.what();
+    // An existing file refused without --force is still there, untouched: say nothing more.
+    if (what.find("already exists") != std::string::npos) throw;
+    throw OutputError(what + not_written);
+  }
   info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return info;
 }
