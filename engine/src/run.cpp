@@ -30,19 +30,19 @@ namespace {
 
 constexpr double CHUNK_BUDGET_BYTES = 32.0 * 1024 * 1024;  // results held per chunk
 constexpr double BASE_MEMORY_BYTES = 64.0 * 1024 * 1024;   // the process, libraries, HDF5 caches
+constexpr double SIMULATOR_BYTES_PER_PROJECT = 96;          // a simulator's per-project state and work items
 //! The disk check refuses only when the file would not fit even if compression saved 90%.
 //! lepsim's series usually compress 2-7x (bsf.toml: 6.8x), so a run that passes can still
 //! fill the disk; that is then reported as exit code 4 with nothing left behind.
 constexpr double BEST_COMPRESSION = 10.0;
 
-//! Bytes a replication's results take, by part; keep in step with ReplicationResult::resize
-//! and the run file's datasets (a test compares the two on a written file).
+//! Bytes of one replication, by part; keep in step with ReplicationResult::resize and the
+//! run file's datasets (tests/test_run.cpp compares the estimate with a written file).
 struct ReplicationSize {
-  double series = 0;     //!< per-step series, the run file's /series
-  double per_lep = 0;    //!< /leps values
-  double projects = 0;   //!< expected projects
-  double per_project = 0;  //!< bytes per project in /projects
-  double total() const { return series + per_lep + projects * per_project + 64; }
+  double series = 0;       //!< per-step series (/series), bytes
+  double per_lep = 0;      //!< per-LEP outcomes (/leps), bytes
+  double projects = 0;     //!< expected projects
+  double per_project = 0;  //!< bytes per project in the results (and in /projects when written)
 };
 
 ReplicationSize replication_size(const Scenario& sc) {
@@ -69,7 +69,7 @@ ReplicationSize replication_size(const Scenario& sc) {
     r.projects += g.arrivals ? g.arrivals->rate_per_month * std::max(0.0, g.arrivals->end_month - g.arrivals->start_month)
                              : g.schools.mean();
   }
-  r.per_project = sc.per_project_output ? 16.0 + (m.costs.enabled ? 8.0 : 0.0) : 0.0;
+  r.per_project = 16.0 + (m.costs.enabled ? 8.0 : 0.0);  // authority, type, arrival, completion (+ cost)
   return r;
 }
 
@@ -109,7 +109,8 @@ void check_resources(const Scenario& sc, const std::string& output_path, std::in
   const auto parent = std::filesystem::path(output_path).parent_path();
   const std::string dir = parent.empty() ? "." : parent.string();
   struct statvfs fs {};
-  if (statvfs(dir.c_str(), &fs) == 0) {  // a missing directory is reported by the writer
+  // A missing directory is reported by the writer; pseudo file systems (/proc) report no blocks.
+  if (statvfs(dir.c_str(), &fs) == 0 && fs.f_blocks > 0) {
     const double free_bytes = static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize);
     if (e.file_bytes / BEST_COMPRESSION > free_bytes)
       throw OutputError("cannot write " + output_path + ": " + reps + " of scenario '" + sc.name +
@@ -120,14 +121,17 @@ void check_resources(const Scenario& sc, const std::string& output_path, std::in
                         "elsewhere (-o) or turn off [output] per_project");
   }
   const double avail = available_memory();
-  if (e.memory_bytes > avail)
+  if (e.memory_bytes > avail) {
+    char projects[32];
+    std::snprintf(projects, sizeof projects, "%.0f", e.projects);
     throw ResourceError("not enough memory for " + reps + " of scenario '" + sc.name + "': the run needs about " +
-                        bytes_text(e.memory_bytes) + " (a replication's results take about " +
-                        bytes_text(e.replication_bytes) + ", " + std::to_string(e.chunk_replications) +
-                        " are held at once, and the summaries read back " + bytes_text(e.summary_bytes) +
-                        " at a time), and about " + bytes_text(avail) +
-                        " is available: shorten the horizon, lengthen step_months, reduce the projects or the replications, "
-                        "or use fewer threads (-t)");
+                        bytes_text(e.memory_bytes) + " and about " + bytes_text(avail) + " is available (a replication has about " +
+                        projects + " projects; simulating one takes about " + bytes_text(e.simulator_bytes) +
+                        " per thread, its results " + bytes_text(e.replication_bytes) + " with " +
+                        std::to_string(e.chunk_replications) + " held at once; the summaries read back " +
+                        bytes_text(e.summary_bytes) + " at a time): reduce the projects, the horizon or the replications, "
+                        "lengthen step_months, or use fewer threads (-t)");
+  }
 }
 
 }  // namespace
@@ -136,7 +140,8 @@ RunEstimate estimate_run(const Scenario& sc, std::int64_t replications, int thre
   threads = std::max(1, threads);
   const ReplicationSize size = replication_size(sc);
   RunEstimate e;
-  e.replication_bytes = size.total();
+  e.projects = size.projects;
+  e.replication_bytes = size.series + size.per_lep + size.projects * size.per_project + 64;
   // Keep a chunk near CHUNK_BUDGET_BYTES but give every thread several replications to
   // balance the load, unless a replication is so large that one per thread is plenty.
   if (sc.chunk_replications > 0) {
@@ -147,16 +152,21 @@ RunEstimate estimate_run(const Scenario& sc, std::int64_t replications, int thre
     e.chunk_replications = static_cast<int>(std::clamp(fit, std::min(balance, std::max<double>(threads, fit)), 4096.0));
   }
   const double R = static_cast<double>(replications), T = sc.time.steps;
-  const double cells = size.series / 4 + T;  // summary cells: at most one per series value, + cumulative
-  e.file_bytes = R * (e.replication_bytes + 4.0 * T + 24) + 8.0 * 8 * cells + 2.0 * static_cast<double>(sc.source_text.size());
+  // The file: per replication its series, per-LEP values, /projects rows when written,
+  // completed_cumulative and /replications; once, the summaries (8 statistics of at most
+  // one cell per series value) and the scenario twice (verbatim and resolved).
+  const double file_replication = size.series + size.per_lep + (sc.per_project_output ? size.projects * size.per_project : 0) +
+                                  4.0 * T + 20;
+  e.file_bytes = R * file_replication + 8.0 * 8 * (size.series / 4 + T) + 2.0 * static_cast<double>(sc.source_text.size());
   // The summaries read one step of the widest series back for every replication at once.
   const double widest = std::max({static_cast<double>(sc.stages.size()), static_cast<double>(sc.disciplines.size()),
-                            static_cast<double>(sc.pools.size()), static_cast<double>(PROJECT_STATE_COUNT)});
+                                  static_cast<double>(sc.pools.size()), static_cast<double>(PROJECT_STATE_COUNT)});
   e.summary_bytes = R * (widest + 1) * 8;
-  // Simulating: one chunk of results, a simulator per thread (its own result-sized scratch
-  // plus per-project state), and the writer's copy of one series of the chunk.
-  const double workers = std::min(threads, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-  const double simulating = e.chunk_replications * e.replication_bytes * 1.5 + workers * (e.replication_bytes + 96 * size.projects);
+  // Simulating: a chunk of results, the writer's copy of part of it, and a simulator per
+  // worker (result-sized scratch plus per-project state).
+  const auto workers = std::min(threads, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  e.simulator_bytes = e.replication_bytes + SIMULATOR_BYTES_PER_PROJECT * size.projects;
+  const double simulating = 1.5 * e.chunk_replications * e.replication_bytes + workers * e.simulator_bytes;
   e.memory_bytes = BASE_MEMORY_BYTES + std::max(simulating, e.summary_bytes);
   return e;
 }

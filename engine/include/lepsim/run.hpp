@@ -41,7 +41,9 @@ struct RunInfo {
 
 //! What a run will take, estimated from the scenario before it starts.
 struct RunEstimate {
+  double projects = 0;           //!< expected projects per replication
   double replication_bytes = 0;  //!< one replication's results (series, per-LEP and per-project values)
+  double simulator_bytes = 0;    //!< one worker's simulator (scratch and per-project state)
   double file_bytes = 0;         //!< the run file before compression
   double summary_bytes = 0;      //!< memory for reading one step of every replication back (summaries)
   double memory_bytes = 0;       //!< peak memory of the whole run, roughly
