@@ -29,6 +29,15 @@ std::string dims_text(const Dims& d) {
   return s + "]";
 }
 
+const char* kind_name(h5::Dataset::ElementClass k) {
+  switch (k) {
+    case h5::Dataset::ElementClass::Integer: return "integer";
+    case h5::Dataset::ElementClass::Float: return "floating-point";
+    case h5::Dataset::ElementClass::String: return "string";
+    default: return "other (not integer, floating-point or string)";
+  }
+}
+
 std::uint64_t block_rows(std::uint64_t row_elems) {
   return std::max<std::uint64_t>(1, BLOCK_BYTES / (8 * std::max<std::uint64_t>(1, row_elems)));
 }
@@ -148,10 +157,16 @@ void RunReader::check_structure() {
     const Dims got = need(path);
     if (got != want) fail("inconsistent: " + path + " has shape " + dims_text(got) + ", expected " + dims_text(want));
   };
+  using Kind = h5::Dataset::ElementClass;
+  auto need_type = [&](const std::string& path, Kind want) {
+    const h5::Dataset::Element e = root.open_dataset(path).element();
+    if (e.kind != want)
+      fail(std::string("wrong type: ") + path + " holds " + kind_name(e.kind) + " values, the format has " + kind_name(want) +
+           FORMAT_DOC);
+  };
 
   for (const char* g : {"/scenario", "/dimensions", "/series", "/replications", "/summary"}) need_group(g);
-  need_shape("/scenario/text", {});
-  need_shape("/scenario/resolved", {});
+  for (const char* text : {"/scenario/text", "/scenario/resolved"}) need_shape(text, {}), need_type(text, Kind::String);
   const h5::Group scen = root.open_group("scenario");
   if (scen.has_attr("source_path")) meta_.scenario_source = scen.attr_string("source_path");
 
@@ -164,6 +179,7 @@ void RunReader::check_structure() {
     const Dims d = need(path);
     if (d.size() != 1) fail("inconsistent: " + path + " has shape " + dims_text(d) + ", expected one dimension");
     if (!ec && d[0] > file_bytes) fail("corrupted: " + path + " claims " + std::to_string(d[0]) + " names");
+    need_type(path, Kind::String);
     return root.read_strings(path);
   };
   meta_.stages = names("stages");
@@ -174,6 +190,7 @@ void RunReader::check_structure() {
   if (meta_.stages.empty()) fail("inconsistent: /dimensions/stages is empty; a scenario has at least one stage");
   if (names("project_states").size() != 4) fail("inconsistent: /dimensions/project_states must name 4 states");
   need_shape("/dimensions/step_start_month", {T});
+  need_type("/dimensions/step_start_month", Kind::Float);
   const auto S = meta_.stages.size(), D = meta_.disciplines.size(), P = meta_.pools.size(),
              A = meta_.authorities.size();
 
@@ -183,7 +200,10 @@ void RunReader::check_structure() {
                                   {"completions", 0},   {"completed_cumulative", 0}, {"project_state", 4}};
   if (D > 0) core.push_back({"utilisation", D});  // absent when D = 0
   if (P > 0) core.push_back({"pool_in_use", P}), core.push_back({"pool_queue", P});
-  for (const auto& s : core) need_shape("/series/" + s.name, s.inner ? Dims{R, T, s.inner} : Dims{R, T});
+  for (const auto& s : core) {
+    need_shape("/series/" + s.name, s.inner ? Dims{R, T, s.inner} : Dims{R, T});
+    need_type("/series/" + s.name, s.name == "utilisation" ? Kind::Float : Kind::Integer);
+  }
   const h5::Group series = root.open_group("series");
   for (const auto& name : series.list()) {
     const std::string path = "/series/" + name;
@@ -199,14 +219,16 @@ void RunReader::check_structure() {
     const std::string g = "/summary/" + s.name;
     need_group(g);
     const Dims want = s.inner ? Dims{T, s.inner} : Dims{T};
-    for (const char* stat : SUMMARY_STATS) need_shape(g + "/" + stat, want);
+    for (const char* stat : SUMMARY_STATS) need_shape(g + "/" + stat, want), need_type(g + "/" + stat, Kind::Float);
     if (root.exists(g + "/count")) need_shape(g + "/count", want);
     const h5::Group sg = root.open_group(g);
     if (!sg.has_attr("n") || sg.attr<std::int64_t>("n") != meta_.replications)
       fail("inconsistent: " + g + " has no attribute n = " + std::to_string(R) + " (the replications)");
   }
-  for (const char* col : {"projects", "completed", "finish_step", "first_project"})
+  for (const char* col : {"projects", "completed", "finish_step", "first_project"}) {
     need_shape(std::string("/replications/") + col, {R});
+    need_type(std::string("/replications/") + col, Kind::Integer);
+  }
 
   if (root.exists("leps")) {
     need_group("/leps");
@@ -228,8 +250,10 @@ void RunReader::check_structure() {
     const std::int64_t n = first.at(0) + count.at(0);
     if (n < 0) fail("corrupted: /replications/first_project and /projects give " + std::to_string(n) + " project rows");
     meta_.project_rows = n;
-    for (const char* col : {"authority", "type", "arrival_step", "completion_step"})
+    for (const char* col : {"authority", "type", "arrival_step", "completion_step"}) {
       need_shape(std::string("/projects/") + col, {static_cast<std::uint64_t>(n)});
+      need_type(std::string("/projects/") + col, Kind::Integer);
+    }
     const h5::Group proj = root.open_group("projects");
     for (const auto& name : proj.list()) need_shape("/projects/" + name, {static_cast<std::uint64_t>(n)});
   }

@@ -429,6 +429,20 @@ std::vector<std::uint64_t> Dataset::dims() const {
   return extent_of(space.get(), w);
 }
 
+Dataset::Element Dataset::element() const {
+  quiet();
+  const Where w{"get the type of dataset " + path_, file_};
+  Hid type = w.own(H5Dget_type(id_.get()), Kind::Datatype);
+  const H5T_class_t cls = H5Tget_class(type.get());
+  const std::size_t size = H5Tget_size(type.get());
+  if (cls < 0 || size == 0) w.fail();
+  const ElementClass c = cls == H5T_INTEGER ? ElementClass::Integer
+                         : cls == H5T_FLOAT ? ElementClass::Float
+                         : cls == H5T_STRING ? ElementClass::String
+                                             : ElementClass::Other;
+  return {c, size};
+}
+
 void Dataset::read_raw(Dtype dt, detail::Selection sel, std::uint64_t row0, std::uint64_t nrows,
                        std::uint64_t col0, std::uint64_t ncols, detail::Sizer sizer, void* ctx,
                        std::vector<std::uint64_t>* dims_out) const {

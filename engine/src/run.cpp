@@ -115,7 +115,7 @@ void check_resources(const Scenario& sc, const std::string& output_path, std::in
     if (e.file_bytes / BEST_COMPRESSION > free_bytes)
       throw OutputError("cannot write " + output_path + ": " + reps + " of scenario '" + sc.name +
                         "' make a run file of about " + bytes_text(e.file_bytes) + " before compression (" +
-                        bytes_text(e.replication_bytes) + " per replication), and the file system holding " + dir +
+                        bytes_text(e.file_bytes / static_cast<double>(replications)) + " per replication), and the file system holding " + dir +
                         " has " + bytes_text(free_bytes) +
                         " free, too little even if compression saved 90%: run fewer replications (-r), write "
                         "elsewhere (-o) or turn off [output] per_project");

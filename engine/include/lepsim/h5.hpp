@@ -180,6 +180,13 @@ class Dataset : public Object {
   Dataset() = default;
 
   std::vector<std::uint64_t> dims() const;  // empty for a scalar dataset
+  // What one element is stored as in the file (a string's size is its pointer's when variable-length).
+  enum class ElementClass : std::uint8_t { Integer, Float, String, Other };
+  struct Element {
+    ElementClass kind;
+    std::size_t bytes;
+  };
+  Element element() const;
 
   // Whole dataset, flattened row-major; numeric conversion by HDF5.
   template <Scalar T>
