@@ -734,6 +734,13 @@ TEST_CASE("load_scenario names a path it cannot read", "[scenario]") {
   } catch (const ScenarioError& e) {
     CHECK(std::string(e.what()).find("is a directory") != std::string::npos);
   }
+  // A device reads forever: refused before reading.
+  try {
+    load_scenario("/dev/zero");
+    FAIL("loaded /dev/zero");
+  } catch (const ScenarioError& e) {
+    CHECK(std::string(e.what()).find("is not a regular file") != std::string::npos);
+  }
 }
 
 // --- Partnership mechanisms -------------------------------------------------
@@ -1343,7 +1350,8 @@ TEST_CASE("base: each problem names the file it is in, and bad bases are refused
   write_file("loop-b.toml", "base = \"loop-a.toml\"\n");
   const std::vector<Bad> bad = {
       {"base = 3\n", "must be a string naming the base scenario file, not integer"},
-      {"base = \"no-such.toml\"\n", "cannot open the base scenario"},
+      {"base = \"no-such.toml\"\n", "base scenario: cannot open"},
+      {"base = \"/dev/zero\"\n", "is not a regular file"},
       {"base = \"sub\"\n", "is a directory, not a scenario file"},
       {"base = \"loop-a.toml\"\n", "base files form a cycle"},
       {"base = \"self.toml\"\n", "base files form a cycle"},

@@ -14,9 +14,9 @@
 
 #include <boost/program_options.hpp>
 
+#include "lepsim/analysis/run_reader.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/run.hpp"
-#include "lepsim/run_file.hpp"
 #include "lepsim/scenario.hpp"
 #include "lepsim/version.hpp"
 
@@ -36,6 +36,9 @@ void install_signal_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // Past a file-size limit (ulimit -f) a write should fail with EFBIG and be reported
+  // like a full disk (exit 4, temporary removed), not kill the process mid-file.
+  signal(SIGXFSZ, SIG_IGN);
 }
 
 const char* MAIN_HELP = R"(lepsim - Monte Carlo simulation of programmes delivered through local partnerships
@@ -43,6 +46,7 @@ const char* MAIN_HELP = R"(lepsim - Monte Carlo simulation of programmes deliver
 Usage:
   lepsim run SCENARIO.toml [options]     simulate and write an HDF5 run file
   lepsim validate SCENARIO.toml          check a scenario file without running it
+  lepsim info RUN.h5                     check a run file and print what it holds
   lepsim COMMAND --help                  options and examples of one command
   lepsim --version                       engine version and git revision
 
@@ -50,6 +54,7 @@ Examples:
   lepsim validate scenarios/bsf.toml
   lepsim run scenarios/example.toml -o example.h5
   lepsim run scenarios/bsf.toml --replications 2000 --seed 7 --threads 2 -o bsf.h5
+  lepsim info bsf.h5
 
 Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 invalid scenario,
 4 output could not be written, 5 run file unreadable, 130 interrupted.
@@ -78,6 +83,21 @@ each as FILE:LINE: KEY = VALUE: RULE. Exit code 0 when valid, 3 when not.
 
 Example:
   lepsim validate scenarios/bsf.toml
+
+Options)";
+
+const char* INFO_HELP = R"(lepsim info RUN.h5 [--quick]
+
+Checks a run file and prints its metadata (format, engine, scenario, seed,
+replications, time grid) and headline figures (projects, completions,
+programme finish P50/P90). The check reads every dataset back and tests the
+format's invariants, so a truncated, corrupted, foreign or newer-format file
+is refused with exit code 5 and a message naming the file and the problem;
+nothing is printed on stdout then. --quick checks the structure only.
+
+Examples:
+  lepsim info bsf.h5
+  lepsim info big-run.h5 --quick
 
 Options)";
 
@@ -114,6 +134,11 @@ class ProgressBar {
   bool enabled_, closed_ = false;
   std::chrono::steady_clock::time_point start_, last_{};
 };
+
+//! A programme-finish month for the summaries ("after the horizon" when not reached).
+std::string finish_text(double months) {
+  return months < 0 ? std::string("after the horizon") : "month " + std::to_string(static_cast<int>(months));
+}
 
 po::variables_map parse_command(const std::vector<std::string>& args, const po::options_description& opts,
                                 const po::positional_options_description& pos) {
@@ -190,7 +215,7 @@ int cmd_run(const std::vector<std::string>& args) {
   install_signal_handlers();
 
   const RunInfo info = run_scenario(sc, ro);
-  const RunHeadline h = read_headline(info.output_path);
+  const analysis::Headline h = analysis::RunReader(info.output_path).headline();
   std::printf("lepsim %s: %s ('%s'), %lld replications, seed %llu, %d threads\n", engine_version(), path.c_str(),
               sc.name.c_str(), static_cast<long long>(info.replications), static_cast<unsigned long long>(info.seed), info.threads);
   std::printf("wrote %s in %.2f s (%.0f replications/s)\n", info.output_path.c_str(), info.seconds,
@@ -199,9 +224,57 @@ int cmd_run(const std::vector<std::string>& args) {
   std::printf("completed within %.0f months (mean):    %.1f (%.1f%%)\n", sc.time.horizon_months, h.completed_mean,
               h.projects_mean > 0 ? 100 * h.completed_mean / h.projects_mean : 0.0);
   std::printf("replications finishing every project:  %.1f%%\n", 100 * h.finished_fraction);
-  auto finish = [&](double m) { return m < 0 ? std::string("after the horizon") : "month " + std::to_string(static_cast<int>(m)); };
-  std::printf("programme finish P50 / P90:            %s / %s\n", finish(h.finish_p50_months).c_str(),
-              finish(h.finish_p90_months).c_str());
+  std::printf("programme finish P50 / P90:            %s / %s\n", finish_text(h.finish_p50_months).c_str(),
+              finish_text(h.finish_p90_months).c_str());
+  return 0;
+}
+
+int cmd_info(const std::vector<std::string>& args) {
+  po::options_description opts;
+  opts.add_options()("quick,q", "check the structure only; do not read every dataset back")("help,h", "show this help");
+  po::options_description hidden;
+  hidden.add_options()("run-file", po::value<std::string>(), "run file");
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description pos;
+  pos.add("run-file", 1);
+  auto vm = parse_command(args, all, pos);
+  if (vm.count("help")) {
+    std::cout << INFO_HELP << opts << "\n";
+    return 0;
+  }
+  if (!vm.count("run-file")) throw UsageError("info needs a run file: lepsim info RUN.h5");
+  const analysis::RunReader reader(vm["run-file"].as<std::string>());
+  const bool quick = vm.count("quick") > 0;
+  if (!quick) reader.verify();
+  const analysis::Headline h = reader.headline();
+  // Everything is read and checked before the first line goes to stdout.
+  const analysis::RunMetadata& m = reader.metadata();
+  auto count = [](std::size_t n, const char* one, const char* many) { return std::to_string(n) + " " + (n == 1 ? one : many); };
+  std::printf("%s: lepsim run file, format %d.%d, %s\n", m.path.c_str(), m.format_major, m.format_minor,
+              quick ? "structure checked (--quick)" : "every dataset read back and checked");
+  std::printf("written by:          lepsim %s (git %s) at %s\n", m.engine_version.c_str(), m.git_revision.c_str(),
+              m.created.c_str());
+  std::printf("scenario:            '%s' (%s)\n", m.scenario_name.c_str(), m.scenario_source.c_str());
+  std::printf("replications:        %lld\n", static_cast<long long>(m.replications));
+  std::printf("seed:                %llu\n", static_cast<unsigned long long>(m.seed));
+  std::printf("time:                %lld steps of %g month%s from %s, %s durations\n", static_cast<long long>(m.steps),
+              m.step_months, m.step_months == 1 ? "" : "s", m.start.c_str(), m.durations.c_str());
+  std::printf("dimensions:          %s, %s, %s, %s, %s\n", count(m.stages.size(), "stage", "stages").c_str(),
+              count(m.disciplines.size(), "discipline", "disciplines").c_str(),
+              count(m.pools.size(), "national pool", "national pools").c_str(),
+              count(m.project_types.size(), "project type", "project types").c_str(),
+              count(m.authorities.size(), "authority", "authorities").c_str());
+  std::string series;
+  for (const auto& s : m.series) series += (series.empty() ? "" : ", ") + s.name;
+  std::printf("series:              %s\n", series.c_str());
+  std::printf("per-project rows:    %s\n", m.per_project ? std::to_string(m.project_rows).c_str() : "not written");
+  std::printf("projects per replication (mean):       %.1f\n", h.projects_mean);
+  std::printf("completed within %.0f months (mean):    %.1f (%.1f%%)\n", static_cast<double>(m.steps) * m.step_months,
+              h.completed_mean, h.projects_mean > 0 ? 100 * h.completed_mean / h.projects_mean : 0.0);
+  std::printf("replications finishing every project:  %.1f%%\n", 100 * h.finished_fraction);
+  std::printf("programme finish P50 / P90:            %s / %s\n", finish_text(h.finish_p50_months).c_str(),
+              finish_text(h.finish_p90_months).c_str());
   return 0;
 }
 
@@ -222,7 +295,8 @@ int main(int argc, char** argv) {
     args.erase(args.begin());
     if (cmd == "run") return cmd_run(args);
     if (cmd == "validate") return cmd_validate(args);
-    throw UsageError("unknown command '" + cmd + "'; commands: run, validate (see lepsim --help)");
+    if (cmd == "info") return cmd_info(args);
+    throw UsageError("unknown command '" + cmd + "'; commands: run, validate, info (see lepsim --help)");
   } catch (const ScenarioError& e) {
     std::cerr << e.what() << "\n" << e.diagnostics().size() << " problem" << (e.diagnostics().size() == 1 ? "" : "s")
               << " found; nothing was run.\n";

@@ -31,6 +31,17 @@ void quiet() noexcept {
   }
 }
 
+// HDF5's POSIX driver describes a failed read or write with a dump (time, file
+// descriptor, buffer address, offsets); keep what a user can act on, e.g.
+// "file write failed: File too large" or "file write failed: No space left on device".
+std::string tidy_io_message(const std::string& desc) {
+  const std::string tag = "error message = '";
+  const auto m = desc.find(tag);
+  if (m == std::string::npos) return desc;
+  const auto end = desc.find('\'', m + tag.size());
+  return desc.substr(0, desc.find(':')) + ": " + desc.substr(m + tag.size(), end - m - tag.size());
+}
+
 // Innermost (most specific) description on this thread's error stack; clears the stack.
 std::string hdf5_detail() {
   std::string inner;
@@ -47,7 +58,7 @@ std::string hdf5_detail() {
   };
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk, &inner);
   H5Eclear2(H5E_DEFAULT);
-  return inner;
+  return tidy_io_message(inner);
 }
 
 // Where an operation happens, to build "cannot <what> in <file>: <why>".
@@ -418,6 +429,20 @@ std::vector<std::uint64_t> Dataset::dims() const {
   return extent_of(space.get(), w);
 }
 
+Dataset::Element Dataset::element() const {
+  quiet();
+  const Where w{"get the type of dataset " + path_, file_};
+  Hid type = w.own(H5Dget_type(id_.get()), Kind::Datatype);
+  const H5T_class_t cls = H5Tget_class(type.get());
+  const std::size_t size = H5Tget_size(type.get());
+  if (cls < 0 || size == 0) w.fail();
+  const ElementClass c = cls == H5T_INTEGER ? ElementClass::Integer
+                         : cls == H5T_FLOAT ? ElementClass::Float
+                         : cls == H5T_STRING ? ElementClass::String
+                                             : ElementClass::Other;
+  return {c, size};
+}
+
 void Dataset::read_raw(Dtype dt, detail::Selection sel, std::uint64_t row0, std::uint64_t nrows,
                        std::uint64_t col0, std::uint64_t ncols, detail::Sizer sizer, void* ctx,
                        std::vector<std::uint64_t>* dims_out) const {
@@ -574,6 +599,12 @@ bool Group::is_group(const std::string& name) const {
 
 bool Group::is_dataset(const std::string& name) const {
   return exists(name) && object_type(id_.get(), name) == H5I_DATASET;
+}
+
+void Group::remove(const std::string& name) {
+  quiet();
+  const Where w{"remove " + join(path_, name), file_};
+  w.check(H5Ldelete(id_.get(), name.c_str(), H5P_DEFAULT));
 }
 
 std::vector<std::string> Group::list() const {
@@ -763,6 +794,15 @@ File File::open_read(const std::string& path) {
   hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get());
   if (id < 0) throw Error("cannot open file " + path + " for reading: " + hdf5_detail());
   return File(Hid(id, Kind::File), path, false);
+}
+
+File File::open_write(const std::string& path) {
+  quiet();
+  const Where w{"open file " + path + " for writing", path};
+  Hid fapl = make_fapl(w);
+  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());
+  if (id < 0) throw Error("cannot open file " + path + " for writing: " + hdf5_detail());
+  return File(Hid(id, Kind::File), path, true);
 }
 
 Group File::root() const {

@@ -1,8 +1,18 @@
 #include "lepsim/run.hpp"
 
+#include <sys/resource.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -16,23 +26,152 @@
 
 namespace lepsim {
 
-int choose_chunk_replications(const Scenario& sc, int threads) {
-  if (sc.chunk_replications > 0) return sc.chunk_replications;
-  // Size a replication's output roughly, then keep a chunk near 32 MiB but give
-  // every thread several replications to balance the load.
-  const double T = sc.time.steps;
-  const double per_step = 3.0 * static_cast<double>(sc.stages.size()) + 2 + PROJECT_STATE_COUNT +
-                          2.0 * static_cast<double>(sc.pools.size()) + 2.0 * static_cast<double>(sc.disciplines.size());
-  double projects = 0;
+namespace {
+
+constexpr double CHUNK_BUDGET_BYTES = 32.0 * 1024 * 1024;  // results held per chunk
+constexpr double BASE_MEMORY_BYTES = 64.0 * 1024 * 1024;   // the process, libraries, HDF5 caches
+constexpr double SIMULATOR_BYTES_PER_PROJECT = 96;          // a simulator's per-project state and work items
+//! The disk check refuses only when the file would not fit even if compression saved 90%.
+//! lepsim's series usually compress 2-7x (bsf.toml: 6.8x), so a run that passes can still
+//! fill the disk; that is then reported as exit code 4 with nothing left behind.
+constexpr double BEST_COMPRESSION = 10.0;
+
+//! Bytes of one replication, by part; keep in step with ReplicationResult::resize and the
+//! run file's datasets (tests/test_run.cpp compares the estimate with a written file).
+struct ReplicationSize {
+  double series = 0;       //!< per-step series (/series), bytes
+  double per_lep = 0;      //!< per-LEP outcomes (/leps), bytes
+  double projects = 0;     //!< expected projects
+  double per_project = 0;  //!< bytes per project in the results (and in /projects when written)
+};
+
+ReplicationSize replication_size(const Scenario& sc) {
+  const double T = sc.time.steps, S = static_cast<double>(sc.stages.size()),
+               D = static_cast<double>(sc.disciplines.size()), P = static_cast<double>(sc.pools.size()),
+               A = sc.authority_count();
+  const Mechanisms& m = sc.mechanisms;
+  // int32 and float64 values per step: stage_* (3S), completions, cumulative, project states, pools (2P), utilisation (D).
+  double ints = 3 * S + 2 + PROJECT_STATE_COUNT + 2 * P, reals = D;
+  if (m.partnering.enabled) reals += 3;
+  if (m.lep_stage >= 0) ints += 1;
+  if (m.disputes.enabled) ints += 1;
+  if (m.exclusivity.enabled) ints += 1;
+  if (m.costs.enabled || m.capacity.enabled) reals += 3;
+  if (m.transformation.enabled) reals += 1;
+  if (m.capacity.enabled) reals += D;
+  if (m.funding.enabled) ints += 1, reals += 1;
+  ReplicationSize r;
+  r.series = T * (4 * ints + 8 * reals);
+  r.per_lep = 8 * A * (m.partnering.enabled + 2 * (m.lep_stage >= 0) + m.disputes.enabled + m.exclusivity.enabled +
+                       2 * m.costs.enabled + m.capacity.enabled + m.transformation.enabled);
   for (int a = 0; a < sc.authority_count(); ++a) {
     const auto& g = sc.groups[static_cast<std::size_t>(sc.authority_group[static_cast<std::size_t>(a)])];
-    projects += g.arrivals ? g.arrivals->rate_per_month * g.arrivals->end_month : g.schools.mean();
+    r.projects += g.arrivals ? g.arrivals->rate_per_month * std::max(0.0, g.arrivals->end_month - g.arrivals->start_month)
+                             : g.schools.mean();
   }
-  const double bytes = 4.0 * T * per_step + 16.0 * projects + 1024;
-  const double fit = (32.0 * 1024 * 1024) / bytes;
-  const int floor_for_threads = 8 * std::max(1, threads);
-  return static_cast<int>(std::clamp(fit, static_cast<double>(std::min(floor_for_threads, 64)), 4096.0));
+  r.per_project = 16.0 + (m.costs.enabled ? 8.0 : 0.0);  // authority, type, arrival, completion (+ cost)
+  return r;
 }
+
+//! "77.1 KB", "7.7 TB": sizes for messages, in powers of 1000 as disks are sold.
+std::string bytes_text(double b) {
+  const char* units[] = {"bytes", "KB", "MB", "GB", "TB", "PB", "EB"};
+  int u = 0;
+  while (b >= 1000 && u < 6) b /= 1000, ++u;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+  return buf;
+}
+
+//! Memory this process may still use: the least of MemAvailable, the cgroup's limit and
+//! the address-space rlimit; infinity when none is known.
+double available_memory() {
+  double avail = std::numeric_limits<double>::infinity();
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string line; std::getline(meminfo, line);)
+    if (line.rfind("MemAvailable:", 0) == 0) avail = std::min(avail, 1024.0 * std::stod(line.substr(13)));
+  for (const char* limit : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    std::ifstream in(limit);
+    std::string v;
+    if (in >> v && !v.empty() && std::isdigit(static_cast<unsigned char>(v[0]))) avail = std::min(avail, std::stod(v));
+  }
+  for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+    rlimit rl{};
+    if (getrlimit(resource, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) avail = std::min(avail, static_cast<double>(rl.rlim_cur));
+  }
+  return avail;
+}
+
+//! Refuses, before anything is written, a run whose output cannot fit the disk or whose
+//! memory cannot fit the machine, with the estimate in the message.
+void check_resources(const Scenario& sc, const std::string& output_path, std::int64_t replications, const RunEstimate& e) {
+  const std::string reps = std::to_string(replications) + " replication" + (replications == 1 ? "" : "s");
+  const auto parent = std::filesystem::path(output_path).parent_path();
+  const std::string dir = parent.empty() ? "." : parent.string();
+  struct statvfs fs {};
+  // A missing directory is reported by the writer; pseudo file systems (/proc) report no blocks.
+  if (statvfs(dir.c_str(), &fs) == 0 && fs.f_blocks > 0) {
+    const double free_bytes = static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize);
+    if (e.file_bytes / BEST_COMPRESSION > free_bytes)
+      throw OutputError("cannot write " + output_path + ": " + reps + " of scenario '" + sc.name +
+                        "' make a run file of about " + bytes_text(e.file_bytes) + " before compression (" +
+                        bytes_text(e.file_bytes / static_cast<double>(replications)) + " per replication), and the file system holding " + dir +
+                        " has " + bytes_text(free_bytes) +
+                        " free, too little even if compression saved 90%: run fewer replications (-r), write "
+                        "elsewhere (-o) or turn off [output] per_project");
+  }
+  const double avail = available_memory();
+  if (e.memory_bytes > avail) {
+    char projects[32];
+    std::snprintf(projects, sizeof projects, "%.0f", e.projects);
+    throw ResourceError("not enough memory for " + reps + " of scenario '" + sc.name + "': the run needs about " +
+                        bytes_text(e.memory_bytes) + " and about " + bytes_text(avail) + " is available (a replication has about " +
+                        projects + " projects; simulating one takes about " + bytes_text(e.simulator_bytes) +
+                        " per thread, its results " + bytes_text(e.replication_bytes) + " with " +
+                        std::to_string(e.chunk_replications) + " held at once; the summaries read back " +
+                        bytes_text(e.summary_bytes) + " at a time): reduce the projects, the horizon or the replications, "
+                        "lengthen step_months, or use fewer threads (-t)");
+  }
+}
+
+}  // namespace
+
+RunEstimate estimate_run(const Scenario& sc, std::int64_t replications, int threads) {
+  threads = std::max(1, threads);
+  const ReplicationSize size = replication_size(sc);
+  RunEstimate e;
+  e.projects = size.projects;
+  e.replication_bytes = size.series + size.per_lep + size.projects * size.per_project + 64;
+  // Keep a chunk near CHUNK_BUDGET_BYTES but give every thread several replications to
+  // balance the load, unless a replication is so large that one per thread is plenty.
+  if (sc.chunk_replications > 0) {
+    e.chunk_replications = sc.chunk_replications;
+  } else {
+    const double fit = CHUNK_BUDGET_BYTES / e.replication_bytes;
+    const double balance = std::min(8 * threads, 64);
+    e.chunk_replications = static_cast<int>(std::clamp(fit, std::min(balance, std::max<double>(threads, fit)), 4096.0));
+  }
+  const double R = static_cast<double>(replications), T = sc.time.steps;
+  // The file: per replication its series, per-LEP values, /projects rows when written,
+  // completed_cumulative and /replications; once, the summaries (8 statistics of at most
+  // one cell per series value) and the scenario twice (verbatim and resolved).
+  const double file_replication = size.series + size.per_lep + (sc.per_project_output ? size.projects * size.per_project : 0) +
+                                  4.0 * T + 20;
+  e.file_bytes = R * file_replication + 8.0 * 8 * (size.series / 4 + T) + 2.0 * static_cast<double>(sc.source_text.size());
+  // The summaries read one step of the widest series back for every replication at once.
+  const double widest = std::max({static_cast<double>(sc.stages.size()), static_cast<double>(sc.disciplines.size()),
+                                  static_cast<double>(sc.pools.size()), static_cast<double>(PROJECT_STATE_COUNT)});
+  e.summary_bytes = R * (widest + 1) * 8;
+  // Simulating: a chunk of results, the writer's copy of part of it, and a simulator per
+  // worker (result-sized scratch plus per-project state).
+  const auto workers = std::min(threads, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  e.simulator_bytes = e.replication_bytes + SIMULATOR_BYTES_PER_PROJECT * size.projects;
+  const double simulating = 1.5 * e.chunk_replications * e.replication_bytes + workers * e.simulator_bytes;
+  e.memory_bytes = BASE_MEMORY_BYTES + std::max(simulating, e.summary_bytes);
+  return e;
+}
+
+int choose_chunk_replications(const Scenario& sc, int threads) { return estimate_run(sc, 1, threads).chunk_replications; }
 
 void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first, std::uint32_t count, int threads,
                     int chunk, const std::function<void(std::span<const ReplicationResult>)>& sink,
@@ -46,19 +185,26 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
   std::atomic<std::uint32_t> finished{0};
   std::vector<ReplicationResult> results(static_cast<std::size_t>(std::min<std::uint32_t>(count, static_cast<std::uint32_t>(chunk))));
   for (std::uint32_t start = 0; start < count; start += static_cast<std::uint32_t>(chunk)) {
-    if (cancel && cancel->load()) throw InterruptedError("interrupted: stopped before replication " + std::to_string(first + start));
+    if (cancel && cancel->load())
+      throw InterruptedError("interrupted after " + std::to_string(start) + " of " + std::to_string(count) + " replications");
     const std::uint32_t n = std::min<std::uint32_t>(static_cast<std::uint32_t>(chunk), count - start);
     // Each replication writes only its own slot, so the chunk is the same whatever the thread count.
     arena.execute([&] {
       tbb::parallel_for(tbb::blocked_range<std::uint32_t>(0, n, 1), [&](const tbb::blocked_range<std::uint32_t>& r) {
         Simulator& sim = simulators.local();
         for (std::uint32_t i = r.begin(); i != r.end(); ++i) {
+          // Checked per replication, so a signal stops the run within one replication.
+          if (cancel && cancel->load(std::memory_order_relaxed)) return;
           sim.run(seed, first + start + i, results[i]);
           const std::uint32_t n_done = finished.fetch_add(1, std::memory_order_relaxed) + 1;
           if (progress && std::this_thread::get_id() == caller) progress(n_done);
         }
       });
     });
+    // A cancelled chunk is incomplete: it must never reach the sink.
+    if (cancel && cancel->load())
+      throw InterruptedError("interrupted after " + std::to_string(finished.load()) + " of " + std::to_string(count) +
+                             " replications");
     sink(std::span<const ReplicationResult>(results.data(), n));
   }
 }
@@ -70,22 +216,38 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
   info.replications = opt.replications.value_or(sc.replications);
   info.seed = opt.seed.value_or(sc.seed);
   info.threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (info.replications < 1) throw UsageError("--replications must be at least 1");
-  const int chunk = choose_chunk_replications(sc, info.threads);
+  if (info.replications < 1 || info.replications > MAX_REPLICATIONS)
+    throw UsageError("--replications = " + std::to_string(info.replications) + ": must be between 1 and " +
+                     std::to_string(MAX_REPLICATIONS));
+  const RunEstimate estimate = estimate_run(sc, info.replications, info.threads);
+  check_resources(sc, opt.output_path, info.replications, estimate);
+  const int chunk = estimate.chunk_replications;
 
-  RunFileWriter writer(opt.output_path, sc, info.seed, static_cast<int>(info.replications), chunk, opt.force);
-  std::int64_t done = 0;
-  simulate_range(sc, info.seed, 0, static_cast<std::uint32_t>(info.replications), info.threads, chunk,
-                 [&](std::span<const ReplicationResult> results) {
-                   writer.append(results);
-                   done += static_cast<std::int64_t>(results.size());
-                   if (opt.progress) opt.progress(done, info.replications);
-                 },
-                 opt.cancel, [&](std::uint32_t finished) {
-                   if (opt.progress) opt.progress(finished, info.replications);
-                 });
-  if (opt.cancel && opt.cancel->load()) throw InterruptedError("interrupted: the run file was not written");
-  writer.finish();
+  // The writer's destructor removes its temporary on any failure, before the handlers
+  // below run, so their messages can say that nothing is left behind.
+  const std::string not_written = "; " + opt.output_path + " was not written and no temporary file is left";
+  try {
+    RunFileWriter writer(opt.output_path, sc, info.seed, static_cast<int>(info.replications), chunk, opt.force);
+    std::int64_t done = 0;
+    simulate_range(sc, info.seed, 0, static_cast<std::uint32_t>(info.replications), info.threads, chunk,
+                   [&](std::span<const ReplicationResult> results) {
+                     writer.append(results);
+                     done += static_cast<std::int64_t>(results.size());
+                     if (opt.progress) opt.progress(done, info.replications);
+                   },
+                   opt.cancel, [&](std::uint32_t finished) {
+                     if (opt.progress) opt.progress(finished, info.replications);
+                   });
+    if (opt.cancel && opt.cancel->load()) throw InterruptedError("interrupted after the last replication");
+    writer.finish();
+  } catch (const InterruptedError& e) {
+    throw InterruptedError(e.what() + not_written);
+  } catch (const OutputError& e) {
+    const std::string what = e.what();
+    // An existing file refused without --force is still there, untouched: say nothing more.
+    if (what.find("already exists") != std::string::npos) throw;
+    throw OutputError(what + not_written);
+  }
   info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return info;
 }

@@ -1638,6 +1638,27 @@ void Parser::cross_check(const TValue& root, Scenario& s) {
 }
 
 
+//! Reads a scenario file whole; returns what is wrong ("" when read). Only regular files
+//! up to MAX_SCENARIO_BYTES: a device or FIFO named by mistake (/dev/zero) must not hang.
+std::string read_scenario_text(const std::string& path, std::string& text) {
+  constexpr std::uintmax_t MAX_SCENARIO_BYTES = 16u << 20;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) return "cannot open '" + path + "' for reading: no such file";
+  if (fs::is_directory(st)) return "'" + path + "' is a directory, not a scenario file";
+  if (!fs::is_regular_file(st)) return "'" + path + "' is not a regular file (a device, FIFO or socket)";
+  if (const auto size = fs::file_size(path, ec); !ec && size > MAX_SCENARIO_BYTES)
+    return "'" + path + "' is " + std::to_string(size >> 20) + " MiB; scenario files are at most 16 MiB";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "cannot open '" + path + "' for reading";
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) return "cannot read '" + path + "'";
+  text = buf.str();
+  return "";
+}
+
 //! One file's text as TOML, refusing what toml11 would mishandle; problems name `path`.
 TValue Parser::read_toml(const std::string& text, const std::string& path) const {
   if (text.find('\0') != std::string::npos)
@@ -1692,15 +1713,11 @@ TValue Parser::with_bases(TValue root, const std::string& path, std::vector<std:
     fail("base files form a cycle: " + cycle + key);
   }
   if (chain.size() > 8) fail("more than 8 levels of base files");
-  if (fs::is_directory(file, ec)) fail("'" + file + "' is a directory, not a scenario file");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) fail("cannot open the base scenario '" + file + "' for reading");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) fail("cannot read the base scenario '" + file + "'");
-  TValue merged = with_bases(read_toml(text.str(), file), file, chain, s);
+  std::string text;
+  if (const std::string problem = read_scenario_text(file, text); !problem.empty()) fail("base scenario: " + problem);
+  TValue merged = with_bases(read_toml(text, file), file, chain, s);
   file_rank_[file] = static_cast<int>(s.base_files.size());
-  s.base_files.push_back({file, text.str()});
+  s.base_files.push_back({file, text});
   TValue over = std::move(root);
   over.as_table().erase("base");
   merge_over(merged, over);
@@ -1749,15 +1766,10 @@ Scenario Parser::parse(const std::string& text) {
 Scenario parse_scenario(const std::string& text, const std::string& path) { return Parser(path).parse(text); }
 
 Scenario load_scenario(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw ScenarioError({{path, 0, "", "", "is a directory, not a scenario file"}});
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ScenarioError({{path, 0, "", "", "cannot open the scenario file for reading"}});
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) throw ScenarioError({{path, 0, "", "", "cannot read the scenario file"}});
-  return parse_scenario(buf.str(), path);
+  std::string text;
+  if (const std::string problem = read_scenario_text(path, text); !problem.empty())
+    throw ScenarioError({{path, 0, "", "", problem}});
+  return parse_scenario(text, path);
 }
 
 int TimeGrid::step_at_or_after(double month) const {

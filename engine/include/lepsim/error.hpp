@@ -16,6 +16,7 @@ enum class ExitCode : int {
   INVALID_SCENARIO = 3,  //!< the scenario file is unreadable or breaks a rule
   OUTPUT = 4,            //!< the run file could not be written
   RUN_FILE = 5,          //!< a run file could not be read (missing, corrupt, wrong format)
+  RESOURCES = 6,         //!< the run would need more memory than the machine has available
   INTERRUPTED = 130,     //!< SIGINT/SIGTERM during a run
 };
 
@@ -41,6 +42,11 @@ class OutputError : public Error {
 class RunFileError : public Error {
  public:
   explicit RunFileError(const std::string& m) : Error(ExitCode::RUN_FILE, m) {}
+};
+
+class ResourceError : public Error {
+ public:
+  explicit ResourceError(const std::string& m) : Error(ExitCode::RESOURCES, m) {}
 };
 
 class InterruptedError : public Error {

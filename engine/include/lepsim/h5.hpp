@@ -180,6 +180,13 @@ class Dataset : public Object {
   Dataset() = default;
 
   std::vector<std::uint64_t> dims() const;  // empty for a scalar dataset
+  // What one element is stored as in the file (a string's size is its pointer's when variable-length).
+  enum class ElementClass : std::uint8_t { Integer, Float, String, Other };
+  struct Element {
+    ElementClass kind;
+    std::size_t bytes;
+  };
+  Element element() const;
 
   // Whole dataset, flattened row-major; numeric conversion by HDF5.
   template <Scalar T>
@@ -262,6 +269,7 @@ class Group : public Object {
   bool exists(const std::string& name) const;  // link exists (intermediate groups may be missing)
   bool is_group(const std::string& name) const;
   bool is_dataset(const std::string& name) const;
+  void remove(const std::string& name);  // unlinks a child (the space is not reclaimed)
   std::vector<std::string> list() const;  // child link names, in name order
 
   Dataset open_dataset(const std::string& name) const;
@@ -339,6 +347,7 @@ class File {
 
   static File create(const std::string& path);     // truncates an existing file
   static File open_read(const std::string& path);  // read-only
+  static File open_write(const std::string& path); // read-write, to amend an existing file
 
   Group root() const;
   void flush();

@@ -15,6 +15,9 @@
 
 namespace lepsim {
 
+//! The most replications one run may have (docs/scenario-format.md, "Limits").
+inline constexpr std::int64_t MAX_REPLICATIONS = 100'000'000;
+
 struct RunOptions {
   std::string output_path;                 //!< final run file name
   std::optional<int> replications;         //!< overrides the scenario's [run] replications
@@ -23,7 +26,8 @@ struct RunOptions {
   bool force = false;                      //!< overwrite an existing output file
   //! Called after each chunk with (replications done, total), from the calling thread.
   std::function<void(std::int64_t, std::int64_t)> progress;
-  //! Polled between chunks; when set the run stops with InterruptedError, leaving no file.
+  //! Polled before every replication; when set the workers take no new replication and
+  //! the run stops with InterruptedError, leaving no file.
   const std::atomic<bool>* cancel = nullptr;
 };
 
@@ -35,11 +39,25 @@ struct RunInfo {
   double seconds = 0;
 };
 
+//! What a run will take, estimated from the scenario before it starts.
+struct RunEstimate {
+  double projects = 0;           //!< expected projects per replication
+  double replication_bytes = 0;  //!< one replication's results (series, per-LEP and per-project values)
+  double simulator_bytes = 0;    //!< one worker's simulator (scratch and per-project state)
+  double file_bytes = 0;         //!< the run file before compression
+  double summary_bytes = 0;      //!< memory for reading one step of every replication back (summaries)
+  double memory_bytes = 0;       //!< peak memory of the whole run, roughly
+  int chunk_replications = 0;    //!< replications held in memory at once
+};
+RunEstimate estimate_run(const Scenario& scenario, std::int64_t replications, int threads);
+
 //! Replications per chunk: bounded memory whatever the replication count.
 int choose_chunk_replications(const Scenario& scenario, int threads);
 
 //! Runs replications [first, first + count) on `threads` threads, handing each
 //! finished chunk (in replication order) to `sink`. Memory is one chunk of results.
+//! `cancel`, if given, is checked before every replication: once set, the workers take
+//! no new replication and InterruptedError is thrown without passing the chunk on.
 //! `progress`, if given, is called on the calling thread with the number of
 //! replications finished so far (never from a worker, so it needs no locking).
 void simulate_range(const Scenario& scenario, std::uint64_t seed, std::uint32_t first, std::uint32_t count,
@@ -49,6 +67,8 @@ void simulate_range(const Scenario& scenario, std::uint64_t seed, std::uint32_t 
                     const std::function<void(std::uint32_t)>& progress = {});
 
 //! The `lepsim run` job: every replication, written to options.output_path.
+//! Refuses up front (OutputError, ResourceError) a run whose file would not fit the
+//! free disk space even compressed, or whose memory would not fit the machine.
 RunInfo run_scenario(const Scenario& scenario, const RunOptions& options);
 
 }  // namespace lepsim

@@ -1,0 +1,84 @@
+#pragma once
+// The validating reader of run files: every command that reads a run file goes
+// through it. It reads only what docs/run-file-format.md documents, only through
+// lepsim::h5, and refuses anything else with a RunFileError (exit code 5) whose
+// message names the file and what is wrong with it.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lepsim/h5.hpp"
+
+namespace lepsim::analysis {
+
+//! The run-file format major this reader understands; it accepts any minor of it
+//! (minors only add, docs/run-file-format.md "Versioning").
+inline constexpr int READER_FORMAT_MAJOR = 1;
+
+//! One per-replication series: /series/NAME, [R, T] (inner = 0) or [R, T, inner].
+struct SeriesInfo {
+  std::string name;
+  std::uint64_t inner = 0;
+};
+
+//! What a run file says about itself: root attributes, dimension names, what it holds.
+struct RunMetadata {
+  std::string path;                 //!< as given to the reader
+  int format_major = 0;
+  int format_minor = 0;
+  std::string engine_version;
+  std::string git_revision;
+  std::string created;              //!< UTC, ISO 8601
+  std::string scenario_name;
+  std::string scenario_source;      //!< the scenario path given to `lepsim run`
+  std::uint64_t seed = 0;
+  std::int64_t replications = 0;    //!< R
+  std::string start;                //!< year-month of step 0
+  double step_months = 0;           //!< months per step
+  std::int64_t steps = 0;           //!< T
+  std::string durations;            //!< "actual" or "planned"
+  std::vector<std::string> stages, disciplines, pools, project_types, authorities;
+  std::vector<SeriesInfo> series;   //!< every dataset of /series, in name order
+  std::vector<std::string> leps;    //!< datasets of /leps ([R, A]), in name order; empty when absent
+  bool per_project = false;         //!< /projects is present
+  std::int64_t project_rows = 0;    //!< N, rows of /projects (0 when absent)
+};
+
+//! Headline figures across replications (the end-of-run summary and `lepsim info`).
+struct Headline {
+  double projects_mean = 0;         //!< projects per replication
+  double completed_mean = 0;        //!< projects completed within the horizon, per replication
+  double finished_fraction = 0;     //!< replications in which every project finished
+  double finish_p50_months = -1;    //!< programme finish, months from the start; -1: after the horizon
+  double finish_p90_months = -1;
+};
+
+class RunReader {
+ public:
+  //! Opens `path` and checks it is a whole lepsim run file of a format this reader
+  //! understands: file type, format version, every required attribute and dataset,
+  //! and shapes that agree with each other. Reads no series data. Throws RunFileError.
+  explicit RunReader(const std::string& path);
+
+  const RunMetadata& metadata() const noexcept { return meta_; }
+
+  //! Streams /replications a block at a time (memory does not grow with R).
+  //! Throws RunFileError if the data cannot be read or breaks the format's rules.
+  Headline headline() const;
+
+  //! Reads back every dataset the format documents, a block at a time, and checks
+  //! the invariants that tie them together (conservation of projects, cumulative
+  //! counts, /projects rows, summaries recomputed from the series): finds corruption
+  //! in compressed data and in the summaries. Throws RunFileError.
+  void verify() const;
+
+ private:
+  [[noreturn]] void fail(const std::string& problem) const;
+  void check_structure();
+
+  h5::File file_;
+  RunMetadata meta_;
+};
+
+}  // namespace lepsim::analysis
