@@ -1313,6 +1313,8 @@ TEST_CASE("base: a variant adds stages after its base's and arrays replace", "[s
                                        "base = \"../parent.toml\"\n"
                                        "[stages.d]\n"
                                        "work = 1\n"
+                                       "[stages.b]\n"
+                                       "work = { dist = \"uniform\", min = 1, max = 2 }\n"
                                        "[project_types.school]\n"
                                        "stages = [\"a\", \"d\"]\n");
   const Scenario s = load_scenario(child);
@@ -1321,6 +1323,9 @@ TEST_CASE("base: a variant adds stages after its base's and arrays replace", "[s
   CHECK(names == std::vector<std::string>{"a", "b", "c", "d"});
   REQUIRE(s.types.size() == 1);
   CHECK(s.types[0].stages.size() == 2);
+  // A distribution is replaced whole (the base's PERT mode would not fit a uniform).
+  CHECK(s.stages[1].work.kind() == DistKind::Uniform);
+  CHECK(s.stages[1].work.mean() == 1.5);
   REQUIRE(s.base_files.size() == 1);
   CHECK(s.base_files[0].first == (base_dir() / "parent.toml").lexically_normal().string());
 }

@@ -1649,7 +1649,8 @@ std::string read_scenario_text(const std::string& path, std::string& text) {
   if (fs::is_directory(st)) return "'" + path + "' is a directory, not a scenario file";
   if (!fs::is_regular_file(st)) return "'" + path + "' is not a regular file (a device, FIFO or socket)";
   if (const auto size = fs::file_size(path, ec); !ec && size > MAX_SCENARIO_BYTES)
-    return "'" + path + "' is " + std::to_string(size >> 20) + " MiB; scenario files are at most 16 MiB";
+    return "'" + path + "' is " + std::to_string(size) + " bytes; scenario files are at most 16 MiB (" +
+           std::to_string(MAX_SCENARIO_BYTES) + " bytes)";
   std::ifstream in(path, std::ios::binary);
   if (!in) return "cannot open '" + path + "' for reading";
   std::ostringstream buf;
@@ -1682,12 +1683,15 @@ TValue Parser::read_toml(const std::string& text, const std::string& path) const
   }
 }
 
-//! Tables of `over` merged into `into` recursively; any other value of `over` replaces.
+//! Tables of `over` merged into `into` recursively; any other value of `over`, and any
+//! distribution, replaces.
 void merge_over(TValue& into, const TValue& over) {
   for (const auto& [k, v] : over.as_table()) {
     auto& t = into.as_table();
     const auto it = t.find(k);
-    if (it != t.end() && it->second.is_table() && v.is_table()) merge_over(it->second, v);
+    // A distribution ({ dist = ... }) is one value: the variant's replaces the base's whole,
+    // so a variant can change its kind.
+    if (it != t.end() && it->second.is_table() && v.is_table() && !v.as_table().count("dist")) merge_over(it->second, v);
     else t[k] = v;
   }
 }
