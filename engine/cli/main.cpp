@@ -14,14 +14,16 @@
 
 #include <boost/program_options.hpp>
 
+#include "commands.hpp"
 #include "lepsim/analysis/run_reader.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/run.hpp"
 #include "lepsim/scenario.hpp"
 #include "lepsim/version.hpp"
 
-namespace po = boost::program_options;
 using namespace lepsim;
+using lepsim::cli::parse_command;
+namespace po = boost::program_options;
 
 namespace {
 
@@ -47,6 +49,10 @@ Usage:
   lepsim run SCENARIO.toml [options]     simulate and write an HDF5 run file
   lepsim validate SCENARIO.toml          check a scenario file without running it
   lepsim info RUN.h5                     check a run file and print what it holds
+  lepsim summary RUN.h5                  headline figures with confidence intervals
+  lepsim report RUN.h5 [-o FILE.html]    an HTML report with charts
+  lepsim compare A.h5 B.h5 [...]         figures side by side and their differences
+  lepsim export RUN.h5 --to DIR          CSV files for spreadsheets
   lepsim COMMAND --help                  options and examples of one command
   lepsim --version                       engine version and git revision
 
@@ -138,18 +144,6 @@ class ProgressBar {
 //! A programme-finish month for the summaries ("after the horizon" when not reached).
 std::string finish_text(double months) {
   return months < 0 ? std::string("after the horizon") : "month " + std::to_string(static_cast<int>(months));
-}
-
-po::variables_map parse_command(const std::vector<std::string>& args, const po::options_description& opts,
-                                const po::positional_options_description& pos) {
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw UsageError(e.what());
-  }
-  return vm;
 }
 
 int cmd_validate(const std::vector<std::string>& args) {
@@ -296,7 +290,12 @@ int main(int argc, char** argv) {
     if (cmd == "run") return cmd_run(args);
     if (cmd == "validate") return cmd_validate(args);
     if (cmd == "info") return cmd_info(args);
-    throw UsageError("unknown command '" + cmd + "'; commands: run, validate, info (see lepsim --help)");
+    if (cmd == "summary") return cli::cmd_summary(args);
+    if (cmd == "report") return cli::cmd_report(args);
+    if (cmd == "compare") return cli::cmd_compare(args);
+    if (cmd == "export") return cli::cmd_export(args);
+    throw UsageError("unknown command '" + cmd + "'; commands: run, validate, info, summary, report, compare, export "
+                     "(see lepsim --help)");
   } catch (const ScenarioError& e) {
     std::cerr << e.what() << "\n" << e.diagnostics().size() << " problem" << (e.diagnostics().size() == 1 ? "" : "s")
               << " found; nothing was run.\n";

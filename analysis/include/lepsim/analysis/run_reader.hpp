@@ -62,6 +62,10 @@ class RunReader {
   explicit RunReader(const std::string& path);
 
   const RunMetadata& metadata() const noexcept { return meta_; }
+  //! The open file, for reading the datasets metadata() lists (read-only).
+  const h5::File& file() const noexcept { return file_; }
+  //! Throws RunFileError naming the file: for readers built on this one.
+  [[noreturn]] void fail(const std::string& problem) const;
 
   //! Streams /replications a block at a time (memory does not grow with R).
   //! Throws RunFileError if the data cannot be read or breaks the format's rules.
@@ -74,7 +78,6 @@ class RunReader {
   void verify() const;
 
  private:
-  [[noreturn]] void fail(const std::string& problem) const;
   void check_structure();
 
   h5::File file_;

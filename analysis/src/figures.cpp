@@ -1,0 +1,229 @@
+#include "lepsim/analysis/figures.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <limits>
+
+#include "lepsim/error.hpp"
+
+namespace lepsim::analysis {
+namespace {
+
+constexpr double INF = std::numeric_limits<double>::infinity();
+constexpr std::uint64_t BLOCK_BYTES = 16ull << 20;  // rows read at a time: memory bounded whatever T
+
+bool has(const std::vector<SeriesInfo>& v, const std::string& name) {
+  return std::any_of(v.begin(), v.end(), [&](const SeriesInfo& s) { return s.name == name; });
+}
+bool has(const std::vector<std::string>& v, const std::string& name) {
+  return std::find(v.begin(), v.end(), name) != v.end();
+}
+
+//! Calls `f(r, row)` for each replication's row of /GROUP/NAME (T x inner values, or the
+//! row of A values of /leps), a block of replications at a time.
+template <typename T>
+void for_each_row(const RunReader& run, const std::string& group, const std::string& name,
+                  const std::function<void(std::uint64_t, const T*, std::uint64_t)>& f) {
+  const h5::Group g = run.file().root().open_group(group);
+  const auto dims = g.dims(name);
+  std::uint64_t row = 1;
+  for (std::size_t i = 1; i < dims.size(); ++i) row *= dims[i];
+  const std::uint64_t R = dims.empty() ? 0 : dims[0];
+  const std::uint64_t block = std::max<std::uint64_t>(1, BLOCK_BYTES / (sizeof(T) * std::max<std::uint64_t>(1, row)));
+  for (std::uint64_t r0 = 0; r0 < R; r0 += block) {
+    const std::uint64_t n = std::min(block, R - r0);
+    const auto data = g.read_rows<T>(name, r0, n);
+    for (std::uint64_t i = 0; i < n; ++i) f(r0 + i, data.data() + i * row, row);
+  }
+}
+
+Figure mean_figure(std::string key, std::string label, std::string unit, std::vector<double> values, double level) {
+  Figure f{std::move(key), std::move(label), std::move(unit), FigureKind::Mean, {}, {}, std::move(values)};
+  f.estimate = mean_interval(f.per_replication, level);
+  std::vector<double> sorted;
+  sorted.reserve(f.per_replication.size());
+  for (double v : f.per_replication)
+    if (!std::isnan(v)) sorted.push_back(v);
+  std::sort(sorted.begin(), sorted.end());
+  for (double p : {10.0, 50.0, 80.0, 90.0}) f.percentiles.push_back({p, percentile_interval(sorted, p, level)});
+  return f;
+}
+
+Figure percentile_figure(std::string key, std::string label, const std::vector<double>& values, double p, double level) {
+  Figure f{std::move(key), std::move(label), "month", FigureKind::Percentile, {}, {}, values};
+  std::vector<double> sorted = values;
+  std::sort(sorted.begin(), sorted.end());
+  f.estimate = percentile_interval(sorted, p, level);
+  return f;
+}
+
+Figure probability_figure(std::string key, std::string label, std::vector<double> indicator, double level) {
+  std::int64_t k = 0;
+  for (double v : indicator) k += v > 0.5;
+  Figure f{std::move(key), std::move(label), "probability", FigureKind::Probability, {}, {}, std::move(indicator)};
+  f.estimate = proportion_interval(k, static_cast<std::int64_t>(f.per_replication.size()), level);
+  return f;
+}
+
+std::string number_text(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", x);
+  return buf;
+}
+
+}  // namespace
+
+std::string month_text(double months) {
+  if (std::isnan(months)) return "n/a";
+  if (std::isinf(months)) return months > 0 ? "after the horizon" : "before the start";
+  return "month " + number_text(months);
+}
+
+std::vector<Figure> headline_figures(const RunReader& run, const FigureOptions& options) {
+  const RunMetadata& m = run.metadata();
+  const double level = options.level, dt = m.step_months;
+  const auto R = static_cast<std::size_t>(m.replications);
+  const auto T = static_cast<std::uint64_t>(m.steps);
+  const double horizon = static_cast<double>(T) * dt;
+  std::vector<Figure> out;
+  try {
+    // Cumulative completions at chosen months: the last step ending by the month.
+    auto step_ending_by = [&](double month) -> std::int64_t {
+      return static_cast<std::int64_t>(std::floor(month / dt + 1e-9)) - 1;
+    };
+    std::vector<double> months;
+    for (double mo : {60.0, 120.0})
+      if (mo <= horizon + 1e-9) months.push_back(mo);
+    if (months.empty() || std::abs(months.back() - horizon) > 1e-9) months.push_back(horizon);
+    std::vector<Target> targets = options.targets;
+    std::vector<std::vector<double>> at(months.size(), std::vector<double>(R));
+    std::vector<std::vector<double>> met(targets.size(), std::vector<double>(R));
+    std::vector<double> projects(R);
+    {
+      const h5::Group reps = run.file().root().open_group("replications");
+      for (std::uint64_t r0 = 0; r0 < R; r0 += 1u << 20) {
+        const std::uint64_t n = std::min<std::uint64_t>(1u << 20, R - r0);
+        const auto p = reps.read_rows<std::int32_t>("projects", r0, n);
+        for (std::uint64_t i = 0; i < n; ++i) projects[r0 + i] = p[i];
+      }
+    }
+    for_each_row<std::int32_t>(run, "series", "completed_cumulative", [&](std::uint64_t r, const std::int32_t* row, std::uint64_t) {
+      for (std::size_t k = 0; k < months.size(); ++k) {
+        const std::int64_t s = step_ending_by(months[k]);
+        at[k][r] = s < 0 ? 0.0 : row[std::min<std::int64_t>(s, static_cast<std::int64_t>(T) - 1)];
+      }
+      for (std::size_t k = 0; k < targets.size(); ++k) {
+        const std::int64_t s = step_ending_by(targets[k].month);
+        const double done = s < 0 ? 0.0 : row[std::min<std::int64_t>(s, static_cast<std::int64_t>(T) - 1)];
+        const double need = targets[k].count < 0 ? projects[r] : targets[k].count;
+        met[k][r] = done >= need && s < static_cast<std::int64_t>(T) ? 1.0 : 0.0;
+      }
+    });
+    for (std::size_t k = 0; k < months.size(); ++k) {
+      const std::string mo = number_text(months[k]);
+      out.push_back(mean_figure("completed_month" + mo, "schools completed by month " + mo, "projects", std::move(at[k]), level));
+    }
+    // Programme finish: the end of the step its last project finished, +inf if after the horizon.
+    std::vector<double> finish(R);
+    {
+      const h5::Group reps = run.file().root().open_group("replications");
+      for (std::uint64_t r0 = 0; r0 < R; r0 += 1u << 20) {
+        const std::uint64_t n = std::min<std::uint64_t>(1u << 20, R - r0);
+        const auto f = reps.read_rows<std::int32_t>("finish_step", r0, n);
+        for (std::uint64_t i = 0; i < n; ++i) finish[r0 + i] = f[i] < 0 ? INF : static_cast<double>(f[i] + 1) * dt;
+      }
+    }
+    out.push_back(percentile_figure("finish_p50", "programme finish, P50", finish, 50, level));
+    out.push_back(percentile_figure("finish_p80", "programme finish, P80", finish, 80, level));
+    {
+      std::vector<double> done(R);
+      for (std::size_t r = 0; r < R; ++r) done[r] = std::isfinite(finish[r]) ? 1.0 : 0.0;
+      out.push_back(probability_figure("finish_within_horizon", "P(every project done by month " + number_text(horizon) + ")",
+                                       std::move(done), level));
+    }
+    for (std::size_t k = 0; k < targets.size(); ++k) {
+      const std::string what = targets[k].count < 0 ? "every project" : number_text(targets[k].count) + " schools";
+      out.push_back(probability_figure("target_" + std::to_string(k + 1),
+                                       "P(" + what + " done by month " + number_text(targets[k].month) + ")",
+                                       std::move(met[k]), level));
+    }
+    if (has(m.series, "spend")) {
+      std::vector<double> spend(R);
+      for_each_row<double>(run, "series", "spend", [&](std::uint64_t r, const double* row, std::uint64_t n) {
+        double s = 0;
+        for (std::uint64_t i = 0; i < n; ++i) s += row[i];
+        spend[r] = s;
+      });
+      out.push_back(mean_figure("spend_total", "spend over the horizon", "GBP m", std::move(spend), level));
+    }
+    if (has(m.series, "utilisation")) {
+      // Peak of the trailing 12-month mean, per discipline: a single month's peak is 1 as soon
+      // as the first authority's team is busy, which says nothing about the programme.
+      const std::size_t D = m.disciplines.size();
+      const auto window = static_cast<std::uint64_t>(std::max(1.0, std::round(12.0 / dt)));
+      std::vector<std::vector<double>> peak(D, std::vector<double>(R));
+      for_each_row<double>(run, "series", "utilisation", [&](std::uint64_t r, const double* row, std::uint64_t) {
+        for (std::size_t k = 0; k < D; ++k) {
+          double sum = 0, best = std::numeric_limits<double>::quiet_NaN();
+          for (std::uint64_t t = 0; t < T; ++t) {
+            const double x = row[t * D + k];
+            sum += std::isnan(x) ? 0.0 : x;
+            if (t >= window) {
+              const double old = row[(t - window) * D + k];
+              sum -= std::isnan(old) ? 0.0 : old;
+            }
+            const double mean = sum / static_cast<double>(std::min<std::uint64_t>(t + 1, window));
+            if (t + 1 >= std::min(window, T) && !(mean <= best)) best = mean;
+          }
+          peak[k][r] = best;
+        }
+      });
+      for (std::size_t k = 0; k < D; ++k)
+        out.push_back(mean_figure("peak_utilisation_" + m.disciplines[k],
+                                  "peak utilisation, " + m.disciplines[k] + " (12-month mean)", "fraction of FTE",
+                                  std::move(peak[k]), level));
+    }
+    if (has(m.series, "health")) {
+      std::vector<double> h(R);
+      for_each_row<double>(run, "series", "health", [&](std::uint64_t r, const double* row, std::uint64_t n) {
+        h[r] = row[n - 3];  // mean over LEPs at the last step
+      });
+      out.push_back(mean_figure("health_final", "partnering health at the horizon (mean over LEPs)", "0-1", std::move(h), level));
+    }
+    auto lep_sum = [&](const std::string& name, std::string key, std::string label, std::string unit,
+                       const std::function<double(std::int32_t)>& value) {
+      if (!has(m.leps, name)) return;
+      std::vector<double> v(R);
+      for_each_row<std::int32_t>(run, "leps", name, [&](std::uint64_t r, const std::int32_t* row, std::uint64_t n) {
+        double s = 0;
+        for (std::uint64_t i = 0; i < n; ++i) s += value(row[i]);
+        v[r] = s;
+      });
+      out.push_back(mean_figure(std::move(key), std::move(label), std::move(unit), std::move(v), level));
+    };
+    lep_sum("disputes", "disputes", "disputes started", "disputes", [](std::int32_t x) { return static_cast<double>(x); });
+    lep_sum("exclusivity_lost_step", "exclusivity_withdrawn", "LEPs whose exclusivity was withdrawn", "LEPs",
+            [](std::int32_t x) { return x >= 0 ? 1.0 : 0.0; });
+    auto last_step = [&](const std::string& name, std::string key, std::string label, std::string unit) {
+      if (!has(m.series, name)) return;
+      std::vector<double> v(R);
+      const bool real = name == "transformation_cumulative";
+      if (real)
+        for_each_row<double>(run, "series", name, [&](std::uint64_t r, const double* row, std::uint64_t n) { v[r] = row[n - 1]; });
+      else
+        for_each_row<std::int32_t>(run, "series", name,
+                                   [&](std::uint64_t r, const std::int32_t* row, std::uint64_t n) { v[r] = row[n - 1]; });
+      out.push_back(mean_figure(std::move(key), std::move(label), std::move(unit), std::move(v), level));
+    };
+    last_step("leps_formed", "leps_formed", "LEPs formed by the horizon", "LEPs");
+    last_step("exclusive_leps", "exclusive_leps", "LEPs holding exclusivity at the horizon", "LEPs");
+    last_step("transformation_cumulative", "transformation", "transformation score at the horizon", "score");
+  } catch (const h5::Error& e) {
+    run.fail(std::string("corrupted: ") + e.what());
+  }
+  return out;
+}
+
+}  // namespace lepsim::analysis
