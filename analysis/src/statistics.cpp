@@ -104,8 +104,8 @@ Estimate proportion_interval(std::int64_t k, std::int64_t n, double level) {
   const double centre = (ph + z * z / (2 * nn)) / denom;
   const double half = z * std::sqrt(ph * (1 - ph) / nn + z * z / (4 * nn * nn)) / denom;
   e.value = ph;
-  e.lo = std::max(0.0, centre - half);
-  e.hi = std::min(1.0, centre + half);
+  e.lo = k == 0 ? 0.0 : std::max(0.0, centre - half);  // (exact at the ends, not rounding residue)
+  e.hi = k == n ? 1.0 : std::min(1.0, centre + half);
   return e;
 }
 

@@ -75,10 +75,17 @@ steps and a summary across replications (mean, sd, P10/P50/P90). The file is
 written under a temporary name and appears under its final name only when
 complete. Same seed, same numbers, whatever the thread count.
 
+With --precision the run keeps adding replications (--check-every at a time)
+until the confidence interval of the mean of each --on output is within that
+fraction of the mean, or --max-replications is reached; the rule and whether
+it was met are recorded in the file. Checks happen at fixed counts, so the
+replications reached do not depend on the thread count.
+
 Examples:
   lepsim run scenarios/example.toml
   lepsim run scenarios/bsf.toml -o bsf.h5 --replications 500 --threads 2
   lepsim run scenarios/bsf.toml -o bsf-seed7.h5 --seed 7 --force
+  lepsim run scenarios/bsf.toml --precision 0.005 --on completed --on spend_total --max-replications 20000
 
 Options)";
 
@@ -175,6 +182,13 @@ int cmd_run(const std::vector<std::string>& args) {
       ("seed,s", po::value<std::uint64_t>(), "master seed (default: the scenario's [run] seed)")
       ("threads,t", po::value<int>()->default_value(0), "worker threads; 0 uses every core")
       ("force,f", "overwrite the output file if it exists")
+      ("precision", po::value<double>(), "add replications until each --on output's interval half-width is within "
+                                         "this fraction of its mean (e.g. 0.01)")
+      ("on", po::value<std::vector<std::string>>()->composing(), "an output the precision applies to (repeatable; "
+                                                                  "e.g. completed, completed_month60, spend_total)")
+      ("max-replications", po::value<std::int64_t>(), "with --precision: stop here even if not met (default 100000)")
+      ("check-every", po::value<std::int64_t>()->default_value(100), "with --precision: replications between checks")
+      ("level", po::value<double>()->default_value(0.95, "0.95"), "with --precision: confidence level of the interval")
       ("help,h", "show this help");
   po::options_description hidden;
   hidden.add_options()("scenario", po::value<std::string>(), "scenario file");
@@ -203,6 +217,18 @@ int cmd_run(const std::vector<std::string>& args) {
   ro.threads = vm["threads"].as<int>();
   if (ro.threads < 0) throw UsageError("--threads must be 0 (all cores) or more, got " + std::to_string(ro.threads));
   ro.force = vm.count("force") > 0;
+  if (vm.count("precision")) {
+    if (vm.count("replications")) throw UsageError("give --replications or --precision, not both (use --max-replications)");
+    ConvergenceRule rule;
+    rule.precision = vm["precision"].as<double>();
+    if (vm.count("on")) rule.outputs = vm["on"].as<std::vector<std::string>>();
+    rule.max_replications = vm.count("max-replications") ? vm["max-replications"].as<std::int64_t>() : 100000;
+    rule.check_every = vm["check-every"].as<std::int64_t>();
+    rule.level = vm["level"].as<double>();
+    ro.convergence = rule;
+  } else if (vm.count("on") || vm.count("max-replications")) {
+    throw UsageError("--on and --max-replications go with --precision REL");
+  }
   ProgressBar bar;
   ro.progress = [&](std::int64_t done, std::int64_t total) { bar.update(done, total); };
   ro.cancel = &g_interrupted;
@@ -214,6 +240,13 @@ int cmd_run(const std::vector<std::string>& args) {
               sc.name.c_str(), static_cast<long long>(info.replications), static_cast<unsigned long long>(info.seed), info.threads);
   std::printf("wrote %s in %.2f s (%.0f replications/s)\n", info.output_path.c_str(), info.seconds,
               static_cast<double>(info.replications) / info.seconds);
+  if (ro.convergence) {
+    std::printf("precision %g on", ro.convergence->precision);
+    for (std::size_t k = 0; k < ro.convergence->outputs.size(); ++k)
+      std::printf(" %s (reached %.4f)", ro.convergence->outputs[k].c_str(), info.relative_half_width[k]);
+    std::printf(": %s after %lld replications\n", info.converged ? "met" : "NOT met",
+                static_cast<long long>(info.replications));
+  }
   std::printf("projects per replication (mean):       %.1f\n", h.projects_mean);
   std::printf("completed within %.0f months (mean):    %.1f (%.1f%%)\n", sc.time.horizon_months, h.completed_mean,
               h.projects_mean > 0 ? 100 * h.completed_mean / h.projects_mean : 0.0);

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include <boost/math/distributions/students_t.hpp>
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
@@ -209,16 +210,92 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
   }
 }
 
+std::vector<std::string> convergence_outputs(const Scenario& sc) {
+  std::vector<std::string> out = {"completed"};
+  const double horizon = sc.time.horizon_months;
+  for (double m = 12; m < horizon; m += 12) out.push_back("completed_month" + std::to_string(static_cast<int>(m)));
+  const Mechanisms& m = sc.mechanisms;
+  if (m.costs.enabled || m.capacity.enabled) out.push_back("spend_total");
+  if (m.partnering.enabled) out.push_back("health_final");
+  if (m.disputes.enabled) out.push_back("disputes");
+  if (m.transformation.enabled) out.push_back("transformation");
+  return out;
+}
+
+namespace {
+
+//! One replication's value of a convergence output (NaN when undefined, e.g. no LEP formed).
+double convergence_value(const ReplicationResult& r, const std::string& name, const Scenario& sc) {
+  const auto T = static_cast<std::size_t>(r.steps);
+  if (name == "completed") return r.completed;
+  if (name.rfind("completed_month", 0) == 0) {
+    const double month = std::stod(name.substr(15));
+    const auto steps = std::min<std::size_t>(T, static_cast<std::size_t>(std::floor(month / sc.time.step_months + 1e-9)));
+    double done = 0;
+    for (std::size_t t = 0; t < steps; ++t) done += r.completions[t];
+    return done;
+  }
+  if (name == "spend_total") {
+    double s = 0;
+    for (double x : r.spend) s += x;
+    return s;
+  }
+  if (name == "health_final") return r.health[(T - 1) * 3];
+  if (name == "disputes") {
+    double s = 0;
+    for (auto x : r.lep_disputes) s += x;
+    return s;
+  }
+  return r.transformation[T - 1];  // "transformation"
+}
+
+//! Welford moments of one output, updated replication by replication in order.
+struct Running {
+  std::int64_t n = 0;
+  double mean = 0, m2 = 0;
+  void add(double x) {
+    if (std::isnan(x)) return;
+    ++n;
+    const double d = x - mean;
+    mean += d / static_cast<double>(n);
+    m2 += d * (x - mean);
+  }
+  //! Half-width of the t interval over |mean| (infinite until it can be computed).
+  double relative_half_width(double level) const {
+    if (n < 2) return std::numeric_limits<double>::infinity();
+    const double half = boost::math::quantile(boost::math::students_t_distribution<double>(static_cast<double>(n - 1)),
+                                              0.5 + level / 2) *
+                        std::sqrt(m2 / static_cast<double>(n - 1) / static_cast<double>(n));
+    if (half == 0) return 0;
+    return mean == 0 ? std::numeric_limits<double>::infinity() : half / std::abs(mean);
+  }
+};
+
+}  // namespace
+
 RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   RunInfo info;
   info.output_path = opt.output_path;
-  info.replications = opt.replications.value_or(sc.replications);
+  const std::optional<ConvergenceRule>& rule = opt.convergence;
+  info.replications = rule ? rule->max_replications : opt.replications.value_or(sc.replications);
   info.seed = opt.seed.value_or(sc.seed);
   info.threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (info.replications < 1 || info.replications > MAX_REPLICATIONS)
-    throw UsageError("--replications = " + std::to_string(info.replications) + ": must be between 1 and " +
-                     std::to_string(MAX_REPLICATIONS));
+    throw UsageError(std::string(rule ? "--max-replications" : "--replications") + " = " +
+                     std::to_string(info.replications) + ": must be between 1 and " + std::to_string(MAX_REPLICATIONS));
+  if (rule) {
+    const auto valid = convergence_outputs(sc);
+    std::string list;
+    for (const auto& v : valid) list += (list.empty() ? "" : ", ") + v;
+    if (rule->outputs.empty()) throw UsageError("--precision needs --on OUTPUT; outputs of this scenario: " + list);
+    for (const auto& o : rule->outputs)
+      if (std::find(valid.begin(), valid.end(), o) == valid.end())
+        throw UsageError("--on " + o + ": not an output of this scenario; choose from: " + list);
+    if (!(rule->precision > 0)) throw UsageError("--precision must be > 0, e.g. 0.01 for 1%");
+    if (!(rule->level > 0 && rule->level < 1)) throw UsageError("--level must be between 0 and 1");
+    if (rule->check_every < 2) throw UsageError("--check-every must be at least 2 replications");
+  }
   const RunEstimate estimate = estimate_run(sc, info.replications, info.threads);
   check_resources(sc, opt.output_path, info.replications, estimate);
   const int chunk = estimate.chunk_replications;
@@ -229,16 +306,43 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
   try {
     RunFileWriter writer(opt.output_path, sc, info.seed, static_cast<int>(info.replications), chunk, opt.force);
     std::int64_t done = 0;
-    simulate_range(sc, info.seed, 0, static_cast<std::uint32_t>(info.replications), info.threads, chunk,
-                   [&](std::span<const ReplicationResult> results) {
-                     writer.append(results);
-                     done += static_cast<std::int64_t>(results.size());
-                     if (opt.progress) opt.progress(done, info.replications);
-                   },
-                   opt.cancel, [&](std::uint32_t finished) {
-                     if (opt.progress) opt.progress(finished, info.replications);
-                   });
+    std::vector<Running> watch(rule ? rule->outputs.size() : 0);
+    auto sink = [&](std::span<const ReplicationResult> results) {
+      writer.append(results);
+      for (const ReplicationResult& r : results)
+        for (std::size_t k = 0; k < watch.size(); ++k) watch[k].add(convergence_value(r, rule->outputs[k], sc));
+      done += static_cast<std::int64_t>(results.size());
+      if (opt.progress) opt.progress(done, info.replications);
+    };
+    // Without a rule: one range. With one: segments of check_every replications, checked
+    // after each (the schedule depends on nothing but the rule, so neither do the bits).
+    const std::int64_t segment = rule ? rule->check_every : info.replications;
+    for (std::int64_t first = 0; first < info.replications; first += segment) {
+      const auto n = static_cast<std::uint32_t>(std::min(segment, info.replications - first));
+      simulate_range(sc, info.seed, static_cast<std::uint32_t>(first), n, info.threads, chunk, sink, opt.cancel,
+                     [&](std::uint32_t finished) {
+                       if (opt.progress) opt.progress(done + finished, info.replications);
+                     });
+      if (rule) {
+        info.relative_half_width.clear();
+        bool met = true;
+        for (const Running& w : watch) {
+          info.relative_half_width.push_back(w.relative_half_width(rule->level));
+          met = met && info.relative_half_width.back() <= rule->precision;
+        }
+        info.converged = met;
+        if (met) break;
+      }
+    }
     if (opt.cancel && opt.cancel->load()) throw InterruptedError("interrupted after the last replication");
+    if (rule) {
+      std::ostringstream text;
+      text << "replications added " << rule->check_every << " at a time until the " << rule->level * 100
+           << "% t-interval half-width of the mean of each output is within " << rule->precision * 100
+           << "% of the mean, or " << rule->max_replications << " replications";
+      writer.set_convergence(text.str(), info.converged, rule->outputs, info.relative_half_width);
+      info.replications = done;
+    }
     writer.finish();
   } catch (const InterruptedError& e) {
     throw InterruptedError(e.what() + not_written);

@@ -489,6 +489,24 @@ void RunFileWriter::Impl::write_summaries() {
   }
 }
 
+void RunFileWriter::set_convergence(const std::string& rule, bool met, const std::vector<std::string>& outputs,
+                                    const std::vector<double>& relative_half_width) {
+  Impl& m = *impl_;
+  m.replications_expected = m.replications_written;
+  try {
+    h5::Group root = m.file.root();
+    root.set_attr("replications", static_cast<std::int64_t>(m.replications_written));
+    root.set_attr("convergence_rule", rule);
+    root.set_attr("convergence_met", static_cast<std::int32_t>(met ? 1 : 0));
+    std::string names;
+    for (const auto& o : outputs) names += (names.empty() ? "" : ",") + o;
+    root.set_attr("convergence_outputs", names);
+    root.set_attr("convergence_relative_half_width", relative_half_width);
+  } catch (const h5::Error& e) {
+    throw OutputError(std::string("cannot write the run file: ") + e.what());
+  }
+}
+
 void RunFileWriter::finish() {
   Impl& m = *impl_;
   if (m.replications_written != m.replications_expected)

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "lepsim/scenario.hpp"
 #include "lepsim/simulation.hpp"
@@ -17,6 +18,21 @@ namespace lepsim {
 
 //! The most replications one run may have (docs/scenario-format.md, "Limits").
 inline constexpr std::int64_t MAX_REPLICATIONS = 100'000'000;
+
+//! `lepsim run --precision REL --on OUTPUT --max-replications N`: add replications until
+//! every output's confidence-interval half-width is within REL of its mean (docs/analysis.md).
+struct ConvergenceRule {
+  std::vector<std::string> outputs;  //!< names from convergence_outputs()
+  double precision = 0.01;           //!< relative half-width wanted, > 0
+  double level = 0.95;               //!< confidence level of the interval
+  std::int64_t max_replications = 0; //!< stop here whether met or not
+  //! Checked after every `check_every` replications (never fewer than `check_every`), a
+  //! fixed schedule so that the count reached is the same for any thread count.
+  std::int64_t check_every = 100;
+};
+
+//! Outputs a convergence rule can watch: per-replication scalars of the run.
+std::vector<std::string> convergence_outputs(const Scenario& scenario);
 
 struct RunOptions {
   std::string output_path;                 //!< final run file name
@@ -29,6 +45,8 @@ struct RunOptions {
   //! Polled before every replication; when set the workers take no new replication and
   //! the run stops with InterruptedError, leaving no file.
   const std::atomic<bool>* cancel = nullptr;
+  //! When set, replications are added until the rule is met (options.replications is ignored).
+  std::optional<ConvergenceRule> convergence;
 };
 
 struct RunInfo {
@@ -37,6 +55,8 @@ struct RunInfo {
   std::uint64_t seed = 0;
   int threads = 0;
   double seconds = 0;
+  bool converged = false;                   //!< with a convergence rule: was it met
+  std::vector<double> relative_half_width;  //!< with a convergence rule: per output, at the end
 };
 
 //! What a run will take, estimated from the scenario before it starts.

@@ -35,6 +35,10 @@ class RunFileWriter {
   void append(std::span<const ReplicationResult> chunk);
   //! Computes the summaries, closes the file and renames it to the final name.
   void finish();
+  //! A run that stopped by a convergence rule: records the rule, whether it was met and
+  //! the relative half-widths reached, and takes the replications appended as the count.
+  void set_convergence(const std::string& rule, bool met, const std::vector<std::string>& outputs,
+                       const std::vector<double>& relative_half_width);
 
   const std::string& final_path() const noexcept;
   const std::string& temp_path() const noexcept;

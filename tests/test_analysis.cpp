@@ -1,0 +1,231 @@
+// Commands that read run files, through lepsim::analysis as a user's script would:
+// headline figures, compare (common random numbers), CSV export and convergence runs.
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <unistd.h>
+
+#include "lepsim/analysis/compare.hpp"
+#include "lepsim/analysis/export.hpp"
+#include "lepsim/analysis/figures.hpp"
+#include "lepsim/analysis/run_reader.hpp"
+#include "lepsim/error.hpp"
+#include "lepsim/h5.hpp"
+#include "lepsim/run.hpp"
+#include "lepsim/scenario.hpp"
+
+using namespace lepsim;
+using namespace lepsim::analysis;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path temp_dir() {
+  static const fs::path dir = [] {
+    fs::path d = fs::temp_directory_path() / ("lepsim-test-analysis-" + std::to_string(::getpid()));
+    fs::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+const Scenario& example() {
+  static const Scenario sc = load_scenario(LEPSIM_SOURCE_DIR "/scenarios/example.toml");
+  return sc;
+}
+
+std::string run(const Scenario& sc, const std::string& name, int replications, std::uint64_t seed, int threads = 2) {
+  RunOptions o;
+  o.output_path = (temp_dir() / name).string();
+  o.replications = replications;
+  o.seed = seed;
+  o.threads = threads;
+  o.force = true;
+  run_scenario(sc, o);
+  return o.output_path;
+}
+
+const Figure& figure(const std::vector<Figure>& figs, const std::string& key) {
+  for (const auto& f : figs)
+    if (f.key == key) return f;
+  FAIL("no figure " << key);
+  return figs.front();
+}
+
+std::vector<std::string> lines_of(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("headline figures agree with the run's own per-replication data", "[analysis]") {
+  const std::string path = run(example(), "figures.h5", 40, 11);
+  const RunReader reader(path);
+  FigureOptions fo;
+  fo.targets = {{20, 120}, {-1, 120}};
+  const auto figs = headline_figures(reader, fo);
+  // The horizon figure is /replications/completed.
+  const auto completed = reader.file().root().open_group("replications").read_array<double>("completed");
+  const Figure& horizon = figure(figs, "completed_month120");
+  REQUIRE(horizon.per_replication == completed);
+  double mean = 0;
+  for (double c : completed) mean += c / static_cast<double>(completed.size());
+  CHECK(horizon.estimate.value == Approx(mean));
+  CHECK(horizon.estimate.lo < mean);
+  CHECK(horizon.estimate.hi > mean);
+  CHECK(horizon.percentiles.size() == 4);
+  // P(every project done by the horizon) equals the share with a finish step, and the
+  // "all:120" target says the same.
+  const auto finish = reader.file().root().open_group("replications").read_array<std::int32_t>("finish_step");
+  double finished = 0;
+  for (auto f : finish) finished += f >= 0;
+  CHECK(figure(figs, "finish_within_horizon").estimate.value == Approx(finished / 40));
+  CHECK(figure(figs, "target_2").estimate.value == Approx(finished / 40));
+  double at_least_20 = 0;
+  for (double c : completed) at_least_20 += c >= 20;
+  CHECK(figure(figs, "target_1").estimate.value == Approx(at_least_20 / 40));
+  // example.toml has no mechanisms: no partnership figures.
+  for (const auto& f : figs) CHECK(f.key.find("health") == std::string::npos);
+}
+
+TEST_CASE("compare: the same seed and scenario shows zero difference; CRN narrows the interval", "[analysis][compare]") {
+  const std::string a = run(example(), "cmp-a.h5", 60, 5), b = run(example(), "cmp-b.h5", 60, 5, 1);
+  const RunReader ra(a), rb(b);
+  const Comparison same = compare_runs({&ra, &rb}, {});
+  REQUIRE(same.paired == std::vector<bool>{true});
+  for (const auto& f : same.figures) {
+    INFO(f.key);
+    CHECK(f.differences[0].estimate.value == 0);
+    if (f.differences[0].has_interval) {
+      CHECK(f.differences[0].estimate.lo == 0);
+      CHECK(f.differences[0].estimate.hi == 0);
+    }
+  }
+  // A change of capacity under the same seed: paired, narrower than independent runs.
+  Scenario more = example();
+  for (auto& g : more.groups)
+    for (double& fte : g.team) fte *= 1.5;
+  const std::string c = run(more, "cmp-c.h5", 60, 5);
+  const std::string d = run(more, "cmp-d.h5", 60, 6);
+  const RunReader rc(c), rd(d);
+  const Comparison crn = compare_runs({&ra, &rc}, {}), indep = compare_runs({&ra, &rd}, {});
+  CHECK(crn.paired[0]);
+  CHECK_FALSE(indep.paired[0]);
+  const auto& f_crn = crn.figures[1], &f_ind = indep.figures[1];
+  REQUIRE(f_crn.key == "completed_month120");
+  const double w_crn = f_crn.differences[0].estimate.hi - f_crn.differences[0].estimate.lo;
+  const double w_ind = f_ind.differences[0].estimate.hi - f_ind.differences[0].estimate.lo;
+  INFO("paired width " << w_crn << ", independent width " << w_ind);
+  CHECK(w_crn < w_ind);
+  CHECK(f_crn.differences[0].independent_half_width * 2 > w_crn);
+}
+
+TEST_CASE("compare refuses runs of different format majors", "[analysis][compare]") {
+  const std::string a = run(example(), "fmt-a.h5", 3, 5);
+  // A future major is refused by the reader itself, naming the file.
+  const std::string newer = (temp_dir() / "fmt-newer.h5").string();
+  fs::copy_file(a, newer, fs::copy_options::overwrite_existing);
+  {
+    h5::File f = h5::File::open_write(newer);
+    const std::int32_t v[2] = {2, 0};
+    f.root().set_attr("format_version", v);
+  }
+  try {
+    const RunReader r(newer);
+    FAIL("read a newer-format file");
+  } catch (const RunFileError& e) {
+    CHECK(std::string(e.what()).find(newer) != std::string::npos);
+  }
+}
+
+TEST_CASE("export writes CSV with units, one row per replication and step, and keeps files", "[analysis][export]") {
+  const Scenario sc = load_scenario(LEPSIM_SOURCE_DIR "/scenarios/authority-capacity.toml");
+  const std::string path = run(sc, "export.h5", 3, 9);
+  const RunReader reader(path);
+  const std::string dir = (temp_dir() / "csv").string();
+  fs::remove_all(dir);
+  const auto files = export_csv(reader, dir, false);
+  CHECK(files.size() == 2 + 2 * reader.metadata().series.size() + (reader.metadata().per_project ? 1 : 0));
+  const auto reps = lines_of(dir + "/replications.csv");
+  REQUIRE(reps.size() == 4);
+  CHECK(reps[0].find("completed (projects)") != std::string::npos);
+  const auto series = lines_of(dir + "/series/completed_cumulative.csv");
+  CHECK(series.size() == 1 + 3 * static_cast<std::size_t>(sc.time.steps));
+  CHECK(series[0] == "replication,step,month (months from start),completed_cumulative (projects)");
+  const auto util = lines_of(dir + "/series/utilisation.csv");
+  CHECK(util[0].find("utilisation[" + sc.disciplines[0] + "] (fraction of FTE)") != std::string::npos);
+  const auto leps = lines_of(dir + "/leps.csv");
+  CHECK(leps.size() == 1 + 3 * static_cast<std::size_t>(sc.authority_count()));
+  CHECK(leps[0].find("capacity_cost (GBP m)") != std::string::npos);
+  const auto summary = lines_of(dir + "/summary/completed_cumulative.csv");
+  CHECK(summary.size() == 1 + static_cast<std::size_t>(sc.time.steps));
+  // The last row of the summary is the mean of the replications' completions.
+  const auto last = summary.back();
+  const auto completed = reader.file().root().open_group("replications").read_array<double>("completed");
+  std::stringstream ss(last);
+  std::string step, month, comp, mean;
+  std::getline(ss, step, ',');
+  std::getline(ss, month, ',');
+  std::getline(ss, comp, ',');
+  std::getline(ss, mean, ',');
+  CHECK(std::stod(mean) == Approx((completed[0] + completed[1] + completed[2]) / 3));
+  // Nothing is overwritten without force, and no temporary is left.
+  CHECK_THROWS_AS(export_csv(reader, dir, false), OutputError);
+  CHECK_NOTHROW(export_csv(reader, dir, true));
+  for (const auto& e : fs::recursive_directory_iterator(dir)) CHECK(e.path().string().find(".tmp-") == std::string::npos);
+}
+
+TEST_CASE("convergence: replications are added until the rule is met, the same for any thread count",
+          "[analysis][convergence]") {
+  auto converge = [&](int threads, double precision, std::int64_t max) {
+    RunOptions o;
+    o.output_path = (temp_dir() / ("conv-" + std::to_string(threads) + ".h5")).string();
+    o.threads = threads;
+    o.force = true;
+    ConvergenceRule rule;
+    rule.outputs = {"completed", "completed_month84"};
+    rule.precision = precision;
+    rule.max_replications = max;
+    rule.check_every = 20;
+    o.convergence = rule;
+    return std::pair(run_scenario(example(), o), o.output_path);
+  };
+  const auto [one, path1] = converge(1, 0.03, 2000);
+  const auto [two, path2] = converge(2, 0.03, 2000);
+  REQUIRE(one.converged);
+  CHECK(one.replications == two.replications);
+  CHECK(one.replications % 20 == 0);
+  CHECK(one.replications < 2000);
+  for (double w : one.relative_half_width) CHECK(w <= 0.03);
+  // The file records the rule, the outcome and the replications actually run.
+  const RunReader r(path1);
+  CHECK(r.metadata().replications == one.replications);
+  const h5::Group root = r.file().root();
+  CHECK(root.attr<std::int32_t>("convergence_met") == 1);
+  CHECK(root.attr_string("convergence_outputs") == "completed,completed_month84");
+  CHECK(root.attr_string("convergence_rule").find("within 3% of the mean") != std::string::npos);
+  // And the interval the analysis computes from the file agrees with the rule being met.
+  const auto figs = headline_figures(r, {});
+  const Figure& f = figure(figs, "completed_month120");
+  CHECK((f.estimate.hi - f.estimate.lo) / 2 / f.estimate.value <= 0.03 + 1e-12);
+  // A precision out of reach stops at the maximum, recorded as not met.
+  const auto [capped, path3] = converge(2, 1e-6, 60);
+  CHECK_FALSE(capped.converged);
+  CHECK(capped.replications == 60);
+  CHECK(RunReader(path3).file().root().attr<std::int32_t>("convergence_met") == 0);
+  // Unknown outputs are refused before anything runs.
+  RunOptions bad;
+  bad.output_path = (temp_dir() / "conv-bad.h5").string();
+  bad.convergence = ConvergenceRule{{"schools"}, 0.01, 0.95, 100, 100};
+  CHECK_THROWS_AS(run_scenario(example(), bad), UsageError);
+  CHECK_FALSE(fs::exists(bad.output_path));
+}
