@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The analysis commands as a user drives them: summary (text, csv, json), compare with
+# common random numbers, export, convergence runs, and refusals of files they cannot read.
+# Needs LEPSIM and SOURCE_DIR; reads JSON and HDF5 with Debian's /usr/bin/python3.
+set -u
+fail=0
+check() {  # check DESCRIPTION EXPECTED_CODE COMMAND...
+  local what=$1 want=$2; shift 2
+  "$@" >out.txt 2>err.txt
+  local got=$?
+  if [ "$got" != "$want" ]; then
+    echo "FAIL: $what: exit $got, expected $want"; cat out.txt err.txt; fail=1
+  else
+    echo "ok: $what (exit $got)"
+  fi
+}
+expect() {  # expect DESCRIPTION COMMAND... (a condition)
+  local what=$1; shift
+  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
+}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+ex="$SOURCE_DIR/scenarios/example.toml"
+
+check "run A" 0 "$LEPSIM" run "$ex" -o a.h5 -r 40 -t 2
+check "run A again, other threads" 0 "$LEPSIM" run "$ex" -o a2.h5 -r 40 -t 1
+check "run with another seed" 0 "$LEPSIM" run "$ex" -o b.h5 -r 40 --seed 99
+
+for cmd in summary report compare export; do
+  check "$cmd --help" 0 "$LEPSIM" $cmd --help
+  expect "$cmd --help has examples" grep -q "Example" out.txt
+done
+
+check "summary" 0 "$LEPSIM" summary a.h5
+expect "summary states the confidence level" grep -q "95% confidence" out.txt
+expect "summary has year-5 and year-10 completions" grep -q "schools completed by month 120" out.txt
+check "summary csv" 0 "$LEPSIM" summary a.h5 --format csv --target 20:120
+expect "csv header" grep -q "^key,label,unit,kind,level,n,estimate,lo,hi,p10" out.txt
+expect "csv has the target" grep -q "^target_1," out.txt
+check "summary json" 0 "$LEPSIM" summary a.h5 --format json --level 0.9
+expect "json parses, level 0.9, intervals around estimates" /usr/bin/python3 -c '
+import json, math
+d = json.load(open("out.txt"))
+assert d["level"] == 0.9 and d["run"]["replications"] == 40
+for f in d["figures"]:
+    if f["estimate"] is not None and f["lo"] is not None and f["hi"] is not None:
+        assert f["lo"] <= f["estimate"] <= f["hi"], f
+'
+check "summary with a bad --level" 2 "$LEPSIM" summary a.h5 --level 95
+check "summary with a bad --target" 2 "$LEPSIM" summary a.h5 --target 500
+check "summary with a bad --format" 2 "$LEPSIM" summary a.h5 --format xml
+
+check "compare the same seed and scenario" 0 "$LEPSIM" compare a.h5 a2.h5 --format csv
+expect "every difference is zero with a zero-width interval" /usr/bin/python3 -c '
+import csv
+rows = [r for r in csv.DictReader(open("out.txt")) if r["run"] == "1"]
+assert rows
+for r in rows:
+    assert float(r["difference"]) == 0, r
+    assert r["paired"] == "1"
+    if r["difference_lo"] not in ("", "inf", "-inf"):
+        assert float(r["difference_lo"]) == 0 and float(r["difference_hi"]) == 0, r
+'
+check "compare independent runs" 0 "$LEPSIM" compare a.h5 b.h5
+expect "independent runs are said to be independent" grep -q "independent of A" out.txt
+check "compare needs two files" 2 "$LEPSIM" compare a.h5
+
+# A file from a newer format and a truncated file: refused, named, nothing on stdout.
+cp a.h5 newer.h5
+/usr/bin/python3 -c '
+import h5py, numpy as np
+with h5py.File("newer.h5", "r+") as f:
+    f.attrs["format_version"] = np.array([2, 0], dtype=np.int32)
+'
+check "compare refuses a newer format" 5 "$LEPSIM" compare a.h5 newer.h5
+expect "the newer file is named" grep -q "newer.h5" err.txt
+expect "nothing on stdout" test ! -s out.txt
+head -c 20000 a.h5 > truncated.h5
+for cmd in "summary" "report -o t.html" "export --to csvdir" "info"; do
+  check "$cmd refuses a truncated file" 5 "$LEPSIM" $cmd truncated.h5
+  expect "$cmd names the file" grep -q "truncated.h5" err.txt
+  expect "$cmd prints nothing on stdout" test ! -s out.txt
+done
+expect "no report was written for a truncated file" test ! -e t.html
+
+check "export" 0 "$LEPSIM" export a.h5 --to csv
+expect "replications.csv has a row per replication" test "$(wc -l < csv/replications.csv)" = 41
+expect "series CSV with units" grep -q "completed_cumulative (projects)" csv/series/completed_cumulative.csv
+check "export refuses to overwrite" 4 "$LEPSIM" export a.h5 --to csv
+check "export --force" 0 "$LEPSIM" export a.h5 --to csv --force
+
+check "convergence run" 0 "$LEPSIM" run "$ex" -o conv.h5 --precision 0.05 --on completed --check-every 20 --max-replications 400
+expect "the outcome is printed" grep -q "precision 0.05 on completed" out.txt
+expect "the rule is in the file" /usr/bin/python3 -c '
+import h5py
+f = h5py.File("conv.h5", "r")
+assert f.attrs["convergence_met"] in (0, 1)
+assert f.attrs["replications"] % 20 == 0 or f.attrs["replications"] == 400
+assert f["replications/completed"].shape[0] == f.attrs["replications"]
+'
+check "convergence with an unknown output" 2 "$LEPSIM" run "$ex" -o conv2.h5 --precision 0.05 --on schools
+expect "the valid outputs are listed" grep -q "choose from: completed" err.txt
+check "--on without --precision" 2 "$LEPSIM" run "$ex" -o conv3.h5 --on completed
+
+exit $fail
