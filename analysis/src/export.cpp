@@ -23,13 +23,6 @@ const std::map<std::string, std::string> AXIS_NAMES = {
     {"stage", "stages"},      {"discipline", "disciplines"},   {"pool", "pools"},
     {"state", "project_states"}, {"statistic", "health_statistics"}, {"kind", "spend_kinds"}};
 
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 std::string number(double x) {
   if (std::isnan(x)) return "";
   char buf[32];
@@ -84,6 +77,13 @@ std::string attr_or(const h5::Dataset& d, const char* name, const std::string& f
 }
 
 }  // namespace
+
+std::string csv_cell(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
 
 std::vector<std::string> export_csv(const RunReader& run, const std::string& dir, bool force) {
   const RunMetadata& m = run.metadata();

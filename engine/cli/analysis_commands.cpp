@@ -22,6 +22,7 @@
 namespace lepsim::cli {
 namespace {
 
+using analysis::csv_cell;
 using analysis::Estimate;
 using analysis::Figure;
 using analysis::FigureKind;
@@ -171,13 +172,6 @@ std::string json_string(const std::string& s) {
       out += buf;
     } else out += c;
   }
-  return out + "\"";
-}
-
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
 }
 

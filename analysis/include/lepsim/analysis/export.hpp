@@ -16,4 +16,7 @@ namespace lepsim::analysis {
 //! written. Throws OutputError, RunFileError.
 std::vector<std::string> export_csv(const RunReader& run, const std::string& dir, bool force);
 
+//! One CSV cell (RFC 4180): quoted when it holds a comma, quote or newline.
+std::string csv_cell(const std::string& s);
+
 }  // namespace lepsim::analysis
