@@ -2,25 +2,7 @@
 # The analysis commands as a user drives them: summary (text, csv, json), compare with
 # common random numbers, export, convergence runs, and refusals of files they cannot read.
 # Needs LEPSIM and SOURCE_DIR; reads JSON and HDF5 with Debian's /usr/bin/python3.
-set -u
-fail=0
-check() {  # check DESCRIPTION EXPECTED_CODE COMMAND...
-  local what=$1 want=$2; shift 2
-  "$@" >out.txt 2>err.txt
-  local got=$?
-  if [ "$got" != "$want" ]; then
-    echo "FAIL: $what: exit $got, expected $want"; cat out.txt err.txt; fail=1
-  else
-    echo "ok: $what (exit $got)"
-  fi
-}
-expect() {  # expect DESCRIPTION COMMAND... (a condition)
-  local what=$1; shift
-  if "$@"; then echo "ok: $what"; else echo "FAIL: $what"; fail=1; fi
-}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
+source "$SOURCE_DIR/tests/shell_lib.sh"
 ex="$SOURCE_DIR/scenarios/example.toml"
 
 check "run A" 0 "$LEPSIM" run "$ex" -o a.h5 -r 40 -t 2

@@ -1,21 +1,7 @@
 #!/usr/bin/env bash
 # The command line as a user drives it: help, validate, run, exit codes, and the
 # run file read by h5dump and by Debian's h5py. Needs LEPSIM and SOURCE_DIR.
-set -u
-fail=0
-check() {  # check DESCRIPTION EXPECTED_CODE COMMAND...
-  local what=$1 want=$2; shift 2
-  "$@" >out.txt 2>err.txt
-  local got=$?
-  if [ "$got" != "$want" ]; then
-    echo "FAIL: $what: exit $got, expected $want"; cat out.txt err.txt; fail=1
-  else
-    echo "ok: $what (exit $got)"
-  fi
-}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work" || exit 1
+source "$SOURCE_DIR/tests/shell_lib.sh"
 
 check "--help" 0 "$LEPSIM" --help
 grep -q "lepsim run SCENARIO" out.txt || { echo "FAIL: --help lacks usage"; fail=1; }
@@ -38,7 +24,7 @@ check "run a missing scenario" 3 "$LEPSIM" run nowhere.toml
 check "run example" 0 "$LEPSIM" run "$SOURCE_DIR/scenarios/example.toml" -o ex.h5 -r 20 -t 2
 grep -q "wrote ex.h5" out.txt || { echo "FAIL: no summary printed"; fail=1; }
 [ -f ex.h5 ] || { echo "FAIL: ex.h5 not written"; fail=1; }
-ls ./*.tmp-* >/dev/null 2>&1 && { echo "FAIL: temporary file left behind"; fail=1; }
+expect "no temporary left behind" no_temporaries .
 check "refuse to overwrite" 4 "$LEPSIM" run "$SOURCE_DIR/scenarios/example.toml" -o ex.h5 -r 5
 check "overwrite with --force" 0 "$LEPSIM" run "$SOURCE_DIR/scenarios/example.toml" -o ex.h5 -r 20 -t 1 --force
 check "unwritable directory" 4 "$LEPSIM" run "$SOURCE_DIR/scenarios/example.toml" -o no/such/dir/x.h5 -r 2

@@ -1,5 +1,6 @@
 #include "lepsim/analysis/export.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -30,21 +31,14 @@ std::string number(double x) {
   return buf;
 }
 
-//! One CSV file, written to a temporary and renamed into place by commit().
+//! One CSV file of the staging folder (export_csv moves the folder's files into place).
 class CsvFile {
  public:
-  CsvFile(const fs::path& path, bool force) : path_(path), temp_(path.string() + ".tmp-" + std::to_string(::getpid())) {
-    std::error_code ec;
-    if (!force && fs::exists(path_, ec))
-      throw OutputError(path_.string() + " exists; use --force to overwrite it");
-    f_ = std::fopen(temp_.c_str(), "wb");
-    if (!f_) throw OutputError("cannot write " + temp_ + ": " + std::strerror(errno));
+  explicit CsvFile(const fs::path& path) : path_(path), f_(std::fopen(path.c_str(), "wb")) {
+    if (!f_) throw OutputError("cannot write " + path_.string() + ": " + std::strerror(errno));
   }
   ~CsvFile() {
-    if (f_) {
-      std::fclose(f_);
-      std::remove(temp_.c_str());
-    }
+    if (f_) std::fclose(f_);
   }
   CsvFile(const CsvFile&) = delete;
   CsvFile& operator=(const CsvFile&) = delete;
@@ -54,22 +48,67 @@ class CsvFile {
     for (std::size_t i = 0; i < cells.size(); ++i) line += (i ? "," : "") + cells[i];
     line += "\n";
     if (std::fwrite(line.data(), 1, line.size(), f_) != line.size())
-      throw OutputError("cannot write " + temp_ + ": " + std::strerror(errno));
+      throw OutputError("cannot write " + path_.string() + ": " + std::strerror(errno));
   }
   void commit() {
     const int rc = std::fclose(f_);
     f_ = nullptr;
-    if (rc != 0 || std::rename(temp_.c_str(), path_.c_str()) != 0) {
-      const std::string why = std::strerror(errno);
-      std::remove(temp_.c_str());
-      throw OutputError("cannot write " + path_.string() + ": " + why);
-    }
+    if (rc != 0) throw OutputError("cannot write " + path_.string() + ": " + std::strerror(errno));
   }
 
  private:
   fs::path path_;
-  std::string temp_;
   std::FILE* f_ = nullptr;
+};
+
+//! The export is written whole into `DIR.tmp-PID` beside DIR, then moved into place, so
+//! a failure (a full disk, a bad chunk met halfway) leaves DIR as it was and nothing behind.
+class Staging {
+ public:
+  explicit Staging(const fs::path& dir) : dir_(dir) {
+    fs::path full = fs::absolute(dir_).lexically_normal();
+    if (full.filename().empty()) full = full.parent_path();  // "csv/" or "."
+    path_ = full.parent_path() / (full.filename().string() + ".tmp-" + std::to_string(::getpid()));
+    std::error_code ec;
+    fs::create_directories(path_ / "series", ec);
+    if (!ec) fs::create_directories(path_ / "summary", ec);
+    if (ec) {
+      fs::remove_all(path_, ec);
+      throw OutputError("cannot create " + dir_.string() + ": " + ec.message());
+    }
+  }
+  ~Staging() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  Staging(const Staging&) = delete;
+  Staging& operator=(const Staging&) = delete;
+
+  const fs::path& path() const noexcept { return path_; }
+
+  //! Moves every staged file to DIR: all of them or, if one exists and !force, none.
+  std::vector<std::string> commit(bool force) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::recursive_directory_iterator(path_))
+      if (e.is_regular_file()) files.push_back(e.path().lexically_relative(path_));
+    std::sort(files.begin(), files.end());
+    std::error_code ec;
+    for (const auto& f : files)
+      if (!force && fs::exists(dir_ / f, ec)) throw OutputError((dir_ / f).string() + " exists; use --force to overwrite it");
+    fs::create_directories(dir_ / "series", ec);
+    if (!ec) fs::create_directories(dir_ / "summary", ec);
+    if (ec) throw OutputError("cannot create " + dir_.string() + ": " + ec.message());
+    std::vector<std::string> written;
+    for (const auto& f : files) {
+      fs::rename(path_ / f, dir_ / f, ec);
+      if (ec) throw OutputError("cannot write " + (dir_ / f).string() + ": " + ec.message());
+      written.push_back((dir_ / f).string());
+    }
+    return written;
+  }
+
+ private:
+  fs::path dir_, path_;
 };
 
 std::string attr_or(const h5::Dataset& d, const char* name, const std::string& fallback) {
@@ -87,18 +126,19 @@ std::string csv_cell(const std::string& s) {
 
 std::vector<std::string> export_csv(const RunReader& run, const std::string& dir, bool force) {
   const RunMetadata& m = run.metadata();
-  std::vector<std::string> written;
+  // Re-running an export is the common clash: refuse it before doing the work.
   std::error_code ec;
-  fs::create_directories(fs::path(dir) / "series", ec);
-  if (!ec) fs::create_directories(fs::path(dir) / "summary", ec);
-  if (ec) throw OutputError("cannot create " + dir + ": " + ec.message());
+  if (!force && fs::exists(fs::path(dir) / "replications.csv", ec))
+    throw OutputError((fs::path(dir) / "replications.csv").string() + " exists; use --force to overwrite it");
+  Staging staging{fs::path(dir)};
+  const fs::path& out = staging.path();
   const h5::Group root = run.file().root();
   try {
     const auto months = root.open_group("dimensions").read_array<double>("step_start_month");
     const auto R = static_cast<std::uint64_t>(m.replications);
     // Per replication.
     {
-      CsvFile f(fs::path(dir) / "replications.csv", force);
+      CsvFile f(out / "replications.csv");
       f.row({"replication", "projects (projects)", "completed (projects)", "finish_step (step; -1 after the horizon)",
              "finish_month (months from start; empty after the horizon)"});
       const h5::Group reps = root.open_group("replications");
@@ -112,7 +152,6 @@ std::vector<std::string> export_csv(const RunReader& run, const std::string& dir
                  s[i] < 0 ? "" : number((s[i] + 1) * m.step_months)});
       }
       f.commit();
-      written.push_back((fs::path(dir) / "replications.csv").string());
     }
     const h5::Group series = root.open_group("series");
     const h5::Group summary = root.open_group("summary");
@@ -134,8 +173,7 @@ std::vector<std::string> export_csv(const RunReader& run, const std::string& dir
       const std::uint64_t K = std::max<std::uint64_t>(1, s.inner), T = static_cast<std::uint64_t>(m.steps);
       // Per replication and step, one column per component.
       {
-        const fs::path path = fs::path(dir) / "series" / (s.name + ".csv");
-        CsvFile f(path, force);
+        CsvFile f(out / "series" / (s.name + ".csv"));
         std::vector<std::string> head = {"replication", "step", "month (months from start)"};
         if (comps.empty()) head.push_back(csv_cell(s.name + " (" + unit + ")"));
         for (const auto& c : comps) head.push_back(csv_cell(s.name + "[" + c + "] (" + unit + ")"));
@@ -152,13 +190,11 @@ std::vector<std::string> export_csv(const RunReader& run, const std::string& dir
             }
         }
         f.commit();
-        written.push_back(path.string());
       }
       // Across replications: one row per step and component.
       if (summary.exists(s.name)) {
         const h5::Group g = summary.open_group(s.name);
-        const fs::path path = fs::path(dir) / "summary" / (s.name + ".csv");
-        CsvFile f(path, force);
+        CsvFile f(out / "summary" / (s.name + ".csv"));
         const std::string u = " (" + unit + ")";
         f.row({"step", "month (months from start)", "component", csv_cell("mean" + u), csv_cell("sd" + u),
                csv_cell("p10" + u), csv_cell("p50" + u), csv_cell("p90" + u), "replications (count)"});
@@ -173,14 +209,12 @@ std::vector<std::string> export_csv(const RunReader& run, const std::string& dir
                    number(sd[i]), number(p10[i]), number(p50[i]), number(p90[i]), number(count[i])});
           }
         f.commit();
-        written.push_back(path.string());
       }
     }
     // Per LEP (authority) per replication.
     if (!m.leps.empty()) {
       const h5::Group leps = root.open_group("leps");
-      const fs::path path = fs::path(dir) / "leps.csv";
-      CsvFile f(path, force);
+      CsvFile f(out / "leps.csv");
       std::vector<std::string> head = {"replication", "authority"};
       std::vector<h5::Dataset> ds;
       for (const auto& name : m.leps) {
@@ -202,14 +236,12 @@ std::vector<std::string> export_csv(const RunReader& run, const std::string& dir
           }
       }
       f.commit();
-      written.push_back(path.string());
     }
     // Per project.
     if (m.per_project) {
       const h5::Group proj = root.open_group("projects");
       const h5::Group reps = root.open_group("replications");
-      const fs::path path = fs::path(dir) / "projects.csv";
-      CsvFile f(path, force);
+      CsvFile f(out / "projects.csv");
       const bool cost = proj.exists("cost");
       std::vector<std::string> head = {"replication", "authority", "project_type", "arrival_step (step)",
                                        "completion_step (step; -1 not within the horizon)"};
@@ -237,12 +269,11 @@ std::vector<std::string> export_csv(const RunReader& run, const std::string& dir
         }
       }
       f.commit();
-      written.push_back(path.string());
     }
   } catch (const h5::Error& e) {
     run.fail(std::string("corrupted: ") + e.what());
   }
-  return written;
+  return staging.commit(force);
 }
 
 }  // namespace lepsim::analysis

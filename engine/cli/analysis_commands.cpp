@@ -296,16 +296,17 @@ int cmd_summary(const std::vector<std::string>& args) {
   po::options_description opts;
   add_figure_options(opts);
   opts.add_options()("format", po::value<std::string>()->default_value("text"), "text, csv or json");
+  add_quick_option(opts);
   Parsed p = parse(args, opts, SUMMARY_HELP, "run-file", 1);
   if (p.help) return 0;
   if (!p.vm.count("run-file")) throw UsageError("summary needs a run file: lepsim summary RUN.h5");
   const std::string format = format_choice(p.vm);
   const analysis::FigureOptions fo = figure_options(p.vm);
-  const analysis::RunReader run(p.vm["run-file"].as<std::vector<std::string>>()[0]);
-  const auto figs = analysis::headline_figures(run, fo);
-  const std::string out = format == "json" ? summary_json(run.metadata(), figs, fo.level)
+  const auto run = open_run(p.vm["run-file"].as<std::vector<std::string>>()[0], p.vm);
+  const auto figs = analysis::headline_figures(*run, fo);
+  const std::string out = format == "json" ? summary_json(run->metadata(), figs, fo.level)
                           : format == "csv" ? summary_csv(figs, fo.level)
-                                            : summary_text(run.metadata(), figs, fo.level);
+                                            : summary_text(run->metadata(), figs, fo.level);
   std::cout << out;
   return 0;
 }
@@ -315,6 +316,7 @@ int cmd_report(const std::vector<std::string>& args) {
   opts.add_options()("output,o", po::value<std::string>(), "HTML file to write (default: RUN's name with .html)")(
       "force,f", "overwrite the output file if it exists");
   add_figure_options(opts);
+  add_quick_option(opts);
   Parsed p = parse(args, opts, REPORT_HELP, "run-file", 1);
   if (p.help) return 0;
   if (!p.vm.count("run-file")) throw UsageError("report needs a run file: lepsim report RUN.h5");
@@ -326,8 +328,8 @@ int cmd_report(const std::vector<std::string>& args) {
   std::error_code ec;
   if (!p.vm.count("force") && std::filesystem::exists(ro.output_path, ec))
     throw OutputError(ro.output_path + " exists; use --force to overwrite it");
-  const analysis::RunReader run(path);
-  analysis::write_report(run, ro);
+  const auto run = open_run(path, p.vm);
+  analysis::write_report(*run, ro);
   std::cout << "wrote " << ro.output_path << "\n";
   return 0;
 }
@@ -336,6 +338,7 @@ int cmd_compare(const std::vector<std::string>& args) {
   po::options_description opts;
   add_figure_options(opts);
   opts.add_options()("format", po::value<std::string>()->default_value("text"), "text, csv or json");
+  add_quick_option(opts);
   Parsed p = parse(args, opts, COMPARE_HELP, "run-files", -1);
   if (p.help) return 0;
   const auto files = p.vm.count("run-files") ? p.vm["run-files"].as<std::vector<std::string>>() : std::vector<std::string>{};
@@ -345,7 +348,7 @@ int cmd_compare(const std::vector<std::string>& args) {
   std::vector<std::unique_ptr<analysis::RunReader>> readers;
   std::vector<const analysis::RunReader*> runs;
   for (const auto& f : files) {
-    readers.push_back(std::make_unique<analysis::RunReader>(f));
+    readers.push_back(open_run(f, p.vm));
     runs.push_back(readers.back().get());
   }
   const analysis::Comparison c = analysis::compare_runs(runs, fo);
@@ -429,12 +432,13 @@ int cmd_export(const std::vector<std::string>& args) {
   po::options_description opts;
   opts.add_options()("to", po::value<std::string>(), "folder to write the CSV files in (created if missing)")(
       "force,f", "overwrite existing CSV files");
+  add_quick_option(opts);
   Parsed p = parse(args, opts, EXPORT_HELP, "run-file", 1);
   if (p.help) return 0;
   if (!p.vm.count("run-file")) throw UsageError("export needs a run file: lepsim export RUN.h5 --to DIR");
   if (!p.vm.count("to")) throw UsageError("export needs --to DIR: the folder for the CSV files");
-  const analysis::RunReader run(p.vm["run-file"].as<std::vector<std::string>>()[0]);
-  const auto files = analysis::export_csv(run, p.vm["to"].as<std::string>(), p.vm.count("force") > 0);
+  const auto run = open_run(p.vm["run-file"].as<std::vector<std::string>>()[0], p.vm);
+  const auto files = analysis::export_csv(*run, p.vm["to"].as<std::string>(), p.vm.count("force") > 0);
   std::cout << "wrote " << files.size() << " CSV files in " << p.vm["to"].as<std::string>() << "\n";
   return 0;
 }

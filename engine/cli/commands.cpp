@@ -16,4 +16,16 @@ po::variables_map parse_command(const std::vector<std::string>& args, const po::
   return vm;
 }
 
+void add_quick_option(po::options_description& opts) {
+  opts.add_options()("quick,q",
+                     "check the file's structure only, not every dataset (faster on very large files, "
+                     "but corrupted data may then go unnoticed)");
+}
+
+std::unique_ptr<analysis::RunReader> open_run(const std::string& path, const po::variables_map& vm) {
+  auto run = std::make_unique<analysis::RunReader>(path);
+  if (!vm.count("quick")) run->verify();
+  return run;
+}
+
 }  // namespace lepsim::cli

@@ -22,6 +22,8 @@
 #include "lepsim/version.hpp"
 
 using namespace lepsim;
+using lepsim::cli::add_quick_option;
+using lepsim::cli::open_run;
 using lepsim::cli::parse_command;
 namespace po = boost::program_options;
 
@@ -38,9 +40,6 @@ void install_signal_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  // Past a file-size limit (ulimit -f) a write should fail with EFBIG and be reported
-  // like a full disk (exit 4, temporary removed), not kill the process mid-file.
-  signal(SIGXFSZ, SIG_IGN);
 }
 
 const char* MAIN_HELP = R"(lepsim - Monte Carlo simulation of programmes delivered through local partnerships
@@ -258,7 +257,8 @@ int cmd_run(const std::vector<std::string>& args) {
 
 int cmd_info(const std::vector<std::string>& args) {
   po::options_description opts;
-  opts.add_options()("quick,q", "check the structure only; do not read every dataset back")("help,h", "show this help");
+  add_quick_option(opts);
+  opts.add_options()("help,h", "show this help");
   po::options_description hidden;
   hidden.add_options()("run-file", po::value<std::string>(), "run file");
   po::options_description all;
@@ -271,9 +271,9 @@ int cmd_info(const std::vector<std::string>& args) {
     return 0;
   }
   if (!vm.count("run-file")) throw UsageError("info needs a run file: lepsim info RUN.h5");
-  const analysis::RunReader reader(vm["run-file"].as<std::string>());
+  const auto run = open_run(vm["run-file"].as<std::string>(), vm);
+  const analysis::RunReader& reader = *run;
   const bool quick = vm.count("quick") > 0;
-  if (!quick) reader.verify();
   const analysis::Headline h = reader.headline();
   // Everything is read and checked before the first line goes to stdout.
   const analysis::RunMetadata& m = reader.metadata();
@@ -308,6 +308,9 @@ int cmd_info(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f) a write should fail with EFBIG and be reported
+  // like a full disk (exit 4, temporary removed), not kill the process mid-file.
+  signal(SIGXFSZ, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {

@@ -24,6 +24,11 @@ std::atomic<std::uint64_t> g_failed_closes{0};
 // Debian's libhdf5 is thread-safe, where the error stack (and its auto-print) is
 // per thread: silence it once per thread, before the first HDF5 call of that thread.
 void quiet() noexcept {
+  // A file whose close failed (a full disk) stays in HDF5's table of open objects, and
+  // the library's own clean-up at exit then crashes closing it again (HDF5 1.10): every
+  // file lepsim keeps is closed explicitly, so leave that clean-up to the OS.
+  static const bool no_atexit_cleanup = (H5dont_atexit(), true);
+  (void)no_atexit_cleanup;
   thread_local bool done = false;
   if (!done) {
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
