@@ -185,7 +185,7 @@ TEST_CASE("export writes CSV with units, one row per replication and step, and k
 }
 
 TEST_CASE("convergence: replications are added until the rule is met, the same for any thread count",
-          "[analysis][convergence]") {
+          "[analysis][convergence][threads]") {
   auto converge = [&](int threads, double precision, std::int64_t max) {
     RunOptions o;
     o.output_path = (temp_dir() / ("conv-" + std::to_string(threads) + ".h5")).string();

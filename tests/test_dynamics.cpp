@@ -194,7 +194,7 @@ TEST_CASE("Little's law holds exactly on the output series", "[dynamics][propert
   }
 }
 
-TEST_CASE("same seed, same bits for 1, 2 and 8 threads", "[dynamics][determinism]") {
+TEST_CASE("same seed, same bits for 1, 2 and 8 threads", "[dynamics][determinism][threads]") {
   const Scenario sc = load_scenario(LEPSIM_SOURCE_DIR "/scenarios/example.toml");
   auto collect = [&](int threads, int chunk) {
     std::vector<ReplicationResult> all;

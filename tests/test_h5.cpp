@@ -318,7 +318,7 @@ TEST_CASE("h5: errors name the file, the object and the operation", "[h5]") {
   }
 }
 
-TEST_CASE("h5: HDF5's own error printing is silenced on every thread", "[h5]") {
+TEST_CASE("h5: HDF5's own error printing is silenced on every thread", "[h5][threads]") {
   TempDir tmp;
   const std::string bad = tmp.file("not_hdf5.h5");
   std::ofstream(bad) << "plain text\n";

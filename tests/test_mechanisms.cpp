@@ -411,7 +411,7 @@ TEST_CASE("exclusivity is withdrawn exactly when the scorecard rule says", "[mec
   }
 }
 
-TEST_CASE("every mechanism on: same seed, same bits for 1 and 2 threads", "[mechanisms][determinism]") {
+TEST_CASE("every mechanism on: same seed, same bits for 1 and 2 threads", "[mechanisms][determinism][threads]") {
   Scenario sc = base();
   Mechanisms& m = sc.mechanisms;
   m.setup.enabled = m.partnering.enabled = m.disputes.enabled = m.capacity.enabled = true;

@@ -90,7 +90,7 @@ TEST_CASE("the run file says what it is and keeps the scenario", "[run_file]") {
   CHECK_FALSE(fs::exists(path + ".tmp-" + std::to_string(::getpid())));
 }
 
-TEST_CASE("same seed, same bits in the file for 1, 2 and 8 threads and any chunk size", "[run_file][determinism]") {
+TEST_CASE("same seed, same bits in the file for 1, 2 and 8 threads and any chunk size", "[run_file][determinism][threads]") {
   const std::string a = run_example("t1.h5", 1, 23, 4), b = run_example("t2.h5", 2, 23, 0), c = run_example("t8.h5", 8, 23, 23);
   const auto names = datasets_of(a);
   REQUIRE(names == datasets_of(b));
@@ -168,7 +168,7 @@ TEST_CASE("an existing output is never overwritten without force; failures leave
     CHECK(entry.path().string().find(".tmp-") == std::string::npos);
 }
 
-TEST_CASE("a cancelled run leaves no file under the final name and no temporary", "[run_file][faults]") {
+TEST_CASE("a cancelled run leaves no file under the final name and no temporary", "[run_file][faults][threads]") {
   std::atomic<bool> stop{true};
   RunOptions o;
   o.output_path = (temp_dir() / "cancelled.h5").string();
