@@ -1,15 +1,12 @@
 #include "lepsim/analysis/export.hpp"
 
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
 
-#include <unistd.h>
-
+#include "atomic_file.hpp"
 #include "lepsim/error.hpp"
 
 namespace lepsim::analysis {
@@ -33,43 +30,23 @@ std::string number(double x) {
 //! One CSV file, written to a temporary and renamed into place by commit().
 class CsvFile {
  public:
-  CsvFile(const fs::path& path, bool force) : path_(path), temp_(path.string() + ".tmp-" + std::to_string(::getpid())) {
-    std::error_code ec;
-    if (!force && fs::exists(path_, ec))
-      throw OutputError(path_.string() + " exists; use --force to overwrite it");
-    f_ = std::fopen(temp_.c_str(), "wb");
-    if (!f_) throw OutputError("cannot write " + temp_ + ": " + std::strerror(errno));
-  }
-  ~CsvFile() {
-    if (f_) {
-      std::fclose(f_);
-      std::remove(temp_.c_str());
-    }
-  }
-  CsvFile(const CsvFile&) = delete;
-  CsvFile& operator=(const CsvFile&) = delete;
+  CsvFile(const fs::path& path, bool force) : file_(checked(path, force)) {}
 
   void row(const std::vector<std::string>& cells) {
     std::string line;
     for (std::size_t i = 0; i < cells.size(); ++i) line += (i ? "," : "") + cells[i];
     line += "\n";
-    if (std::fwrite(line.data(), 1, line.size(), f_) != line.size())
-      throw OutputError("cannot write " + temp_ + ": " + std::strerror(errno));
+    file_.write(line);
   }
-  void commit() {
-    const int rc = std::fclose(f_);
-    f_ = nullptr;
-    if (rc != 0 || std::rename(temp_.c_str(), path_.c_str()) != 0) {
-      const std::string why = std::strerror(errno);
-      std::remove(temp_.c_str());
-      throw OutputError("cannot write " + path_.string() + ": " + why);
-    }
-  }
+  void commit() { file_.commit(); }
 
  private:
-  fs::path path_;
-  std::string temp_;
-  std::FILE* f_ = nullptr;
+  static std::string checked(const fs::path& path, bool force) {
+    std::error_code ec;
+    if (!force && fs::exists(path, ec)) throw OutputError(path.string() + " exists; use --force to overwrite it");
+    return path.string();
+  }
+  detail::AtomicFile file_;
 };
 
 std::string attr_or(const h5::Dataset& d, const char* name, const std::string& fallback) {
