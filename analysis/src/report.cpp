@@ -179,14 +179,15 @@ class Chart {
 
   //! A line through (x, y); NaN values leave gaps.
   void line(const std::vector<double>& x, const std::vector<double>& y, const char* col, const std::string& legend,
-            double width = 2.2, bool dashed = false) {
+            double width = 2.2, bool dashed = false, const std::string& css_class = "") {
+    const std::string cls = css_class.empty() ? "" : " class=\"" + css_class + "\"";
     for (const auto& seg : segments(x, y, y)) {
       if (seg.size() == 1) {
-        body_ += "<circle cx=\"" + coord(sx(x[seg[0]])) + "\" cy=\"" + coord(sy(y[seg[0]])) + "\" r=\"" + coord(width) +
-                 "\" fill=\"" + col + "\"/>";
+        body_ += "<circle" + cls + " cx=\"" + coord(sx(x[seg[0]])) + "\" cy=\"" + coord(sy(y[seg[0]])) + "\" r=\"" +
+                 coord(width) + "\" fill=\"" + col + "\"/>";
         continue;
       }
-      body_ += "<polyline fill=\"none\" stroke=\"" + std::string(col) + "\" stroke-width=\"" + coord(width) +
+      body_ += "<polyline" + cls + " fill=\"none\" stroke=\"" + std::string(col) + "\" stroke-width=\"" + coord(width) +
                "\" stroke-linejoin=\"round\" stroke-linecap=\"round\"" + (dashed ? " stroke-dasharray=\"7 5\"" : "") +
                " points=\"";
       for (std::size_t i : seg) body_ += coord(sx(x[i])) + "," + coord(sy(y[i])) + " ";
@@ -196,10 +197,11 @@ class Chart {
   }
 
   //! Points marked with rings (a plan's stated points).
-  void markers(const std::vector<double>& x, const std::vector<double>& y, const char* col, const std::string& what) {
+  void markers(const std::vector<double>& x, const std::vector<double>& y, const char* col, const std::string& what,
+               const std::string& css_class) {
     for (std::size_t i = 0; i < x.size() && i < y.size(); ++i)
       if (std::isfinite(x[i]) && std::isfinite(y[i]))
-        body_ += "<circle cx=\"" + coord(sx(x[i])) + "\" cy=\"" + coord(sy(y[i])) +
+        body_ += "<circle class=\"" + css_class + "\" cx=\"" + coord(sx(x[i])) + "\" cy=\"" + coord(sy(y[i])) +
                  "\" r=\"4\" fill=\"#fff\" stroke=\"" + col + "\" stroke-width=\"2\"><title>" + esc(what) + ": " +
                  sig(y[i]) + " by month " + sig(x[i]) + "</title></circle>";
   }
@@ -257,7 +259,7 @@ class Chart {
       for (std::size_t c = 0; c < categories.size(); ++c)
         if (total[c] > 0)
           overlay_ += "<text x=\"" + coord(sx(static_cast<double>(c) + 0.5)) + "\" y=\"" + coord(sy(total[c]) - 5) +
-                      "\" text-anchor=\"middle\" class=\"value\">" + sig(total[c]) + "</text>";
+                      "\" text-anchor=\"middle\" class=\"value\">" + (total[c] >= 100 ? fixed(total[c], 0) : sig(total[c] >= 10 ? std::round(total[c] * 10) / 10 : total[c])) + "</text>";
   }
 
   std::string svg() const {
@@ -299,7 +301,8 @@ class Chart {
         o += "<text x=\"" + coord(sx(t.at)) + "\" y=\"" + coord(bottom + 33) + "\" text-anchor=\"middle\" class=\"sub\">" +
              esc(t.sub) + "</text>";
     }
-    o += "<text x=\"" + coord((LEFT + RIGHT) / 2) + "\" y=\"" + coord(bottom + 54) + "\" text-anchor=\"middle\" class=\"label\">" +
+    const bool subs = std::any_of(x_ticks_.begin(), x_ticks_.end(), [](const Tick& t) { return !t.sub.empty(); });
+    o += "<text x=\"" + coord((LEFT + RIGHT) / 2) + "\" y=\"" + coord(bottom + (subs ? 54 : 42)) + "\" text-anchor=\"middle\" class=\"label\">" +
          esc(x_label_) + "</text>";
     o += "<text transform=\"translate(20 " + coord(TOP + PLOT_H / 2) + ") rotate(-90)\" text-anchor=\"middle\" class=\"label\">" +
          esc(y_label_) + "</text>";
@@ -315,8 +318,8 @@ class Chart {
              "\" stroke=\"" + e.colour + "\" stroke-width=\"2.5\"" + (e.swatch == Swatch::Dashed ? " stroke-dasharray=\"6 3\"" : "") +
              "/>";
       std::string label = e.label;
-      const bool cut = utf8_length(label) > 27;
-      if (cut) label = utf8_prefix(label, 26) + "\u2026";
+      const bool cut = utf8_length(label) > 30;
+      if (cut) label = utf8_prefix(label, 29) + "\u2026";
       o += "<text x=\"" + coord(LEGEND_X + 28) + "\" y=\"" + coord(y + 4.5) + "\" class=\"legend\">" + esc(label) +
            (cut ? "<title>" + esc(e.label) + "</title>" : "") + "</text>";
       y += 22;
@@ -500,7 +503,8 @@ th{background:#f0f2f5;font-size:12.5px;color:#3e4c59}
 td.num,th.num{text-align:right}
 td.unit{color:#616e7c;font-size:13.5px}
 .kind{color:#7b8794;font-size:12.5px}
-col.figure{width:35%}col.estimate{width:14%}col.interval{width:21%}col.spread{width:19%}col.unit{width:11%}
+col.figure{width:30%}col.estimate{width:16%}col.interval{width:19%}col.spread{width:22%}col.unit{width:13%}
+td.num strong{white-space:nowrap}
 tbody tr:nth-child(even) td{background:#fafbfc}
 figure{margin:0 0 22px;background:#fff;border:1px solid #e1e4e8;border-radius:8px;padding:10px 12px 12px}
 figure svg{display:block;width:100%;height:auto}
@@ -525,41 +529,54 @@ std::string meta_item(const std::string& term, const std::string& value_html, bo
 
 std::string level_text(double level) { return fixed(level * 100, level * 100 == std::round(level * 100) ? 0 : 1) + "%"; }
 
-//! An estimate as people read it, by the figure's unit.
-std::string value_text(const Figure& f, double v) {
-  if (f.unit == "probability") return std::isfinite(v) ? fixed(v * 100, 1) + "%" : "n/a";
-  if (f.unit == "month") return std::isinf(v) && v > 0 ? "after the horizon" : std::isfinite(v) ? "month " + sig(v) : "n/a";
-  return sig(v);
-}
+//! How a figure's numbers are shown, by its unit: shares as percentages, months as
+//! "month 57" (or "after the horizon"), anything else to about four significant digits.
+struct Shown {
+  double scale = 1;
+  std::string suffix, unit;
+  bool month = false;
 
-std::string interval_text(const Figure& f, const Estimate& e) {
-  if (std::isnan(e.lo) || std::isnan(e.hi)) return "n/a";
-  if (f.unit == "month" || f.unit == "probability") {
-    auto end = [&](double v) {
-      if (std::isinf(v)) return std::string(v > 0 ? "after the horizon" : "\u2212\u221e");
-      return f.unit == "probability" ? fixed(v * 100, 1) + "%" : sig(v);
-    };
-    if (std::isinf(e.lo) && std::isinf(e.hi) && e.lo > 0) return "after the horizon";
-    return end(e.lo) + " \u2013 " + end(e.hi);
+  explicit Shown(const Figure& f) : unit(f.unit) {
+    if (f.unit == "probability" || f.unit == "fraction of FTE") {
+      scale = 100, suffix = "%";
+      unit = f.unit == "probability" ? "% of replications" : "% of FTE";
+    } else if (f.unit == "month") {
+      month = true, unit = "months from the start";
+    }
   }
-  return sig(e.lo) + " \u2013 " + sig(e.hi);
-}
+  std::string bare(double v) const {
+    if (std::isnan(v)) return "n/a";
+    if (month && std::isinf(v)) return v > 0 ? "after the horizon" : "\u2212\u221e";
+    if (scale == 100) return fixed(v * scale, 1);
+    return unit == "0-1" ? fixed(v, 3) : sig(v);
+  }
+  std::string value(double v) const {
+    if (month && std::isfinite(v)) return "month " + bare(v);
+    return bare(v) + (std::isfinite(v) ? suffix : "");
+  }
+  std::string interval(const Estimate& e) const {
+    if (std::isnan(e.lo) || std::isnan(e.hi)) return "n/a";
+    if (month && std::isinf(e.lo) && std::isinf(e.hi) && e.lo > 0) return "after the horizon";
+    return bare(e.lo) + " \u2013 " + value(e.hi);
+  }
+};
 
 std::string headline_table(const std::vector<Figure>& figs, double level) {
   std::string o = "<table><colgroup><col class=\"figure\"><col class=\"estimate\"><col class=\"interval\">"
-                  "<col class=\"spread\"><col class=\"unit\"></colgroup><thead><tr><th>figure</th><th class=\"num\">estimate</th><th class=\"num\">" + level_text(level) +
-                  " confidence interval</th><th class=\"num\">P10 / P50 / P90 of replications</th><th>unit</th></tr></thead><tbody>";
+                  "<col class=\"spread\"><col class=\"unit\"></colgroup><thead><tr><th>figure</th><th class=\"num\">estimate</th>"
+                  "<th class=\"num\">" + level_text(level) + " confidence interval</th><th class=\"num\">P10 / P50 / P90 of "
+                  "replications</th><th>unit</th></tr></thead><tbody>";
   for (const auto& f : figs) {
+    const Shown shown(f);
     std::string spread;
-    if (f.kind == FigureKind::Mean) {
+    if (f.kind == FigureKind::Mean)
       for (const auto& [p, e] : f.percentiles)
-        if (p == 10 || p == 50 || p == 90) spread += (spread.empty() ? "" : " / ") + sig(e.value);
-    }
-    const std::string unit = f.unit == "probability" ? "%" : f.unit == "month" ? "month" : f.unit;
-    o += "<tr><td>" + esc(f.label) + (f.kind == FigureKind::Mean ? " <span class=\"kind\">mean</span>" : "") +
-         "</td><td class=\"num\"><strong>" + esc(value_text(f, f.estimate.value)) + "</strong></td><td class=\"num\">" +
-         esc(interval_text(f, f.estimate)) + "</td><td class=\"num\">" + esc(spread.empty() ? "\u2014" : spread) +
-         "</td><td class=\"unit\">" + esc(unit) + "</td></tr>";
+        if (p == 10 || p == 50 || p == 90) spread += (spread.empty() ? "" : " / ") + shown.bare(e.value);
+    const char* kind = f.kind == FigureKind::Mean ? "mean" : f.kind == FigureKind::Percentile ? "percentile" : "probability";
+    o += "<tr><td>" + esc(f.label) + " <span class=\"kind\">" + kind + "</span></td><td class=\"num\"><strong>" +
+         esc(shown.value(f.estimate.value)) + "</strong></td><td class=\"num\">" + esc(shown.interval(f.estimate)) +
+         "</td><td class=\"num\">" + esc(spread.empty() ? "\u2014" : spread) + "</td><td class=\"unit\">" + esc(shown.unit) +
+         "</td></tr>";
   }
   return o + "</tbody></table>";
 }
@@ -583,8 +600,9 @@ std::string fan_chart(const RunReader& run) {
   c.line(x, p50, "#4e79a7", "median (P50)", 2.6);
   c.line(x, mean, "#1f2933", "mean", 1.6, true);
   if (!m.plan.empty()) {
-    c.line(px, py, "#e15759", "plan (scenario)", 2.2);
-    c.markers(std::vector<double>(px.begin() + 1, px.end()), std::vector<double>(py.begin() + 1, py.end()), "#e15759", "plan");
+    c.line(px, py, "#e15759", "plan (scenario)", 2.2, false, "plan");
+    c.markers(std::vector<double>(px.begin() + 1, px.end()), std::vector<double>(py.begin() + 1, py.end()), "#e15759", "plan",
+              "plan-point");
   }
   return figure(c, "Cumulative projects completed by each month, across " + fixed(static_cast<double>(m.replications), 0) +
                        " replications: the shaded band holds the middle 80% of replications (P10 to P90), the solid line "
@@ -605,12 +623,18 @@ std::string s_curve(const RunReader& run) {
   for (std::size_t q = 0; q < std::size(SHARES); ++q)
     c.line(x, scaled(f.share[q], 100), cols[q], "\u2265 " + fixed(SHARES[q] * 100, 0) + "% of projects done", 2.0);
   c.line(x, scaled(f.all, 100), "#4e79a7", "whole programme done", 3.0);
-  const double final_all = f.all.empty() ? 0 : f.all.back();
-  return figure(c, "Share of replications in which the whole programme (every project) has finished by each month "
-                   "(from <code>/replications/finish_step</code>), and in which at least 25%, 50% and 75% of that "
-                   "replication's projects have (from <code>/series/completed_cumulative</code> against "
-                   "<code>/replications/projects</code>). By the horizon the whole programme is done in " +
-                       fixed(final_all * 100, 1) + "% of replications.");
+  auto last = [](const std::vector<double>& v) { return v.empty() ? 0.0 : v.back(); };
+  std::string reached = "By the horizon: every project done in " + fixed(last(f.all) * 100, 1) + "% of replications";
+  bool any = last(f.all) > 0;
+  for (std::size_t q = 0; q < std::size(SHARES); ++q) {
+    reached += ", \u2265 " + fixed(SHARES[q] * 100, 0) + "% done in " + fixed(last(f.share[q]) * 100, 1) + "%";
+    any = any || last(f.share[q]) > 0;
+  }
+  reached += any ? "." : ": no replication reaches even a quarter of its projects within the horizon, so every line lies on 0%.";
+  return figure(c, "Share of replications in which the whole programme (every project) has finished by the end of each "
+                   "month (from <code>/replications/finish_step</code>), and in which at least 25%, 50% and 75% of that "
+                   "replication's projects have (<code>/series/completed_cumulative</code> against "
+                   "<code>/replications/projects</code>). " + reached);
 }
 
 std::string stage_chart(const RunReader& run) {
@@ -657,8 +681,8 @@ std::string health_chart(const RunReader& run) {
   Chart c("health", title);
   c.month_axis(static_cast<double>(m.steps) * m.step_months, m.start);
   c.y_axis(1, "partnering health (0\u20131)", 1);
-  c.band(x, mean[1], mean[2], "#b07aa1", 0.18, "P10\u2013P90 across LEPs");
-  c.band(x, p10[0], p90[0], "#b07aa1", 0.45, "P10\u2013P90 of the mean, across replications");
+  c.band(x, mean[1], mean[2], "#b07aa1", 0.18, "spread across LEPs (P10\u2013P90)");
+  c.band(x, p10[0], p90[0], "#b07aa1", 0.45, "mean: P10\u2013P90 of replications");
   c.line(x, mean[0], "#7b4f73", "mean over LEPs", 2.4);
   return figure(c, "Partnering health of the formed LEPs at the end of each month (0 = broken down, 1 = excellent): "
                    "the line is the mean over LEPs, averaged over replications; the light band is the typical spread "
