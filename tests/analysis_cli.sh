@@ -66,6 +66,14 @@ for cmd in "summary" "report -o t.html" "export --to csvdir" "info"; do
 done
 expect "no report was written for a truncated file" test ! -e t.html
 
+check "report" 0 "$LEPSIM" report a.h5 -o a.html
+expect "the report is one self-contained page" grep -q '<svg id="fan-completions"' a.html
+check "report refuses to overwrite" 4 "$LEPSIM" report a.h5 -o a.html
+check "report --force" 0 "$LEPSIM" report a.h5 -o a.html --force
+check "report into a missing directory" 4 "$LEPSIM" report a.h5 -o no/such/dir/a.html
+expect "the message names the file" grep -q "no/such/dir/a.html" err.txt
+expect "no temporary is left behind" test -z "$(ls | grep -F .tmp-)"
+
 check "export" 0 "$LEPSIM" export a.h5 --to csv
 expect "replications.csv has a row per replication" test "$(wc -l < csv/replications.csv)" = 41
 expect "series CSV with units" grep -q "completed_cumulative (projects)" csv/series/completed_cumulative.csv

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -112,6 +113,8 @@ std::string edit_of(std::string s, std::initializer_list<std::pair<std::string, 
 std::string edit(std::initializer_list<std::pair<std::string, std::string>> edits) { return edit_of(BASE, edits); }
 std::string edit(const std::string& from, const std::string& to) { return edit({{from, to}}); }
 std::string medit(std::initializer_list<std::pair<std::string, std::string>> edits) { return edit_of(MECH, edits); }
+//! BASE with `plan = VALUE` in its [scenario] table (line 4).
+std::string plan_of(const std::string& value) { return edit("name = \"base\"", "name = \"base\"\nplan = " + value); }
 std::string medit(const std::string& from, const std::string& to) { return medit({{from, to}}); }
 
 struct BadCase {
@@ -142,6 +145,23 @@ std::vector<BadCase> bad_cases() {
        "already exists. (conflicts with line 9)"},
       {"duplicate table", edit("[stages.c]", "[stages.a]"), 19, "", "", "already exists. (conflicts with line 13)"},
       {"duplicate key in an inline table", edit("min = 2, mode = 3", "min = 2, min = 3"), 17, "", "", "invalid TOML"},
+
+      // --- [scenario] plan: [[month, cumulative_projects], ...] (BASE's horizon is 60 months)
+      {"plan not a list", plan_of("5"), 4, "scenario.plan", "5", "must be a list of [month, cumulative_projects] points"},
+      {"plan with no point", plan_of("[]"), 4, "scenario.plan", "[...]", "must have at least one [month, cumulative_projects] point"},
+      {"plan point not a pair", plan_of("[[12, 1, 2]]"), 4, "scenario.plan[0]", "[...]", "must be a [month, cumulative_projects] pair"},
+      {"plan point a bare number", plan_of("[12, 1]"), 4, "scenario.plan[0]", "12", "must be a [month, cumulative_projects] pair"},
+      {"plan month not a number", plan_of("[[\"may\", 1]]"), 4, "scenario.plan[0][0]", "\"may\"", "must be a number, not string"},
+      {"plan month 0", plan_of("[[0, 1]]"), 4, "scenario.plan[0][0]", "0", "must be > 0 and <= time.horizon_months (60)"},
+      {"plan month beyond the horizon", plan_of("[[12, 1], [61, 2]]"), 4, "scenario.plan[1][0]", "61",
+       "must be > 0 and <= time.horizon_months (60)"},
+      {"plan months not increasing", plan_of("[[24, 1], [24, 2]]"), 4, "scenario.plan[1][0]", "24",
+       "must be later than the previous point's month (24): list the plan in time order"},
+      {"plan count negative", plan_of("[[12, -1]]"), 4, "scenario.plan[0][1]", "-1", "must be >= 0 projects"},
+      {"plan count falling", plan_of("[[12, 5], [24, 4]]"), 4, "scenario.plan[1][1]", "4",
+       "must be >= the previous point's count (5): the plan counts projects completed so far, so it never falls"},
+      {"plan written over several lines: the point's own line", plan_of("[\n  [12, 1],\n  [6, 2],\n]"), 6,
+       "scenario.plan[1][0]", "6", "must be later than the previous point's month (12)"},
 
       // --- wrong types
       {"string where a number belongs", edit("horizon_months = 60", "horizon_months = \"60\""), 7,
@@ -714,6 +734,28 @@ TEST_CASE("the resolved TOML of example.toml re-parses to the same scenario and 
   CHECK(a.completion_step == b.completion_step);
   CHECK(a.project_type == b.project_type);
   CHECK(a.arrival_step == b.arrival_step);
+}
+
+TEST_CASE("[scenario] plan: optional, kept as written, in the resolved form and inherited by variants", "[scenario]") {
+  CHECK(parse_scenario(BASE, "s.toml").plan.empty());
+  const Scenario s = parse_scenario(plan_of("[[12, 0], [30.5, 2.5], [60, 6]]"), "s.toml");
+  using P = std::array<double, 2>;
+  CHECK(s.plan == std::vector<P>{P{12, 0}, P{30.5, 2.5}, P{60, 6}});
+  const std::string resolved = s.resolved_toml();
+  CHECK(resolved.find("plan = [[12.0, 0.0], [30.5, 2.5], [60.0, 6.0]]") != std::string::npos);
+  const Scenario again = parse_scenario(resolved, "resolved.toml");
+  CHECK(again.plan == s.plan);
+  CHECK(again.resolved_toml() == resolved);
+  // Without a plan the resolved form has none (and is as before plans existed).
+  CHECK(parse_scenario(BASE, "s.toml").resolved_toml().find("plan =") == std::string::npos);
+
+  // The national default states one within its horizon; a policy variant inherits it.
+  const std::string dir = std::string(LEPSIM_SOURCE_DIR) + "/scenarios/";
+  const Scenario bsf = load_scenario(dir + "bsf.toml");
+  REQUIRE(!bsf.plan.empty());
+  CHECK(bsf.plan.back()[0] <= bsf.time.horizon_months);
+  CHECK(bsf.plan.back()[1] == Approx(3500.0 * 120 / 180).margin(1));  // about two thirds of ~3,500 by month 120
+  CHECK(load_scenario(dir + "policy/practices-mandated.toml").plan == bsf.plan);
 }
 
 TEST_CASE("load_scenario names a path it cannot read", "[scenario]") {

@@ -1,16 +1,15 @@
 #include "lepsim/analysis/export.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
 
 #include <unistd.h>
 
+#include "atomic_file.hpp"
 #include "lepsim/error.hpp"
 
 namespace lepsim::analysis {
@@ -34,31 +33,18 @@ std::string number(double x) {
 //! One CSV file of the staging folder (export_csv moves the folder's files into place).
 class CsvFile {
  public:
-  explicit CsvFile(const fs::path& path) : path_(path), f_(std::fopen(path.c_str(), "wb")) {
-    if (!f_) throw OutputError("cannot write " + path_.string() + ": " + std::strerror(errno));
-  }
-  ~CsvFile() {
-    if (f_) std::fclose(f_);
-  }
-  CsvFile(const CsvFile&) = delete;
-  CsvFile& operator=(const CsvFile&) = delete;
+  explicit CsvFile(const fs::path& path) : file_(path.string()) {}
 
   void row(const std::vector<std::string>& cells) {
     std::string line;
     for (std::size_t i = 0; i < cells.size(); ++i) line += (i ? "," : "") + cells[i];
     line += "\n";
-    if (std::fwrite(line.data(), 1, line.size(), f_) != line.size())
-      throw OutputError("cannot write " + path_.string() + ": " + std::strerror(errno));
+    file_.write(line);
   }
-  void commit() {
-    const int rc = std::fclose(f_);
-    f_ = nullptr;
-    if (rc != 0) throw OutputError("cannot write " + path_.string() + ": " + std::strerror(errno));
-  }
+  void commit() { file_.commit(); }
 
  private:
-  fs::path path_;
-  std::FILE* f_ = nullptr;
+  detail::AtomicFile file_;
 };
 
 //! The export is written whole into `DIR.tmp-PID` beside DIR, then moved into place, so

@@ -12,31 +12,12 @@ namespace lepsim::analysis {
 namespace {
 
 constexpr double INF = std::numeric_limits<double>::infinity();
-constexpr std::uint64_t BLOCK_BYTES = 16ull << 20;  // rows read at a time: memory bounded whatever T
 
 bool has(const std::vector<SeriesInfo>& v, const std::string& name) {
   return std::any_of(v.begin(), v.end(), [&](const SeriesInfo& s) { return s.name == name; });
 }
 bool has(const std::vector<std::string>& v, const std::string& name) {
   return std::find(v.begin(), v.end(), name) != v.end();
-}
-
-//! Calls `f(r, row)` for each replication's row of /GROUP/NAME (T x inner values, or the
-//! row of A values of /leps), a block of replications at a time.
-template <typename T>
-void for_each_row(const RunReader& run, const std::string& group, const std::string& name,
-                  const std::function<void(std::uint64_t, const T*, std::uint64_t)>& f) {
-  const h5::Group g = run.file().root().open_group(group);
-  const auto dims = g.dims(name);
-  std::uint64_t row = 1;
-  for (std::size_t i = 1; i < dims.size(); ++i) row *= dims[i];
-  const std::uint64_t R = dims.empty() ? 0 : dims[0];
-  const std::uint64_t block = std::max<std::uint64_t>(1, BLOCK_BYTES / (sizeof(T) * std::max<std::uint64_t>(1, row)));
-  for (std::uint64_t r0 = 0; r0 < R; r0 += block) {
-    const std::uint64_t n = std::min(block, R - r0);
-    const auto data = g.read_rows<T>(name, r0, n);
-    for (std::uint64_t i = 0; i < n; ++i) f(r0 + i, data.data() + i * row, row);
-  }
 }
 
 Figure mean_figure(std::string key, std::string label, std::string unit, std::vector<double> values, double level) {

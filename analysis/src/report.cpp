@@ -1,11 +1,841 @@
+// `lepsim report`: one self-contained HTML page of a run (docs/analysis.md, "Report").
+// Every chart is inline SVG drawn by the small Chart helper below (axes with nice ticks,
+// lines, bands, stacked areas and bars, a legend); the page has no scripts, fonts,
+// images or links to fetch, and a Content-Security-Policy that forbids them.
+
 #include "lepsim/analysis/report.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <sstream>
+#include <string_view>
+
+#include "atomic_file.hpp"
 #include "lepsim/error.hpp"
 
 namespace lepsim::analysis {
+namespace {
 
-// Placeholder until the report lands (being written now).
-std::string render_report(const RunReader&, const ReportOptions&) { throw Error(ExitCode::INTERNAL, "report: not built yet"); }
-void write_report(const RunReader& run, const ReportOptions& o) { render_report(run, o); }
+constexpr double NaN = std::numeric_limits<double>::quiet_NaN();
+constexpr std::uint64_t BLOCK_BYTES = 16ull << 20;  // replications read at a time: memory bounded whatever R
+constexpr std::size_t MAX_POINTS = 1500;            // points per drawn line: a long run is thinned, not bloated
+
+// ---------------------------------------------------------------------------------------
+// Text
+
+//! Text for HTML and SVG, element content or quoted attribute.
+std::string esc(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+//! x with `decimals` decimals and thousands separators; "n/a" for NaN.
+std::string fixed(double x, int decimals) {
+  if (std::isnan(x)) return "n/a";
+  if (std::isinf(x)) return x > 0 ? "+\u221e" : "\u2212\u221e";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", std::max(0, decimals), std::abs(x));
+  std::string digits = buf, frac;
+  if (const auto dot = digits.find('.'); dot != std::string::npos) frac = digits.substr(dot), digits.resize(dot);
+  std::string grouped;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) grouped += ',';
+    grouped += digits[i];
+  }
+  const bool zero = std::all_of(buf, buf + std::char_traits<char>::length(buf), [](char c) { return c == '0' || c == '.'; });
+  return (x < 0 && !zero ? "\u2212" : "") + grouped + frac;
+}
+
+//! About four significant digits, whole numbers from 1,000 up.
+std::string sig(double x) {
+  if (!std::isfinite(x) || x == 0) return fixed(x, 0);
+  const int mag = static_cast<int>(std::floor(std::log10(std::abs(x))));
+  std::string t = fixed(x, std::clamp(3 - mag, 0, 4));
+  if (t.find('.') != std::string::npos) {
+    while (t.back() == '0') t.pop_back();
+    if (t.back() == '.') t.pop_back();
+  }
+  return t;
+}
+
+//! Decimals that tell ticks `step` apart.
+int tick_decimals(double step) {
+  if (!(step > 0) || step >= 1) return 0;
+  return static_cast<int>(std::ceil(-std::log10(step) - 1e-9));
+}
+
+//! An SVG coordinate or opacity: two decimals at most, trailing zeros dropped.
+std::string coord(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  std::string s = buf;
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  return s == "-0" ? "0" : s;
+}
+
+const char* const MONTHS[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+//! The run's start, "2005-04", as year and month (1-12); month 0 when unreadable.
+std::pair<int, int> start_of(const std::string& start) {
+  int y = 0, m = 0;
+  if (std::sscanf(start.c_str(), "%d-%d", &y, &m) != 2 || m < 1 || m > 12) return {0, 0};
+  return {y, m};
+}
+
+//! "Apr 2010" for `months` from the start (whole months), "" when the start is unknown.
+std::string calendar(const std::string& start, double months) {
+  const auto [y, m] = start_of(start);
+  if (m == 0 || !std::isfinite(months)) return "";
+  const long k = static_cast<long>(std::floor(months + 1e-9)) + (m - 1);
+  return std::string(MONTHS[k % 12]) + " " + std::to_string(y + k / 12);
+}
+
+// ---------------------------------------------------------------------------------------
+// Charts: one SVG each, a plot area on the left and its legend on the right.
+
+//! Colour-blind-aware categorical palette (Tableau 10), cycled.
+const char* const PALETTE[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
+                               "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+const char* colour(std::size_t i) { return PALETTE[i % std::size(PALETTE)]; }
+
+//! `count` ticks at most from 0 (or lo) with a 1-2-2.5-5 step; `hi` is raised to the last tick.
+std::vector<double> nice_ticks(double lo, double& hi, int count) {
+  if (!(hi > lo) || !std::isfinite(hi)) hi = lo + 1;
+  const double raw = (hi - lo) / count, mag = std::pow(10.0, std::floor(std::log10(raw))), norm = raw / mag;
+  const double step = (norm <= 1 ? 1 : norm <= 2 ? 2 : norm <= 2.5 ? 2.5 : norm <= 5 ? 5 : 10) * mag;
+  hi = lo + std::ceil((hi - lo) / step - 1e-9) * step;
+  std::vector<double> t;
+  for (double v = lo; v <= hi + step * 1e-6; v += step) t.push_back(std::abs(v) < step * 1e-9 ? 0.0 : v);
+  return t;
+}
+
+//! Month ticks: a step of 1, 2, 3, 6 months or whole years, at most 12 ticks over [0, horizon].
+std::vector<double> month_ticks(double horizon) {
+  double step = 1;
+  for (double s : {1.0, 2.0, 3.0, 6.0, 12.0, 24.0, 36.0, 60.0, 120.0, 240.0, 600.0, 1200.0, 2400.0, 6000.0, 12000.0}) {
+    step = s;
+    if (horizon / s <= 11) break;
+  }
+  while (horizon / step > 11) step *= 10;
+  std::vector<double> t;
+  for (double v = 0; v <= horizon + 1e-9; v += step) t.push_back(v);
+  return t;
+}
+
+class Chart {
+ public:
+  static constexpr double WIDTH = 960, LEFT = 80, RIGHT = 716, TOP = 50, PLOT_H = 300, LEGEND_X = 740;
+
+  Chart(std::string id, std::string title) : id_(std::move(id)), title_(std::move(title)) {}
+
+  //! A time axis in months from the start over [0, horizon]; ticks also name the calendar month.
+  void month_axis(double horizon, const std::string& start) {
+    x_lo_ = 0;
+    x_hi_ = horizon > 0 ? horizon : 1;
+    const auto ticks = month_ticks(x_hi_);
+    const bool room = ticks.size() < 2 || sx(ticks[1]) - sx(ticks[0]) >= 58;
+    for (double t : ticks) x_ticks_.push_back({t, fixed(t, tick_decimals(ticks.size() > 1 ? ticks[1] - ticks[0] : 1)),
+                                               room ? calendar(start, t) : ""});
+    const std::string when = calendar(start, 0);
+    x_label_ = "months from the start" + (when.empty() ? std::string() : " (month 0 = " + when + ")");
+  }
+
+  //! Categories along x (one band each), for bars.
+  void category_axis(const std::vector<std::string>& names, std::string label) {
+    categories_ = names.size();
+    x_lo_ = 0;
+    x_hi_ = static_cast<double>(std::max<std::size_t>(1, categories_));
+    const double band = (RIGHT - LEFT) / x_hi_;
+    const std::size_t every = static_cast<std::size_t>(std::ceil(56.0 / band));
+    for (std::size_t i = 0; i < names.size(); i += std::max<std::size_t>(1, every))
+      x_ticks_.push_back({static_cast<double>(i) + 0.5, names[i], ""});
+    x_label_ = std::move(label);
+    x_gridlines_ = false;
+  }
+
+  //! y from 0 to the data's maximum rounded up to a nice tick (1 when there is nothing above 0);
+  //! `fixed_max` > 0 fixes the top instead. `suffix` follows each tick label ("%").
+  void y_axis(double data_max, std::string label, double fixed_max = 0, std::string suffix = "") {
+    y_hi_ = fixed_max > 0 ? fixed_max : (std::isfinite(data_max) && data_max > 0 ? data_max * 1.04 : 1.0);
+    const auto ticks = nice_ticks(0, y_hi_, 5);
+    const int dec = tick_decimals(ticks.size() > 1 ? ticks[1] - ticks[0] : 1);
+    for (double t : ticks) y_ticks_.push_back({t, fixed(t, dec) + suffix, ""});
+    y_label_ = std::move(label);
+  }
+
+  //! A line through (x, y); NaN values leave gaps.
+  void line(const std::vector<double>& x, const std::vector<double>& y, const char* col, const std::string& legend,
+            double width = 2.2, bool dashed = false, const std::string& css_class = "") {
+    const std::string cls = css_class.empty() ? "" : " class=\"" + css_class + "\"";
+    for (const auto& seg : segments(x, y, y)) {
+      if (seg.size() == 1) {
+        body_ += "<circle" + cls + " cx=\"" + coord(sx(x[seg[0]])) + "\" cy=\"" + coord(sy(y[seg[0]])) + "\" r=\"" +
+                 coord(width) + "\" fill=\"" + col + "\"/>";
+        continue;
+      }
+      body_ += "<polyline" + cls + " fill=\"none\" stroke=\"" + std::string(col) + "\" stroke-width=\"" + coord(width) +
+               "\" stroke-linejoin=\"round\" stroke-linecap=\"round\"" + (dashed ? " stroke-dasharray=\"7 5\"" : "") +
+               " points=\"";
+      for (std::size_t i : seg) body_ += coord(sx(x[i])) + "," + coord(sy(y[i])) + " ";
+      body_ += "\"><title>" + esc(legend) + "</title></polyline>";
+    }
+    legend_.push_back({legend, col, dashed ? Swatch::Dashed : Swatch::Line, 1.0});
+  }
+
+  //! Points marked with rings (a plan's stated points).
+  void markers(const std::vector<double>& x, const std::vector<double>& y, const char* col, const std::string& what,
+               const std::string& css_class) {
+    for (std::size_t i = 0; i < x.size() && i < y.size(); ++i)
+      if (std::isfinite(x[i]) && std::isfinite(y[i]))
+        body_ += "<circle class=\"" + css_class + "\" cx=\"" + coord(sx(x[i])) + "\" cy=\"" + coord(sy(y[i])) +
+                 "\" r=\"4\" fill=\"#fff\" stroke=\"" + col + "\" stroke-width=\"2\"><title>" + esc(what) + ": " +
+                 sig(y[i]) + " by month " + sig(x[i]) + "</title></circle>";
+  }
+
+  //! The area between lo and hi; NaN in either leaves a gap.
+  void band(const std::vector<double>& x, const std::vector<double>& lo, const std::vector<double>& hi, const char* col,
+            double opacity, const std::string& legend) {
+    for (const auto& seg : segments(x, lo, hi)) {
+      std::string pts;
+      for (std::size_t i : seg) pts += coord(sx(x[i])) + "," + coord(sy(lo[i])) + " ";
+      for (auto it = seg.rbegin(); it != seg.rend(); ++it) pts += coord(sx(x[*it])) + "," + coord(sy(hi[*it])) + " ";
+      if (seg.size() == 1) pts += coord(sx(x[seg[0]]) + 1) + "," + coord(sy(hi[seg[0]])) + " ";
+      body_ += "<polygon fill=\"" + std::string(col) + "\" fill-opacity=\"" + coord(opacity) +
+               "\" stroke=\"none\" points=\"" + pts + "\"><title>" + esc(legend) + "</title></polygon>";
+    }
+    legend_.push_back({legend, col, Swatch::Area, opacity});
+  }
+
+  //! Layers stacked upwards (NaN counts as 0), one colour each.
+  void stacked_area(const std::vector<double>& x, const std::vector<std::vector<double>>& layers,
+                    const std::vector<std::string>& names) {
+    std::vector<double> below(x.size(), 0.0), above(x.size(), 0.0);
+    for (std::size_t k = 0; k < layers.size(); ++k) {
+      for (std::size_t i = 0; i < x.size(); ++i)
+        above[i] = below[i] + (i < layers[k].size() && std::isfinite(layers[k][i]) ? layers[k][i] : 0.0);
+      std::string pts;
+      const auto idx = thinned(x.size());
+      for (std::size_t i : idx) pts += coord(sx(x[i])) + "," + coord(sy(below[i])) + " ";
+      for (auto it = idx.rbegin(); it != idx.rend(); ++it) pts += coord(sx(x[*it])) + "," + coord(sy(above[*it])) + " ";
+      body_ += "<polygon fill=\"" + std::string(colour(k)) + "\" fill-opacity=\"0.88\" stroke=\"#fff\" stroke-width=\"0.6\" points=\"" +
+               pts + "\"><title>" + esc(names[k]) + "</title></polygon>";
+      legend_.push_back({names[k], colour(k), Swatch::Area, 0.88});
+      std::swap(below, above);  // (not `below = above`: GCC 12 warns falsely, -Wfree-nonheap-object)
+    }
+  }
+
+  //! One bar per category, layers stacked upwards; `unit` goes in each bar's tooltip.
+  void stacked_bars(const std::vector<std::vector<double>>& layers, const std::vector<std::string>& names,
+                    const std::vector<std::string>& categories, const std::string& unit) {
+    const double band = (RIGHT - LEFT) / x_hi_, w = std::min(56.0, band * 0.66);
+    std::vector<double> total(categories.size(), 0.0);
+    for (std::size_t k = 0; k < layers.size(); ++k) {
+      for (std::size_t c = 0; c < categories.size() && c < layers[k].size(); ++c) {
+        const double v = std::isfinite(layers[k][c]) ? std::max(0.0, layers[k][c]) : 0.0;
+        const double y0 = sy(total[c]), y1 = sy(total[c] + v);
+        total[c] += v;
+        if (!(y0 - y1 > 0.05)) continue;
+        body_ += "<rect x=\"" + coord(sx(static_cast<double>(c) + 0.5) - w / 2) + "\" y=\"" + coord(y1) + "\" width=\"" +
+                 coord(w) + "\" height=\"" + coord(y0 - y1) + "\" fill=\"" + colour(k) + "\"><title>" + esc(names[k]) + ", " +
+                 esc(categories[c]) + ": " + sig(v) + " " + esc(unit) + "</title></rect>";
+      }
+      legend_.push_back({names[k], colour(k), Swatch::Area, 1.0});
+    }
+    if (band >= 40)
+      for (std::size_t c = 0; c < categories.size(); ++c)
+        if (total[c] > 0)
+          overlay_ += "<text x=\"" + coord(sx(static_cast<double>(c) + 0.5)) + "\" y=\"" + coord(sy(total[c]) - 5) +
+                      "\" text-anchor=\"middle\" class=\"value\">" + (total[c] >= 100 ? fixed(total[c], 0) : sig(total[c] >= 10 ? std::round(total[c] * 10) / 10 : total[c])) + "</text>";
+  }
+
+  std::string svg() const {
+    const double bottom = TOP + PLOT_H;
+    const double legend_bottom = TOP + 8 + 22 * static_cast<double>(legend_.size());
+    const double height = std::max(bottom + 64, legend_bottom + 12);
+    std::string o = "<svg id=\"" + id_ + "\" viewBox=\"0 0 " + coord(WIDTH) + " " + coord(height) + "\" width=\"" +
+                    coord(WIDTH) + "\" height=\"" + coord(height) + "\" role=\"img\" aria-labelledby=\"" + id_ +
+                    "-title\" font-size=\"13\">";
+    o += "<title id=\"" + id_ + "-title\">" + esc(title_) + "</title>";
+    o += "<text x=\"16\" y=\"26\" class=\"title\">" + esc(title_) + "</text>";
+    // Grid and ticks.
+    o += "<g class=\"grid\">";
+    for (const auto& t : y_ticks_)
+      o += "<line x1=\"" + coord(LEFT) + "\" x2=\"" + coord(RIGHT) + "\" y1=\"" + coord(sy(t.at)) + "\" y2=\"" +
+           coord(sy(t.at)) + "\"/>";
+    if (x_gridlines_)
+      for (const auto& t : x_ticks_)
+        o += "<line x1=\"" + coord(sx(t.at)) + "\" x2=\"" + coord(sx(t.at)) + "\" y1=\"" + coord(TOP) + "\" y2=\"" +
+             coord(bottom) + "\"/>";
+    o += "</g>";
+    o += "<defs><clipPath id=\"" + id_ + "-clip\"><rect x=\"" + coord(LEFT - 4) + "\" y=\"" + coord(TOP - 4) +
+         "\" width=\"" + coord(RIGHT - LEFT + 8) + "\" height=\"" + coord(PLOT_H + 8) + "\"/></clipPath></defs>";
+    o += "<g clip-path=\"url(#" + id_ + "-clip)\">" + body_ + "</g>";
+    o += overlay_;
+    // Axes.
+    o += "<g class=\"axis\"><line x1=\"" + coord(LEFT) + "\" x2=\"" + coord(RIGHT) + "\" y1=\"" + coord(bottom) +
+         "\" y2=\"" + coord(bottom) + "\"/><line x1=\"" + coord(LEFT) + "\" x2=\"" + coord(LEFT) + "\" y1=\"" + coord(TOP) +
+         "\" y2=\"" + coord(bottom) + "\"/></g>";
+    for (const auto& t : y_ticks_)
+      o += "<text x=\"" + coord(LEFT - 8) + "\" y=\"" + coord(sy(t.at) + 4.5) + "\" text-anchor=\"end\" class=\"tick\">" +
+           esc(t.text) + "</text>";
+    for (const auto& t : x_ticks_) {
+      o += "<line class=\"tickmark\" x1=\"" + coord(sx(t.at)) + "\" x2=\"" + coord(sx(t.at)) + "\" y1=\"" + coord(bottom) +
+           "\" y2=\"" + coord(bottom + 5) + "\"/>";
+      o += "<text x=\"" + coord(sx(t.at)) + "\" y=\"" + coord(bottom + 19) + "\" text-anchor=\"middle\" class=\"tick\">" +
+           esc(t.text) + "</text>";
+      if (!t.sub.empty())
+        o += "<text x=\"" + coord(sx(t.at)) + "\" y=\"" + coord(bottom + 33) + "\" text-anchor=\"middle\" class=\"sub\">" +
+             esc(t.sub) + "</text>";
+    }
+    const bool subs = std::any_of(x_ticks_.begin(), x_ticks_.end(), [](const Tick& t) { return !t.sub.empty(); });
+    o += "<text x=\"" + coord((LEFT + RIGHT) / 2) + "\" y=\"" + coord(bottom + (subs ? 54 : 42)) + "\" text-anchor=\"middle\" class=\"label\">" +
+         esc(x_label_) + "</text>";
+    o += "<text transform=\"translate(20 " + coord(TOP + PLOT_H / 2) + ") rotate(-90)\" text-anchor=\"middle\" class=\"label\">" +
+         esc(y_label_) + "</text>";
+    // Legend, one entry a row.
+    double y = TOP + 8;
+    for (const auto& e : legend_) {
+      const std::string yc = coord(y);
+      if (e.swatch == Swatch::Area)
+        o += "<rect x=\"" + coord(LEGEND_X) + "\" y=\"" + coord(y - 6) + "\" width=\"20\" height=\"12\" rx=\"2\" fill=\"" + e.colour +
+             "\" fill-opacity=\"" + coord(std::max(0.25, e.opacity)) + "\"/>";
+      else
+        o += "<line x1=\"" + coord(LEGEND_X) + "\" x2=\"" + coord(LEGEND_X + 20) + "\" y1=\"" + yc + "\" y2=\"" + yc +
+             "\" stroke=\"" + e.colour + "\" stroke-width=\"2.5\"" + (e.swatch == Swatch::Dashed ? " stroke-dasharray=\"6 3\"" : "") +
+             "/>";
+      std::string label = e.label;
+      const bool cut = utf8_length(label) > 30;
+      if (cut) label = utf8_prefix(label, 29) + "\u2026";
+      o += "<text x=\"" + coord(LEGEND_X + 28) + "\" y=\"" + coord(y + 4.5) + "\" class=\"legend\">" + esc(label) +
+           (cut ? "<title>" + esc(e.label) + "</title>" : "") + "</text>";
+      y += 22;
+    }
+    return o + "</svg>";
+  }
+
+ private:
+  enum class Swatch { Line, Dashed, Area };
+  struct Tick {
+    double at;
+    std::string text, sub;
+  };
+  struct LegendEntry {
+    std::string label;
+    const char* colour;
+    Swatch swatch;
+    double opacity;
+  };
+
+  double sx(double x) const { return LEFT + (x - x_lo_) / (x_hi_ - x_lo_) * (RIGHT - LEFT); }
+  double sy(double y) const { return TOP + PLOT_H - y / y_hi_ * PLOT_H; }
+
+  static std::size_t utf8_length(const std::string& s) {
+    return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  }
+  static std::string utf8_prefix(const std::string& s, std::size_t chars) {
+    std::size_t n = 0, i = 0;
+    for (; i < s.size(); ++i)
+      if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80 && n++ == chars) break;
+    return s.substr(0, i);
+  }
+
+  //! Indices 0..n-1, thinned to about MAX_POINTS, always keeping the last.
+  static std::vector<std::size_t> thinned(std::size_t n) {
+    const std::size_t stride = n > MAX_POINTS ? (n + MAX_POINTS - 1) / MAX_POINTS : 1;
+    std::vector<std::size_t> idx;
+    for (std::size_t i = 0; i < n; i += stride) idx.push_back(i);
+    if (n > 0 && idx.back() != n - 1) idx.push_back(n - 1);
+    return idx;
+  }
+
+  //! Runs of (thinned) indices where x, a and b are all finite.
+  static std::vector<std::vector<std::size_t>> segments(const std::vector<double>& x, const std::vector<double>& a,
+                                                        const std::vector<double>& b) {
+    std::vector<std::vector<std::size_t>> out(1);
+    const std::size_t n = std::min({x.size(), a.size(), b.size()});
+    for (std::size_t i : thinned(n)) {
+      if (std::isfinite(x[i]) && std::isfinite(a[i]) && std::isfinite(b[i])) out.back().push_back(i);
+      else if (!out.back().empty()) out.emplace_back();
+    }
+    if (out.back().empty()) out.pop_back();
+    return out;
+  }
+
+  std::string id_, title_, x_label_, y_label_;
+  double x_lo_ = 0, x_hi_ = 1, y_hi_ = 1;
+  std::size_t categories_ = 0;
+  bool x_gridlines_ = true;
+  std::vector<Tick> x_ticks_, y_ticks_;
+  std::vector<LegendEntry> legend_;
+  std::string body_, overlay_;
+};
+
+//! A chart with its caption, as a figure of the page.
+std::string figure(const Chart& c, const std::string& caption_html) {
+  return "<figure>" + c.svg() + "<figcaption>" + caption_html + "</figcaption></figure>\n";
+}
+
+//! A chart the run cannot draw: a one-line note in its place.
+std::string missing(const std::string& title, const std::string& why) {
+  return "<p class=\"missing\"><strong>" + esc(title) + ":</strong> " + esc(why) + "</p>\n";
+}
+
+double max_of(std::initializer_list<const std::vector<double>*> vs) {
+  double m = NaN;
+  for (const auto* v : vs)
+    for (double x : *v)
+      if (std::isfinite(x) && !(x <= m)) m = x;
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------
+// Data, from the run file
+
+bool has_series(const RunMetadata& m, const std::string& name) {
+  return std::any_of(m.series.begin(), m.series.end(), [&](const SeriesInfo& s) { return s.name == name; });
+}
+
+//! /summary/NAME/STAT as K columns of T values (K = 1 for a [T] dataset).
+std::vector<std::vector<double>> summary(const RunReader& run, const std::string& name, const std::string& stat) {
+  std::vector<std::uint64_t> dims;
+  const auto v = run.file().root().open_group("summary").open_group(name).read_array<double>(stat, &dims);
+  const std::size_t T = dims.empty() ? 0 : static_cast<std::size_t>(dims[0]);
+  const std::size_t K = dims.size() > 1 ? static_cast<std::size_t>(dims[1]) : 1;
+  if (v.size() != T * K) run.fail("inconsistent: /summary/" + name + "/" + stat + " does not hold T x K values");
+  std::vector<std::vector<double>> cols(K, std::vector<double>(T));
+  for (std::size_t t = 0; t < T; ++t)
+    for (std::size_t k = 0; k < K; ++k) cols[k][t] = v[t * K + k];
+  return cols;
+}
+
+//! Months at which each step's values are drawn: its end ("by the end of the step")
+//! or its middle ("during the step").
+std::vector<double> step_months(const RunMetadata& m, double offset) {
+  std::vector<double> x(static_cast<std::size_t>(m.steps));
+  for (std::size_t t = 0; t < x.size(); ++t) x[t] = (static_cast<double>(t) + offset) * m.step_months;
+  return x;
+}
+
+std::vector<double> scaled(std::vector<double> v, double f) {
+  for (double& x : v) x *= f;
+  return v;
+}
+
+//! Probability that the programme, and that 25%, 50%, 75% of its projects, are done by the
+//! end of each step: from /replications/finish_step and /series/completed_cumulative read a
+//! block of replications at a time.
+struct Finishing {
+  std::vector<double> all;                   //!< P(every project done), per step
+  std::vector<std::vector<double>> share;    //!< per threshold in SHARES, per step
+};
+constexpr double SHARES[] = {0.25, 0.5, 0.75};
+
+Finishing finishing(const RunReader& run) {
+  const RunMetadata& m = run.metadata();
+  const auto R = static_cast<std::uint64_t>(m.replications), T = static_cast<std::uint64_t>(m.steps);
+  std::vector<std::int64_t> all(T, 0);  // replications first reaching the mark at step t
+  std::vector<std::vector<std::int64_t>> share(std::size(SHARES), std::vector<std::int64_t>(T, 0));
+  const h5::Group reps = run.file().root().open_group("replications"), series = run.file().root().open_group("series");
+  const std::uint64_t block = std::max<std::uint64_t>(1, BLOCK_BYTES / (4 * std::max<std::uint64_t>(1, T)));
+  for (std::uint64_t r0 = 0; r0 < R; r0 += block) {
+    const std::uint64_t n = std::min(block, R - r0);
+    const auto finish = reps.read_rows<std::int32_t>("finish_step", r0, n);
+    const auto projects = reps.read_rows<std::int32_t>("projects", r0, n);
+    const auto done = series.read_rows<std::int32_t>("completed_cumulative", r0, n);
+    if (finish.size() != n || projects.size() != n || done.size() != n * T)
+      run.fail("inconsistent: /replications and /series/completed_cumulative disagree in length");
+    for (std::uint64_t i = 0; i < n; ++i) {
+      if (finish[i] >= 0 && static_cast<std::uint64_t>(finish[i]) < T) ++all[static_cast<std::size_t>(finish[i])];
+      const std::int32_t* row = done.data() + i * T;
+      for (std::size_t q = 0; q < std::size(SHARES); ++q) {
+        const double need = SHARES[q] * projects[i];
+        const auto it = std::find_if(row, row + T, [&](std::int32_t c) { return c >= need; });
+        if (it != row + T) ++share[q][static_cast<std::size_t>(it - row)];
+      }
+    }
+  }
+  auto cumulative_share = [&](const std::vector<std::int64_t>& first) {
+    std::vector<double> p(T);
+    std::int64_t c = 0;
+    for (std::uint64_t t = 0; t < T; ++t) p[t] = static_cast<double>(c += first[t]) / static_cast<double>(R);
+    return p;
+  };
+  Finishing f;
+  f.all = cumulative_share(all);
+  for (const auto& s : share) f.share.push_back(cumulative_share(s));
+  return f;
+}
+
+// ---------------------------------------------------------------------------------------
+// The page
+
+const char* const CSS = R"(
+:root{color-scheme:light}
+*{box-sizing:border-box}
+body{margin:0;background:#f4f5f7;color:#1f2933;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans","Liberation Sans",Arial,sans-serif}
+main{max-width:1040px;margin:0 auto;padding:28px 32px 40px}
+h1{font-size:27px;line-height:1.2;margin:0 0 4px;word-break:break-word}
+h1 .kicker{display:block;font-size:13px;font-weight:600;letter-spacing:.08em;text-transform:uppercase;color:#4e79a7;margin-bottom:4px}
+.lede{color:#52606d;margin:0 0 16px}
+h2{font-size:19px;margin:30px 0 10px}
+dl.meta{display:grid;grid-template-columns:repeat(4,minmax(0,1fr));gap:10px 22px;margin:0;background:#fff;border:1px solid #e1e4e8;border-radius:8px;padding:14px 18px}
+dl.meta dt{font-size:11.5px;letter-spacing:.05em;text-transform:uppercase;color:#7b8794}
+dl.meta dd{margin:0;font-weight:600;word-break:break-word}
+dl.meta .wide{grid-column:1/-1}
+table{width:100%;table-layout:fixed;border-collapse:separate;border-spacing:0;background:#fff;border:1px solid #e1e4e8;border-radius:8px;overflow:hidden;font-variant-numeric:tabular-nums}
+th,td{padding:7px 12px;border-bottom:1px solid #edf0f3;text-align:left;vertical-align:top}
+tr:last-child td{border-bottom:0}
+th{background:#f0f2f5;font-size:12.5px;color:#3e4c59}
+td.num,th.num{text-align:right}
+td.unit{color:#616e7c;font-size:13.5px}
+.kind{color:#7b8794;font-size:12.5px}
+col.figure{width:30%}col.estimate{width:16%}col.interval{width:19%}col.spread{width:22%}col.unit{width:13%}
+td.num strong{white-space:nowrap}
+tbody tr:nth-child(even) td{background:#fafbfc}
+figure{margin:0 0 22px;background:#fff;border:1px solid #e1e4e8;border-radius:8px;padding:10px 12px 12px}
+figure svg{display:block;width:100%;height:auto}
+figcaption{color:#3e4c59;font-size:14px;margin:2px 8px 0}
+svg text{fill:#3e4c59}
+svg .title{font-size:16px;font-weight:700;fill:#1f2933}
+svg .tick{font-size:12.5px}
+svg .sub{font-size:11px;fill:#7b8794}
+svg .label{font-size:13px;font-weight:600}
+svg .legend{font-size:12.5px}
+svg .value{font-size:11.5px;fill:#52606d}
+svg .grid line{stroke:#e9ecef;stroke-width:1}
+svg .axis line,svg .tickmark{stroke:#9aa5b1;stroke-width:1}
+p.note,p.missing{color:#52606d;font-size:14px}
+p.missing{background:#fff;border:1px dashed #cbd2d9;border-radius:8px;padding:10px 14px;margin:0 0 22px}
+footer{margin-top:26px;color:#7b8794;font-size:13px}
+)";
+
+std::string meta_item(const std::string& term, const std::string& value_html, bool wide = false) {
+  return std::string("<div") + (wide ? " class=\"wide\"" : "") + "><dt>" + esc(term) + "</dt><dd>" + value_html + "</dd></div>";
+}
+
+std::string level_text(double level) { return fixed(level * 100, level * 100 == std::round(level * 100) ? 0 : 1) + "%"; }
+
+//! How a figure's numbers are shown, by its unit: shares as percentages, months as
+//! "month 57" (or "after the horizon"), anything else to about four significant digits.
+struct Shown {
+  double scale = 1;
+  std::string suffix, unit;
+  bool month = false;
+
+  explicit Shown(const Figure& f) : unit(f.unit) {
+    if (f.unit == "probability" || f.unit == "fraction of FTE") {
+      scale = 100, suffix = "%";
+      unit = f.unit == "probability" ? "% of replications" : "% of FTE";
+    } else if (f.unit == "month") {
+      month = true, unit = "months from the start";
+    }
+  }
+  std::string bare(double v) const {
+    if (std::isnan(v)) return "n/a";
+    if (month && std::isinf(v)) return v > 0 ? "after the horizon" : "\u2212\u221e";
+    if (scale == 100) return fixed(v * scale, 1);
+    return unit == "0-1" ? fixed(v, 3) : sig(v);
+  }
+  std::string value(double v) const {
+    if (month && std::isfinite(v)) return "month " + bare(v);
+    return bare(v) + (std::isfinite(v) ? suffix : "");
+  }
+  std::string interval(const Estimate& e) const {
+    if (std::isnan(e.lo) || std::isnan(e.hi)) return "n/a";
+    if (month && std::isinf(e.lo) && std::isinf(e.hi) && e.lo > 0) return "after the horizon";
+    return bare(e.lo) + " \u2013 " + value(e.hi);
+  }
+};
+
+std::string headline_table(const std::vector<Figure>& figs, double level) {
+  std::string o = "<table><colgroup><col class=\"figure\"><col class=\"estimate\"><col class=\"interval\">"
+                  "<col class=\"spread\"><col class=\"unit\"></colgroup><thead><tr><th>figure</th><th class=\"num\">estimate</th>"
+                  "<th class=\"num\">" + level_text(level) + " confidence interval</th><th class=\"num\">P10 / P50 / P90 of "
+                  "replications</th><th>unit</th></tr></thead><tbody>";
+  for (const auto& f : figs) {
+    const Shown shown(f);
+    std::string spread;
+    if (f.kind == FigureKind::Mean)
+      for (const auto& [p, e] : f.percentiles)
+        if (p == 10 || p == 50 || p == 90) spread += (spread.empty() ? "" : " / ") + shown.bare(e.value);
+    const char* kind = f.kind == FigureKind::Mean ? "mean" : f.kind == FigureKind::Percentile ? "percentile" : "probability";
+    o += "<tr><td>" + esc(f.label) + " <span class=\"kind\">" + kind + "</span></td><td class=\"num\"><strong>" +
+         esc(shown.value(f.estimate.value)) + "</strong></td><td class=\"num\">" + esc(shown.interval(f.estimate)) +
+         "</td><td class=\"num\">" + esc(spread.empty() ? "\u2014" : spread) + "</td><td class=\"unit\">" + esc(shown.unit) +
+         "</td></tr>";
+  }
+  return o + "</tbody></table>";
+}
+
+std::string fan_chart(const RunReader& run) {
+  const RunMetadata& m = run.metadata();
+  const std::string s = "completed_cumulative";
+  auto with_zero = [](std::vector<double> v) {  // nothing is complete at month 0
+    v.insert(v.begin(), 0.0);
+    return v;
+  };
+  const auto x = with_zero(step_months(m, 1));
+  const auto mean = with_zero(summary(run, s, "mean")[0]), p10 = with_zero(summary(run, s, "p10")[0]),
+             p50 = with_zero(summary(run, s, "p50")[0]), p90 = with_zero(summary(run, s, "p90")[0]);
+  std::vector<double> px = {0}, py = {0};
+  for (const auto& p : m.plan) px.push_back(p[0]), py.push_back(p[1]);
+  Chart c("fan-completions", "Projects completed over time");
+  c.month_axis(static_cast<double>(m.steps) * m.step_months, m.start);
+  c.y_axis(max_of({&p90, &mean, &py}), "projects completed (cumulative)");
+  c.band(x, p10, p90, "#4e79a7", 0.22, "P10\u2013P90 of replications");
+  c.line(x, p50, "#4e79a7", "median (P50)", 2.6);
+  c.line(x, mean, "#1f2933", "mean", 1.6, true);
+  if (!m.plan.empty()) {
+    c.line(px, py, "#e15759", "plan (scenario)", 2.2, false, "plan");
+    c.markers(std::vector<double>(px.begin() + 1, px.end()), std::vector<double>(py.begin() + 1, py.end()), "#e15759", "plan",
+              "plan-point");
+  }
+  return figure(c, "Cumulative projects completed by each month, across " + fixed(static_cast<double>(m.replications), 0) +
+                       " replications: the shaded band holds the middle 80% of replications (P10 to P90), the solid line "
+                       "is the median and the dashed line the mean (<code>/summary/completed_cumulative</code>)." +
+                       (m.plan.empty() ? std::string(" The scenario states no plan.")
+                                       : std::string(" The red line is the scenario's stated plan (<code>[scenario] plan</code>), "
+                                                     "from 0 at the start through its points.")));
+}
+
+std::string s_curve(const RunReader& run) {
+  const RunMetadata& m = run.metadata();
+  const Finishing f = finishing(run);
+  const auto x = step_months(m, 1);
+  Chart c("s-curve", "Probability of being done by each month");
+  c.month_axis(static_cast<double>(m.steps) * m.step_months, m.start);
+  c.y_axis(100, "probability (% of replications)", 100, "%");
+  const char* cols[] = {"#76b7b2", "#59a14f", "#f28e2b"};
+  for (std::size_t q = 0; q < std::size(SHARES); ++q)
+    c.line(x, scaled(f.share[q], 100), cols[q], "\u2265 " + fixed(SHARES[q] * 100, 0) + "% of projects done", 2.0);
+  c.line(x, scaled(f.all, 100), "#4e79a7", "whole programme done", 3.0);
+  auto last = [](const std::vector<double>& v) { return v.empty() ? 0.0 : v.back(); };
+  std::string reached = "By the horizon: every project done in " + fixed(last(f.all) * 100, 1) + "% of replications";
+  bool any = last(f.all) > 0;
+  for (std::size_t q = 0; q < std::size(SHARES); ++q) {
+    reached += ", \u2265 " + fixed(SHARES[q] * 100, 0) + "% done in " + fixed(last(f.share[q]) * 100, 1) + "%";
+    any = any || last(f.share[q]) > 0;
+  }
+  reached += any ? "." : ": no replication reaches even a quarter of its projects within the horizon, so every line lies on 0%.";
+  return figure(c, "Share of replications in which the whole programme (every project) has finished by the end of each "
+                   "month (from <code>/replications/finish_step</code>), and in which at least 25%, 50% and 75% of that "
+                   "replication's projects have (<code>/series/completed_cumulative</code> against "
+                   "<code>/replications/projects</code>). " + reached);
+}
+
+std::string stage_chart(const RunReader& run) {
+  const RunMetadata& m = run.metadata();
+  const auto mean = summary(run, "stage_active", "mean");
+  const auto x = step_months(m, 0.5);
+  std::vector<double> total(x.size(), 0.0);
+  for (const auto& col : mean)
+    for (std::size_t t = 0; t < total.size() && t < col.size(); ++t) total[t] += std::isfinite(col[t]) ? col[t] : 0.0;
+  Chart c("stage-occupancy", "Projects in progress, by stage");
+  c.month_axis(static_cast<double>(m.steps) * m.step_months, m.start);
+  c.y_axis(max_of({&total}), "stage instances in progress (mean)");
+  std::vector<std::string> names = m.stages;
+  names.resize(mean.size());
+  c.stacked_area(x, mean, names);
+  return figure(c, "Mean number of projects progressing through each stage during each month, stacked: the top of the "
+                   "stack is all work in progress (<code>/summary/stage_active/mean</code>). Projects held at a gate or "
+                   "waiting for staff are not counted.");
+}
+
+std::string utilisation_chart(const RunReader& run) {
+  const RunMetadata& m = run.metadata();
+  const std::string title = "Capacity utilisation, by discipline";
+  if (!has_series(m, "utilisation")) return missing(title, "the scenario has no staff disciplines, so the run has no utilisation series.");
+  const auto mean = summary(run, "utilisation", "mean");
+  const auto x = step_months(m, 0.5);
+  Chart c("utilisation", title);
+  c.month_axis(static_cast<double>(m.steps) * m.step_months, m.start);
+  c.y_axis(100, "utilisation (% of FTE)", 100, "%");
+  for (std::size_t k = 0; k < mean.size(); ++k)
+    c.line(x, scaled(mean[k], 100), colour(k), k < m.disciplines.size() ? m.disciplines[k] : "discipline " + std::to_string(k));
+  return figure(c, "Mean share of the authorities' staff (FTE) allocated to projects during each month, per discipline, "
+                   "over the authorities that have entered the programme (<code>/summary/utilisation/mean</code>).");
+}
+
+std::string health_chart(const RunReader& run) {
+  const RunMetadata& m = run.metadata();
+  const std::string title = "Partnering health";
+  if (!has_series(m, "health")) return missing(title, "not in this run (the scenario has no [partnering] table).");
+  const auto mean = summary(run, "health", "mean");
+  const auto p10 = summary(run, "health", "p10"), p90 = summary(run, "health", "p90");
+  if (mean.size() < 3 || p10.empty() || p90.empty()) run.fail("inconsistent: /summary/health is not [T, 3]");
+  const auto x = step_months(m, 1);
+  Chart c("health", title);
+  c.month_axis(static_cast<double>(m.steps) * m.step_months, m.start);
+  c.y_axis(1, "partnering health (0\u20131)", 1);
+  c.band(x, mean[1], mean[2], "#b07aa1", 0.18, "spread across LEPs (P10\u2013P90)");
+  c.band(x, p10[0], p90[0], "#b07aa1", 0.45, "mean: P10\u2013P90 of replications");
+  c.line(x, mean[0], "#7b4f73", "mean over LEPs", 2.4);
+  return figure(c, "Partnering health of the formed LEPs at the end of each month (0 = broken down, 1 = excellent): "
+                   "the line is the mean over LEPs, averaged over replications; the light band is the typical spread "
+                   "between LEPs (the replications' mean P10 and P90 across LEPs) and the darker band the spread of the "
+                   "programme mean across replications (<code>/summary/health</code>). The chart is blank until a LEP "
+                   "forms.");
+}
+
+std::string exclusivity_chart(const RunReader& run) {
+  const RunMetadata& m = run.metadata();
+  const std::string title = "LEPs, exclusivity and disputes";
+  struct S {
+    const char* name;
+    const char* label;
+    const char* colour;
+    double offset;  // end of step (cumulative counts) or middle (during the step)
+  };
+  const S all[] = {{"leps_formed", "LEPs formed", "#4e79a7", 1.0},
+                   {"exclusive_leps", "LEPs holding exclusivity", "#59a14f", 1.0},
+                   {"disputes_active", "LEPs in a dispute", "#e15759", 0.5}};
+  std::vector<const S*> present;
+  for (const auto& s : all)
+    if (has_series(m, s.name)) present.push_back(&s);
+  if (present.empty()) return missing(title, "not in this run (the scenario has no [lep], [exclusivity] or [disputes] table).");
+  Chart c("exclusivity", title);
+  c.month_axis(static_cast<double>(m.steps) * m.step_months, m.start);
+  std::vector<std::vector<double>> ys;
+  for (const S* s : present) ys.push_back(summary(run, s->name, "mean")[0]);
+  double top = NaN;
+  for (const auto& y : ys) top = std::isfinite(top) ? std::max(top, max_of({&y})) : max_of({&y});
+  c.y_axis(top, "LEPs (mean over replications)");
+  std::string what;
+  for (std::size_t i = 0; i < present.size(); ++i) {
+    c.line(step_months(m, present[i]->offset), ys[i], present[i]->colour, present[i]->label, 2.4);
+    what += std::string(i ? ", " : "") + "<code>/summary/" + present[i]->name + "/mean</code>";
+  }
+  return figure(c, "Mean number of LEPs formed and of LEPs still holding exclusivity at the end of each month, and of LEPs "
+                   "whose work a dispute stalls during the month (" + what + "). Series the scenario does not switch on "
+                   "are left out.");
+}
+
+std::string spend_chart(const RunReader& run) {
+  const RunMetadata& m = run.metadata();
+  const std::string title = "Spend per year, by kind";
+  if (!has_series(m, "spend")) return missing(title, "not in this run (the scenario has no [costs] or [capacity] table).");
+  const auto mean = summary(run, "spend", "mean");
+  const double horizon = static_cast<double>(m.steps) * m.step_months;
+  const auto years = static_cast<std::size_t>(std::max(1.0, std::ceil(horizon / 12 - 1e-9)));
+  std::vector<std::vector<double>> per_year(mean.size(), std::vector<double>(years, 0.0));
+  for (std::size_t k = 0; k < mean.size(); ++k)
+    for (std::size_t t = 0; t < mean[k].size(); ++t) {
+      const auto y = std::min(years - 1, static_cast<std::size_t>(std::floor(static_cast<double>(t) * m.step_months / 12 + 1e-9)));
+      if (std::isfinite(mean[k][t])) per_year[k][y] += mean[k][t];
+    }
+  const auto [y0, m0] = start_of(m.start);
+  std::vector<std::string> labels;
+  for (std::size_t y = 0; y < years; ++y) {
+    const int first = y0 + static_cast<int>(y);
+    char buf[32];
+    if (m0 == 0) std::snprintf(buf, sizeof buf, "year %zu", y + 1);
+    else if (m0 == 1) std::snprintf(buf, sizeof buf, "%d", first);
+    else std::snprintf(buf, sizeof buf, "%d/%02d", first, (first + 1) % 100);
+    labels.push_back(buf);
+  }
+  const bool part = static_cast<double>(years) * 12 > horizon + 1e-9;
+  const std::vector<std::string> kinds = {"capital", "LEP set-up", "capacity (staff)"};
+  std::vector<std::string> names;
+  for (std::size_t k = 0; k < mean.size(); ++k) names.push_back(k < kinds.size() ? kinds[k] : "kind " + std::to_string(k));
+  std::vector<double> totals(years, 0.0);
+  for (const auto& row : per_year)
+    for (std::size_t y = 0; y < years; ++y) totals[y] += row[y];
+  Chart c("spend", title);
+  c.category_axis(labels, m0 == 0 ? "programme year" : m0 == 1 ? "calendar year" : "programme year (from " + calendar(m.start, 0) + ")");
+  c.y_axis(max_of({&totals}), "GBP m per year (mean)");
+  c.stacked_bars(per_year, names, labels, "GBP m");
+  double sum = 0;
+  for (double t : totals) sum += t;
+  return figure(c, "Mean spend in each 12-month year of the programme, GBP m, stacked by kind: capital (overruns "
+                   "included), LEP set-up and the authorities' staff (<code>/summary/spend/mean</code> summed over "
+                   "each year's months); the figure above each bar is its total. Over the horizon: GBP " +
+                       sig(sum) + "m." + (part ? " The last year is part of a year (the horizon ends inside it)." : ""));
+}
+
+}  // namespace
+
+std::string render_report(const RunReader& run, const ReportOptions& options) {
+  const RunMetadata& m = run.metadata();
+  const double level = options.figures.level;
+  std::string html;
+  try {
+    const h5::Group root = run.file().root();
+    const std::vector<Figure> figs = headline_figures(run, options.figures);
+    const double horizon = static_cast<double>(m.steps) * m.step_months;
+
+    std::string head = "<dl class=\"meta\">";
+    head += meta_item("scenario", esc(m.scenario_name));
+    head += meta_item("seed", esc(std::to_string(m.seed)));
+    head += meta_item("replications", fixed(static_cast<double>(m.replications), 0));
+    head += meta_item("time", esc(fixed(horizon, 0) + " months from " + (calendar(m.start, 0).empty() ? m.start : calendar(m.start, 0)) +
+                                  ", steps of " + sig(m.step_months) + " month" + (m.step_months == 1 ? "" : "s")));
+    head += meta_item("engine", esc("lepsim " + m.engine_version + " (" + m.git_revision + ")"));
+    head += meta_item("created", esc(m.created));
+    head += meta_item("run-file format", esc(std::to_string(m.format_major) + "." + std::to_string(m.format_minor)));
+    head += meta_item("durations", esc(m.durations));
+    if (root.has_attr("convergence_rule")) {
+      std::string conv = esc(root.attr_string("convergence_rule"));
+      if (root.has_attr("convergence_met"))
+        conv += root.attr<std::int32_t>("convergence_met") != 0 ? " \u2014 <strong>met</strong>"
+                                                                 : " \u2014 <strong>not met</strong> (stopped at the replication limit)";
+      head += meta_item("convergence rule", conv, true);
+    }
+    head += meta_item("run file", "<code>" + esc(m.path) + "</code>" +
+                                      (m.scenario_source.empty() ? "" : " from <code>" + esc(m.scenario_source) + "</code>"),
+                      true);
+    head += "</dl>";
+
+    std::string charts;
+    charts += fan_chart(run);
+    charts += s_curve(run);
+    charts += stage_chart(run);
+    charts += utilisation_chart(run);
+    charts += health_chart(run);
+    charts += exclusivity_chart(run);
+    charts += spend_chart(run);
+
+    html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+           "<meta name=\"generator\" content=\"lepsim " + esc(m.engine_version) + "\">\n"
+           "<title>" + esc(m.scenario_name) + " \u2014 lepsim report</title>\n<style>" + CSS + "</style>\n</head>\n<body>\n<main>\n"
+           "<header>\n<h1><span class=\"kicker\">lepsim run report</span>" + esc(m.scenario_name) + "</h1>\n"
+           "<p class=\"lede\">" + fixed(static_cast<double>(m.replications), 0) + " replications of " + fixed(horizon, 0) +
+           " months; every figure below is computed from the run file alone.</p>\n" + head + "\n</header>\n"
+           "<section>\n<h2>Headline figures</h2>\n" + headline_table(figs, level) +
+           "\n<p class=\"note\">Means carry a Student-t interval, percentiles a distribution-free order-statistic "
+           "interval and probabilities a Wilson interval, each at " + level_text(level) +
+           " confidence; the spread column is the P10, P50 and P90 of the per-replication values, not an interval "
+           "(docs/analysis.md).</p>\n</section>\n"
+           "<section>\n<h2>Charts</h2>\n" + charts + "</section>\n"
+           "<footer>Written by lepsim " + esc(m.engine_version) + " from <code>" + esc(m.path) +
+           "</code>. This page is self-contained: no scripts, fonts, images or network requests.</footer>\n"
+           "</main>\n</body>\n</html>\n";
+  } catch (const h5::Error& e) {
+    run.fail(std::string("corrupted: ") + e.what());
+  }
+  return html;
+}
+
+void write_report(const RunReader& run, const ReportOptions& options) {
+  const std::string html = render_report(run, options);  // computed first: a failure writes nothing
+  detail::AtomicFile f(options.output_path);
+  f.write(html);
+  f.commit();
+}
 
 }  // namespace lepsim::analysis

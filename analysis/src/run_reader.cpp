@@ -65,6 +65,26 @@ double finish_percentile(const std::vector<std::int64_t>& count, std::int64_t un
 
 }  // namespace
 
+template <typename T>
+void for_each_row(const RunReader& run, const std::string& group, const std::string& name,
+                  const std::function<void(std::uint64_t, const T*, std::uint64_t)>& f) {
+  const h5::Group g = run.file().root().open_group(group);
+  const auto dims = g.dims(name);
+  std::uint64_t row = 1;
+  for (std::size_t i = 1; i < dims.size(); ++i) row *= dims[i];
+  const std::uint64_t R = dims.empty() ? 0 : dims[0];
+  const std::uint64_t block = std::max<std::uint64_t>(1, BLOCK_BYTES / (sizeof(T) * std::max<std::uint64_t>(1, row)));
+  for (std::uint64_t r0 = 0; r0 < R; r0 += block) {
+    const std::uint64_t n = std::min(block, R - r0);
+    const auto data = g.read_rows<T>(name, r0, n);
+    for (std::uint64_t i = 0; i < n; ++i) f(r0 + i, data.data() + i * row, row);
+  }
+}
+template void for_each_row<std::int32_t>(const RunReader&, const std::string&, const std::string&,
+                                         const std::function<void(std::uint64_t, const std::int32_t*, std::uint64_t)>&);
+template void for_each_row<double>(const RunReader&, const std::string&, const std::string&,
+                                   const std::function<void(std::uint64_t, const double*, std::uint64_t)>&);
+
 void RunReader::fail(const std::string& problem) const { throw RunFileError(meta_.path + ": " + problem); }
 
 RunReader::RunReader(const std::string& path) {
@@ -169,6 +189,18 @@ void RunReader::check_structure() {
   for (const char* text : {"/scenario/text", "/scenario/resolved"}) need_shape(text, {}), need_type(text, Kind::String);
   const h5::Group scen = root.open_group("scenario");
   if (scen.has_attr("source_path")) meta_.scenario_source = scen.attr_string("source_path");
+  if (scen.exists("plan")) {  // format 1.1, optional: a small [K, 2] table
+    const Dims d = need("/scenario/plan");
+    if (d.size() != 2 || d[1] != 2 || d[0] == 0 || d[0] > 1'000'000)
+      fail("inconsistent: /scenario/plan has shape " + dims_text(d) + ", expected [K, 2] with K >= 1");
+    need_type("/scenario/plan", Kind::Float);
+    const auto v = scen.read_array<double>("plan");
+    for (std::size_t i = 0; i + 1 < v.size(); i += 2) {
+      if (!std::isfinite(v[i]) || !std::isfinite(v[i + 1]) || (i > 0 && !(v[i] > v[i - 2])))
+        fail("corrupted: /scenario/plan row " + std::to_string(i / 2) + " is not a later month with a finite count");
+      meta_.plan.push_back({v[i], v[i + 1]});
+    }
+  }
 
   // Names of the indices. Each name takes at least a byte of the file, which bounds a
   // count before anything is allocated for it (a corrupted size could be anything).

@@ -46,10 +46,11 @@ Options)";
 
 const char* REPORT_HELP = R"(lepsim report RUN.h5 [-o report.html] [options]
 
-One self-contained HTML page (inline SVG charts, no network): a fan chart of
-cumulative completions, the probability of finishing by each month, stage
+One self-contained HTML page (inline SVG charts, no scripts or network): the
+headline table, a fan chart of cumulative completions (with the scenario's
+plan when it states one), the probability of finishing by each month, stage
 occupancy, capacity utilisation by discipline, partnering health and
-exclusivity (when present), spend by year, and the headline table.
+exclusivity (when present) and spend by year (docs/analysis.md, "Report").
 
 Examples:
   lepsim report bsf.h5                   # writes bsf.html

@@ -235,6 +235,13 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
     for (const auto& [path, text] : sc.base_files) base_paths.push_back(path), base_texts.push_back(text);
     scen.write_strings("base_paths", base_paths);  // empty when the scenario names no base
     scen.write_strings("base_texts", base_texts);
+    if (!sc.plan.empty()) {  // format 1.1: only when the scenario states a plan
+      std::vector<double> plan;
+      for (const auto& p : sc.plan) plan.push_back(p[0]), plan.push_back(p[1]);
+      h5::Dataset d = scen.write_array("plan", plan, {sc.plan.size(), 2});
+      d.set_attr("units", "months from start, projects");
+      d.set_attr("description", "[scenario] plan: months from the start and projects completed by then, as planned");
+    }
 
     h5::Group dims = root.create_group("dimensions");
     std::vector<std::string> names;

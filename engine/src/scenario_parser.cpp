@@ -446,6 +446,7 @@ class Parser {
 
   void parse_meta(const TValue& root, Scenario& s);
   void parse_time(const TValue& root, Scenario& s);
+  void parse_plan(const TValue& root, Scenario& s);
   void parse_run(const TValue& root, Scenario& s);
   void parse_disciplines(const TValue& root, Scenario& s);
   void parse_pools(const TValue& root, Scenario& s);
@@ -475,6 +476,7 @@ class Parser {
   void check_funding(Scenario& s);
 
   std::map<std::string, const TValue*> mechanism_values_;  //!< top-level mechanism tables present
+  bool horizon_known_ = false;  //!< [time] gave a valid horizon (the plan is checked against it)
   std::vector<std::pair<const TValue*, std::string>> after_lep_steps_;  //!< plan steps with after_lep = true
 
   // Lines of named things, for messages from cross-checks.
@@ -651,7 +653,7 @@ std::vector<double> Parser::discipline_table(const TValue& v, const std::string&
 void Parser::parse_meta(const TValue& root, Scenario& s) {
   const TValue* t = table(root, "scenario", "", true);
   if (!t) return;
-  check_keys(*t, "scenario", {"name", "description"});
+  check_keys(*t, "scenario", {"name", "description", "plan"});
   s.name = string(*t, "name", "scenario", true).value_or("");
   s.description = string(*t, "description", "scenario", false).value_or("");
 }
@@ -685,8 +687,61 @@ void Parser::parse_time(const TValue& root, Scenario& s) {
       s.time.step_months = *step;
       s.time.horizon_months = *horizon;
       s.time.steps = static_cast<int>(steps);
+      horizon_known_ = true;
     }
   }
+}
+
+//! `[scenario] plan = [[month, cumulative_projects], ...]`: the stated plan the runs are
+//! drawn against (docs/scenario-format.md). Checked after [time], for the horizon.
+void Parser::parse_plan(const TValue& root, Scenario& s) {
+  const TValue* t = find(root, "scenario");
+  if (!t || !t->is_table()) return;
+  const TValue* v = find(*t, "plan");
+  if (!v) return;
+  const std::string key = "scenario.plan";
+  if (!v->is_array()) {
+    error_at(*v, key, "must be a list of [month, cumulative_projects] points, e.g. [[60, 1000], [120, 2300]], not " +
+                          type_name(*v));
+    return;
+  }
+  const auto& points = v->as_array();
+  if (points.empty()) {
+    error_at(*v, key, "must have at least one [month, cumulative_projects] point");
+    return;
+  }
+  const std::size_t before = diags_.size();
+  std::vector<std::array<double, 2>> plan;
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    const TValue& p = points[i];
+    const std::string pk = key + "[" + std::to_string(i) + "]";
+    if (!p.is_array() || p.as_array().size() != 2) {
+      error_at(p, pk, "must be a [month, cumulative_projects] pair, e.g. [60, 1000]");
+      continue;
+    }
+    const TValue &mv = p.as_array()[0], &cv = p.as_array()[1];
+    const auto month = number_value(mv, pk + "[0]");
+    const auto count = number_value(cv, pk + "[1]");
+    if (month) {
+      if (!(*month > 0) || (horizon_known_ && *month > s.time.horizon_months))
+        error_at(mv, pk + "[0]",
+                 horizon_known_ ? "must be > 0 and <= time.horizon_months (" + num_text(s.time.horizon_months) +
+                                      "): months from the start"
+                                : "must be > 0: months from the start");
+      else if (!plan.empty() && !(*month > plan.back()[0]))
+        error_at(mv, pk + "[0]",
+                 "must be later than the previous point's month (" + num_text(plan.back()[0]) + "): list the plan in time order");
+    }
+    if (count) {
+      if (*count < 0) error_at(cv, pk + "[1]", "must be >= 0 projects");
+      else if (!plan.empty() && *count < plan.back()[1])
+        error_at(cv, pk + "[1]",
+                 "must be >= the previous point's count (" + num_text(plan.back()[1]) +
+                     "): the plan counts projects completed so far, so it never falls");
+    }
+    if (month && count) plan.push_back({*month, *count});
+  }
+  if (diags_.size() == before) s.plan = std::move(plan);
 }
 
 void Parser::parse_run(const TValue& root, Scenario& s) {
@@ -1742,6 +1797,7 @@ Scenario Parser::parse(const std::string& text) {
   check_keys(root, "", TOP_LEVEL_KEYS);
   parse_meta(root, s);
   parse_time(root, s);
+  parse_plan(root, s);
   parse_run(root, s);
   parse_disciplines(root, s);
   parse_pools(root, s);

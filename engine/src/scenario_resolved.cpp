@@ -186,7 +186,13 @@ std::string Scenario::resolved_toml() const {
   o << "disciplines = [";
   for (std::size_t k = 0; k < disciplines.size(); ++k) o << (k ? ", " : "") << quoted(disciplines[k]);
   o << "]\n\n";
-  o << "[scenario]\nname = " << quoted(name) << "\ndescription = " << quoted(description) << "\n\n";
+  o << "[scenario]\nname = " << quoted(name) << "\ndescription = " << quoted(description) << "\n";
+  if (!plan.empty()) {
+    o << "plan = [";
+    for (std::size_t i = 0; i < plan.size(); ++i) o << (i ? ", " : "") << "[" << num(plan[i][0]) << ", " << num(plan[i][1]) << "]";
+    o << "]\n";
+  }
+  o << "\n";
   char start[16];
   std::snprintf(start, sizeof start, "%04d-%02d", time.start_year, time.start_month);
   o << "[time]\nstart = \"" << start << "\"\nstep_months = " << num(time.step_months)

@@ -4,6 +4,7 @@
 // engine receives it as `const Scenario&`; there are no mutable globals.
 // The file format is documented in docs/scenario-format.md.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -239,6 +240,10 @@ struct AuthorityGroup {
 struct Scenario {
   std::string name;
   std::string description;
+  //! `[scenario] plan`: the programme's stated plan, [month from start, cumulative projects
+  //! completed] points, months strictly increasing in (0, horizon], counts non-decreasing;
+  //! empty when the scenario states none. Drawn against the runs, never simulated.
+  std::vector<std::array<double, 2>> plan;
   std::string source_path;   //!< the file as given on the command line
   std::string source_text;   //!< verbatim, stored in the run file
   //! The files named by `base` (path as resolved, verbatim text), deepest first.

@@ -4,7 +4,9 @@
 // lepsim::h5, and refuses anything else with a RunFileError (exit code 5) whose
 // message names the file and what is wrong with it.
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,9 @@ struct RunMetadata {
   std::vector<std::string> stages, disciplines, pools, project_types, authorities;
   std::vector<SeriesInfo> series;   //!< every dataset of /series, in name order
   std::vector<std::string> leps;    //!< datasets of /leps ([R, A]), in name order; empty when absent
+  //! /scenario/plan (format 1.1): [month from start, cumulative projects] points; empty when
+  //! the scenario stated no plan (or the file is format 1.0).
+  std::vector<std::array<double, 2>> plan;
   bool per_project = false;         //!< /projects is present
   std::int64_t project_rows = 0;    //!< N, rows of /projects (0 when absent)
 };
@@ -83,5 +88,17 @@ class RunReader {
   h5::File file_;
   RunMetadata meta_;
 };
+
+//! Calls `f(r, row, n)` for each replication's row of /GROUP/NAME (its n = T x inner values,
+//! or the A values of a /leps dataset), in replication order, reading a block of
+//! replications at a time so memory stays bounded whatever R. HDF5 converts the stored type
+//! to T (int32 or double). Throws h5::Error.
+template <typename T>
+void for_each_row(const RunReader& run, const std::string& group, const std::string& name,
+                  const std::function<void(std::uint64_t, const T*, std::uint64_t)>& f);
+extern template void for_each_row<std::int32_t>(const RunReader&, const std::string&, const std::string&,
+                                                const std::function<void(std::uint64_t, const std::int32_t*, std::uint64_t)>&);
+extern template void for_each_row<double>(const RunReader&, const std::string&, const std::string&,
+                                          const std::function<void(std::uint64_t, const double*, std::uint64_t)>&);
 
 }  // namespace lepsim::analysis
