@@ -12,13 +12,13 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
 
 #include <boost/math/distributions/students_t.hpp>
 #include <tbb/blocked_range.h>
-#include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
@@ -174,13 +174,65 @@ RunEstimate estimate_run(const Scenario& sc, std::int64_t replications, int thre
 
 int choose_chunk_replications(const Scenario& sc, int threads) { return estimate_run(sc, 1, threads).chunk_replications; }
 
+namespace {
+
+//! Runs body(i, worker) for every i in [0, n) on a fixed set of workers, worker in
+//! [0, size()). TBB's scheduler normally; under ThreadSanitizer plain std::threads taking
+//! indices from a counter, because Debian's libtbb is not instrumented and TSan would
+//! report its internal hand-offs as races in our code (docs/robustness.md).
+class Workers {
+ public:
+  explicit Workers(int threads) : threads_(threads)
+#ifndef LEPSIM_TSAN
+                                  , arena_(threads)
+#endif
+  {
+#ifndef LEPSIM_TSAN
+    arena_.initialize();
+    threads_ = arena_.max_concurrency();  // worker indices are the arena's slots, [0, this)
+#endif
+  }
+  int size() const noexcept { return threads_; }
+
+  template <class Body>
+  void for_each(std::uint32_t n, Body&& body) {
+#ifndef LEPSIM_TSAN
+    arena_.execute([&] {
+      tbb::parallel_for(tbb::blocked_range<std::uint32_t>(0, n, 1), [&](const tbb::blocked_range<std::uint32_t>& r) {
+        const int worker = tbb::this_task_arena::current_thread_index();
+        for (std::uint32_t i = r.begin(); i != r.end(); ++i) body(i, worker);
+      });
+    });
+#else
+    // The calling thread is worker 0, as it takes part under TBB (progress is reported there).
+    std::atomic<std::uint32_t> next{0};
+    auto work = [&](int w) {
+      for (std::uint32_t i; (i = next.fetch_add(1)) < n;) body(i, w);
+    };
+    std::vector<std::thread> pool;
+    for (int w = 1; w < threads_; ++w) pool.emplace_back(work, w);
+    work(0);
+    for (auto& t : pool) t.join();
+#endif
+  }
+
+ private:
+  int threads_;
+#ifndef LEPSIM_TSAN
+  tbb::task_arena arena_;
+#endif
+};
+
+}  // namespace
+
 void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first, std::uint32_t count, int threads,
                     int chunk, const std::function<void(std::span<const ReplicationResult>)>& sink,
                     const std::atomic<bool>* cancel, const std::function<void(std::uint32_t)>& progress) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (chunk <= 0) chunk = choose_chunk_replications(sc, threads);
-  tbb::task_arena arena(threads);
-  tbb::enumerable_thread_specific<Simulator> simulators([&] { return Simulator(sc); });
+  Workers workers(threads);
+  // One simulator per worker, built by that worker on first use and reused for every chunk.
+  std::vector<std::optional<Simulator>> simulators(static_cast<std::size_t>(workers.size()));
   // Progress within a chunk: workers bump a counter; only the calling thread reports it.
   const auto caller = std::this_thread::get_id();
   std::atomic<std::uint32_t> finished{0};
@@ -190,17 +242,14 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
       throw InterruptedError("interrupted after " + std::to_string(start) + " of " + std::to_string(count) + " replications");
     const std::uint32_t n = std::min<std::uint32_t>(static_cast<std::uint32_t>(chunk), count - start);
     // Each replication writes only its own slot, so the chunk is the same whatever the thread count.
-    arena.execute([&] {
-      tbb::parallel_for(tbb::blocked_range<std::uint32_t>(0, n, 1), [&](const tbb::blocked_range<std::uint32_t>& r) {
-        Simulator& sim = simulators.local();
-        for (std::uint32_t i = r.begin(); i != r.end(); ++i) {
-          // Checked per replication, so a signal stops the run within one replication.
-          if (cancel && cancel->load(std::memory_order_relaxed)) return;
-          sim.run(seed, first + start + i, results[i]);
-          const std::uint32_t n_done = finished.fetch_add(1, std::memory_order_relaxed) + 1;
-          if (progress && std::this_thread::get_id() == caller) progress(n_done);
-        }
-      });
+    workers.for_each(n, [&](std::uint32_t i, int worker) {
+      // Checked per replication, so a signal stops the run within one replication.
+      if (cancel && cancel->load(std::memory_order_relaxed)) return;
+      auto& sim = simulators[static_cast<std::size_t>(worker)];
+      if (!sim) sim.emplace(sc);
+      sim->run(seed, first + start + i, results[i]);
+      const std::uint32_t n_done = finished.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (progress && std::this_thread::get_id() == caller) progress(n_done);
     });
     // A cancelled chunk is incomplete: it must never reach the sink.
     if (cancel && cancel->load())
