@@ -54,9 +54,12 @@ bad "infinity" 's/^horizon_months = 60/horizon_months = inf/' "bad.toml:7: time.
 bad "zero duration" 's/^work = 6/work = 0/' "bad.toml:12: stages.a.work = 0: must be > 0"
 bad "negative duration" 's/^work = 3/work = -3/' "bad.toml:17: stages.c.work = -3:"
 bad "PERT with min > mode" 's/min = 2, mode = 3/min = 4, mode = 3/' "bad.toml:15: stages.b.work.mode = 3:"
-bad "unknown predecessor" 's/^demand = { design = 1 }/after = ["bb"]/' 'bad.toml:18: stages.c.after = "bb":'
-bad "cyclic predecessors" 's/^demand = { client = 1 }/after = ["c"]/' "bad.toml:"
-bad "a discipline no team supplies" 's/^team = .*/team = { client = 2 }/' "design"
+bad "unknown predecessor" 's/^demand = { design = 1 }/after = ["bb"]/' \
+  'bad.toml:18: stages.c.after = "bb": unknown predecessor stage'
+bad "cyclic predecessors" 's/^demand = { client = 1 }/after = ["b"]/;s/^\(work = { dist = "pert".*\)$/\1\nafter = ["a"]/' \
+  "bad.toml:16: stages.b.after: predecessors form a cycle: a -> b -> a"
+bad "a discipline no team supplies" 's/^team = .*/team = { client = 2 }/' \
+  "stage 'c' of project type 'school' demands design but authority group 'la' has no design FTE"
 bad "horizon of zero" 's/^horizon_months = 60/horizon_months = 0/' "bad.toml:7: time.horizon_months = 0: must be > 0"
 bad "probability above 1" 's/^seed = 1/seed = 1\n[lep]\nformed_at = "b"\n[partnering]\nlong_run = 1.5/' \
   "bad.toml:14: partnering.long_run = 1.5:"
