@@ -12,7 +12,7 @@ if [ -z "$chromium" ]; then
   exit 1
 fi
 
-W=1280 H=4000
+W=1280 H=6000  # tall enough for the whole bsf page (about 5,100 px)
 # Chromium prints dbus and GPU warnings on stderr: they are ignored (kept in the *.log files).
 browse() {  # browse HTML PNG DOM
   local url="file://$work/$1"
