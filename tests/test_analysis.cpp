@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include "test_support.hpp"
 #include "lepsim/analysis/compare.hpp"
 #include "lepsim/analysis/export.hpp"
 #include "lepsim/analysis/figures.hpp"
@@ -26,14 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_dir() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("lepsim-test-analysis-" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
+fs::path temp_dir() { return test::scratch_dir("analysis"); }
 
 const Scenario& example() {
   static const Scenario sc = load_scenario(LEPSIM_SOURCE_DIR "/scenarios/example.toml");

@@ -23,6 +23,7 @@
 #include "lepsim/run.hpp"
 #include "lepsim/run_file.hpp"
 #include "lepsim/scenario.hpp"
+#include "test_support.hpp"
 
 using namespace lepsim;
 using namespace lepsim::analysis;
@@ -30,14 +31,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_dir() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("lepsim-test-report-" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
+fs::path temp_dir() { return test::scratch_dir("report"); }
 
 std::string run(const Scenario& sc, const std::string& name, int replications) {
   RunOptions o;

@@ -16,20 +16,14 @@
 #include "lepsim/h5.hpp"
 #include "lepsim/run.hpp"
 #include "lepsim/scenario.hpp"
+#include "test_support.hpp"
 
 using namespace lepsim;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_dir() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("lepsim-test-run-" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
+fs::path temp_dir() { return test::scratch_dir("run"); }
 
 Scenario scenario(const char* name) { return load_scenario(std::string(LEPSIM_SOURCE_DIR "/scenarios/") + name); }
 

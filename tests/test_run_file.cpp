@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "test_support.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/h5.hpp"
 #include "lepsim/run.hpp"
@@ -27,14 +28,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_dir() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("lepsim-test-run-file-" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
+fs::path temp_dir() { return test::scratch_dir("run-file"); }
 
 const Scenario& example() {
   static const Scenario sc = load_scenario(LEPSIM_SOURCE_DIR "/scenarios/example.toml");

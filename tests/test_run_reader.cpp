@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
 #include "lepsim/analysis/run_reader.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/h5.hpp"
@@ -26,14 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path temp_dir() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("lepsim-test-run-reader-" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
+fs::path temp_dir() { return test::scratch_dir("run-reader"); }
 
 //! A valid run file of example.toml, written once.
 const std::string& valid_file() {

@@ -17,6 +17,7 @@
 #include "lepsim/error.hpp"
 #include "lepsim/scenario.hpp"
 #include "lepsim/simulation.hpp"
+#include "test_support.hpp"
 
 using namespace lepsim;
 
@@ -1280,11 +1281,8 @@ TEST_CASE("the resolved TOML of a scenario with every mechanism re-parses to the
 namespace {
 
 std::filesystem::path base_dir() {
-  static const auto dir = [] {
-    auto d = std::filesystem::temp_directory_path() / ("lepsim-test-base-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(d / "sub");
-    return d;
-  }();
+  const auto dir = test::scratch_dir("base");
+  std::filesystem::create_directories(dir / "sub");
   return dir;
 }
 
