@@ -26,11 +26,18 @@ constexpr double ON_TIME_TOLERANCE = 0.10;
 //! Exclusivity runs for ten years (NAO09 para 1.20): a tenth of the schools a year is full volume.
 constexpr double EXCLUSIVITY_YEARS = 10.0;
 
-double percentile_sorted(const std::vector<double>& x, double p) {
+//! The percentile of x by linear interpolation between order statistics (numpy's default),
+//! found by selection instead of a full sort: the two order statistics are the
+//! values a sort would give, so the result is the same bits. Reorders x.
+double percentile_selected(std::vector<double>& x, double p) {
   const double h = (static_cast<double>(x.size()) - 1) * p;
   const auto lo = static_cast<std::size_t>(std::floor(h));
   const std::size_t hi = std::min(lo + 1, x.size() - 1);
-  return x[lo] + (h - static_cast<double>(lo)) * (x[hi] - x[lo]);
+  const auto nth = x.begin() + static_cast<std::ptrdiff_t>(lo);
+  std::nth_element(x.begin(), nth, x.end());
+  const double a = *nth;
+  const double b = hi == lo ? a : *std::min_element(nth + 1, x.end());
+  return a + (h - static_cast<double>(lo)) * (b - a);
 }
 
 }  // namespace
@@ -79,6 +86,7 @@ void Simulator::draw_setups() {
       const PartneringMechanism& pm = m.partnering;
       a_health_logit_[au] = logit(pm.start_level) + pm.start_vision * (d.vision - 0.5) +
                             pm.start_governance * (d.governance - 0.5) + pm.start_mobilisation * (d.mobilisation - 0.5);
+      a_health_value_[au] = logistic(a_health_logit_[au]);
       double mu = logit(pm.long_run), kappa = pm.recovery;
       for (int i = 0; i < PRACTICES; ++i)
         if (d.practices >> i & 1u) mu += pm.practice_level[i], kappa += pm.practice_recovery;
@@ -130,7 +138,7 @@ double Simulator::adjusted_work(int project, int stage, double work) {
 
 double Simulator::health(int authority) const {
   const auto a = static_cast<std::size_t>(authority);
-  return sc_.mechanisms.partnering.enabled && a_lep_step_[a] >= 0 ? logistic(a_health_logit_[a]) : 0.5;
+  return sc_.mechanisms.partnering.enabled && a_lep_step_[a] >= 0 ? a_health_value_[a] : 0.5;
 }
 
 double Simulator::productivity(int authority) const {
@@ -248,6 +256,7 @@ void Simulator::finish_project(int project, int step, ReplicationResult& out) {
   if (m.partnering.enabled && a_lep_step_[au] >= 0) {  // section 12: handovers move health
     const PartneringMechanism& pm = m.partnering;
     a_health_logit_[au] += -pm.delay_shock * delay - pm.overrun_shock * std::max(0.0, overrun) + (on_time ? pm.ontime_boost : 0.0);
+    a_health_value_[au] = logistic(a_health_logit_[au]);
   }
   if (m.exclusivity.enabled) {
     ++a_year_handovers_[au];
@@ -329,6 +338,7 @@ void Simulator::update_health(int step) {
     if (a_lep_step_[a] < 0 || a_lep_step_[a] > step) continue;
     const double eps = STANDARD_NORMAL.sample(a_health_stream_[a]);
     a_health_logit_[a] += a_health_kappa_[a] * (a_health_mu_[a] - a_health_logit_[a]) * dt + pm.volatility * sq * eps;
+    a_health_value_[a] = logistic(a_health_logit_[a]);
   }
 }
 
@@ -383,10 +393,9 @@ void Simulator::record_mechanisms(int step, ReplicationResult& out) {
     if (!health_scratch_.empty()) {
       double sum = 0;
       for (double h : health_scratch_) sum += h;
-      std::sort(health_scratch_.begin(), health_scratch_.end());
       out.health[t * 3] = sum / static_cast<double>(health_scratch_.size());
-      out.health[t * 3 + 1] = percentile_sorted(health_scratch_, 0.1);
-      out.health[t * 3 + 2] = percentile_sorted(health_scratch_, 0.9);
+      out.health[t * 3 + 1] = percentile_selected(health_scratch_, 0.1);
+      out.health[t * 3 + 2] = percentile_selected(health_scratch_, 0.9);
     }
   }
   if (m.transformation.enabled) out.transformation[t] = transformation_total_;

@@ -77,6 +77,20 @@ Simulator::Simulator(const Scenario& scenario) : sc_(scenario) {
     demand_.push_back(std::move(d));
     needs_capacity_.push_back(std::move(needs));
   }
+  for (const auto& type : sc_.types) {
+    cls_base_.push_back(static_cast<std::int32_t>(cls_.size()));
+    for (const auto& ts : type.stages) {
+      StageClass c{ts.stage, 0, static_cast<std::int32_t>(cls_k_.size()), 0};
+      for (std::size_t k = 0; k < D; ++k)
+        if (ts.demand[k] > 0) {
+          cls_k_.push_back(static_cast<std::int32_t>(k));
+          cls_d_.push_back(ts.demand[k]);
+          ++c.count;
+          c.needs = 1;
+        }
+      cls_.push_back(c);
+    }
+  }
   for (const auto& st : sc_.stages) earliest_step_.push_back(sc_.time.step_at_or_after(st.earliest_month));
   const auto A = static_cast<std::size_t>(sc_.authority_count());
   a_entry_step_.resize(A);
@@ -131,6 +145,7 @@ Simulator::Simulator(const Scenario& scenario) : sc_(scenario) {
   a_health_logit_.resize(A);
   a_health_mu_.resize(A);
   a_health_kappa_.resize(A);
+  a_health_value_.resize(A);
   a_stalled_until_.resize(A);
   a_exclusive_.resize(A);
   a_failing_years_.resize(A);
@@ -209,10 +224,17 @@ void Simulator::generate_projects(std::uint64_t seed, std::uint32_t rep, Replica
   p_spent_.assign(P, 0.0);
   p_single_.assign(P, 0);
   if (sc_.mechanisms.costs.enabled) out.project_cost.assign(P, 0.0);
+  // Projects in order of arrival step, ties in creation order: a stable counting sort
+  // (the same order std::stable_sort gives), into reused scratch.
   arrival_order_.resize(P);
-  std::iota(arrival_order_.begin(), arrival_order_.end(), 0);
-  std::stable_sort(arrival_order_.begin(), arrival_order_.end(),
-                   [&](std::int32_t x, std::int32_t y) { return out.arrival_step[x] < out.arrival_step[y]; });
+  const auto T1 = static_cast<std::size_t>(sc_.time.steps) + 2;
+  bucket_.assign(T1, 0);
+  auto key = [&](std::size_t i) {  // arrival steps are >= 0; beyond the horizon share the last key
+    return std::min(static_cast<std::size_t>(std::max(0, out.arrival_step[i])), T1 - 2) + 1;
+  };
+  for (std::size_t i = 0; i < P; ++i) ++bucket_[key(i)];
+  for (std::size_t b = 1; b < T1; ++b) bucket_[b] += bucket_[b - 1];
+  for (std::size_t i = 0; i < P; ++i) arrival_order_[static_cast<std::size_t>(bucket_[key(i) - 1]++)] = static_cast<std::int32_t>(i);
   out.projects = static_cast<std::int32_t>(P);
 }
 
@@ -231,6 +253,7 @@ void Simulator::make_ready(const Item& base, int step) {
     work = ts.work.sample(ws);
   }
   Item item = base;
+  item.cls = cls_base_[static_cast<std::size_t>(p_type_[static_cast<std::size_t>(p)])] + base.local_stage;
   item.remaining = adjusted_work(p, ts.stage, std::max(0.0, work)) / sc_.time.step_months;
   item.total = item.remaining;
   item.gate = GATE_EARLIEST;
@@ -359,10 +382,15 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
   const Mechanisms& mech = sc_.mechanisms;
 
   // Authorities in order of entry, to add their teams to the programme's capacity.
-  std::vector<int> entry_order(static_cast<std::size_t>(sc_.authority_count()));
-  std::iota(entry_order.begin(), entry_order.end(), 0);
-  std::stable_sort(entry_order.begin(), entry_order.end(),
-                   [&](int x, int y) { return a_entry_step_[static_cast<std::size_t>(x)] < a_entry_step_[static_cast<std::size_t>(y)]; });
+  // (Stable counting sort by entry step, in reused scratch: the order std::stable_sort gives.)
+  const auto n_auth = static_cast<std::size_t>(sc_.authority_count());
+  std::vector<int>& entry_order = entry_order_;
+  entry_order.resize(n_auth);
+  bucket_.assign(static_cast<std::size_t>(T) + 2, 0);
+  for (std::size_t a = 0; a < n_auth; ++a) ++bucket_[static_cast<std::size_t>(a_entry_step_[a]) + 1];
+  for (std::size_t b = 1; b < bucket_.size(); ++b) bucket_[b] += bucket_[b - 1];
+  for (std::size_t a = 0; a < n_auth; ++a)
+    entry_order[static_cast<std::size_t>(bucket_[static_cast<std::size_t>(a_entry_step_[a])]++)] = static_cast<int>(a);
   std::size_t next_entry = 0, next_arrival = 0;
   std::int32_t arrived = 0, done = 0;
 
@@ -415,6 +443,8 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
     std::fill(blocked_.begin(), blocked_.end(), 0);
     std::fill(allocated_.begin(), allocated_.end(), 0.0);
     int active_projects = 0;
+    const bool costs_on = mech.costs.enabled;
+    const int spend_stage = mech.costs.spend_stage;
     std::int32_t* stage_active = &out.stage_active[tu * S];
     for (std::size_t a = 0; a < a_active_.size(); ++a) {
       auto& items = a_active_[a];
@@ -426,33 +456,37 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
       const bool stalled = a_stalled_until_[a] > t;
       const double prod = productivity(static_cast<int>(a));
       std::size_t kept = 0;
-      for (std::size_t i = 0; i < items.size(); ++i) {
+      const std::size_t n_items = items.size();
+      for (std::size_t i = 0; i < n_items; ++i) {
         Item item = items[i];
-        const auto p = static_cast<std::size_t>(item.project);
-        const auto type = static_cast<std::size_t>(p_type_[p]);
-        const auto l = static_cast<std::size_t>(item.local_stage);
+        const StageClass& c = cls_[static_cast<std::size_t>(item.cls)];
+        // Bit-identical to taking rate * demand from every discipline: disciplines the stage
+        // does not demand lose exactly 0, and a blocked stage (rate 0) takes exactly 0.
         double rate = stalled ? 0.0 : 1.0;
-        if (needs_capacity_[type][l] && !stalled) {
-          const double* d = &demand_[type][l * D];
-          for (std::size_t k = 0; k < D; ++k)
-            if (d[k] > 0) rate = std::min(rate, avail_[k] / d[k]);
+        if (c.needs && !stalled) {
+          const std::int32_t* ks = &cls_k_[static_cast<std::size_t>(c.first)];
+          const double* ds = &cls_d_[static_cast<std::size_t>(c.first)];
+          for (std::int32_t j = 0; j < c.count; ++j) rate = std::min(rate, avail_[static_cast<std::size_t>(ks[j])] / ds[j]);
           if (rate < 1e-12) rate = 0.0;
-          for (std::size_t k = 0; k < D; ++k) {
-            const double take = rate * d[k];
-            avail_[k] = std::max(0.0, avail_[k] - take);
-            allocated_[k] += take;
-          }
+          if (rate > 0)
+            for (std::int32_t j = 0; j < c.count; ++j) {
+              const auto k = static_cast<std::size_t>(ks[j]);
+              const double take = rate * ds[j];
+              avail_[k] = std::max(0.0, avail_[k] - take);
+              allocated_[k] += take;
+            }
         }
-        const int s = sc_.types[type].stages[l].stage;
+        const int s = c.stage;
         if (rate > 0) {
+          const auto p = static_cast<std::size_t>(item.project);
           ++stage_active[s];
           if (p_active_step_[p] != t) p_active_step_[p] = t, ++active_projects;
+          const double progress = c.needs ? rate * prod : rate;
+          if (costs_on && s == spend_stage) spend_progress(item, std::min(progress, item.remaining), t, out);
+          item.remaining -= progress;
         } else {
-          ++blocked_[static_cast<std::size_t>(s)];
+          ++blocked_[static_cast<std::size_t>(s)];  // progress 0: remaining unchanged, nothing spent
         }
-        const double progress = needs_capacity_[type][l] ? rate * prod : rate;
-        if (mech.costs.enabled && s == mech.costs.spend_stage) spend_progress(item, std::min(progress, item.remaining), t, out);
-        item.remaining -= progress;
         if (item.remaining <= WORK_EPSILON) completed_.push_back(item);
         else items[kept++] = item;
       }

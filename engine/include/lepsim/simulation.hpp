@@ -94,6 +94,7 @@ class Simulator {
     std::int32_t local_stage;   // index into the project's type's stages
     double remaining;           //!< steps of work left at full rate
     std::int32_t gate;          // next gate to pass (Gate enum in simulation.cpp)
+    std::int32_t cls = 0;       //!< (type, local stage) class, index into cls_; set by make_ready
     double total = 0;           //!< steps of work at the start
     std::int32_t started = -1;  //!< step it passed its gates
   };
@@ -131,6 +132,17 @@ class Simulator {
   // Per-type flattened demand: demand_[type][local * D + k], FTE.
   std::vector<std::vector<double>> demand_;
   std::vector<std::vector<std::uint8_t>> needs_capacity_;  // [type][local]: any demand > 0
+  // One entry per (type, local stage): what the capacity allocation needs of a stage
+  // instance, flattened so the per-step loop reads one small record per item.
+  struct StageClass {
+    std::int32_t stage;          // global stage index
+    std::int32_t needs;          // any demand > 0
+    std::int32_t first, count;   // range in cls_k_ / cls_d_: disciplines with demand > 0
+  };
+  std::vector<StageClass> cls_;
+  std::vector<std::int32_t> cls_base_;  // [type] index of its first class
+  std::vector<std::int32_t> cls_k_;     // discipline index
+  std::vector<double> cls_d_;           // its demand, FTE
   std::vector<int> earliest_step_;                          // [stage]
 
   // Projects (structure of arrays, index = creation order).
@@ -138,6 +150,8 @@ class Simulator {
   std::vector<std::uint64_t> p_done_mask_;   // bit per local stage
   std::vector<std::int32_t> p_active_step_;  // last step with an item progressing
   std::vector<std::int32_t> arrival_order_;  // projects sorted by arrival step
+  std::vector<std::int32_t> bucket_;         // scratch: counting sort by step
+  std::vector<int> entry_order_;             // authorities in order of entry step
 
   // Authorities.
   std::vector<int> a_entry_step_;
@@ -168,6 +182,7 @@ class Simulator {
   std::vector<AuthoritySetupDraw> a_setup_;
   std::vector<std::int32_t> a_lep_step_;        // step the LEP formed, -1 before
   std::vector<double> a_health_logit_, a_health_mu_, a_health_kappa_;
+  std::vector<double> a_health_value_;          // logistic(a_health_logit_), kept in step with it
   std::vector<RandomStream> a_health_stream_, a_dispute_stream_;
   std::vector<std::int32_t> a_stalled_until_;   // work stalled while step < this
   std::vector<std::uint8_t> a_exclusive_;
