@@ -297,6 +297,10 @@ void Simulator::update_teams(int step, ReplicationResult& out) {
   const double dt = sc_.time.step_months;
   std::fill(capacity_.begin(), capacity_.end(), 0.0);
   double cost = 0;
+  // Loop invariants, the same expressions as per discipline (same bits).
+  const double keep = 1.0 - cm.attrition * dt;
+  const std::size_t now_slot = static_cast<std::size_t>(step) % L, hire_slot = static_cast<std::size_t>(step + lag_steps_) % L;
+  double* fte = &out.fte[static_cast<std::size_t>(step) * D];
   for (int a = 0; a < sc_.authority_count(); ++a) {
     const auto au = static_cast<std::size_t>(a);
     if (a_entry_step_[au] > step) continue;
@@ -305,22 +309,22 @@ void Simulator::update_teams(int step, ReplicationResult& out) {
     for (std::size_t k = 0; k < D; ++k) {
       const std::size_t i = au * D + k;
       double& f = team_[i];
-      double& arriving = pipeline_[i * L + static_cast<std::size_t>(step) % L];
-      f = f * (1.0 - cm.attrition * dt) + arriving;
+      double& arriving = pipeline_[i * L + now_slot];
+      f = f * keep + arriving;
       pipeline_total_[i] -= arriving;
       arriving = 0;
       const double gap = target[k] - f - pipeline_total_[i];
       if (gap > 1e-12) {
         if (lag_steps_ == 0) f += gap;
         else {
-          pipeline_[i * L + static_cast<std::size_t>(step + lag_steps_) % L] += gap;
+          pipeline_[i * L + hire_slot] += gap;
           pipeline_total_[i] += gap;
         }
       } else if (f > target[k]) {
         f = target[k];
       }
       capacity_[k] += f;
-      out.fte[static_cast<std::size_t>(step) * D + k] += f;
+      fte[k] += f;
       a_cost += f * cm.cost_per_fte_month * dt;
     }
     out.lep_capacity_cost[au] += a_cost;

@@ -80,13 +80,16 @@ Simulator::Simulator(const Scenario& scenario) : sc_(scenario) {
   for (const auto& type : sc_.types) {
     cls_base_.push_back(static_cast<std::int32_t>(cls_.size()));
     for (const auto& ts : type.stages) {
-      StageClass c{ts.stage, 0, static_cast<std::int32_t>(cls_k_.size()), 0};
+      StageClass c{ts.stage, 0, static_cast<std::int32_t>(cls_k_.size()), 0, 0};
       for (std::size_t k = 0; k < D; ++k)
         if (ts.demand[k] > 0) {
           cls_k_.push_back(static_cast<std::int32_t>(k));
           cls_d_.push_back(ts.demand[k]);
           ++c.count;
           c.needs = 1;
+          // Past 64 disciplines the exhausted-discipline shortcut is off (mask 0): rates are
+          // then always computed, which gives the same result.
+          if (k < 64) c.mask |= std::uint64_t{1} << k;
         }
       cls_.push_back(c);
     }
@@ -455,26 +458,37 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
       // A dispute stalls all of the LEP's work; health scales the progress of its staffed stages.
       const bool stalled = a_stalled_until_[a] > t;
       const double prod = productivity(static_cast<int>(a));
+      // Disciplines with nothing left (avail exactly 0): a stage demanding one of them gets
+      // rate min(..., 0 / d) = 0 without dividing.
+      std::uint64_t exhausted = 0;
+      for (std::size_t k = 0; k < D && k < 64; ++k)
+        if (avail_[k] <= 0) exhausted |= std::uint64_t{1} << k;
       std::size_t kept = 0;
       const std::size_t n_items = items.size();
+      Item* it = items.data();
       for (std::size_t i = 0; i < n_items; ++i) {
-        Item item = items[i];
+        Item& item = it[i];
         const StageClass& c = cls_[static_cast<std::size_t>(item.cls)];
         // Bit-identical to taking rate * demand from every discipline: disciplines the stage
         // does not demand lose exactly 0, and a blocked stage (rate 0) takes exactly 0.
         double rate = stalled ? 0.0 : 1.0;
         if (c.needs && !stalled) {
-          const std::int32_t* ks = &cls_k_[static_cast<std::size_t>(c.first)];
-          const double* ds = &cls_d_[static_cast<std::size_t>(c.first)];
-          for (std::int32_t j = 0; j < c.count; ++j) rate = std::min(rate, avail_[static_cast<std::size_t>(ks[j])] / ds[j]);
-          if (rate < 1e-12) rate = 0.0;
-          if (rate > 0)
-            for (std::int32_t j = 0; j < c.count; ++j) {
-              const auto k = static_cast<std::size_t>(ks[j]);
-              const double take = rate * ds[j];
-              avail_[k] = std::max(0.0, avail_[k] - take);
-              allocated_[k] += take;
-            }
+          if (c.mask & exhausted) {
+            rate = 0.0;
+          } else {
+            const std::int32_t* ks = &cls_k_[static_cast<std::size_t>(c.first)];
+            const double* ds = &cls_d_[static_cast<std::size_t>(c.first)];
+            for (std::int32_t j = 0; j < c.count; ++j) rate = std::min(rate, avail_[static_cast<std::size_t>(ks[j])] / ds[j]);
+            if (rate < 1e-12) rate = 0.0;
+            if (rate > 0)
+              for (std::int32_t j = 0; j < c.count; ++j) {
+                const auto k = static_cast<std::size_t>(ks[j]);
+                const double take = rate * ds[j];
+                avail_[k] = std::max(0.0, avail_[k] - take);
+                allocated_[k] += take;
+                if (avail_[k] <= 0 && k < 64) exhausted |= std::uint64_t{1} << k;
+              }
+          }
         }
         const int s = c.stage;
         if (rate > 0) {
@@ -488,7 +502,10 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
           ++blocked_[static_cast<std::size_t>(s)];  // progress 0: remaining unchanged, nothing spent
         }
         if (item.remaining <= WORK_EPSILON) completed_.push_back(item);
-        else items[kept++] = item;
+        else {
+          if (kept != i) it[kept] = item;
+          ++kept;
+        }
       }
       items.resize(kept);
     }

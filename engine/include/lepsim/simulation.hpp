@@ -138,6 +138,7 @@ class Simulator {
     std::int32_t stage;          // global stage index
     std::int32_t needs;          // any demand > 0
     std::int32_t first, count;   // range in cls_k_ / cls_d_: disciplines with demand > 0
+    std::uint64_t mask;          // bit k: demands discipline k (k < 64)
   };
   std::vector<StageClass> cls_;
   std::vector<std::int32_t> cls_base_;  // [type] index of its first class
