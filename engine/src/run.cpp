@@ -20,6 +20,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_group.h>
 #include <tbb/task_arena.h>
 
 #include "lepsim/error.hpp"
@@ -163,11 +164,12 @@ RunEstimate estimate_run(const Scenario& sc, std::int64_t replications, int thre
   const double widest = std::max({static_cast<double>(sc.stages.size()), static_cast<double>(sc.disciplines.size()),
                                   static_cast<double>(sc.pools.size()), static_cast<double>(PROJECT_STATE_COUNT)});
   e.summary_bytes = R * (widest + 1) * 8;
-  // Simulating: a chunk of results, the writer's copy of part of it, and a simulator per
-  // worker (result-sized scratch plus per-project state).
+  // Simulating: two chunks of results (one being written while the next is simulated), the
+  // writer's copy of part of one, and a simulator per worker (result-sized scratch plus
+  // per-project state).
   const auto workers = std::min(threads, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   e.simulator_bytes = e.replication_bytes + SIMULATOR_BYTES_PER_PROJECT * size.projects;
-  const double simulating = 1.5 * e.chunk_replications * e.replication_bytes + workers * e.simulator_bytes;
+  const double simulating = 2.5 * e.chunk_replications * e.replication_bytes + workers * e.simulator_bytes;
   e.memory_bytes = BASE_MEMORY_BYTES + std::max(simulating, e.summary_bytes);
   return e;
 }
@@ -184,29 +186,57 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
   // Progress within a chunk: workers bump a counter; only the calling thread reports it.
   const auto caller = std::this_thread::get_id();
   std::atomic<std::uint32_t> finished{0};
-  std::vector<ReplicationResult> results(static_cast<std::size_t>(std::min<std::uint32_t>(count, static_cast<std::uint32_t>(chunk))));
-  for (std::uint32_t start = 0; start < count; start += static_cast<std::uint32_t>(chunk)) {
-    if (cancel && cancel->load())
-      throw InterruptedError("interrupted after " + std::to_string(start) + " of " + std::to_string(count) + " replications");
-    const std::uint32_t n = std::min<std::uint32_t>(static_cast<std::uint32_t>(chunk), count - start);
+  std::atomic<bool> abandon{false};  // set when the sink fails: the chunk in flight is dropped
+  const auto stopped = [&] { return (cancel && cancel->load(std::memory_order_relaxed)) || abandon.load(std::memory_order_relaxed); };
+  const auto per_chunk = static_cast<std::size_t>(std::min<std::uint32_t>(count, static_cast<std::uint32_t>(chunk)));
+  // Two buffers: while the calling thread hands one chunk to the sink (the run file), the
+  // arena's other threads already simulate the next into the other. With one thread the
+  // next chunk runs when the caller waits for it, so the order of work is unchanged.
+  std::vector<ReplicationResult> results[2];
+  results[0].resize(per_chunk);
+  if (count > static_cast<std::uint32_t>(chunk)) results[1].resize(per_chunk);
+  const auto simulate = [&](std::uint32_t start, std::uint32_t n, std::vector<ReplicationResult>& out) {
     // Each replication writes only its own slot, so the chunk is the same whatever the thread count.
-    arena.execute([&] {
-      tbb::parallel_for(tbb::blocked_range<std::uint32_t>(0, n, 1), [&](const tbb::blocked_range<std::uint32_t>& r) {
-        Simulator& sim = simulators.local();
-        for (std::uint32_t i = r.begin(); i != r.end(); ++i) {
-          // Checked per replication, so a signal stops the run within one replication.
-          if (cancel && cancel->load(std::memory_order_relaxed)) return;
-          sim.run(seed, first + start + i, results[i]);
-          const std::uint32_t n_done = finished.fetch_add(1, std::memory_order_relaxed) + 1;
-          if (progress && std::this_thread::get_id() == caller) progress(n_done);
-        }
-      });
+    tbb::parallel_for(tbb::blocked_range<std::uint32_t>(0, n, 1), [&, start](const tbb::blocked_range<std::uint32_t>& r) {
+      Simulator& sim = simulators.local();
+      for (std::uint32_t i = r.begin(); i != r.end(); ++i) {
+        // Checked per replication, so a signal stops the run within one replication.
+        if (stopped()) return;
+        sim.run(seed, first + start + i, out[i]);
+        const std::uint32_t n_done = finished.fetch_add(1, std::memory_order_relaxed) + 1;
+        if (progress && std::this_thread::get_id() == caller) progress(n_done);
+      }
     });
+  };
+  const auto interrupted = [&](std::uint32_t done) {
+    return InterruptedError("interrupted after " + std::to_string(done) + " of " + std::to_string(count) + " replications");
+  };
+  if (count == 0) return;
+  if (cancel && cancel->load()) throw interrupted(0);
+  const auto chunk_u = static_cast<std::uint32_t>(chunk);
+  std::uint32_t n = std::min(chunk_u, count);
+  arena.execute([&] { simulate(0, n, results[0]); });
+  tbb::task_group next;
+  int cur = 0;
+  for (std::uint32_t start = 0; start < count; start += chunk_u) {
     // A cancelled chunk is incomplete: it must never reach the sink.
-    if (cancel && cancel->load())
-      throw InterruptedError("interrupted after " + std::to_string(finished.load()) + " of " + std::to_string(count) +
-                             " replications");
-    sink(std::span<const ReplicationResult>(results.data(), n));
+    if (cancel && cancel->load()) throw interrupted(finished.load());
+    const std::uint32_t next_start = start + n;
+    const std::uint32_t next_n = next_start < count ? std::min(chunk_u, count - next_start) : 0;
+    if (next_n > 0) arena.execute([&] { next.run([&, next_start, next_n, cur] { simulate(next_start, next_n, results[1 - cur]); }); });
+    try {
+      sink(std::span<const ReplicationResult>(results[cur].data(), n));
+    } catch (...) {
+      abandon = true;
+      try {
+        arena.execute([&] { next.wait(); });
+      } catch (...) {
+      }
+      throw;
+    }
+    if (next_n > 0) arena.execute([&] { next.wait(); });
+    cur = 1 - cur;
+    n = next_n;
   }
 }
 

@@ -121,6 +121,22 @@ double percentile_sorted(const std::vector<double>& x, double p) {
   return x[lo] + (h - static_cast<double>(lo)) * (x[hi] - x[lo]);
 }
 
+//! percentile_sorted(sorted(x), p) by selection. Elements before `from` must already be
+//! the smallest `from` values in place (from an earlier call with a smaller p); on return
+//! `from` is the lower order statistic's index, so calls with increasing p share the work.
+double percentile_selected(std::vector<double>& x, double p, std::size_t& from) {
+  if (x.empty()) return std::nan("");
+  const double h = (static_cast<double>(x.size()) - 1) * p / 100.0;
+  const auto lo = static_cast<std::size_t>(std::floor(h));
+  const std::size_t hi = std::min(lo + 1, x.size() - 1);
+  const auto first = x.begin() + static_cast<std::ptrdiff_t>(std::min(from, lo));
+  const auto nth = x.begin() + static_cast<std::ptrdiff_t>(lo);
+  std::nth_element(first, nth, x.end());
+  if (hi != lo) std::iter_swap(nth + 1, std::min_element(nth + 1, x.end()));  // x[hi] in place too
+  from = lo;
+  return x[lo] + (h - static_cast<double>(lo)) * (x[hi] - x[lo]);
+}
+
 }  // namespace
 
 //! One per-LEP outcome, written as a [R, A] dataset under /leps when its mechanism is on.
@@ -475,9 +491,12 @@ void RunFileWriter::Impl::write_summaries() {
           count[c] = n;
           mean[c] = mu;
           sd[c] = column.size() > 1 ? std::sqrt(dev / (n - 1)) : (column.empty() ? std::nan("") : 0.0);
-          std::sort(column.begin(), column.end());
+          // Selection, not a full sort: each percentile reads two order statistics, which
+          // nth_element places exactly where a sort would (same values, same bits). The
+          // percentiles are increasing, so each selection works on what is right of the last.
+          std::size_t from = 0;
           for (std::size_t q = 0; q < std::size(SUMMARY_PERCENTILES); ++q)
-            pct[q][c] = percentile_sorted(column, SUMMARY_PERCENTILES[q]);
+            pct[q][c] = percentile_selected(column, SUMMARY_PERCENTILES[q], from);
         }
     }
     h5::Group g = summary.create_group(name);
