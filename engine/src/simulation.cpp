@@ -170,6 +170,7 @@ void Simulator::generate_projects(std::uint64_t seed, std::uint32_t rep, Replica
     const AuthorityGroup& g = sc_.groups[static_cast<std::size_t>(sc_.authority_group[static_cast<std::size_t>(a)])];
     RandomStream entry_stream(seed, rep, authority_entity(a), Purpose::AuthorityEntry, ENTRY_MONTH);
     const double entry = g.entry_month.sample(entry_stream);
+    traced(authority_entity(a), Purpose::AuthorityEntry, ENTRY_MONTH, &g.entry_month);
     a_entry_step_[static_cast<std::size_t>(a)] = sc_.time.step_at_or_after(entry);
 
     auto add_project = [&](int ordinal, double month) {
@@ -182,6 +183,7 @@ void Simulator::generate_projects(std::uint64_t seed, std::uint32_t rep, Replica
       if (ordinal >= g.first_count || g.first_type < 0) {
         RandomStream ts(seed, rep, project_entity(a, ordinal), Purpose::ProjectType, 0);
         const double u = ts.uniform();
+        traced(project_entity(a, ordinal), Purpose::ProjectType, 0, nullptr);
         double cum = 0;
         type = -1;
         for (std::size_t t = 0; t < g.mix.size(); ++t) {
@@ -212,9 +214,11 @@ void Simulator::generate_projects(std::uint64_t seed, std::uint32_t rep, Replica
         if (t >= g.arrivals->end_month) break;
         add_project(ordinal++, t);
       }
+      traced(authority_entity(a), Purpose::ProjectArrival, 0, nullptr, static_cast<std::uint32_t>(ordinal + 1));
     } else {
       RandomStream cs(seed, rep, authority_entity(a), Purpose::AuthorityEntry, SCHOOL_COUNT);
       const double x = g.schools.sample(cs);
+      traced(authority_entity(a), Purpose::AuthorityEntry, SCHOOL_COUNT, &g.schools);
       const int n = static_cast<int>(std::floor(std::max(0.0, x) + 0.5));
       for (int k = 0; k < n; ++k) add_project(k, entry + k * g.release_interval_months);
     }
@@ -254,7 +258,9 @@ void Simulator::make_ready(const Item& base, int step) {
                     project_entity(p_authority_[static_cast<std::size_t>(p)], p_ordinal_[static_cast<std::size_t>(p)]),
                     Purpose::StageWork, static_cast<std::uint16_t>(ts.stage));
     work = ts.work.sample(ws);
+    traced(ws.entity(), Purpose::StageWork, ws.substream(), &ts.work);
   }
+  ++events_.ready;
   Item item = base;
   item.cls = cls_base_[static_cast<std::size_t>(p_type_[static_cast<std::size_t>(p)])] + base.local_stage;
   item.remaining = adjusted_work(p, ts.stage, std::max(0.0, work)) / sc_.time.step_months;
@@ -304,6 +310,7 @@ void Simulator::pass_gates(Item item, int step) {
     item.gate = GATE_CAPACITY;
   }
   --gate_waiting_[static_cast<std::size_t>(s)];
+  ++events_.started;
   item.started = step;
   if (p_start_step_[static_cast<std::size_t>(p)] < 0) p_start_step_[static_cast<std::size_t>(p)] = step;
   if (sc_.mechanisms.costs.enabled && s == sc_.mechanisms.costs.spend_stage) commit_capital(p, step);
@@ -317,6 +324,7 @@ void Simulator::complete(const Item& item, int step, ReplicationResult& out) {
   const int s = type.stages[static_cast<std::size_t>(item.local_stage)].stage;
   const Stage& st = sc_.stages[static_cast<std::size_t>(s)];
   ++out.stage_completions[static_cast<std::size_t>(step) * sc_.stages.size() + static_cast<std::size_t>(s)];
+  ++events_.completed;
   if (st.national_pool >= 0) ++pool_free_[static_cast<std::size_t>(st.national_pool)];
 
   if (s == sc_.mechanisms.lep_stage && a_lep_step_[static_cast<std::size_t>(a)] < 0) form_lep(a, step, out);
@@ -358,9 +366,84 @@ void Simulator::complete(const Item& item, int step, ReplicationResult& out) {
   }
 }
 
+//! Step 5 for one authority: its capacity shared first come, first served; the scarcest
+//! discipline sets a stage's rate (docs/model.md, "Capacity allocation"); stages progress.
+void Simulator::allocate(std::size_t a, int t, ReplicationResult& out, int& active_projects) {
+  const Mechanisms& mech = sc_.mechanisms;
+  const std::size_t D = sc_.disciplines.size();
+  const bool costs_on = mech.costs.enabled;
+  const int spend_stage = mech.costs.spend_stage;
+  std::int32_t* stage_active = &out.stage_active[static_cast<std::size_t>(t) * sc_.stages.size()];
+  auto& items = a_active_[a];
+  const double* team = mech.capacity.enabled ? &team_[a * D]
+                                             : sc_.groups[static_cast<std::size_t>(sc_.authority_group[a])].team.data();
+  std::copy(team, team + D, avail_.begin());
+  // A dispute stalls all of the LEP's work; health scales the progress of its staffed stages.
+  const bool stalled = a_stalled_until_[a] > t;
+  const double prod = productivity(static_cast<int>(a));
+  // Disciplines with nothing left (avail exactly 0): a stage demanding one of them gets
+  // rate min(..., 0 / d) = 0 without dividing.
+  std::uint64_t exhausted = 0;
+  for (std::size_t k = 0; k < D && k < 64; ++k)
+    if (avail_[k] <= 0) exhausted |= std::uint64_t{1} << k;
+  std::size_t kept = 0;
+  const std::size_t n_items = items.size();
+  Item* it = items.data();
+  for (std::size_t i = 0; i < n_items; ++i) {
+    Item& item = it[i];
+    const StageClass& c = cls_[static_cast<std::size_t>(item.cls)];
+    // Bit-identical to taking rate * demand from every discipline: disciplines the stage
+    // does not demand lose exactly 0, and a blocked stage (rate 0) takes exactly 0.
+    double rate = stalled ? 0.0 : 1.0;
+    if (c.needs && !stalled) {
+      if (c.mask & exhausted) {
+        rate = 0.0;
+      } else {
+        const std::int32_t* ks = &cls_k_[static_cast<std::size_t>(c.first)];
+        const double* ds = &cls_d_[static_cast<std::size_t>(c.first)];
+        for (std::int32_t j = 0; j < c.count; ++j) rate = std::min(rate, avail_[static_cast<std::size_t>(ks[j])] / ds[j]);
+        if (rate < 1e-12) rate = 0.0;
+        if (rate > 0)
+          for (std::int32_t j = 0; j < c.count; ++j) {
+            const auto k = static_cast<std::size_t>(ks[j]);
+            const double take = rate * ds[j];
+            avail_[k] = std::max(0.0, avail_[k] - take);
+            allocated_[k] += take;
+            if (avail_[k] <= 0 && k < 64) exhausted |= std::uint64_t{1} << k;
+          }
+      }
+    }
+    const int s = c.stage;
+    if (rate > 0) {
+      const auto p = static_cast<std::size_t>(item.project);
+      ++stage_active[s];
+      if (p_active_step_[p] != t) p_active_step_[p] = t, ++active_projects;
+      const double progress = c.needs ? rate * prod : rate;
+      if (costs_on && s == spend_stage) spend_progress(item, std::min(progress, item.remaining), t, out);
+      item.remaining -= progress;
+    } else {
+      ++blocked_[static_cast<std::size_t>(s)];  // progress 0: remaining unchanged, nothing spent
+    }
+    if (item.remaining <= WORK_EPSILON) completed_.push_back(item);
+    else {
+      if (kept != i) it[kept] = item;
+      ++kept;
+    }
+  }
+  items.resize(kept);
+}
+
 void Simulator::run(std::uint32_t replication, ReplicationResult& out) { run(sc_.seed, replication, out); }
 
 void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationResult& out) {
+  run_steps(seed, replication, out, sc_.time.steps);
+}
+
+void Simulator::prepare(std::uint32_t replication, int step, ReplicationResult& out) {
+  run_steps(sc_.seed, replication, out, std::clamp(step, 0, sc_.time.steps));
+}
+
+void Simulator::run_steps(std::uint64_t seed, std::uint32_t replication, ReplicationResult& out, int stop_step) {
   seed_ = seed;
   replication_ = replication;
   const int T = sc_.time.steps;
@@ -397,7 +480,9 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
   std::size_t next_entry = 0, next_arrival = 0;
   std::int32_t arrived = 0, done = 0;
 
-  for (int t = 0; t < T; ++t) {
+  events_ = EventCounts{};
+  if (trace_) a_health_draws_.assign(a_lep_step_.size(), 0), a_dispute_draws_.assign(a_lep_step_.size(), 0);
+  for (int t = 0; t < stop_step; ++t) {
     const auto tu = static_cast<std::size_t>(t);
     while (next_entry < entry_order.size() && a_entry_step_[static_cast<std::size_t>(entry_order[next_entry])] <= t) {
       const auto& team = sc_.groups[static_cast<std::size_t>(sc_.authority_group[static_cast<std::size_t>(entry_order[next_entry])])].team;
@@ -435,6 +520,7 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
     while (next_arrival < arrival_order_.size() && out.arrival_step[static_cast<std::size_t>(arrival_order_[next_arrival])] <= t) {
       const int p = arrival_order_[next_arrival++];
       ++arrived;
+      ++events_.arrivals;
       const auto& stages = sc_.types[static_cast<std::size_t>(p_type_[static_cast<std::size_t>(p)])].stages;
       for (std::size_t l = 0; l < stages.size(); ++l)
         if (stages[l].predecessors == 0) make_ready(Item{p, static_cast<std::int32_t>(l), 0.0, -1}, t);
@@ -446,69 +532,8 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
     std::fill(blocked_.begin(), blocked_.end(), 0);
     std::fill(allocated_.begin(), allocated_.end(), 0.0);
     int active_projects = 0;
-    const bool costs_on = mech.costs.enabled;
-    const int spend_stage = mech.costs.spend_stage;
-    std::int32_t* stage_active = &out.stage_active[tu * S];
-    for (std::size_t a = 0; a < a_active_.size(); ++a) {
-      auto& items = a_active_[a];
-      if (items.empty()) continue;
-      const double* team = mech.capacity.enabled ? &team_[a * D]
-                                                 : sc_.groups[static_cast<std::size_t>(sc_.authority_group[a])].team.data();
-      std::copy(team, team + D, avail_.begin());
-      // A dispute stalls all of the LEP's work; health scales the progress of its staffed stages.
-      const bool stalled = a_stalled_until_[a] > t;
-      const double prod = productivity(static_cast<int>(a));
-      // Disciplines with nothing left (avail exactly 0): a stage demanding one of them gets
-      // rate min(..., 0 / d) = 0 without dividing.
-      std::uint64_t exhausted = 0;
-      for (std::size_t k = 0; k < D && k < 64; ++k)
-        if (avail_[k] <= 0) exhausted |= std::uint64_t{1} << k;
-      std::size_t kept = 0;
-      const std::size_t n_items = items.size();
-      Item* it = items.data();
-      for (std::size_t i = 0; i < n_items; ++i) {
-        Item& item = it[i];
-        const StageClass& c = cls_[static_cast<std::size_t>(item.cls)];
-        // Bit-identical to taking rate * demand from every discipline: disciplines the stage
-        // does not demand lose exactly 0, and a blocked stage (rate 0) takes exactly 0.
-        double rate = stalled ? 0.0 : 1.0;
-        if (c.needs && !stalled) {
-          if (c.mask & exhausted) {
-            rate = 0.0;
-          } else {
-            const std::int32_t* ks = &cls_k_[static_cast<std::size_t>(c.first)];
-            const double* ds = &cls_d_[static_cast<std::size_t>(c.first)];
-            for (std::int32_t j = 0; j < c.count; ++j) rate = std::min(rate, avail_[static_cast<std::size_t>(ks[j])] / ds[j]);
-            if (rate < 1e-12) rate = 0.0;
-            if (rate > 0)
-              for (std::int32_t j = 0; j < c.count; ++j) {
-                const auto k = static_cast<std::size_t>(ks[j]);
-                const double take = rate * ds[j];
-                avail_[k] = std::max(0.0, avail_[k] - take);
-                allocated_[k] += take;
-                if (avail_[k] <= 0 && k < 64) exhausted |= std::uint64_t{1} << k;
-              }
-          }
-        }
-        const int s = c.stage;
-        if (rate > 0) {
-          const auto p = static_cast<std::size_t>(item.project);
-          ++stage_active[s];
-          if (p_active_step_[p] != t) p_active_step_[p] = t, ++active_projects;
-          const double progress = c.needs ? rate * prod : rate;
-          if (costs_on && s == spend_stage) spend_progress(item, std::min(progress, item.remaining), t, out);
-          item.remaining -= progress;
-        } else {
-          ++blocked_[static_cast<std::size_t>(s)];  // progress 0: remaining unchanged, nothing spent
-        }
-        if (item.remaining <= WORK_EPSILON) completed_.push_back(item);
-        else {
-          if (kept != i) it[kept] = item;
-          ++kept;
-        }
-      }
-      items.resize(kept);
-    }
+    for (std::size_t a = 0; a < a_active_.size(); ++a)
+      if (!a_active_[a].empty()) allocate(a, t, out, active_projects);
 
     // 6. The step's series, as the state during the step.
     for (std::size_t s = 0; s < S; ++s) out.stage_queued[tu * S + s] = gate_waiting_[s] + blocked_[s];
@@ -530,7 +555,13 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
     if (mech.exclusivity.enabled && (t + 1) % steps_per_year_ == 0) score_year(t, out);
     record_mechanisms(t, out);
   }
+  if (stop_step < T) return;  // prepare(): the state at the start of stop_step
   finish_mechanisms(out);
+  if (trace_)  // the per-step streams, one record per authority with its draw count
+    for (std::size_t a = 0; a < a_health_draws_.size(); ++a) {
+      if (a_health_draws_[a] > 0) traced(authority_entity(static_cast<int>(a)), Purpose::Health, 0, &standard_normal(), a_health_draws_[a]);
+      if (a_dispute_draws_[a] > 0) traced(authority_entity(static_cast<int>(a)), Purpose::Dispute, 0, nullptr, a_dispute_draws_[a]);
+    }
   if (out.completed == out.projects) {
     out.finish_step = -1;
     for (auto c : out.completion_step) out.finish_step = std::max(out.finish_step, c);
