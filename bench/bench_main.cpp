@@ -143,7 +143,7 @@ void BM_ReplicationBsf(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   state.counters["projects"] = benchmark::Counter(static_cast<double>(projects) / n);
   state.counters["events"] = benchmark::Counter(static_cast<double>(events) / n);
-  state.counters["ns_per_event"] =
+  state.counters["s_per_event"] =
       benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_ReplicationBsf)->Unit(benchmark::kMillisecond);
