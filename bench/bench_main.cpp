@@ -45,20 +45,137 @@ BENCHMARK_CAPTURE(BM_Draw, exponential, Distribution::exponential(1));
 BENCHMARK_CAPTURE(BM_Draw, discrete, Distribution::discrete({0, 6, 12}, {1, 1, 1}));
 BENCHMARK_CAPTURE(BM_Draw, empirical, Distribution::empirical({3, 5, 8, 9, 14}));
 
-//! One whole replication of the national default scenario on one core.
+const TypeStage& construction_stage() {
+  for (const TypeStage& ts : bsf().types[0].stages)
+    if (bsf().stages[static_cast<std::size_t>(ts.stage)].name == "construction") return ts;
+  return bsf().types[0].stages.front();
+}
+
+// Draws per purpose: each as the engine makes it for bsf.toml (the stream built for the
+// draw where the engine builds one, the distribution the scenario gives).
+void BM_Purpose(benchmark::State& state, Purpose purpose) {
+  const Scenario& sc = bsf();
+  const AuthorityGroup& g = sc.groups[0];
+  std::uint32_t i = 0;
+  RandomStream persistent(sc.seed, 0, authority_entity(0), purpose);
+  for (auto _ : state) {
+    ++i;
+    double x = 0;
+    switch (purpose) {
+      case Purpose::AuthorityEntry: {
+        RandomStream s(sc.seed, i, authority_entity(0), purpose, 0);
+        x = g.entry_month.sample(s);
+        break;
+      }
+      case Purpose::ProjectType: {
+        RandomStream s(sc.seed, i, project_entity(0, 1), purpose, 0);
+        x = s.uniform();
+        break;
+      }
+      case Purpose::StageWork: {  // the bsf construction stage's PERT
+        const TypeStage& ts = construction_stage();
+        RandomStream s(sc.seed, i, project_entity(0, 1), purpose, static_cast<std::uint16_t>(ts.stage));
+        x = ts.work.sample(s);
+        break;
+      }
+      case Purpose::AuthoritySetup: {
+        RandomStream s(sc.seed, i, authority_entity(0), purpose, 0);
+        x = g.setup.planning_quality.sample(s);
+        break;
+      }
+      case Purpose::Health:  // one normal per step from the LEP's own stream
+        x = standard_normal().sample(persistent);
+        break;
+      case Purpose::Dispute:  // one uniform per step from the LEP's own stream
+        x = persistent.uniform();
+        break;
+      case Purpose::Capital: {
+        RandomStream s(sc.seed, i, project_entity(0, 1), purpose, 0);
+        x = sc.mechanisms.costs.capital[0].sample(s);
+        break;
+      }
+      default: {
+        RandomStream s(sc.seed, i, authority_entity(0), purpose, 0);
+        x = s.uniform();
+        break;
+      }
+    }
+    benchmark::DoNotOptimize(x);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK_CAPTURE(BM_Purpose, AuthorityEntry, Purpose::AuthorityEntry);
+BENCHMARK_CAPTURE(BM_Purpose, ProjectType, Purpose::ProjectType);
+BENCHMARK_CAPTURE(BM_Purpose, StageWork, Purpose::StageWork);
+BENCHMARK_CAPTURE(BM_Purpose, AuthoritySetup, Purpose::AuthoritySetup);
+BENCHMARK_CAPTURE(BM_Purpose, Health, Purpose::Health);
+BENCHMARK_CAPTURE(BM_Purpose, Dispute, Purpose::Dispute);
+BENCHMARK_CAPTURE(BM_Purpose, Capital, Purpose::Capital);
+BENCHMARK_CAPTURE(BM_Purpose, Exclusivity, Purpose::Exclusivity);
+
+//! One step of one LEP (capacity allocation and stage progress, partnering health,
+//! scorecard) on the state of a bsf replication at month 60, summed over every authority
+//! and reported per LEP.
+void BM_LepStep(benchmark::State& state) {
+  static Simulator sim(bsf());
+  static ReplicationResult r;
+  const int step = 59;
+  sim.prepare(0, step, r);
+  const int A = bsf().authority_count();
+  for (auto _ : state)
+    for (int a = 0; a < A; ++a) benchmark::DoNotOptimize(sim.step_lep(a, step, r));
+  state.SetItemsProcessed(state.iterations() * A);
+}
+BENCHMARK(BM_LepStep)->Unit(benchmark::kMicrosecond);
+
+//! One whole replication of the national default scenario on one core, with its events.
 void BM_ReplicationBsf(benchmark::State& state) {
   Simulator sim(bsf());
   ReplicationResult r;
   std::uint32_t rep = 0;
-  std::int64_t projects = 0;
+  std::int64_t projects = 0, events = 0;
   for (auto _ : state) {
     sim.run(rep++, r);
     projects += r.projects;
+    events += sim.events().total();
   }
+  const auto n = static_cast<double>(state.iterations());
   state.SetItemsProcessed(state.iterations());
-  state.counters["projects"] = benchmark::Counter(static_cast<double>(projects) / static_cast<double>(state.iterations()));
+  state.counters["projects"] = benchmark::Counter(static_cast<double>(projects) / n);
+  state.counters["events"] = benchmark::Counter(static_cast<double>(events) / n);
+  state.counters["s_per_event"] =
+      benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_ReplicationBsf)->Unit(benchmark::kMillisecond);
+
+//! The limit: only the random variates the replications above consume, drawn from the
+//! same streams with the same distributions (recorded once per replication, replayed).
+void BM_DrawsOnlyBsf(benchmark::State& state) {
+  constexpr std::uint32_t REPS = 16;
+  Simulator sim(bsf());
+  ReplicationResult r;
+  std::vector<std::vector<DrawRecord>> traces(REPS);
+  std::int64_t draws = 0;
+  for (std::uint32_t i = 0; i < REPS; ++i) {
+    sim.set_draw_trace(&traces[i]);
+    sim.run(i, r);
+    for (const auto& d : traces[i]) draws += d.count;
+  }
+  const std::uint64_t seed = bsf().seed;
+  std::uint32_t rep = 0;
+  for (auto _ : state) {
+    double acc = 0;
+    for (const DrawRecord& d : traces[rep % REPS]) {
+      RandomStream s(seed, rep % REPS, d.entity, d.purpose, d.substream);
+      for (std::uint32_t k = 0; k < d.count; ++k) acc += d.dist ? d.dist->sample(s) : s.uniform();
+    }
+    benchmark::DoNotOptimize(acc);
+    ++rep;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["draws"] = benchmark::Counter(static_cast<double>(draws) / REPS);
+}
+BENCHMARK(BM_DrawsOnlyBsf)->Unit(benchmark::kMillisecond);
 
 //! Writing one chunk of 64 national replications to HDF5 (series and per-project rows).
 void BM_WriteChunkBsf(benchmark::State& state) {

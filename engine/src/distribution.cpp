@@ -251,8 +251,8 @@ Distribution Distribution::empirical(std::vector<double> observations) {
 
 // Derived fields (aux_) per kind, set only when valid:
 //   Triangular: [0] F(mode) = (mode-min)/(max-min), [1] (max-min)(mode-min), [2] (max-min)(max-mode)
-//   Pert:       [0] alpha, [1] beta, then gamma set-up d, c for alpha in [2]/[3];
-//               beta's d, c are recomputed in sample() from aux_[1] (cheap)
+//   Pert:       [0] alpha, [1] beta, then gamma set-up d, c for alpha in [2]/[3]
+//               and for beta in [4]/[5] (the same expressions, computed once, not per draw)
 //   Normal:     [0] a = (lower-mean)/sd, [1] b = (upper-mean)/sd, [2]/[3] window
 //               probabilities (see NormalWindow), normal_form_ chooses the form
 //   Lognormal:  [0] mu, [1] sigma of the underlying normal
@@ -276,6 +276,7 @@ void Distribution::finish_() {
       aux_[0] = 1.0 + lambda * (mid - lo) / (hi - lo);
       aux_[1] = 1.0 + lambda * (hi - mid) / (hi - lo);
       gamma_setup(aux_[0], aux_[2], aux_[3]);
+      gamma_setup(aux_[1], aux_[4], aux_[5]);
       break;
     }
     case DistKind::Normal: {
@@ -428,9 +429,7 @@ double Distribution::sample(RandomStream& s) const {
     case DistKind::Pert: {
       const double alpha = aux_[0], beta = aux_[1];
       const double x = gamma_any(alpha, aux_[2], aux_[3], s);
-      double d, c;
-      gamma_setup(beta, d, c);
-      const double y = gamma_any(beta, d, c, s);
+      const double y = gamma_any(beta, aux_[4], aux_[5], s);
       // x + y > 0 with probability 1 for shapes >= 1 (always the case for PERT).
       return std::clamp(p_[0] + (p_[2] - p_[0]) * (x / (x + y)), p_[0], p_[2]);
     }

@@ -273,10 +273,10 @@ std::vector<hsize_t> pick_chunk(const std::vector<std::uint64_t>& dims, std::uin
   return c;
 }
 
-void add_deflate(hid_t dcpl, int level, const Where& w) {
+void add_deflate(hid_t dcpl, int level, const Where& w, bool shuffle = true) {
   if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) <= 0)
     w.fail_because("this HDF5 library has no deflate filter");
-  w.check(H5Pset_shuffle(dcpl));
+  if (shuffle) w.check(H5Pset_shuffle(dcpl));
   w.check(H5Pset_deflate(dcpl, static_cast<unsigned>(level)));
 }
 
@@ -726,7 +726,7 @@ Dataset Group::write_array_raw(const std::string& name, Dtype dt, const void* da
 Dataset Group::create_appendable_raw(const std::string& name, Dtype dt,
                                      const std::vector<std::uint64_t>& inner,
                                      std::uint64_t chunk_rows, int deflate_level,
-                                     std::uint64_t& row_size) {
+                                     std::uint64_t& row_size, bool shuffle, bool checksum) {
   quiet();
   const std::string p = join(path_, name);
   const Where w{"create dataset " + p, file_};
@@ -746,7 +746,11 @@ Dataset Group::create_appendable_raw(const std::string& name, Dtype dt,
   Hid lcpl = utf8_name_plist(H5P_LINK_CREATE, w);
   Hid dcpl = untimed_plist(H5P_DATASET_CREATE, w);
   w.check(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()));
-  if (deflate_level > 0) add_deflate(dcpl.get(), deflate_level, w);
+  // Every row inside the extent is written by an append, so new chunks need no fill
+  // values first (saves a memset of each chunk; rows past the extent are never read).
+  w.check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER));
+  if (deflate_level > 0) add_deflate(dcpl.get(), deflate_level, w, shuffle);
+  if (checksum) w.check(H5Pset_fletcher32(dcpl.get()));
   // A chunk is filled by several appends: keep it (and the next) cached so it is
   // compressed and written once, not re-read and re-compressed per append.
   const std::uint64_t chunk_bytes = chunk_rows * row_size * type_size(dt);

@@ -26,14 +26,26 @@ constexpr double ON_TIME_TOLERANCE = 0.10;
 //! Exclusivity runs for ten years (NAO09 para 1.20): a tenth of the schools a year is full volume.
 constexpr double EXCLUSIVITY_YEARS = 10.0;
 
-double percentile_sorted(const std::vector<double>& x, double p) {
+//! The percentile of x by linear interpolation between order statistics (numpy's default),
+//! found by selection instead of a full sort: the two order statistics are the
+//! values a sort would give, so the result is the same bits. Reorders x.
+double percentile_selected(std::vector<double>& x, double p) {
   const double h = (static_cast<double>(x.size()) - 1) * p;
   const auto lo = static_cast<std::size_t>(std::floor(h));
   const std::size_t hi = std::min(lo + 1, x.size() - 1);
-  return x[lo] + (h - static_cast<double>(lo)) * (x[hi] - x[lo]);
+  const auto nth = x.begin() + static_cast<std::ptrdiff_t>(lo);
+  std::nth_element(x.begin(), nth, x.end());
+  const double a = *nth;
+  const double b = hi == lo ? a : *std::min_element(nth + 1, x.end());
+  return a + (h - static_cast<double>(lo)) * (b - a);
 }
 
 }  // namespace
+
+const Distribution& standard_normal() {
+  static const Distribution d = Distribution::normal(0.0, 1.0);
+  return d;
+}
 
 void Simulator::draw_setups() {
   const Mechanisms& m = sc_.mechanisms;
@@ -53,10 +65,12 @@ void Simulator::draw_setups() {
       };
       auto draw = [&](const Distribution& dist, std::uint16_t sub) {
         RandomStream r = stream(sub);
+        traced(authority_entity(a), Purpose::AuthoritySetup, sub, &dist);
         return dist.sample(r);
       };
       auto flip = [&](double p, std::uint16_t sub) {
         RandomStream r = stream(sub);
+        traced(authority_entity(a), Purpose::AuthoritySetup, sub, nullptr);
         return r.uniform() < p ? 1.0 : 0.0;
       };
       d.planning = std::clamp(draw(set.planning_quality, PLANNING), 0.0, 1.0);
@@ -79,6 +93,7 @@ void Simulator::draw_setups() {
       const PartneringMechanism& pm = m.partnering;
       a_health_logit_[au] = logit(pm.start_level) + pm.start_vision * (d.vision - 0.5) +
                             pm.start_governance * (d.governance - 0.5) + pm.start_mobilisation * (d.mobilisation - 0.5);
+      a_health_value_[au] = logistic(a_health_logit_[au]);
       double mu = logit(pm.long_run), kappa = pm.recovery;
       for (int i = 0; i < PRACTICES; ++i)
         if (d.practices >> i & 1u) mu += pm.practice_level[i], kappa += pm.practice_recovery;
@@ -123,6 +138,7 @@ double Simulator::adjusted_work(int project, int stage, double work) {
   if (m.exclusivity.enabled && p_start_step_[p] < 0 && !p_single_[p] && a_lep_step_[a] >= 0 && !a_exclusive_[a]) {
     p_single_[p] = 1;
     RandomStream r(seed_, replication_, project_stream_entity(project), Purpose::SingleProcurement);
+    traced(r.entity(), Purpose::SingleProcurement, 0, &m.exclusivity.single_procurement);
     work += std::max(0.0, m.exclusivity.single_procurement.sample(r));
   }
   return work;
@@ -130,7 +146,7 @@ double Simulator::adjusted_work(int project, int stage, double work) {
 
 double Simulator::health(int authority) const {
   const auto a = static_cast<std::size_t>(authority);
-  return sc_.mechanisms.partnering.enabled && a_lep_step_[a] >= 0 ? logistic(a_health_logit_[a]) : 0.5;
+  return sc_.mechanisms.partnering.enabled && a_lep_step_[a] >= 0 ? a_health_value_[a] : 0.5;
 }
 
 double Simulator::productivity(int authority) const {
@@ -144,8 +160,10 @@ void Simulator::form_lep(int authority, int step, ReplicationResult& out) {
   a_lep_step_[a] = step;
   a_exclusive_[a] = 1;
   out.lep_formed_step[a] = step;
+  ++events_.leps;
   if (m.costs.enabled) {
     RandomStream r(seed_, replication_, authority_entity(authority), Purpose::LepSetup);
+    traced(r.entity(), Purpose::LepSetup, 0, &m.costs.lep_setup);
     const double cost = std::max(0.0, m.costs.lep_setup.sample(r));
     out.lep_setup_cost[a] = cost;
     out.spend[static_cast<std::size_t>(step) * 3 + 1] += cost;
@@ -159,9 +177,12 @@ void Simulator::start_disputes(int step, ReplicationResult& out) {
     if (a_lep_step_[au] < 0 || a_lep_step_[au] >= step || a_stalled_until_[au] > step) continue;
     const double hazard = dm.base_rate * std::exp(-dm.health_sensitivity * (health(a) - 0.5));
     const double p = 1.0 - std::exp(-hazard * sc_.time.step_months);
+    if (trace_) ++a_dispute_draws_[au];
     if (a_dispute_stream_[au].uniform() >= p) continue;
     RandomStream r(seed_, replication_, authority_entity(a), Purpose::DisputeLength,
                    static_cast<std::uint16_t>(out.lep_disputes[au] & 0xFFFF));
+    traced(r.entity(), Purpose::DisputeLength, r.substream(), &dm.months);
+    ++events_.disputes;
     const double months = std::max(0.0, dm.months.sample(r));
     const int steps = static_cast<int>(std::ceil(months / sc_.time.step_months - 1e-9));
     ++out.lep_disputes[au];
@@ -176,6 +197,7 @@ double Simulator::capital_of(int project, int step) {
   if (p_capital_[p] >= 0) return p_capital_[p];
   const Mechanisms& m = sc_.mechanisms;
   RandomStream r(seed_, replication_, project_stream_entity(project), Purpose::Capital);
+  traced(r.entity(), Purpose::Capital, 0, &m.costs.capital[static_cast<std::size_t>(p_type_[p])]);
   double cost = std::max(0.0, m.costs.capital[static_cast<std::size_t>(p_type_[p])].sample(r));
   if (p_single_[p]) cost *= 1.0 + m.exclusivity.single_cost_premium;
   if (m.market.enabled) {
@@ -248,6 +270,7 @@ void Simulator::finish_project(int project, int step, ReplicationResult& out) {
   if (m.partnering.enabled && a_lep_step_[au] >= 0) {  // section 12: handovers move health
     const PartneringMechanism& pm = m.partnering;
     a_health_logit_[au] += -pm.delay_shock * delay - pm.overrun_shock * std::max(0.0, overrun) + (on_time ? pm.ontime_boost : 0.0);
+    a_health_value_[au] = logistic(a_health_logit_[au]);
   }
   if (m.exclusivity.enabled) {
     ++a_year_handovers_[au];
@@ -288,6 +311,10 @@ void Simulator::update_teams(int step, ReplicationResult& out) {
   const double dt = sc_.time.step_months;
   std::fill(capacity_.begin(), capacity_.end(), 0.0);
   double cost = 0;
+  // Loop invariants, the same expressions as per discipline (same bits).
+  const double keep = 1.0 - cm.attrition * dt;
+  const std::size_t now_slot = static_cast<std::size_t>(step) % L, hire_slot = static_cast<std::size_t>(step + lag_steps_) % L;
+  double* fte = &out.fte[static_cast<std::size_t>(step) * D];
   for (int a = 0; a < sc_.authority_count(); ++a) {
     const auto au = static_cast<std::size_t>(a);
     if (a_entry_step_[au] > step) continue;
@@ -296,22 +323,22 @@ void Simulator::update_teams(int step, ReplicationResult& out) {
     for (std::size_t k = 0; k < D; ++k) {
       const std::size_t i = au * D + k;
       double& f = team_[i];
-      double& arriving = pipeline_[i * L + static_cast<std::size_t>(step) % L];
-      f = f * (1.0 - cm.attrition * dt) + arriving;
+      double& arriving = pipeline_[i * L + now_slot];
+      f = f * keep + arriving;
       pipeline_total_[i] -= arriving;
       arriving = 0;
       const double gap = target[k] - f - pipeline_total_[i];
       if (gap > 1e-12) {
         if (lag_steps_ == 0) f += gap;
         else {
-          pipeline_[i * L + static_cast<std::size_t>(step + lag_steps_) % L] += gap;
+          pipeline_[i * L + hire_slot] += gap;
           pipeline_total_[i] += gap;
         }
       } else if (f > target[k]) {
         f = target[k];
       }
       capacity_[k] += f;
-      out.fte[static_cast<std::size_t>(step) * D + k] += f;
+      fte[k] += f;
       a_cost += f * cm.cost_per_fte_month * dt;
     }
     out.lep_capacity_cost[au] += a_cost;
@@ -322,40 +349,75 @@ void Simulator::update_teams(int step, ReplicationResult& out) {
 
 //! PN6: x <- x + kappa (mu - x) dt + sigma sqrt(dt) eps on the logit scale.
 void Simulator::update_health(int step) {
-  static const Distribution STANDARD_NORMAL = Distribution::normal(0.0, 1.0);
-  const PartneringMechanism& pm = sc_.mechanisms.partnering;
   const double dt = sc_.time.step_months, sq = std::sqrt(dt);
   for (std::size_t a = 0; a < a_lep_step_.size(); ++a) {
     if (a_lep_step_[a] < 0 || a_lep_step_[a] > step) continue;
-    const double eps = STANDARD_NORMAL.sample(a_health_stream_[a]);
-    a_health_logit_[a] += a_health_kappa_[a] * (a_health_mu_[a] - a_health_logit_[a]) * dt + pm.volatility * sq * eps;
+    update_health_one(a, dt, sq);
   }
+}
+
+void Simulator::update_health_one(std::size_t a, double dt, double sq) {
+  const PartneringMechanism& pm = sc_.mechanisms.partnering;
+  if (trace_) ++a_health_draws_[a];
+  const double eps = standard_normal().sample(a_health_stream_[a]);
+  a_health_logit_[a] += a_health_kappa_[a] * (a_health_mu_[a] - a_health_logit_[a]) * dt + pm.volatility * sq * eps;
+  a_health_value_[a] = logistic(a_health_logit_[a]);
 }
 
 //! PN9: the annual balanced scorecard and the withdrawal rule (section 17).
 void Simulator::score_year(int step, ReplicationResult& out) {
-  const ExclusivityMechanism& em = sc_.mechanisms.exclusivity;
   const int year = (step + 1) / steps_per_year_;
-  for (int a = 0; a < sc_.authority_count(); ++a) {
-    const auto au = static_cast<std::size_t>(a);
-    // Score only LEPs that have held exclusivity for a whole year.
-    if (a_exclusive_[au] && a_lep_step_[au] <= step + 1 - steps_per_year_) {
-      const int n = a_year_handovers_[au];
-      const double time = n > 0 ? static_cast<double>(a_year_ontime_[au]) / n : 0.5;
-      const double cost = n > 0 ? 1.0 / (1.0 + a_year_overrun_[au] / n) : 0.5;
-      const double quality = health(a);
-      const double expected = a_projects_[au] / EXCLUSIVITY_YEARS;
-      const double volume = expected > 0 ? std::min(1.0, n / expected) : 1.0;
-      const double score = em.weight_cost * cost + em.weight_quality * quality + em.weight_time * time + em.weight_volume * volume;
-      a_failing_years_[au] = score < em.threshold ? a_failing_years_[au] + 1 : 0;
-      if (a_failing_years_[au] >= em.years) {
-        RandomStream r(seed_, replication_, authority_entity(a), Purpose::Exclusivity, static_cast<std::uint16_t>(year));
-        if (r.uniform() < em.act_probability) a_exclusive_[au] = 0, out.lep_exclusivity_lost_step[au] = step;
-      }
+  for (int a = 0; a < sc_.authority_count(); ++a) score_one(a, step, year, out);
+}
+
+void Simulator::score_one(int a, int step, int year, ReplicationResult& out) {
+  const ExclusivityMechanism& em = sc_.mechanisms.exclusivity;
+  const auto au = static_cast<std::size_t>(a);
+  // Score only LEPs that have held exclusivity for a whole year.
+  if (a_exclusive_[au] && a_lep_step_[au] <= step + 1 - steps_per_year_) {
+    const int n = a_year_handovers_[au];
+    const double time = n > 0 ? static_cast<double>(a_year_ontime_[au]) / n : 0.5;
+    const double cost = n > 0 ? 1.0 / (1.0 + a_year_overrun_[au] / n) : 0.5;
+    const double quality = health(a);
+    const double expected = a_projects_[au] / EXCLUSIVITY_YEARS;
+    const double volume = expected > 0 ? std::min(1.0, n / expected) : 1.0;
+    const double score = em.weight_cost * cost + em.weight_quality * quality + em.weight_time * time + em.weight_volume * volume;
+    a_failing_years_[au] = score < em.threshold ? a_failing_years_[au] + 1 : 0;
+    if (a_failing_years_[au] >= em.years) {
+      RandomStream r(seed_, replication_, authority_entity(a), Purpose::Exclusivity, static_cast<std::uint16_t>(year));
+      traced(r.entity(), Purpose::Exclusivity, r.substream(), nullptr);
+      if (r.uniform() < em.act_probability) a_exclusive_[au] = 0, out.lep_exclusivity_lost_step[au] = step;
     }
-    a_year_overrun_[au] = 0;
-    a_year_handovers_[au] = a_year_ontime_[au] = 0;
   }
+  a_year_overrun_[au] = 0;
+  a_year_handovers_[au] = a_year_ontime_[au] = 0;
+}
+
+//! One step of one LEP for benchmarks: its capacity allocation and stage progress, its
+//! health update and its scorecard, then the state is put back so the call can be repeated.
+double Simulator::step_lep(int authority, int step, ReplicationResult& out) {
+  const auto a = static_cast<std::size_t>(authority);
+  const Mechanisms& m = sc_.mechanisms;
+  bench_items_ = a_active_[a];
+  const std::size_t n_completed = completed_.size();
+  const double logit = a_health_logit_[a], value = a_health_value_[a];
+  const std::int32_t failing = a_failing_years_[a], handovers = a_year_handovers_[a], ontime = a_year_ontime_[a];
+  const double overrun = a_year_overrun_[a];
+  const std::uint8_t exclusive = a_exclusive_[a];
+  const RandomStream health_stream = m.partnering.enabled ? a_health_stream_[a] : RandomStream(0, 0, 0, Purpose::Health);
+  int active = 0;
+  if (!a_active_[a].empty()) allocate(a, step, out, active);
+  const double dt = sc_.time.step_months;
+  if (m.partnering.enabled && a_lep_step_[a] >= 0) update_health_one(a, dt, std::sqrt(dt));
+  if (m.exclusivity.enabled) score_one(authority, step, (step + 1) / steps_per_year_, out);
+  const double result = a_health_value_[a] + static_cast<double>(a_active_[a].size() + static_cast<std::size_t>(active));
+  a_active_[a].swap(bench_items_);
+  completed_.resize(n_completed);
+  a_health_logit_[a] = logit, a_health_value_[a] = value;
+  a_failing_years_[a] = failing, a_year_handovers_[a] = handovers, a_year_ontime_[a] = ontime;
+  a_year_overrun_[a] = overrun, a_exclusive_[a] = exclusive;
+  if (m.partnering.enabled) a_health_stream_[a] = health_stream;
+  return result;
 }
 
 void Simulator::record_mechanisms(int step, ReplicationResult& out) {
@@ -383,10 +445,9 @@ void Simulator::record_mechanisms(int step, ReplicationResult& out) {
     if (!health_scratch_.empty()) {
       double sum = 0;
       for (double h : health_scratch_) sum += h;
-      std::sort(health_scratch_.begin(), health_scratch_.end());
       out.health[t * 3] = sum / static_cast<double>(health_scratch_.size());
-      out.health[t * 3 + 1] = percentile_sorted(health_scratch_, 0.1);
-      out.health[t * 3 + 2] = percentile_sorted(health_scratch_, 0.9);
+      out.health[t * 3 + 1] = percentile_selected(health_scratch_, 0.1);
+      out.health[t * 3 + 2] = percentile_selected(health_scratch_, 0.9);
     }
   }
   if (m.transformation.enabled) out.transformation[t] = transformation_total_;

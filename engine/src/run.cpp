@@ -21,6 +21,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
+#include <tbb/task_group.h>
 
 #include "lepsim/error.hpp"
 #include "lepsim/run_file.hpp"
@@ -163,11 +164,12 @@ RunEstimate estimate_run(const Scenario& sc, std::int64_t replications, int thre
   const double widest = std::max({static_cast<double>(sc.stages.size()), static_cast<double>(sc.disciplines.size()),
                                   static_cast<double>(sc.pools.size()), static_cast<double>(PROJECT_STATE_COUNT)});
   e.summary_bytes = R * (widest + 1) * 8;
-  // Simulating: a chunk of results, the writer's copy of part of it, and a simulator per
-  // worker (result-sized scratch plus per-project state).
+  // Simulating: two chunks of results (one being written while the next is simulated), the
+  // writer's copy of part of one, and a simulator per worker (result-sized scratch plus
+  // per-project state).
   const auto workers = std::min(threads, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   e.simulator_bytes = e.replication_bytes + SIMULATOR_BYTES_PER_PROJECT * size.projects;
-  const double simulating = 1.5 * e.chunk_replications * e.replication_bytes + workers * e.simulator_bytes;
+  const double simulating = 2.5 * e.chunk_replications * e.replication_bytes + workers * e.simulator_bytes;
   e.memory_bytes = BASE_MEMORY_BYTES + std::max(simulating, e.summary_bytes);
   return e;
 }
@@ -177,9 +179,10 @@ int choose_chunk_replications(const Scenario& sc, int threads) { return estimate
 namespace {
 
 //! Runs body(i, worker) for every i in [0, n) on a fixed set of workers, worker in
-//! [0, size()). TBB's scheduler normally; under ThreadSanitizer plain std::threads taking
-//! indices from a counter, because Debian's libtbb is not instrumented and TSan would
-//! report its internal hand-offs as races in our code (docs/robustness.md).
+//! [0, size()): at once (for_each) or in the background while the caller does other work
+//! (start, then wait). TBB's scheduler normally; under ThreadSanitizer plain std::threads
+//! taking indices from a counter, because Debian's libtbb is not instrumented and TSan
+//! would report its internal hand-offs as races in our code (docs/robustness.md).
 class Workers {
  public:
   explicit Workers(int threads) : threads_(threads)
@@ -192,19 +195,23 @@ class Workers {
     threads_ = arena_.max_concurrency();  // worker indices are the arena's slots, [0, this)
 #endif
   }
+  ~Workers() {
+    try {
+      wait();
+    } catch (...) {  // an error of abandoned work: the caller is already handling another
+    }
+  }
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+
   int size() const noexcept { return threads_; }
 
+  //! The calling thread takes part (progress is reported there).
   template <class Body>
-  void for_each(std::uint32_t n, Body&& body) {
+  void for_each(std::uint32_t n, const Body& body) {
 #ifndef LEPSIM_TSAN
-    arena_.execute([&] {
-      tbb::parallel_for(tbb::blocked_range<std::uint32_t>(0, n, 1), [&](const tbb::blocked_range<std::uint32_t>& r) {
-        const int worker = tbb::this_task_arena::current_thread_index();
-        for (std::uint32_t i = r.begin(); i != r.end(); ++i) body(i, worker);
-      });
-    });
+    arena_.execute([&] { parallel(n, body); });
 #else
-    // The calling thread is worker 0, as it takes part under TBB (progress is reported there).
     std::atomic<std::uint32_t> next{0};
     auto work = [&](int w) {
       for (std::uint32_t i; (i = next.fetch_add(1)) < n;) body(i, w);
@@ -216,10 +223,50 @@ class Workers {
 #endif
   }
 
+  //! for_each in the background; `body` must outlive wait(). One at a time.
+  template <class Body>
+  void start(std::uint32_t n, const Body& body) {
+#ifndef LEPSIM_TSAN
+    arena_.execute([&] { group_.run([this, n, &body] { parallel(n, body); }); });
+#else
+    background_ = std::thread([this, n, &body] {
+      try {
+        for_each(n, body);
+      } catch (...) {
+        error_ = std::current_exception();
+      }
+    });
+#endif
+  }
+
+  //! Finishes what start began (the calling thread joins in); rethrows its error.
+  void wait() {
+#ifndef LEPSIM_TSAN
+    arena_.execute([&] { group_.wait(); });
+#else
+    if (background_.joinable()) background_.join();
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+#endif
+  }
+
  private:
+#ifndef LEPSIM_TSAN
+  template <class Body>
+  static void parallel(std::uint32_t n, const Body& body) {
+    tbb::parallel_for(tbb::blocked_range<std::uint32_t>(0, n, 1), [&](const tbb::blocked_range<std::uint32_t>& r) {
+      const int worker = tbb::this_task_arena::current_thread_index();
+      for (std::uint32_t i = r.begin(); i != r.end(); ++i) body(i, worker);
+    });
+  }
+#endif
+
   int threads_;
 #ifndef LEPSIM_TSAN
   tbb::task_arena arena_;
+  tbb::task_group group_;
+#else
+  std::thread background_;
+  std::exception_ptr error_;
 #endif
 };
 
@@ -230,32 +277,61 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
                     const std::atomic<bool>* cancel, const std::function<void(std::uint32_t)>& progress) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (chunk <= 0) chunk = choose_chunk_replications(sc, threads);
-  Workers workers(threads);
   // One simulator per worker, built by that worker on first use and reused for every chunk.
-  std::vector<std::optional<Simulator>> simulators(static_cast<std::size_t>(workers.size()));
+  std::vector<std::optional<Simulator>> simulators;
   // Progress within a chunk: workers bump a counter; only the calling thread reports it.
   const auto caller = std::this_thread::get_id();
   std::atomic<std::uint32_t> finished{0};
-  std::vector<ReplicationResult> results(static_cast<std::size_t>(std::min<std::uint32_t>(count, static_cast<std::uint32_t>(chunk))));
-  for (std::uint32_t start = 0; start < count; start += static_cast<std::uint32_t>(chunk)) {
-    if (cancel && cancel->load())
-      throw InterruptedError("interrupted after " + std::to_string(start) + " of " + std::to_string(count) + " replications");
-    const std::uint32_t n = std::min<std::uint32_t>(static_cast<std::uint32_t>(chunk), count - start);
-    // Each replication writes only its own slot, so the chunk is the same whatever the thread count.
-    workers.for_each(n, [&](std::uint32_t i, int worker) {
-      // Checked per replication, so a signal stops the run within one replication.
-      if (cancel && cancel->load(std::memory_order_relaxed)) return;
-      auto& sim = simulators[static_cast<std::size_t>(worker)];
-      if (!sim) sim.emplace(sc);
-      sim->run(seed, first + start + i, results[i]);
-      const std::uint32_t n_done = finished.fetch_add(1, std::memory_order_relaxed) + 1;
-      if (progress && std::this_thread::get_id() == caller) progress(n_done);
-    });
+  std::atomic<bool> abandon{false};  // set when the sink fails: the chunk in flight is dropped
+  const auto stopped = [&] { return (cancel && cancel->load(std::memory_order_relaxed)) || abandon.load(std::memory_order_relaxed); };
+  const auto per_chunk = static_cast<std::size_t>(std::min<std::uint32_t>(count, static_cast<std::uint32_t>(chunk)));
+  // Two buffers: while the calling thread hands one chunk to the sink (the run file), the
+  // other workers already simulate the next into the other. With one thread the next
+  // chunk runs when the caller waits for it, so the order of work is unchanged.
+  std::vector<ReplicationResult> results[2];
+  results[0].resize(per_chunk);
+  if (count > static_cast<std::uint32_t>(chunk)) results[1].resize(per_chunk);
+  std::uint32_t chunk_start = 0;  // of the chunk being simulated
+  int chunk_buffer = 0;           // the buffer it goes to
+  // Each replication writes only its own slot, so the chunk is the same whatever the thread count.
+  const auto replicate = [&](std::uint32_t i, int worker) {
+    // Checked per replication, so a signal stops the run within one replication.
+    if (stopped()) return;
+    auto& sim = simulators[static_cast<std::size_t>(worker)];
+    if (!sim) sim.emplace(sc);
+    sim->run(seed, first + chunk_start + i, results[chunk_buffer][i]);
+    const std::uint32_t n_done = finished.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (progress && std::this_thread::get_id() == caller) progress(n_done);
+  };
+  const auto interrupted = [&](std::uint32_t done) {
+    return InterruptedError("interrupted after " + std::to_string(done) + " of " + std::to_string(count) + " replications");
+  };
+  if (count == 0) return;
+  if (cancel && cancel->load()) throw interrupted(0);
+  Workers workers(threads);
+  simulators.resize(static_cast<std::size_t>(workers.size()));
+  const auto chunk_u = static_cast<std::uint32_t>(chunk);
+  std::uint32_t n = std::min(chunk_u, count);
+  workers.for_each(n, replicate);
+  for (std::uint32_t start = 0; start < count; start += chunk_u) {
     // A cancelled chunk is incomplete: it must never reach the sink.
-    if (cancel && cancel->load())
-      throw InterruptedError("interrupted after " + std::to_string(finished.load()) + " of " + std::to_string(count) +
-                             " replications");
-    sink(std::span<const ReplicationResult>(results.data(), n));
+    if (cancel && cancel->load()) throw interrupted(finished.load());
+    const int cur = chunk_buffer;
+    const std::uint32_t next_start = start + n;
+    const std::uint32_t next_n = next_start < count ? std::min(chunk_u, count - next_start) : 0;
+    if (next_n > 0) {
+      chunk_start = next_start;
+      chunk_buffer = 1 - cur;
+      workers.start(next_n, replicate);
+    }
+    try {
+      sink(std::span<const ReplicationResult>(results[cur].data(), n));
+    } catch (...) {
+      abandon = true;  // ~Workers waits for the chunk in flight, which stops at once
+      throw;
+    }
+    if (next_n > 0) workers.wait();
+    n = next_n;
   }
 }
 

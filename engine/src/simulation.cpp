@@ -77,6 +77,23 @@ Simulator::Simulator(const Scenario& scenario) : sc_(scenario) {
     demand_.push_back(std::move(d));
     needs_capacity_.push_back(std::move(needs));
   }
+  for (const auto& type : sc_.types) {
+    cls_base_.push_back(static_cast<std::int32_t>(cls_.size()));
+    for (const auto& ts : type.stages) {
+      StageClass c{ts.stage, 0, static_cast<std::int32_t>(cls_k_.size()), 0, 0};
+      for (std::size_t k = 0; k < D; ++k)
+        if (ts.demand[k] > 0) {
+          cls_k_.push_back(static_cast<std::int32_t>(k));
+          cls_d_.push_back(ts.demand[k]);
+          ++c.count;
+          c.needs = 1;
+          // Past 64 disciplines the exhausted-discipline shortcut is off (mask 0): rates are
+          // then always computed, which gives the same result.
+          if (k < 64) c.mask |= std::uint64_t{1} << k;
+        }
+      cls_.push_back(c);
+    }
+  }
   for (const auto& st : sc_.stages) earliest_step_.push_back(sc_.time.step_at_or_after(st.earliest_month));
   const auto A = static_cast<std::size_t>(sc_.authority_count());
   a_entry_step_.resize(A);
@@ -131,6 +148,7 @@ Simulator::Simulator(const Scenario& scenario) : sc_(scenario) {
   a_health_logit_.resize(A);
   a_health_mu_.resize(A);
   a_health_kappa_.resize(A);
+  a_health_value_.resize(A);
   a_stalled_until_.resize(A);
   a_exclusive_.resize(A);
   a_failing_years_.resize(A);
@@ -152,6 +170,7 @@ void Simulator::generate_projects(std::uint64_t seed, std::uint32_t rep, Replica
     const AuthorityGroup& g = sc_.groups[static_cast<std::size_t>(sc_.authority_group[static_cast<std::size_t>(a)])];
     RandomStream entry_stream(seed, rep, authority_entity(a), Purpose::AuthorityEntry, ENTRY_MONTH);
     const double entry = g.entry_month.sample(entry_stream);
+    traced(authority_entity(a), Purpose::AuthorityEntry, ENTRY_MONTH, &g.entry_month);
     a_entry_step_[static_cast<std::size_t>(a)] = sc_.time.step_at_or_after(entry);
 
     auto add_project = [&](int ordinal, double month) {
@@ -164,6 +183,7 @@ void Simulator::generate_projects(std::uint64_t seed, std::uint32_t rep, Replica
       if (ordinal >= g.first_count || g.first_type < 0) {
         RandomStream ts(seed, rep, project_entity(a, ordinal), Purpose::ProjectType, 0);
         const double u = ts.uniform();
+        traced(project_entity(a, ordinal), Purpose::ProjectType, 0, nullptr);
         double cum = 0;
         type = -1;
         for (std::size_t t = 0; t < g.mix.size(); ++t) {
@@ -194,9 +214,11 @@ void Simulator::generate_projects(std::uint64_t seed, std::uint32_t rep, Replica
         if (t >= g.arrivals->end_month) break;
         add_project(ordinal++, t);
       }
+      traced(authority_entity(a), Purpose::ProjectArrival, 0, nullptr, static_cast<std::uint32_t>(ordinal + 1));
     } else {
       RandomStream cs(seed, rep, authority_entity(a), Purpose::AuthorityEntry, SCHOOL_COUNT);
       const double x = g.schools.sample(cs);
+      traced(authority_entity(a), Purpose::AuthorityEntry, SCHOOL_COUNT, &g.schools);
       const int n = static_cast<int>(std::floor(std::max(0.0, x) + 0.5));
       for (int k = 0; k < n; ++k) add_project(k, entry + k * g.release_interval_months);
     }
@@ -209,10 +231,17 @@ void Simulator::generate_projects(std::uint64_t seed, std::uint32_t rep, Replica
   p_spent_.assign(P, 0.0);
   p_single_.assign(P, 0);
   if (sc_.mechanisms.costs.enabled) out.project_cost.assign(P, 0.0);
+  // Projects in order of arrival step, ties in creation order: a stable counting sort
+  // (the same order std::stable_sort gives), into reused scratch.
   arrival_order_.resize(P);
-  std::iota(arrival_order_.begin(), arrival_order_.end(), 0);
-  std::stable_sort(arrival_order_.begin(), arrival_order_.end(),
-                   [&](std::int32_t x, std::int32_t y) { return out.arrival_step[x] < out.arrival_step[y]; });
+  const auto T1 = static_cast<std::size_t>(sc_.time.steps) + 2;
+  bucket_.assign(T1, 0);
+  auto key = [&](std::size_t i) {  // arrival steps are >= 0; beyond the horizon share the last key
+    return std::min(static_cast<std::size_t>(std::max(0, out.arrival_step[i])), T1 - 2) + 1;
+  };
+  for (std::size_t i = 0; i < P; ++i) ++bucket_[key(i)];
+  for (std::size_t b = 1; b < T1; ++b) bucket_[b] += bucket_[b - 1];
+  for (std::size_t i = 0; i < P; ++i) arrival_order_[static_cast<std::size_t>(bucket_[key(i) - 1]++)] = static_cast<std::int32_t>(i);
   out.projects = static_cast<std::int32_t>(P);
 }
 
@@ -229,8 +258,11 @@ void Simulator::make_ready(const Item& base, int step) {
                     project_entity(p_authority_[static_cast<std::size_t>(p)], p_ordinal_[static_cast<std::size_t>(p)]),
                     Purpose::StageWork, static_cast<std::uint16_t>(ts.stage));
     work = ts.work.sample(ws);
+    traced(ws.entity(), Purpose::StageWork, ws.substream(), &ts.work);
   }
+  ++events_.ready;
   Item item = base;
+  item.cls = cls_base_[static_cast<std::size_t>(p_type_[static_cast<std::size_t>(p)])] + base.local_stage;
   item.remaining = adjusted_work(p, ts.stage, std::max(0.0, work)) / sc_.time.step_months;
   item.total = item.remaining;
   item.gate = GATE_EARLIEST;
@@ -278,6 +310,7 @@ void Simulator::pass_gates(Item item, int step) {
     item.gate = GATE_CAPACITY;
   }
   --gate_waiting_[static_cast<std::size_t>(s)];
+  ++events_.started;
   item.started = step;
   if (p_start_step_[static_cast<std::size_t>(p)] < 0) p_start_step_[static_cast<std::size_t>(p)] = step;
   if (sc_.mechanisms.costs.enabled && s == sc_.mechanisms.costs.spend_stage) commit_capital(p, step);
@@ -291,6 +324,7 @@ void Simulator::complete(const Item& item, int step, ReplicationResult& out) {
   const int s = type.stages[static_cast<std::size_t>(item.local_stage)].stage;
   const Stage& st = sc_.stages[static_cast<std::size_t>(s)];
   ++out.stage_completions[static_cast<std::size_t>(step) * sc_.stages.size() + static_cast<std::size_t>(s)];
+  ++events_.completed;
   if (st.national_pool >= 0) ++pool_free_[static_cast<std::size_t>(st.national_pool)];
 
   if (s == sc_.mechanisms.lep_stage && a_lep_step_[static_cast<std::size_t>(a)] < 0) form_lep(a, step, out);
@@ -332,9 +366,84 @@ void Simulator::complete(const Item& item, int step, ReplicationResult& out) {
   }
 }
 
+//! Step 5 for one authority: its capacity shared first come, first served; the scarcest
+//! discipline sets a stage's rate (docs/model.md, "Capacity allocation"); stages progress.
+void Simulator::allocate(std::size_t a, int t, ReplicationResult& out, int& active_projects) {
+  const Mechanisms& mech = sc_.mechanisms;
+  const std::size_t D = sc_.disciplines.size();
+  const bool costs_on = mech.costs.enabled;
+  const int spend_stage = mech.costs.spend_stage;
+  std::int32_t* stage_active = &out.stage_active[static_cast<std::size_t>(t) * sc_.stages.size()];
+  auto& items = a_active_[a];
+  const double* team = mech.capacity.enabled ? &team_[a * D]
+                                             : sc_.groups[static_cast<std::size_t>(sc_.authority_group[a])].team.data();
+  std::copy(team, team + D, avail_.begin());
+  // A dispute stalls all of the LEP's work; health scales the progress of its staffed stages.
+  const bool stalled = a_stalled_until_[a] > t;
+  const double prod = productivity(static_cast<int>(a));
+  // Disciplines with nothing left (avail exactly 0): a stage demanding one of them gets
+  // rate min(..., 0 / d) = 0 without dividing.
+  std::uint64_t exhausted = 0;
+  for (std::size_t k = 0; k < D && k < 64; ++k)
+    if (avail_[k] <= 0) exhausted |= std::uint64_t{1} << k;
+  std::size_t kept = 0;
+  const std::size_t n_items = items.size();
+  Item* it = items.data();
+  for (std::size_t i = 0; i < n_items; ++i) {
+    Item& item = it[i];
+    const StageClass& c = cls_[static_cast<std::size_t>(item.cls)];
+    // Bit-identical to taking rate * demand from every discipline: disciplines the stage
+    // does not demand lose exactly 0, and a blocked stage (rate 0) takes exactly 0.
+    double rate = stalled ? 0.0 : 1.0;
+    if (c.needs && !stalled) {
+      if (c.mask & exhausted) {
+        rate = 0.0;
+      } else {
+        const std::int32_t* ks = &cls_k_[static_cast<std::size_t>(c.first)];
+        const double* ds = &cls_d_[static_cast<std::size_t>(c.first)];
+        for (std::int32_t j = 0; j < c.count; ++j) rate = std::min(rate, avail_[static_cast<std::size_t>(ks[j])] / ds[j]);
+        if (rate < 1e-12) rate = 0.0;
+        if (rate > 0)
+          for (std::int32_t j = 0; j < c.count; ++j) {
+            const auto k = static_cast<std::size_t>(ks[j]);
+            const double take = rate * ds[j];
+            avail_[k] = std::max(0.0, avail_[k] - take);
+            allocated_[k] += take;
+            if (avail_[k] <= 0 && k < 64) exhausted |= std::uint64_t{1} << k;
+          }
+      }
+    }
+    const int s = c.stage;
+    if (rate > 0) {
+      const auto p = static_cast<std::size_t>(item.project);
+      ++stage_active[s];
+      if (p_active_step_[p] != t) p_active_step_[p] = t, ++active_projects;
+      const double progress = c.needs ? rate * prod : rate;
+      if (costs_on && s == spend_stage) spend_progress(item, std::min(progress, item.remaining), t, out);
+      item.remaining -= progress;
+    } else {
+      ++blocked_[static_cast<std::size_t>(s)];  // progress 0: remaining unchanged, nothing spent
+    }
+    if (item.remaining <= WORK_EPSILON) completed_.push_back(item);
+    else {
+      if (kept != i) it[kept] = item;
+      ++kept;
+    }
+  }
+  items.resize(kept);
+}
+
 void Simulator::run(std::uint32_t replication, ReplicationResult& out) { run(sc_.seed, replication, out); }
 
 void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationResult& out) {
+  run_steps(seed, replication, out, sc_.time.steps);
+}
+
+void Simulator::prepare(std::uint32_t replication, int step, ReplicationResult& out) {
+  run_steps(sc_.seed, replication, out, std::clamp(step, 0, sc_.time.steps));
+}
+
+void Simulator::run_steps(std::uint64_t seed, std::uint32_t replication, ReplicationResult& out, int stop_step) {
   seed_ = seed;
   replication_ = replication;
   const int T = sc_.time.steps;
@@ -359,14 +468,21 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
   const Mechanisms& mech = sc_.mechanisms;
 
   // Authorities in order of entry, to add their teams to the programme's capacity.
-  std::vector<int> entry_order(static_cast<std::size_t>(sc_.authority_count()));
-  std::iota(entry_order.begin(), entry_order.end(), 0);
-  std::stable_sort(entry_order.begin(), entry_order.end(),
-                   [&](int x, int y) { return a_entry_step_[static_cast<std::size_t>(x)] < a_entry_step_[static_cast<std::size_t>(y)]; });
+  // (Stable counting sort by entry step, in reused scratch: the order std::stable_sort gives.)
+  const auto n_auth = static_cast<std::size_t>(sc_.authority_count());
+  std::vector<int>& entry_order = entry_order_;
+  entry_order.resize(n_auth);
+  bucket_.assign(static_cast<std::size_t>(T) + 2, 0);
+  for (std::size_t a = 0; a < n_auth; ++a) ++bucket_[static_cast<std::size_t>(a_entry_step_[a]) + 1];
+  for (std::size_t b = 1; b < bucket_.size(); ++b) bucket_[b] += bucket_[b - 1];
+  for (std::size_t a = 0; a < n_auth; ++a)
+    entry_order[static_cast<std::size_t>(bucket_[static_cast<std::size_t>(a_entry_step_[a])]++)] = static_cast<int>(a);
   std::size_t next_entry = 0, next_arrival = 0;
   std::int32_t arrived = 0, done = 0;
 
-  for (int t = 0; t < T; ++t) {
+  events_ = EventCounts{};
+  if (trace_) a_health_draws_.assign(a_lep_step_.size(), 0), a_dispute_draws_.assign(a_lep_step_.size(), 0);
+  for (int t = 0; t < stop_step; ++t) {
     const auto tu = static_cast<std::size_t>(t);
     while (next_entry < entry_order.size() && a_entry_step_[static_cast<std::size_t>(entry_order[next_entry])] <= t) {
       const auto& team = sc_.groups[static_cast<std::size_t>(sc_.authority_group[static_cast<std::size_t>(entry_order[next_entry])])].team;
@@ -404,6 +520,7 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
     while (next_arrival < arrival_order_.size() && out.arrival_step[static_cast<std::size_t>(arrival_order_[next_arrival])] <= t) {
       const int p = arrival_order_[next_arrival++];
       ++arrived;
+      ++events_.arrivals;
       const auto& stages = sc_.types[static_cast<std::size_t>(p_type_[static_cast<std::size_t>(p)])].stages;
       for (std::size_t l = 0; l < stages.size(); ++l)
         if (stages[l].predecessors == 0) make_ready(Item{p, static_cast<std::int32_t>(l), 0.0, -1}, t);
@@ -415,49 +532,8 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
     std::fill(blocked_.begin(), blocked_.end(), 0);
     std::fill(allocated_.begin(), allocated_.end(), 0.0);
     int active_projects = 0;
-    std::int32_t* stage_active = &out.stage_active[tu * S];
-    for (std::size_t a = 0; a < a_active_.size(); ++a) {
-      auto& items = a_active_[a];
-      if (items.empty()) continue;
-      const double* team = mech.capacity.enabled ? &team_[a * D]
-                                                 : sc_.groups[static_cast<std::size_t>(sc_.authority_group[a])].team.data();
-      std::copy(team, team + D, avail_.begin());
-      // A dispute stalls all of the LEP's work; health scales the progress of its staffed stages.
-      const bool stalled = a_stalled_until_[a] > t;
-      const double prod = productivity(static_cast<int>(a));
-      std::size_t kept = 0;
-      for (std::size_t i = 0; i < items.size(); ++i) {
-        Item item = items[i];
-        const auto p = static_cast<std::size_t>(item.project);
-        const auto type = static_cast<std::size_t>(p_type_[p]);
-        const auto l = static_cast<std::size_t>(item.local_stage);
-        double rate = stalled ? 0.0 : 1.0;
-        if (needs_capacity_[type][l] && !stalled) {
-          const double* d = &demand_[type][l * D];
-          for (std::size_t k = 0; k < D; ++k)
-            if (d[k] > 0) rate = std::min(rate, avail_[k] / d[k]);
-          if (rate < 1e-12) rate = 0.0;
-          for (std::size_t k = 0; k < D; ++k) {
-            const double take = rate * d[k];
-            avail_[k] = std::max(0.0, avail_[k] - take);
-            allocated_[k] += take;
-          }
-        }
-        const int s = sc_.types[type].stages[l].stage;
-        if (rate > 0) {
-          ++stage_active[s];
-          if (p_active_step_[p] != t) p_active_step_[p] = t, ++active_projects;
-        } else {
-          ++blocked_[static_cast<std::size_t>(s)];
-        }
-        const double progress = needs_capacity_[type][l] ? rate * prod : rate;
-        if (mech.costs.enabled && s == mech.costs.spend_stage) spend_progress(item, std::min(progress, item.remaining), t, out);
-        item.remaining -= progress;
-        if (item.remaining <= WORK_EPSILON) completed_.push_back(item);
-        else items[kept++] = item;
-      }
-      items.resize(kept);
-    }
+    for (std::size_t a = 0; a < a_active_.size(); ++a)
+      if (!a_active_[a].empty()) allocate(a, t, out, active_projects);
 
     // 6. The step's series, as the state during the step.
     for (std::size_t s = 0; s < S; ++s) out.stage_queued[tu * S + s] = gate_waiting_[s] + blocked_[s];
@@ -479,7 +555,13 @@ void Simulator::run(std::uint64_t seed, std::uint32_t replication, ReplicationRe
     if (mech.exclusivity.enabled && (t + 1) % steps_per_year_ == 0) score_year(t, out);
     record_mechanisms(t, out);
   }
+  if (stop_step < T) return;  // prepare(): the state at the start of stop_step
   finish_mechanisms(out);
+  if (trace_)  // the per-step streams, one record per authority with its draw count
+    for (std::size_t a = 0; a < a_health_draws_.size(); ++a) {
+      if (a_health_draws_[a] > 0) traced(authority_entity(static_cast<int>(a)), Purpose::Health, 0, &standard_normal(), a_health_draws_[a]);
+      if (a_dispute_draws_[a] > 0) traced(authority_entity(static_cast<int>(a)), Purpose::Dispute, 0, nullptr, a_dispute_draws_[a]);
+    }
   if (out.completed == out.projects) {
     out.finish_step = -1;
     for (auto c : out.completion_step) out.finish_step = std::max(out.finish_step, c);

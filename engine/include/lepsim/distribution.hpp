@@ -117,7 +117,7 @@ class Distribution {
 
   DistKind kind_ = DistKind::Fixed;
   std::array<double, 4> p_{};    // scalar params, factory order
-  std::array<double, 4> aux_{};  // derived per kind; see finish_()
+  std::array<double, 6> aux_{};  // derived per kind; see finish_()
   NormalForm normal_form_ = NormalForm::Plain;
   bool valid_ = true;
   std::vector<double> values_;        // discrete values (as given)

@@ -311,13 +311,16 @@ class Group : public Object {
   }
 
   // Shape [0, inner...] growing to [unlimited, inner...]; chunks of chunk_rows rows.
-  // deflate_level 0 = no filter, 1..9 = shuffle + deflate at that level.
+  // deflate_level 0 = no compression, 1..9 = deflate at that level, after the shuffle
+  // filter unless `shuffle` is false. `checksum` adds the Fletcher-32 filter, so that an
+  // uncompressed dataset's corruption is detected on read as a compressed one's is.
   template <Scalar T>
   Appendable<T> create_appendable(const std::string& name, std::vector<std::uint64_t> inner_dims,
-                                  std::uint64_t chunk_rows, int deflate_level) {
+                                  std::uint64_t chunk_rows, int deflate_level, bool shuffle = true,
+                                  bool checksum = false) {
     std::uint64_t row_size = 0;
     Dataset ds = create_appendable_raw(name, detail::dtype_of<T>(), inner_dims, chunk_rows,
-                                       deflate_level, row_size);
+                                       deflate_level, row_size, shuffle, checksum);
     return Appendable<T>(std::move(ds), std::move(inner_dims), row_size);
   }
 
@@ -334,7 +337,8 @@ class Group : public Object {
                           std::uint64_t n, const std::vector<std::uint64_t>& dims);
   Dataset create_appendable_raw(const std::string& name, detail::Dtype dt,
                                 const std::vector<std::uint64_t>& inner, std::uint64_t chunk_rows,
-                                int deflate_level, std::uint64_t& row_size);
+                                int deflate_level, std::uint64_t& row_size, bool shuffle,
+                                bool checksum);
   Dataset create_string_dataset(const std::string& name, const std::vector<const char*>& ptrs,
                                 bool scalar);
 };

@@ -78,6 +78,31 @@ struct ReplicationResult {
   void resize(int steps, int stages, int disciplines, int pools, int authorities, const Mechanisms& mechanisms);
 };
 
+//! One random draw site's use in a replication: `count` draws from the stream
+//! (entity, purpose, substream), each `dist->sample` or, when dist is null, one uniform.
+//! Replaying a replication's records draws exactly the variates it consumed (bench/).
+struct DrawRecord {
+  std::uint32_t entity;
+  Purpose purpose;
+  std::uint16_t substream;
+  const Distribution* dist;
+  std::uint32_t count;
+};
+
+//! N(0, 1): the partnering-health innovations (Purpose::Health).
+const Distribution& standard_normal();
+
+//! What happened in a replication, counted as events (docs/performance.md defines them).
+struct EventCounts {
+  std::int64_t arrivals = 0;     //!< projects entering the programme
+  std::int64_t ready = 0;        //!< stage instances made ready (work drawn)
+  std::int64_t started = 0;      //!< stage instances through their gates
+  std::int64_t completed = 0;    //!< stage instances finished
+  std::int64_t leps = 0;         //!< LEPs formed
+  std::int64_t disputes = 0;     //!< disputes started
+  std::int64_t total() const { return arrivals + ready + started + completed + leps + disputes; }
+};
+
 class Simulator {
  public:
   explicit Simulator(const Scenario& scenario);
@@ -85,7 +110,28 @@ class Simulator {
   void run(std::uint32_t replication, ReplicationResult& out);
   void run(std::uint64_t seed, std::uint32_t replication, ReplicationResult& out);
 
+  //! Events of the last replication run.
+  const EventCounts& events() const noexcept { return events_; }
+  //! When set, each replication appends its draws to *trace (cleared by the caller).
+  void set_draw_trace(std::vector<DrawRecord>* trace) noexcept { trace_ = trace; }
+
+  //! Benchmark hooks (bench/): run replication `replication` up to the start of step
+  //! `step`, then time one step of one LEP on that state with step_lep(), which runs its
+  //! capacity allocation and stage progress, partnering health and scorecard and then
+  //! restores the state, so it can be repeated.
+  void prepare(std::uint32_t replication, int step, ReplicationResult& out);
+  double step_lep(int authority, int step, ReplicationResult& out);
+
  private:
+  void run_steps(std::uint64_t seed, std::uint32_t replication, ReplicationResult& out, int stop_step);
+  void allocate(std::size_t authority, int step, ReplicationResult& out, int& active_projects);
+  void update_health_one(std::size_t authority, double dt, double sq);
+  void score_one(int authority, int step, int year, ReplicationResult& out);
+  void traced(std::uint32_t entity, Purpose purpose, std::uint16_t substream, const Distribution* dist,
+              std::uint32_t count = 1) {
+    if (trace_) trace_->push_back(DrawRecord{entity, purpose, substream, dist, count});
+  }
+
   // Gates a ready stage instance passes, in this order, before it competes for capacity.
   enum Gate : std::int32_t { GATE_EARLIEST = 0, GATE_MILESTONE = 1, GATE_NATIONAL = 2, GATE_FUNDING = 3, GATE_CAPACITY = 4 };
 
@@ -94,6 +140,7 @@ class Simulator {
     std::int32_t local_stage;   // index into the project's type's stages
     double remaining;           //!< steps of work left at full rate
     std::int32_t gate;          // next gate to pass (Gate enum in simulation.cpp)
+    std::int32_t cls = 0;       //!< (type, local stage) class, index into cls_; set by make_ready
     double total = 0;           //!< steps of work at the start
     std::int32_t started = -1;  //!< step it passed its gates
   };
@@ -131,6 +178,18 @@ class Simulator {
   // Per-type flattened demand: demand_[type][local * D + k], FTE.
   std::vector<std::vector<double>> demand_;
   std::vector<std::vector<std::uint8_t>> needs_capacity_;  // [type][local]: any demand > 0
+  // One entry per (type, local stage): what the capacity allocation needs of a stage
+  // instance, flattened so the per-step loop reads one small record per item.
+  struct StageClass {
+    std::int32_t stage;          // global stage index
+    std::int32_t needs;          // any demand > 0
+    std::int32_t first, count;   // range in cls_k_ / cls_d_: disciplines with demand > 0
+    std::uint64_t mask;          // bit k: demands discipline k (k < 64)
+  };
+  std::vector<StageClass> cls_;
+  std::vector<std::int32_t> cls_base_;  // [type] index of its first class
+  std::vector<std::int32_t> cls_k_;     // discipline index
+  std::vector<double> cls_d_;           // its demand, FTE
   std::vector<int> earliest_step_;                          // [stage]
 
   // Projects (structure of arrays, index = creation order).
@@ -138,6 +197,8 @@ class Simulator {
   std::vector<std::uint64_t> p_done_mask_;   // bit per local stage
   std::vector<std::int32_t> p_active_step_;  // last step with an item progressing
   std::vector<std::int32_t> arrival_order_;  // projects sorted by arrival step
+  std::vector<std::int32_t> bucket_;         // scratch: counting sort by step
+  std::vector<int> entry_order_;             // authorities in order of entry step
 
   // Authorities.
   std::vector<int> a_entry_step_;
@@ -168,6 +229,7 @@ class Simulator {
   std::vector<AuthoritySetupDraw> a_setup_;
   std::vector<std::int32_t> a_lep_step_;        // step the LEP formed, -1 before
   std::vector<double> a_health_logit_, a_health_mu_, a_health_kappa_;
+  std::vector<double> a_health_value_;          // logistic(a_health_logit_), kept in step with it
   std::vector<RandomStream> a_health_stream_, a_dispute_stream_;
   std::vector<std::int32_t> a_stalled_until_;   // work stalled while step < this
   std::vector<std::uint8_t> a_exclusive_;
@@ -197,6 +259,11 @@ class Simulator {
   std::vector<double> health_scratch_;
   std::vector<std::uint8_t> stage_is_market_, stage_is_funded_, stage_is_slowed_, stage_setup_kind_;
   int steps_per_year_ = 12;
+
+  EventCounts events_;
+  std::vector<DrawRecord>* trace_ = nullptr;
+  std::vector<std::uint32_t> a_health_draws_, a_dispute_draws_;  // with a trace: draws per stream
+  std::vector<Item> bench_items_;                                 // step_lep's saved state
 
   std::vector<std::int32_t> gate_waiting_;  // [stage] items held by a gate right now
   std::vector<std::int32_t> blocked_;       // [stage] scratch: capacity-blocked this step
