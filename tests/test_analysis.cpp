@@ -15,6 +15,7 @@
 #include "lepsim/analysis/compare.hpp"
 #include "lepsim/analysis/export.hpp"
 #include "lepsim/analysis/figures.hpp"
+#include "lepsim/analysis/report.hpp"
 #include "lepsim/analysis/run_reader.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/h5.hpp"
@@ -176,6 +177,25 @@ TEST_CASE("export writes CSV with units, one row per replication and step, and k
   CHECK_THROWS_AS(export_csv(reader, dir, false), OutputError);
   CHECK_NOTHROW(export_csv(reader, dir, true));
   for (const auto& e : fs::recursive_directory_iterator(dir)) CHECK(e.path().string().find(".tmp-") == std::string::npos);
+}
+
+TEST_CASE("an interrupted export or report writes nothing and leaves no temporary", "[analysis][faults]") {
+  const std::string path = run(example(), "interrupted.h5", 5, 3);
+  const RunReader reader(path);
+  const fs::path dir = temp_dir() / "interrupted";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  ReportOptions o;
+  o.output_path = (dir / "r.html").string();
+  // What the executable's SIGINT/SIGTERM handler does: set the flag.
+  interrupt_flag() = true;
+  CHECK_THROWS_AS(export_csv(reader, (dir / "csv").string(), false), InterruptedError);
+  CHECK_THROWS_AS(write_report(reader, o), InterruptedError);
+  CHECK_THROWS_AS(reader.verify(), InterruptedError);
+  interrupt_flag() = false;
+  CHECK(fs::is_empty(dir));  // no export folder, no report, no temporaries
+  for (const auto& e : fs::directory_iterator(temp_dir())) CHECK(e.path().filename().string().find(".tmp-") == std::string::npos);
+  CHECK_NOTHROW(export_csv(reader, (dir / "csv").string(), false));
 }
 
 TEST_CASE("convergence: replications are added until the rule is met, the same for any thread count",

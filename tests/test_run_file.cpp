@@ -174,17 +174,6 @@ TEST_CASE("a cancelled run leaves no file under the final name and no temporary"
     CHECK(entry.path().filename().string().rfind("cancelled.h5.tmp", 0) != 0);
 }
 
-TEST_CASE("reading a file that is not a run file fails clearly", "[run_file][faults]") {
-  const fs::path junk = temp_dir() / "junk.h5";
-  std::ofstream(junk) << "not hdf5 at all";
-  try {
-    read_headline(junk.string());
-    FAIL("expected a RunFileError");
-  } catch (const RunFileError& e) {
-    CHECK(std::string(e.what()).find("junk.h5") != std::string::npos);
-  }
-}
-
 TEST_CASE("docs/run-file-format.md documents exactly what is written", "[run_file][docs]") {
   // Every dataset or group path in the doc's tables (`/series/NAME` in backticks) must be
   // written, and every dataset written must be documented.

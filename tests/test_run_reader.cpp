@@ -104,14 +104,18 @@ TEST_CASE("the reader reads what the engine writes", "[run_reader]") {
   CHECK(m.series.size() >= 6);
   CHECK_NOTHROW(r.verify());
 
-  // The headline agrees with the engine's own reader, which it replaces.
+  // The headline is computed from the per-replication datasets, as h5py would read them.
   const analysis::Headline h = r.headline();
-  const RunHeadline old = read_headline(valid_file());
-  CHECK(h.projects_mean == Approx(old.projects_mean));
-  CHECK(h.completed_mean == Approx(old.completed_mean));
-  CHECK(h.finished_fraction == Approx(old.finished_fraction));
-  CHECK(h.finish_p50_months == old.finish_p50_months);
-  CHECK(h.finish_p90_months == old.finish_p90_months);
+  const h5::Group reps = r.file().root().open_group("replications");
+  const auto projects = reps.read_array<double>("projects"), completed = reps.read_array<double>("completed"),
+             finish = reps.read_array<double>("finish_step");
+  double p = 0, c = 0, finished = 0;
+  for (std::size_t i = 0; i < projects.size(); ++i) p += projects[i], c += completed[i], finished += finish[i] >= 0;
+  const auto R = static_cast<double>(projects.size());
+  CHECK(h.projects_mean == Approx(p / R));
+  CHECK(h.completed_mean == Approx(c / R));
+  CHECK(h.finished_fraction == Approx(finished / R));
+  if (h.finish_p90_months >= 0) CHECK((h.finish_p50_months >= 0 && h.finish_p50_months <= h.finish_p90_months));
 }
 
 TEST_CASE("a missing path, a directory and files that are not HDF5 are refused", "[run_reader][faults]") {

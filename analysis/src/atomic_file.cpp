@@ -32,11 +32,13 @@ void AtomicFile::fail(const std::string& what, int error) {
 
 void AtomicFile::write(std::string_view text) {
   if (!f_) throw OutputError("cannot write " + path_ + ": the file is already closed");
+  throw_if_interrupted(path_ + " was not written");
   if (std::fwrite(text.data(), 1, text.size(), f_) != text.size()) fail("writing " + temp_, errno);
 }
 
 void AtomicFile::commit() {
   if (!f_) throw OutputError("cannot write " + path_ + ": the file is already closed");
+  throw_if_interrupted(path_ + " was not written");
   std::FILE* f = f_;
   f_ = nullptr;
   const bool flushed = std::fflush(f) == 0;

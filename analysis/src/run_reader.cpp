@@ -358,6 +358,7 @@ void RunReader::verify() const {
     const std::uint64_t block = block_rows(widest);
     std::int64_t next_first = 0;
     for (std::uint64_t r0 = 0; r0 < R; r0 += block) {
+      throw_if_interrupted("stopped reading " + meta_.path);
       const std::uint64_t n = std::min(block, R - r0);
       where = "/replications";
       const auto projects = root.read_rows<std::int64_t>("replications/projects", r0, n);

@@ -329,6 +329,7 @@ int cmd_report(const std::vector<std::string>& args) {
   std::error_code ec;
   if (!p.vm.count("force") && std::filesystem::exists(ro.output_path, ec))
     throw OutputError(ro.output_path + " exists; use --force to overwrite it");
+  install_signal_handlers();
   const auto run = open_run(path, p.vm);
   analysis::write_report(*run, ro);
   std::cout << "wrote " << ro.output_path << "\n";
@@ -438,6 +439,7 @@ int cmd_export(const std::vector<std::string>& args) {
   if (p.help) return 0;
   if (!p.vm.count("run-file")) throw UsageError("export needs a run file: lepsim export RUN.h5 --to DIR");
   if (!p.vm.count("to")) throw UsageError("export needs --to DIR: the folder for the CSV files");
+  install_signal_handlers();
   const auto run = open_run(p.vm["run-file"].as<std::vector<std::string>>()[0], p.vm);
   const auto files = analysis::export_csv(*run, p.vm["to"].as<std::string>(), p.vm.count("force") > 0);
   std::cout << "wrote " << files.size() << " CSV files in " << p.vm["to"].as<std::string>() << "\n";

@@ -1,5 +1,7 @@
 #include "commands.hpp"
 
+#include <csignal>
+
 #include "lepsim/error.hpp"
 
 namespace lepsim::cli {
@@ -14,6 +16,18 @@ po::variables_map parse_command(const std::vector<std::string>& args, const po::
     throw UsageError(e.what());
   }
   return vm;
+}
+
+namespace {
+extern "C" void on_signal(int) { interrupt_flag().store(true); }
+}  // namespace
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
 }
 
 void add_quick_option(po::options_description& opts) {

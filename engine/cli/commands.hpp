@@ -17,6 +17,10 @@ namespace po = boost::program_options;
 po::variables_map parse_command(const std::vector<std::string>& args, const po::options_description& opts,
                                 const po::positional_options_description& pos);
 
+//! SIGINT and SIGTERM set lepsim::interrupt_flag() instead of killing the process, for
+//! commands that write files: they stop at their next check and remove their temporaries.
+void install_signal_handlers();
+
 //! Adds --quick, shared by every command that reads run files.
 void add_quick_option(po::options_description& opts);
 

@@ -23,24 +23,12 @@
 
 using namespace lepsim;
 using lepsim::cli::add_quick_option;
+using lepsim::cli::install_signal_handlers;
 using lepsim::cli::open_run;
 using lepsim::cli::parse_command;
 namespace po = boost::program_options;
 
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs a lock-free flag");
-
-extern "C" void on_signal(int) { g_interrupted.store(true); }
-
-void install_signal_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
 
 const char* MAIN_HELP = R"(lepsim - Monte Carlo simulation of programmes delivered through local partnerships
 
@@ -230,7 +218,7 @@ int cmd_run(const std::vector<std::string>& args) {
   }
   ProgressBar bar;
   ro.progress = [&](std::int64_t done, std::int64_t total) { bar.update(done, total); };
-  ro.cancel = &g_interrupted;
+  ro.cancel = &lepsim::interrupt_flag();
   install_signal_handlers();
 
   const RunInfo info = run_scenario(sc, ro);

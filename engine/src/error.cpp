@@ -2,6 +2,16 @@
 
 namespace lepsim {
 
+std::atomic<bool>& interrupt_flag() noexcept {
+  static std::atomic<bool> flag{false};
+  static_assert(std::atomic<bool>::is_always_lock_free, "a signal handler sets this flag");
+  return flag;
+}
+
+void throw_if_interrupted(const std::string& what) {
+  if (interrupt_flag().load(std::memory_order_relaxed)) throw InterruptedError("interrupted; " + what);
+}
+
 std::string Diagnostic::format() const {
   // append() rather than operator+: GCC 12 warns falsely (-Wrestrict) on the latter here.
   std::string out = file;

@@ -111,17 +111,8 @@ std::string utc_now() {
   return buf;
 }
 
-//! Percentile by linear interpolation between order statistics (Hyndman-Fan type 7,
-//! numpy's default), on sorted data.
-double percentile_sorted(const std::vector<double>& x, double p) {
-  if (x.empty()) return std::nan("");
-  const double h = (static_cast<double>(x.size()) - 1) * p / 100.0;
-  const auto lo = static_cast<std::size_t>(std::floor(h));
-  const std::size_t hi = std::min(lo + 1, x.size() - 1);
-  return x[lo] + (h - static_cast<double>(lo)) * (x[hi] - x[lo]);
-}
-
-//! percentile_sorted(sorted(x), p) by selection. Elements before `from` must already be
+//! The p-th percentile of x by linear interpolation between order statistics (Hyndman-Fan
+//! type 7, numpy's default), by selection. Elements before `from` must already be
 //! the smallest `from` values in place (from an earlier call with a smaller p); on return
 //! `from` is the lower order statistic's index, so calls with increasing p share the work.
 double percentile_selected(std::vector<double>& x, double p, std::size_t& from) {
@@ -571,44 +562,5 @@ void RunFileWriter::finish() {
 
 const std::string& RunFileWriter::final_path() const noexcept { return impl_->final_path; }
 const std::string& RunFileWriter::temp_path() const noexcept { return impl_->temp_path; }
-
-RunHeadline read_headline(const std::string& path) {
-  try {
-    h5::File f = h5::File::open_read(path);
-    h5::Group root = f.root();
-    if (!root.has_attr("file_type") || root.attr_string("file_type") != RUN_FILE_TYPE)
-      throw RunFileError(path + ": not a lepsim run file (no file_type = \"lepsim-run\" attribute)");
-    const auto version = root.attr_array<std::int32_t>("format_version");
-    if (version.size() != 2 || version[0] != RUN_FORMAT_MAJOR)
-      throw RunFileError(path + ": run file format " + (version.empty() ? "?" : std::to_string(version[0])) +
-                         ".x is not supported by this lepsim (reads " + std::to_string(RUN_FORMAT_MAJOR) + ".x)");
-    const double step = root.attr<double>("step_months");
-    h5::Group reps = root.open_group("replications");
-    const auto projects = reps.read_array<double>("projects");
-    const auto completed = reps.read_array<double>("completed");
-    auto finish = reps.read_array<double>("finish_step");
-    RunHeadline h;
-    h.replications = static_cast<std::int64_t>(projects.size());
-    if (projects.empty()) return h;
-    for (std::size_t i = 0; i < projects.size(); ++i) h.projects_mean += projects[i], h.completed_mean += completed[i];
-    h.projects_mean /= static_cast<double>(projects.size());
-    h.completed_mean /= static_cast<double>(projects.size());
-    // Unfinished replications count as finishing after the horizon (+inf) for the percentiles.
-    std::vector<double> months;
-    for (double s : finish) months.push_back(s < 0 ? INFINITY : (s + 1) * step);
-    std::sort(months.begin(), months.end());
-    h.finished_fraction = static_cast<double>(std::count_if(finish.begin(), finish.end(), [](double s) { return s >= 0; })) /
-                          static_cast<double>(finish.size());
-    auto pick = [&](double p) {
-      const double v = percentile_sorted(months, p);
-      return std::isfinite(v) ? v : -1.0;
-    };
-    h.finish_p50_months = pick(50);
-    h.finish_p90_months = pick(90);
-    return h;
-  } catch (const h5::Error& e) {
-    throw RunFileError(e.what());
-  }
-}
 
 }  // namespace lepsim

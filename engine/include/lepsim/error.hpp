@@ -2,6 +2,7 @@
 // One error channel: typed exceptions thrown by the library, caught once in
 // main and mapped to the exit codes documented in README.md.
 
+#include <atomic>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -53,6 +54,14 @@ class InterruptedError : public Error {
  public:
   explicit InterruptedError(const std::string& m) : Error(ExitCode::INTERRUPTED, m) {}
 };
+
+//! Set by the `lepsim` executable's SIGINT/SIGTERM handler. Work that writes files checks
+//! it (a run before every replication, an export or report before every write) and stops
+//! by throwing InterruptedError, so the stack unwinds and every temporary is removed.
+std::atomic<bool>& interrupt_flag() noexcept;
+
+//! Throws InterruptedError("interrupted; " + what) once interrupt_flag() is set.
+void throw_if_interrupted(const std::string& what);
 
 //! One broken rule in a scenario file, located as precisely as the parser can.
 struct Diagnostic {

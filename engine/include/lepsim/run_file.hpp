@@ -48,15 +48,4 @@ class RunFileWriter {
   std::unique_ptr<Impl> impl_;
 };
 
-//! Headline figures of a finished run file, for the end-of-run message.
-struct RunHeadline {
-  std::int64_t replications = 0;
-  double projects_mean = 0;          //!< projects per replication
-  double completed_mean = 0;         //!< completed within the horizon
-  double finished_fraction = 0;      //!< replications in which every project finished
-  double finish_p50_months = -1;     //!< programme finish, months from start; -1 if not reached
-  double finish_p90_months = -1;
-};
-RunHeadline read_headline(const std::string& path);
-
 }  // namespace lepsim
