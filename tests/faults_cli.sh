@@ -78,24 +78,7 @@ check "a run whose file cannot fit the disk" 4 "$LEPSIM" run "$bsf" -o huge.h5 -
 expect "  the estimate is given" grep -q "TB before compression" err.txt
 expect "  no file, no temporary" test ! -e huge.h5
 expect "  no temporary" no_temporaries .
-cat > giant.toml <<'EOF'
-[scenario]
-name = "giant"
-[time]
-start = "2005-04"
-horizon_months = 120
-[output]
-per_project = false
-[stages.only]
-work = 2
-[project_types.t]
-stages = ["only"]
-[[authorities]]
-name = "la"
-count = 32768
-schools = 65535
-EOF
-check "a run whose memory cannot fit the machine" 6 "$LEPSIM" run giant.toml -o giant.h5 -r 10
+check "a run whose memory cannot fit the machine" 6 "$LEPSIM" run "$SOURCE_DIR/tests/data/giant.toml" -o giant.h5 -r 10
 expect "  the estimate is given" grep -q "needs about" err.txt
 expect "  no file" test ! -e giant.h5
 

@@ -92,25 +92,7 @@ TEST_CASE("a run whose file cannot fit the disk is refused at once, with the est
 }
 
 TEST_CASE("a run whose memory cannot fit the machine is refused with exit code 6", "[run][resources][faults]") {
-  // 32,768 authorities of 65,535 schools: 2^31 projects per replication, within every
-  // per-key limit of the scenario format but hundreds of GB to simulate.
-  const Scenario sc = parse_scenario(R"([scenario]
-name = "giant"
-[time]
-start = "2005-04"
-horizon_months = 120
-[output]
-per_project = false
-[stages.only]
-work = 2
-[project_types.t]
-stages = ["only"]
-[[authorities]]
-name = "la"
-count = 32768
-schools = 65535
-)",
-                                     "giant.toml");
+  const Scenario sc = load_scenario(LEPSIM_SOURCE_DIR "/tests/data/giant.toml");
   const RunEstimate e = estimate_run(sc, 100, 2);
   CHECK(e.projects == Approx(32768.0 * 65535.0));
   CHECK(e.memory_bytes > 100e9);
