@@ -141,6 +141,46 @@ TEST_CASE("summaries agree with the per-replication series", "[run_file]") {
   CHECK(first.back() + projects.back() == static_cast<std::int64_t>(completion.size()));
 }
 
+TEST_CASE("summaries of integer and real series equal numpy's statistics of the series", "[run_file]") {
+  // R = 38: the percentiles interpolate between order statistics (type 7, numpy's default).
+  // Integer series are summarised from histograms kept while writing, real ones by reading
+  // the series back: both must give the same order statistics a sort gives, bit for bit.
+  const std::string path = run_example("summary-kinds.h5", 2, 38);
+  h5::File f = h5::File::open_read(path);
+  h5::Group root = f.root();
+  for (const char* name : {"stage_queued", "project_state", "utilisation"}) {
+    INFO("series " << name);
+    std::vector<std::uint64_t> dims;
+    const auto x = root.open_group("series").read_array<double>(name, &dims);
+    const std::uint64_t R = dims[0], T = dims[1], K = dims.size() > 2 ? dims[2] : 1;
+    const std::string g = std::string("summary/") + name + "/";
+    const auto mean = root.read_array<double>(g + "mean"), sd = root.read_array<double>(g + "sd");
+    const auto sum = root.read_array<double>(g + "sum");
+    const std::vector<std::vector<double>> pct = {root.read_array<double>(g + "p10"), root.read_array<double>(g + "p50"),
+                                                  root.read_array<double>(g + "p90")};
+    for (std::uint64_t c = 0; c < T * K; c += 5) {
+      std::vector<double> col;
+      for (std::uint64_t r = 0; r < R; ++r) col.push_back(x[r * T * K + c]);
+      double s = 0;
+      for (double v : col) s += v;
+      const double m = s / static_cast<double>(R);
+      double dev = 0;
+      for (double v : col) dev += (v - m) * (v - m);
+      std::sort(col.begin(), col.end());
+      CHECK(sum[c] == s);
+      CHECK(mean[c] == m);
+      CHECK(sd[c] == Approx(std::sqrt(dev / static_cast<double>(R - 1))).epsilon(1e-13));
+      const double ps[] = {10, 50, 90};
+      for (std::size_t q = 0; q < 3; ++q) {
+        const double h = static_cast<double>(R - 1) * ps[q] / 100.0;
+        const auto lo = static_cast<std::size_t>(std::floor(h));
+        const std::size_t hi = std::min<std::size_t>(lo + 1, R - 1);
+        CHECK(pct[q][c] == col[lo] + (h - static_cast<double>(lo)) * (col[hi] - col[lo]));
+      }
+    }
+  }
+}
+
 TEST_CASE("an existing output is never overwritten without force; failures leave nothing behind", "[run_file][faults]") {
   const std::string path = run_example("exists.h5", 1, 3);
   const auto before = fs::last_write_time(path);

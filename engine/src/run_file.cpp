@@ -173,12 +173,76 @@ const std::vector<LepSpec>& lep_specs() {
   return specs;
 }
 
+//! Exact statistics of an integer series, cell by cell, kept as chunks are appended so the
+//! summary needs no read-back of the (compressed) series: Σx and Σx² (exact in double for
+//! counts) and a histogram of the values, from which the percentiles are the same order
+//! statistics a sort would give. Memory grows with the range of the values (bounded by
+//! the projects of a replication), not with the replications.
+class IntSummary {
+ public:
+  explicit IntSummary(std::size_t cells) : sum_(cells), sum_sq_(cells), lo_(cells, 0), hist_(cells) {}
+
+  //! One replication's values, `cells` of them.
+  void add(const std::int32_t* x) {
+    for (std::size_t c = 0; c < hist_.size(); ++c) {
+      const std::int32_t v = x[c];
+      sum_[c] += v;
+      sum_sq_[c] += static_cast<double>(v) * v;
+      auto& h = hist_[c];
+      if (h.empty()) lo_[c] = v;
+      if (v < lo_[c]) {  // grow downwards: shift the counts up
+        h.insert(h.begin(), static_cast<std::size_t>(lo_[c] - v), 0);
+        lo_[c] = v;
+      }
+      const auto i = static_cast<std::size_t>(v - lo_[c]);
+      if (i >= h.size()) h.resize(i + 1, 0);
+      ++h[i];
+    }
+  }
+
+  std::size_t cells() const noexcept { return hist_.size(); }
+  double sum(std::size_t c) const { return sum_[c]; }
+  double sum_sq(std::size_t c) const { return sum_sq_[c]; }
+
+  //! Σ(x - mu)², over the distinct values.
+  double deviation(std::size_t c, double mu) const {
+    double dev = 0;
+    for (std::size_t i = 0; i < hist_[c].size(); ++i)
+      if (hist_[c][i]) {
+        const double d = static_cast<double>(lo_[c] + static_cast<std::int32_t>(i)) - mu;
+        dev += static_cast<double>(hist_[c][i]) * d * d;
+      }
+    return dev;
+  }
+
+  //! The ks[j]-th smallest values (0-based) of cell c, j < n <= 8, in one walk (NaN if
+  //! the cell has fewer values).
+  void order_statistics(std::size_t c, const std::uint64_t* ks, double* out, std::size_t n) const {
+    std::size_t order[8];
+    for (std::size_t j = 0; j < n; ++j) order[j] = j;
+    std::sort(order, order + n, [&](std::size_t a, std::size_t b) { return ks[a] < ks[b]; });
+    std::uint64_t seen = 0;
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < hist_[c].size() && j < n; ++i) {
+      seen += hist_[c][i];
+      for (; j < n && ks[order[j]] < seen; ++j) out[order[j]] = static_cast<double>(lo_[c] + static_cast<std::int32_t>(i));
+    }
+    for (; j < n; ++j) out[order[j]] = std::nan("");
+  }
+
+ private:
+  std::vector<double> sum_, sum_sq_;
+  std::vector<std::int32_t> lo_;
+  std::vector<std::vector<std::uint64_t>> hist_;
+};
+
 struct RunFileWriter::Impl {
   std::string final_path, temp_path;
   const Scenario& sc;
   std::vector<SeriesSpec> specs;
   h5::File file;
   std::vector<h5::Appendable<std::int32_t>> int_series;
+  std::vector<IntSummary> int_summaries;  // one per int series, then completed_cumulative
   std::vector<h5::Appendable<double>> real_series;
   h5::Appendable<std::int32_t> cumulative, rep_projects, rep_completed, rep_finish;
   h5::Appendable<std::int64_t> rep_first_project;
@@ -287,12 +351,14 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
         m.real_series.back().set_attr("description", spec.description);
       } else {
         m.int_series.push_back(series.create_appendable<std::int32_t>(spec.name, inner, rows, SERIES_DEFLATE));
+        m.int_summaries.emplace_back(static_cast<std::size_t>(T * static_cast<std::uint64_t>(std::max(1, spec.inner))));
         m.int_series.back().set_attr("units", spec.units);
         m.int_series.back().set_attr("dims", spec.dims);
         m.int_series.back().set_attr("description", spec.description);
       }
     }
     m.cumulative = series.create_appendable<std::int32_t>("completed_cumulative", {T}, chunk_rows(T * 4, chunk), SERIES_DEFLATE);
+    m.int_summaries.emplace_back(static_cast<std::size_t>(T));
     m.cumulative.set_attr("units", "projects");
     m.cumulative.set_attr("dims", "replication,step");
     m.cumulative.set_attr("description", "projects finished by the end of the step");
@@ -386,6 +452,7 @@ void RunFileWriter::append(std::span<const ReplicationResult> chunk) {
           const auto* src = static_cast<const std::int32_t*>(spec.data(chunk[r]));
           std::copy(src, src + row, m.scratch_i.begin() + static_cast<std::ptrdiff_t>(r * row));
         }
+        for (std::size_t r = 0; r < chunk.size(); ++r) m.int_summaries[ii].add(&m.scratch_i[r * row]);
         m.int_series[ii++].append(m.scratch_i);
       }
     }
@@ -393,6 +460,7 @@ void RunFileWriter::append(std::span<const ReplicationResult> chunk) {
     for (std::size_t r = 0; r < chunk.size(); ++r) {
       std::int32_t c = 0;
       for (std::size_t t = 0; t < T; ++t) m.scratch_i[r * T + t] = (c += chunk[r].completions[t]);
+      m.int_summaries.back().add(&m.scratch_i[r * T]);
     }
     m.cumulative.append(m.scratch_i);
 
@@ -454,7 +522,13 @@ void RunFileWriter::Impl::write_summaries() {
   names.push_back("completed_cumulative");
   const auto R = static_cast<std::uint64_t>(replications_written);
   const auto T = static_cast<std::uint64_t>(sc.time.steps);
-  for (const auto& name : names) {
+  // Integer series were summarised as they were written (IntSummary); real ones are read
+  // back a block of steps at a time.
+  std::size_t next_int = 0;
+  for (std::size_t j = 0; j < names.size(); ++j) {
+    const std::string& name = names[j];
+    const bool is_int = j == specs.size() || !specs[j].real;
+    const IntSummary* hist = is_int ? &int_summaries[next_int++] : nullptr;
     const auto dims = series.dims(name);
     const std::uint64_t K = dims.size() > 2 ? dims[2] : 1;
     std::vector<std::uint64_t> out_dims = {T};
@@ -462,37 +536,61 @@ void RunFileWriter::Impl::write_summaries() {
     const std::size_t cells = static_cast<std::size_t>(T * K);
     std::vector<double> mean(cells), sd(cells), sum(cells), sum_sq(cells), count(cells);
     std::vector<std::vector<double>> pct(std::size(SUMMARY_PERCENTILES), std::vector<double>(cells));
-    const std::uint64_t block =
-        std::clamp<std::uint64_t>(SUMMARY_BLOCK_BYTES / std::max<std::uint64_t>(1, R * K * sizeof(double)), 1, T);
-    std::vector<double> column(static_cast<std::size_t>(R));
-    for (std::uint64_t t0 = 0; t0 < T; t0 += block) {
-      const std::uint64_t nb = std::min(block, T - t0);
-      const std::vector<double> buf = series.read_block<double>(name, 0, R, t0, nb);
-      for (std::uint64_t tb = 0; tb < nb; ++tb)
-        for (std::uint64_t k = 0; k < K; ++k) {
-          // NaN marks an undefined value (health before any LEP forms): left out of every statistic.
-          column.clear();
-          for (std::uint64_t r = 0; r < R; ++r)
-            if (const double x = buf[(r * nb + tb) * K + k]; !std::isnan(x)) column.push_back(x);
-          const std::size_t c = static_cast<std::size_t>((t0 + tb) * K + k);
-          const auto n = static_cast<double>(column.size());
-          double s = 0, s2 = 0;
-          for (double x : column) s += x, s2 += x * x;
-          const double mu = column.empty() ? std::nan("") : s / n;
-          double dev = 0;  // second pass: no cancellation in the variance
-          for (double x : column) dev += (x - mu) * (x - mu);
-          sum[c] = s;
-          sum_sq[c] = s2;
-          count[c] = n;
-          mean[c] = mu;
-          sd[c] = column.size() > 1 ? std::sqrt(dev / (n - 1)) : (column.empty() ? std::nan("") : 0.0);
-          // Selection, not a full sort: each percentile reads two order statistics, which
-          // nth_element places exactly where a sort would (same values, same bits). The
-          // percentiles are increasing, so each selection works on what is right of the last.
-          std::size_t from = 0;
-          for (std::size_t q = 0; q < std::size(SUMMARY_PERCENTILES); ++q)
-            pct[q][c] = percentile_selected(column, SUMMARY_PERCENTILES[q], from);
+    if (hist) {
+      const auto n = static_cast<double>(R);
+      for (std::size_t c = 0; c < cells; ++c) {
+        sum[c] = hist->sum(c);
+        sum_sq[c] = hist->sum_sq(c);
+        count[c] = n;
+        mean[c] = R == 0 ? std::nan("") : sum[c] / n;
+        sd[c] = R > 1 ? std::sqrt(hist->deviation(c, mean[c]) / (n - 1)) : (R == 0 ? std::nan("") : 0.0);
+        // Type 7 (numpy's default): each percentile from the two order statistics around h.
+        constexpr std::size_t Q = std::size(SUMMARY_PERCENTILES);
+        double h[Q];
+        std::uint64_t ks[2 * Q];
+        double xs[2 * Q];
+        for (std::size_t q = 0; q < Q; ++q) {
+          h[q] = (n - 1) * SUMMARY_PERCENTILES[q] / 100.0;
+          ks[2 * q] = R == 0 ? 0 : static_cast<std::uint64_t>(std::floor(h[q]));
+          ks[2 * q + 1] = R == 0 ? 0 : std::min<std::uint64_t>(ks[2 * q] + 1, R - 1);
         }
+        hist->order_statistics(c, ks, xs, 2 * Q);  // NaN when R = 0
+        for (std::size_t q = 0; q < Q; ++q)
+          pct[q][c] = xs[2 * q] + (h[q] - static_cast<double>(ks[2 * q])) * (xs[2 * q + 1] - xs[2 * q]);
+      }
+    } else {
+      const std::uint64_t block =
+          std::clamp<std::uint64_t>(SUMMARY_BLOCK_BYTES / std::max<std::uint64_t>(1, R * K * sizeof(double)), 1, T);
+      std::vector<double> column(static_cast<std::size_t>(R));
+      for (std::uint64_t t0 = 0; t0 < T; t0 += block) {
+        const std::uint64_t nb = std::min(block, T - t0);
+        const std::vector<double> buf = series.read_block<double>(name, 0, R, t0, nb);
+        for (std::uint64_t tb = 0; tb < nb; ++tb)
+          for (std::uint64_t k = 0; k < K; ++k) {
+            // NaN marks an undefined value (health before any LEP forms): left out of every statistic.
+            column.clear();
+            for (std::uint64_t r = 0; r < R; ++r)
+              if (const double x = buf[(r * nb + tb) * K + k]; !std::isnan(x)) column.push_back(x);
+            const std::size_t c = static_cast<std::size_t>((t0 + tb) * K + k);
+            const auto n = static_cast<double>(column.size());
+            double s = 0, s2 = 0;
+            for (double x : column) s += x, s2 += x * x;
+            const double mu = column.empty() ? std::nan("") : s / n;
+            double dev = 0;  // second pass: no cancellation in the variance
+            for (double x : column) dev += (x - mu) * (x - mu);
+            sum[c] = s;
+            sum_sq[c] = s2;
+            count[c] = n;
+            mean[c] = mu;
+            sd[c] = column.size() > 1 ? std::sqrt(dev / (n - 1)) : (column.empty() ? std::nan("") : 0.0);
+            // Selection, not a full sort: each percentile reads two order statistics, which
+            // nth_element places exactly where a sort would (same values, same bits). The
+            // percentiles are increasing, so each selection works on what is right of the last.
+            std::size_t from = 0;
+            for (std::size_t q = 0; q < std::size(SUMMARY_PERCENTILES); ++q)
+              pct[q][c] = percentile_selected(column, SUMMARY_PERCENTILES[q], from);
+          }
+      }
     }
     h5::Group g = summary.create_group(name);
     g.set_attr("n", static_cast<std::int64_t>(R));
