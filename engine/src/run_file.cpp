@@ -182,21 +182,28 @@ class IntSummary {
  public:
   explicit IntSummary(std::size_t cells) : sum_(cells), sum_sq_(cells), lo_(cells, 0), hist_(cells) {}
 
-  //! One replication's values, `cells` of them.
-  void add(const std::int32_t* x) {
-    for (std::size_t c = 0; c < hist_.size(); ++c) {
-      const std::int32_t v = x[c];
-      sum_[c] += v;
-      sum_sq_[c] += static_cast<double>(v) * v;
+  //! `reps` replications' values, `cells()` each, one replication after the other. Cell by
+  //! cell, so each cell's histogram stays in cache for all of them.
+  void add(const std::int32_t* x, std::size_t reps) {
+    const std::size_t row = hist_.size();
+    for (std::size_t c = 0; c < row; ++c) {
       auto& h = hist_[c];
-      if (h.empty()) lo_[c] = v;
-      if (v < lo_[c]) {  // grow downwards: shift the counts up
-        h.insert(h.begin(), static_cast<std::size_t>(lo_[c] - v), 0);
-        lo_[c] = v;
+      double s = sum_[c], s2 = sum_sq_[c];
+      for (std::size_t r = 0; r < reps; ++r) {
+        const std::int32_t v = x[r * row + c];
+        s += v;
+        s2 += static_cast<double>(v) * v;
+        if (h.empty()) lo_[c] = v;
+        if (v < lo_[c]) {  // grow downwards: shift the counts up
+          h.insert(h.begin(), static_cast<std::size_t>(lo_[c] - v), 0);
+          lo_[c] = v;
+        }
+        const auto i = static_cast<std::size_t>(v - lo_[c]);
+        if (i >= h.size()) h.resize(i + 1, 0);
+        ++h[i];
       }
-      const auto i = static_cast<std::size_t>(v - lo_[c]);
-      if (i >= h.size()) h.resize(i + 1, 0);
-      ++h[i];
+      sum_[c] = s;
+      sum_sq_[c] = s2;
     }
   }
 
@@ -452,7 +459,7 @@ void RunFileWriter::append(std::span<const ReplicationResult> chunk) {
           const auto* src = static_cast<const std::int32_t*>(spec.data(chunk[r]));
           std::copy(src, src + row, m.scratch_i.begin() + static_cast<std::ptrdiff_t>(r * row));
         }
-        for (std::size_t r = 0; r < chunk.size(); ++r) m.int_summaries[ii].add(&m.scratch_i[r * row]);
+        m.int_summaries[ii].add(m.scratch_i.data(), chunk.size());
         m.int_series[ii++].append(m.scratch_i);
       }
     }
@@ -460,8 +467,8 @@ void RunFileWriter::append(std::span<const ReplicationResult> chunk) {
     for (std::size_t r = 0; r < chunk.size(); ++r) {
       std::int32_t c = 0;
       for (std::size_t t = 0; t < T; ++t) m.scratch_i[r * T + t] = (c += chunk[r].completions[t]);
-      m.int_summaries.back().add(&m.scratch_i[r * T]);
     }
+    m.int_summaries.back().add(m.scratch_i.data(), chunk.size());
     m.cumulative.append(m.scratch_i);
 
     auto scalar_col = [&](h5::Appendable<std::int32_t>& a, auto get) {
