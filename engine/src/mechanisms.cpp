@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "lepsim/simulation.hpp"
+#include "percentile.hpp"
 
 namespace lepsim {
 namespace {
@@ -25,20 +26,6 @@ enum SetupSubstream : std::uint16_t {
 constexpr double ON_TIME_TOLERANCE = 0.10;
 //! Exclusivity runs for ten years (NAO09 para 1.20): a tenth of the schools a year is full volume.
 constexpr double EXCLUSIVITY_YEARS = 10.0;
-
-//! The percentile of x by linear interpolation between order statistics (numpy's default),
-//! found by selection instead of a full sort: the two order statistics are the
-//! values a sort would give, so the result is the same bits. Reorders x.
-double percentile_selected(std::vector<double>& x, double p) {
-  const double h = (static_cast<double>(x.size()) - 1) * p;
-  const auto lo = static_cast<std::size_t>(std::floor(h));
-  const std::size_t hi = std::min(lo + 1, x.size() - 1);
-  const auto nth = x.begin() + static_cast<std::ptrdiff_t>(lo);
-  std::nth_element(x.begin(), nth, x.end());
-  const double a = *nth;
-  const double b = hi == lo ? a : *std::min_element(nth + 1, x.end());
-  return a + (h - static_cast<double>(lo)) * (b - a);
-}
 
 }  // namespace
 
@@ -446,8 +433,10 @@ void Simulator::record_mechanisms(int step, ReplicationResult& out) {
       double sum = 0;
       for (double h : health_scratch_) sum += h;
       out.health[t * 3] = sum / static_cast<double>(health_scratch_.size());
-      out.health[t * 3 + 1] = percentile_selected(health_scratch_, 0.1);
-      out.health[t * 3 + 2] = percentile_selected(health_scratch_, 0.9);
+      const double last = static_cast<double>(health_scratch_.size()) - 1;
+      std::size_t from = 0;
+      out.health[t * 3 + 1] = detail::percentile_selected(health_scratch_, last * 0.1, from);
+      out.health[t * 3 + 2] = detail::percentile_selected(health_scratch_, last * 0.9, from);
     }
   }
   if (m.transformation.enabled) out.transformation[t] = transformation_total_;

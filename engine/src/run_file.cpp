@@ -12,6 +12,7 @@
 #include "lepsim/error.hpp"
 #include "lepsim/h5.hpp"
 #include "lepsim/version.hpp"
+#include "percentile.hpp"
 
 namespace lepsim {
 namespace {
@@ -111,23 +112,6 @@ std::string utc_now() {
   return buf;
 }
 
-//! The p-th percentile of x by linear interpolation between order statistics (Hyndman-Fan
-//! type 7, numpy's default), by selection. Elements before `from` must already be
-//! the smallest `from` values in place (from an earlier call with a smaller p); on return
-//! `from` is the lower order statistic's index, so calls with increasing p share the work.
-double percentile_selected(std::vector<double>& x, double p, std::size_t& from) {
-  if (x.empty()) return std::nan("");
-  const double h = (static_cast<double>(x.size()) - 1) * p / 100.0;
-  const auto lo = static_cast<std::size_t>(std::floor(h));
-  const std::size_t hi = std::min(lo + 1, x.size() - 1);
-  const auto first = x.begin() + static_cast<std::ptrdiff_t>(std::min(from, lo));
-  const auto nth = x.begin() + static_cast<std::ptrdiff_t>(lo);
-  std::nth_element(first, nth, x.end());
-  if (hi != lo) std::iter_swap(nth + 1, std::min_element(nth + 1, x.end()));  // x[hi] in place too
-  from = lo;
-  return x[lo] + (h - static_cast<double>(lo)) * (x[hi] - x[lo]);
-}
-
 }  // namespace
 
 //! One per-LEP outcome, written as a [R, A] dataset under /leps when its mechanism is on.
@@ -207,7 +191,6 @@ class IntSummary {
     }
   }
 
-  std::size_t cells() const noexcept { return hist_.size(); }
   double sum(std::size_t c) const { return sum_[c]; }
   double sum_sq(std::size_t c) const { return sum_sq_[c]; }
 
@@ -551,19 +534,18 @@ void RunFileWriter::Impl::write_summaries() {
         count[c] = n;
         mean[c] = R == 0 ? std::nan("") : sum[c] / n;
         sd[c] = R > 1 ? std::sqrt(hist->deviation(c, mean[c]) / (n - 1)) : (R == 0 ? std::nan("") : 0.0);
-        // Type 7 (numpy's default): each percentile from the two order statistics around h.
+        // Type 7 (numpy's default): each percentile from the two order statistics around it.
         constexpr std::size_t Q = std::size(SUMMARY_PERCENTILES);
-        double h[Q];
-        std::uint64_t ks[2 * Q];
+        detail::Type7Rank rank[Q];
+        std::uint64_t ks[2 * Q] = {};
         double xs[2 * Q];
-        for (std::size_t q = 0; q < Q; ++q) {
-          h[q] = (n - 1) * SUMMARY_PERCENTILES[q] / 100.0;
-          ks[2 * q] = R == 0 ? 0 : static_cast<std::uint64_t>(std::floor(h[q]));
-          ks[2 * q + 1] = R == 0 ? 0 : std::min<std::uint64_t>(ks[2 * q] + 1, R - 1);
+        for (std::size_t q = 0; q < Q && R > 0; ++q) {
+          rank[q] = detail::type7_rank(static_cast<std::size_t>(R), (n - 1) * SUMMARY_PERCENTILES[q] / 100.0);
+          ks[2 * q] = rank[q].lo;
+          ks[2 * q + 1] = rank[q].hi;
         }
         hist->order_statistics(c, ks, xs, 2 * Q);  // NaN when R = 0
-        for (std::size_t q = 0; q < Q; ++q)
-          pct[q][c] = xs[2 * q] + (h[q] - static_cast<double>(ks[2 * q])) * (xs[2 * q + 1] - xs[2 * q]);
+        for (std::size_t q = 0; q < Q; ++q) pct[q][c] = R == 0 ? std::nan("") : rank[q].value(xs[2 * q], xs[2 * q + 1]);
       }
     } else {
       const std::uint64_t block =
@@ -595,7 +577,8 @@ void RunFileWriter::Impl::write_summaries() {
             // percentiles are increasing, so each selection works on what is right of the last.
             std::size_t from = 0;
             for (std::size_t q = 0; q < std::size(SUMMARY_PERCENTILES); ++q)
-              pct[q][c] = percentile_selected(column, SUMMARY_PERCENTILES[q], from);
+              pct[q][c] = column.empty() ? std::nan("")
+                                         : detail::percentile_selected(column, (n - 1) * SUMMARY_PERCENTILES[q] / 100.0, from);
           }
       }
     }
