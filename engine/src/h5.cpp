@@ -725,14 +725,14 @@ Dataset Group::write_array_raw(const std::string& name, Dtype dt, const void* da
 
 Dataset Group::create_appendable_raw(const std::string& name, Dtype dt,
                                      const std::vector<std::uint64_t>& inner,
-                                     std::uint64_t chunk_rows, int deflate_level,
-                                     std::uint64_t& row_size, bool shuffle, bool checksum) {
+                                     std::uint64_t chunk_rows, const Filters& filters,
+                                     std::uint64_t& row_size) {
   quiet();
   const std::string p = join(path_, name);
   const Where w{"create dataset " + p, file_};
   if (chunk_rows == 0) w.fail_because("chunk_rows must be positive");
-  if (deflate_level < 0 || deflate_level > 9)
-    w.fail_because("deflate level " + std::to_string(deflate_level) + " is not in 0..9");
+  if (filters.deflate < 0 || filters.deflate > 9)
+    w.fail_because("deflate level " + std::to_string(filters.deflate) + " is not in 0..9");
   if (!product(inner, row_size) || row_size == 0)
     w.fail_because("inner dims " + dims_str(inner) + " must all be positive");
   std::vector<hsize_t> cur{0}, max{H5S_UNLIMITED}, chunk{chunk_rows};
@@ -749,8 +749,8 @@ Dataset Group::create_appendable_raw(const std::string& name, Dtype dt,
   // Every row inside the extent is written by an append, so new chunks need no fill
   // values first (saves a memset of each chunk; rows past the extent are never read).
   w.check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER));
-  if (deflate_level > 0) add_deflate(dcpl.get(), deflate_level, w, shuffle);
-  if (checksum) w.check(H5Pset_fletcher32(dcpl.get()));
+  if (filters.deflate > 0) add_deflate(dcpl.get(), filters.deflate, w, filters.shuffle);
+  if (filters.checksum) w.check(H5Pset_fletcher32(dcpl.get()));
   // A chunk is filled by several appends: keep it (and the next) cached so it is
   // compressed and written once, not re-read and re-compressed per append.
   const std::uint64_t chunk_bytes = chunk_rows * row_size * type_size(dt);

@@ -17,9 +17,12 @@
 namespace lepsim {
 namespace {
 
-// Series datasets are compressed lightly: counts compress ~10x with shuffle, and
-// level 1 keeps writing a small share of the run (docs/run-file-format.md).
-constexpr int SERIES_DEFLATE = 1;
+// Storage per kind of data, chosen by measured cost and size (docs/performance.md,
+// "Output"). Counts compress ~10x with shuffle and deflate level 1; real values barely
+// compress and are stored raw with a Fletcher-32 checksum, so corruption is still found.
+const h5::Filters COUNTS{.shuffle = true, .deflate = 1};
+const h5::Filters REALS{.checksum = true};
+const h5::Filters DEFLATE_ONLY{.deflate = 1};  // columns that deflate smaller and faster unshuffled
 constexpr std::uint64_t PROJECT_CHUNK = 1 << 16;
 // On-disk chunks of about 1 MiB, whatever the engine's compute chunk: HDF5 caches
 // decompressed chunks per open dataset, so large chunks cost memory, not speed.
@@ -335,19 +338,19 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
       if (spec.real) {
         // Real-valued series barely compress (about 1.2x) and cost the most to deflate:
         // stored uncompressed, with a checksum (docs/performance.md, "Output").
-        m.real_series.push_back(series.create_appendable<double>(spec.name, inner, rows, 0, false, true));
+        m.real_series.push_back(series.create_appendable<double>(spec.name, inner, rows, REALS));
         m.real_series.back().set_attr("units", spec.units);
         m.real_series.back().set_attr("dims", spec.dims);
         m.real_series.back().set_attr("description", spec.description);
       } else {
-        m.int_series.push_back(series.create_appendable<std::int32_t>(spec.name, inner, rows, SERIES_DEFLATE));
+        m.int_series.push_back(series.create_appendable<std::int32_t>(spec.name, inner, rows, COUNTS));
         m.int_summaries.emplace_back(static_cast<std::size_t>(T * static_cast<std::uint64_t>(std::max(1, spec.inner))));
         m.int_series.back().set_attr("units", spec.units);
         m.int_series.back().set_attr("dims", spec.dims);
         m.int_series.back().set_attr("description", spec.description);
       }
     }
-    m.cumulative = series.create_appendable<std::int32_t>("completed_cumulative", {T}, chunk_rows(T * 4, chunk), SERIES_DEFLATE);
+    m.cumulative = series.create_appendable<std::int32_t>("completed_cumulative", {T}, chunk_rows(T * 4, chunk), COUNTS);
     m.int_summaries.emplace_back(static_cast<std::size_t>(T));
     m.cumulative.set_attr("units", "projects");
     m.cumulative.set_attr("dims", "replication,step");
@@ -355,7 +358,7 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
 
     h5::Group reps = root.create_group("replications");
     auto rep_col = [&](const char* name, const char* units, const char* desc) {
-      auto a = reps.create_appendable<std::int32_t>(name, {}, 4096, SERIES_DEFLATE);
+      auto a = reps.create_appendable<std::int32_t>(name, {}, 4096, COUNTS);
       a.set_attr("units", units);
       a.set_attr("description", desc);
       return a;
@@ -363,14 +366,14 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
     m.rep_projects = rep_col("projects", "projects", "projects generated in the replication");
     m.rep_completed = rep_col("completed", "projects", "projects finished within the horizon");
     m.rep_finish = rep_col("finish_step", "step", "step the last project finished; -1 if any is unfinished at the horizon");
-    m.rep_first_project = reps.create_appendable<std::int64_t>("first_project", {}, 4096, SERIES_DEFLATE);
+    m.rep_first_project = reps.create_appendable<std::int64_t>("first_project", {}, 4096, COUNTS);
     m.rep_first_project.set_attr("description", "index of the replication's first row in /projects (when written)");
 
     if (sc.per_project_output) {
       h5::Group proj = root.create_group("projects");
       // Shuffle or not, per column: whichever deflated smaller and faster on bsf.toml.
       auto col = [&](const char* name, const char* units, const char* desc, bool shuffle) {
-        auto a = proj.create_appendable<std::int32_t>(name, {}, PROJECT_CHUNK, SERIES_DEFLATE, shuffle);
+        auto a = proj.create_appendable<std::int32_t>(name, {}, PROJECT_CHUNK, shuffle ? COUNTS : DEFLATE_ONLY);
         a.set_attr("units", units);
         a.set_attr("description", desc);
         return a;
@@ -381,7 +384,7 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
       m.proj_completion = col("completion_step", "step", "step the project finished; -1 if not by the horizon", false);
       if (sc.mechanisms.costs.enabled) {
         // Costs deflate smaller and faster without the shuffle filter (measured: 4.9x -> 6.6x).
-        m.proj_cost = proj.create_appendable<double>("cost", {}, PROJECT_CHUNK, SERIES_DEFLATE, false);
+        m.proj_cost = proj.create_appendable<double>("cost", {}, PROJECT_CHUNK, DEFLATE_ONLY);
         m.proj_cost.set_attr("units", "GBP m");
         m.proj_cost.set_attr("description", "capital incl. overrun of completed projects; committed capital otherwise (0 if none)");
       }
@@ -394,12 +397,12 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
       m.leps.push_back(&spec);
       const std::uint64_t rows = chunk_rows(A * 8, chunk);
       if (spec.real) {
-        m.lep_real.push_back(leps.create_appendable<double>(spec.name, {A}, rows, 0, false, true));
+        m.lep_real.push_back(leps.create_appendable<double>(spec.name, {A}, rows, REALS));
         m.lep_real.back().set_attr("units", spec.units);
         m.lep_real.back().set_attr("dims", "replication,authority");
         m.lep_real.back().set_attr("description", spec.description);
       } else {
-        m.lep_int.push_back(leps.create_appendable<std::int32_t>(spec.name, {A}, rows, SERIES_DEFLATE));
+        m.lep_int.push_back(leps.create_appendable<std::int32_t>(spec.name, {A}, rows, COUNTS));
         m.lep_int.back().set_attr("units", spec.units);
         m.lep_int.back().set_attr("dims", "replication,authority");
         m.lep_int.back().set_attr("description", spec.description);

@@ -259,6 +259,13 @@ class Appendable {
   std::uint64_t rows_ = 0;
 };
 
+//! How an appendable dataset's chunks are stored. Filters run in the order listed.
+struct Filters {
+  bool shuffle = false;   //!< byte shuffle before deflate
+  int deflate = 0;        //!< 0 = none, 1..9 = zlib level
+  bool checksum = false;  //!< Fletcher-32, so corruption of a chunk no codec checks is detected on read
+};
+
 class Group : public Object {
  public:
   Group() = default;
@@ -310,17 +317,14 @@ class Group : public Object {
     return open_dataset(name).read_block<T>(row0, nrows, col0, ncols);
   }
 
-  // Shape [0, inner...] growing to [unlimited, inner...]; chunks of chunk_rows rows.
-  // deflate_level 0 = no compression, 1..9 = deflate at that level, after the shuffle
-  // filter unless `shuffle` is false. `checksum` adds the Fletcher-32 filter, so that an
-  // uncompressed dataset's corruption is detected on read as a compressed one's is.
+  // Shape [0, inner...] growing to [unlimited, inner...]; chunks of chunk_rows rows,
+  // stored through `filters` (all HDF5's own filters, so any HDF5 reader decodes them).
   template <Scalar T>
   Appendable<T> create_appendable(const std::string& name, std::vector<std::uint64_t> inner_dims,
-                                  std::uint64_t chunk_rows, int deflate_level, bool shuffle = true,
-                                  bool checksum = false) {
+                                  std::uint64_t chunk_rows, const Filters& filters) {
     std::uint64_t row_size = 0;
     Dataset ds = create_appendable_raw(name, detail::dtype_of<T>(), inner_dims, chunk_rows,
-                                       deflate_level, row_size, shuffle, checksum);
+                                       filters, row_size);
     return Appendable<T>(std::move(ds), std::move(inner_dims), row_size);
   }
 
@@ -337,8 +341,7 @@ class Group : public Object {
                           std::uint64_t n, const std::vector<std::uint64_t>& dims);
   Dataset create_appendable_raw(const std::string& name, detail::Dtype dt,
                                 const std::vector<std::uint64_t>& inner, std::uint64_t chunk_rows,
-                                int deflate_level, std::uint64_t& row_size, bool shuffle,
-                                bool checksum);
+                                const Filters& filters, std::uint64_t& row_size);
   Dataset create_string_dataset(const std::string& name, const std::vector<const char*>& ptrs,
                                 bool scalar);
 };
