@@ -101,7 +101,7 @@ void write_sample(const std::string& path) {
   root.write_text("notes", kUtf8Text);
   root.write_strings("names", {"alpha", "", "bêta", "γ"});
 
-  auto app = root.open_group("series").create_appendable<double>("in_stage", {4, 3}, 3, 4);
+  auto app = root.open_group("series").create_appendable<double>("in_stage", {4, 3}, 3, h5::Filters{.shuffle = true, .deflate = 4});
   app.set_attr("units", "persons");
   for (std::uint64_t block : {2u, 5u, 1u}) {
     std::vector<double> rows;
@@ -202,7 +202,7 @@ TEST_CASE("h5: appendable checks its input and counts rows", "[h5]") {
   TempDir tmp;
   h5::File f = h5::File::create(tmp.file("app.h5"));
   h5::Group root = f.root();
-  auto app = root.create_appendable<std::int64_t>("s", {2}, 4, 0);
+  auto app = root.create_appendable<std::int64_t>("s", {2}, 4, h5::Filters{});
   CHECK(app.rows() == 0);
   CHECK(app.row_size() == 2);
   app.append(std::vector<std::int64_t>{1, 2, 3, 4});
@@ -217,13 +217,13 @@ TEST_CASE("h5: appendable checks its input and counts rows", "[h5]") {
   CHECK(app.rows() == 2);
   CHECK(root.dims("s") == std::vector<std::uint64_t>{2, 2});
 
-  auto series = root.create_appendable<float>("t", {}, 16, 1);  // 1-D series
+  auto series = root.create_appendable<float>("t", {}, 16, h5::Filters{.shuffle = true, .deflate = 1});  // 1-D series
   series.append(std::vector<float>{1.5f, 2.5f});
   CHECK(root.read_array<float>("t") == std::vector<float>{1.5f, 2.5f});
 
-  CHECK_THROWS_AS(root.create_appendable<double>("bad", {3, 0}, 4, 0), h5::Error);
-  CHECK_THROWS_AS(root.create_appendable<double>("bad", {3}, 0, 0), h5::Error);
-  CHECK_THROWS_AS(root.create_appendable<double>("bad", {3}, 4, 10), h5::Error);
+  CHECK_THROWS_AS(root.create_appendable<double>("bad", {3, 0}, 4, h5::Filters{}), h5::Error);
+  CHECK_THROWS_AS(root.create_appendable<double>("bad", {3}, 0, h5::Filters{}), h5::Error);
+  CHECK_THROWS_AS(root.create_appendable<double>("bad", {3}, 4, h5::Filters{.deflate = 10}), h5::Error);
   CHECK_THROWS_AS(root.write_array("bad", std::vector<double>{1, 2, 3}, {2, 2}), h5::Error);
   CHECK_THROWS_AS(root.create_group("s"), h5::Error);  // name taken
 }
@@ -238,7 +238,7 @@ TEST_CASE("h5: large arrays are chunked and deflated", "[h5]") {
     h5::File f = h5::File::create(path);
     f.root().write_array("big", big, {400, 500});
     f.root().write_array("small", small);
-    auto app = f.root().create_appendable<double>("app", {500}, 64, 6);
+    auto app = f.root().create_appendable<double>("app", {500}, 64, h5::Filters{.shuffle = true, .deflate = 6});
     app.append(big);
     f.close();
   }
@@ -271,6 +271,69 @@ TEST_CASE("h5: large arrays are chunked and deflated", "[h5]") {
   CHECK(count("CONTIGUOUS") == 1);
   CHECK(count("DEFLATE") == 2);
   CHECK(count("SHUFFLE") == 2);
+}
+
+TEST_CASE("h5: chunks encoded here read back through HDF5's own filters", "[h5]") {
+  TempDir tmp;
+  const std::string path = tmp.file("direct.h5");
+  // 2-D int32 with shuffle, 1-D double without, int64 with shuffle: rows appended in
+  // blocks that straddle chunk boundaries, a partial last chunk, and a flush followed by
+  // more appends (the flushed chunk is rewritten).
+  std::vector<std::int32_t> ints;
+  std::vector<double> reals;
+  std::vector<std::int64_t> wide;
+  {
+    h5::File f = h5::File::create(path);
+    auto a = f.root().create_appendable<std::int32_t>("ints", {3}, 5, h5::Filters{.shuffle = true, .deflate = 1, .encode_here = true});
+    auto b = f.root().create_appendable<double>("reals", {}, 7, h5::Filters{.deflate = 6, .encode_here = true});
+    auto c = f.root().create_appendable<std::int64_t>("wide", {2}, 4, h5::Filters{.shuffle = true, .deflate = 1, .encode_here = true});
+    std::int32_t next = -40;
+    for (int block : {2, 4, 1, 6, 3}) {
+      std::vector<std::int32_t> rows;
+      for (int i = 0; i < block * 3; ++i) rows.push_back(next += 7);
+      a.append(rows);
+      ints.insert(ints.end(), rows.begin(), rows.end());
+      std::vector<double> r;
+      for (int i = 0; i < block; ++i) r.push_back(0.1 * static_cast<double>(reals.size()) - 1.0);
+      b.append(r);
+      reals.insert(reals.end(), r.begin(), r.end());
+      std::vector<std::int64_t> w;
+      for (int i = 0; i < block * 2; ++i) w.push_back((std::int64_t{1} << 40) + static_cast<std::int64_t>(wide.size()) * -3);
+      c.append(w);
+      wide.insert(wide.end(), w.begin(), w.end());
+      if (block == 1) {  // mid-way flush: the partial chunk goes out, then is completed
+        c.flush();
+        CHECK(f.root().dims("wide") == std::vector<std::uint64_t>{wide.size() / 2, 2});
+      }
+    }
+    CHECK(a.rows() == 16);
+    CHECK(f.root().dims("ints")[0] == 15);  // three whole chunks of 5 out, the 16th row pending
+    CHECK_THROWS_AS(a.append(std::vector<std::int32_t>{1, 2}), h5::Error);  // not a whole row
+    a.close();
+    b.close();
+    c.close();
+    CHECK_THROWS_AS(f.root().create_appendable<double>("bad", {}, 4, h5::Filters{.encode_here = true}), h5::Error);
+    CHECK_THROWS_AS(f.root().create_appendable<double>("bad2", {}, 4, h5::Filters{.deflate = 1, .checksum = true, .encode_here = true}),
+                    h5::Error);
+    f.close();
+  }
+  h5::File f = h5::File::open_read(path);
+  std::vector<std::uint64_t> dims;
+  CHECK(f.root().read_array<std::int32_t>("ints", &dims) == ints);
+  CHECK(dims == std::vector<std::uint64_t>{16, 3});
+  CHECK(f.root().read_array<double>("reals") == reals);
+  CHECK(f.root().read_array<std::int64_t>("wide") == wide);
+  if (run("command -v h5dump >/dev/null 2>&1") == 0) {  // the filters HDF5 sees: its own
+    const std::string out = tmp.file("direct.txt");
+    REQUIRE(run("h5dump -p -H " + path + " > " + out + " 2>&1") == 0);
+    const std::string layout = slurp(out);
+    CHECK(layout.find("DEFLATE") != std::string::npos);
+    CHECK(layout.find("SHUFFLE") != std::string::npos);
+  }
+  if (run("/usr/bin/python3 -c 'import h5py' >/dev/null 2>&1") == 0) {  // and h5py, as a user reads it
+    CHECK(run("/usr/bin/python3 -c \"import h5py, numpy as np; f = h5py.File('" + path +
+              "', 'r'); a = f['ints'][...]; assert a.shape == (16, 3) and a[0, 0] == -33 and a[-1, -1] == -33 + 7 * 47, a\"") == 0);
+  }
 }
 
 TEST_CASE("h5: errors name the file, the object and the operation", "[h5]") {
@@ -358,7 +421,7 @@ TEST_CASE("h5: handles move without double closes and nothing leaks", "[h5]") {
       c = std::move(b);
       CHECK_FALSE(b.valid());  // NOLINT(bugprone-use-after-move)
       c.set_attr("y", 2.0);
-      auto app = c.create_appendable<double>("s", {2}, 8, 1);
+      auto app = c.create_appendable<double>("s", {2}, 8, h5::Filters{.shuffle = true, .deflate = 1});
       auto app2 = std::move(app);
       app2.append(std::vector<double>{1, 2});
       h5::Dataset d = c.open_dataset("s");

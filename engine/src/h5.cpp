@@ -1,11 +1,13 @@
 #include "lepsim/h5.hpp"
 
 #include <hdf5.h>
+#include <libdeflate.h>
 
 #include <algorithm>
 #include <atomic>
 #include <exception>
 #include <limits>
+#include <memory>
 
 namespace lepsim::h5 {
 
@@ -538,6 +540,69 @@ std::uint64_t Dataset::append_raw(Dtype dt, const void* data, std::uint64_t n,
   return grown[0];
 }
 
+namespace {
+
+//! The calling thread's libdeflate compressor for a level, made on first use.
+libdeflate_compressor* compressor(int level) {
+  struct Free {
+    void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+  };
+  thread_local std::unique_ptr<libdeflate_compressor, Free> by_level[10];
+  auto& c = by_level[level];
+  if (!c) c.reset(libdeflate_alloc_compressor(level));
+  return c.get();
+}
+
+//! HDF5's shuffle filter: byte b of element i goes to b * n + i.
+template <std::size_t Size>
+void shuffle_bytes(const unsigned char* in, unsigned char* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t b = 0; b < Size; ++b) out[b * n + i] = in[i * Size + b];
+}
+void shuffle_bytes(const unsigned char* in, unsigned char* out, std::size_t n, std::size_t size) {
+  switch (size) {  // the element sizes lepsim writes, unrolled
+    case 4: return shuffle_bytes<4>(in, out, n);
+    case 8: return shuffle_bytes<8>(in, out, n);
+    default:
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t b = 0; b < size; ++b) out[b * n + i] = in[i * size + b];
+  }
+}
+
+}  // namespace
+
+void Dataset::write_chunk_raw(Dtype dt, const void* chunk, std::uint64_t index, std::uint64_t chunk_rows,
+                              std::uint64_t row_elems, std::uint64_t rows, const Filters& filters) {
+  quiet();
+  const Where w{"append to dataset " + path_, file_};
+  if (!id_.valid()) w.fail_because("dataset handle is not open");
+  if (!filters.encode_here || filters.deflate < 1 || filters.deflate > 9 || filters.checksum)
+    w.fail_because("chunks are encoded here only for deflate without checksum");
+  const std::size_t size = type_size(dt), n = chunk_rows * row_elems, bytes = n * size;
+  thread_local std::vector<unsigned char> shuffled, encoded;
+  const auto* in = static_cast<const unsigned char*>(chunk);
+  if (filters.shuffle && size > 1) {
+    shuffled.resize(bytes);
+    shuffle_bytes(in, shuffled.data(), n, size);
+    in = shuffled.data();
+  }
+  libdeflate_compressor* c = compressor(filters.deflate);
+  if (!c) w.fail_because("out of memory for the deflate compressor");
+  encoded.resize(libdeflate_zlib_compress_bound(c, bytes));
+  const std::size_t out = libdeflate_zlib_compress(c, in, bytes, encoded.data(), encoded.size());
+  if (out == 0) w.fail_because("deflate of a chunk failed");
+  Hid fspace = w.own(H5Dget_space(id_.get()), Kind::Dataspace);
+  auto d = to_hsize(extent_of(fspace.get(), w));
+  if (d.empty()) w.fail_because("dataset is scalar");
+  if (d[0] != rows) {
+    d[0] = rows;
+    w.check(H5Dset_extent(id_.get(), d.data()));
+  }
+  std::vector<hsize_t> offset(d.size(), 0);
+  offset[0] = index * chunk_rows;
+  w.check(H5Dwrite_chunk(id_.get(), H5P_DEFAULT, 0, offset.data(), out, encoded.data()));
+}
+
 // ---------------------------------------------------------------------------- Group
 
 Group Group::create_group(const std::string& name) {
@@ -753,9 +818,12 @@ Dataset Group::create_appendable_raw(const std::string& name, Dtype dt,
   if (filters.checksum) w.check(H5Pset_fletcher32(dcpl.get()));
   // A chunk is filled by several appends: keep it (and the next) cached so it is
   // compressed and written once, not re-read and re-compressed per append.
+  if (filters.encode_here && (filters.deflate == 0 || filters.checksum))
+    w.fail_because("chunks are encoded here only for deflate without checksum");
+  // Datasets whose chunks are written directly need no cache.
   const std::uint64_t chunk_bytes = chunk_rows * row_size * type_size(dt);
   const std::uint64_t cache =
-      std::max<std::uint64_t>(1u << 20, std::min<std::uint64_t>(2 * chunk_bytes, 64u << 20));
+      filters.encode_here ? 0 : std::max<std::uint64_t>(1u << 20, std::min<std::uint64_t>(2 * chunk_bytes, 64u << 20));
   Hid dapl = w.own(H5Pcreate(H5P_DATASET_ACCESS), Kind::Plist);
   w.check(H5Pset_chunk_cache(dapl.get(), 521, cache, 1.0));  // 1.0: evict finished chunks first
   Hid d = w.own(H5Dcreate2(id_.get(), name.c_str(), file_type(dt), space.get(), lcpl.get(),

@@ -18,11 +18,12 @@ namespace lepsim {
 namespace {
 
 // Storage per kind of data, chosen by measured cost and size (docs/performance.md,
-// "Output"). Counts compress ~10x with shuffle and deflate level 1; real values barely
-// compress and are stored raw with a Fletcher-32 checksum, so corruption is still found.
-const h5::Filters COUNTS{.shuffle = true, .deflate = 1};
+// "Output"). Counts compress ~10x with shuffle and deflate level 1 (encoded by libdeflate
+// here, whole chunks, written directly); real values barely compress and are stored raw
+// with a Fletcher-32 checksum, so corruption is still found.
+const h5::Filters COUNTS{.shuffle = true, .deflate = 1, .encode_here = true};
 const h5::Filters REALS{.checksum = true};
-const h5::Filters DEFLATE_ONLY{.deflate = 1};  // columns that deflate smaller and faster unshuffled
+const h5::Filters DEFLATE_ONLY{.deflate = 1, .encode_here = true};  // columns that deflate smaller and faster unshuffled
 constexpr std::uint64_t PROJECT_CHUNK = 1 << 16;
 // On-disk chunks of about 1 MiB, whatever the engine's compute chunk: HDF5 caches
 // decompressed chunks per open dataset, so large chunks cost memory, not speed.
@@ -625,21 +626,17 @@ void RunFileWriter::finish() {
     throw Error(ExitCode::INTERNAL, "run file has " + std::to_string(m.replications_written) + " replications, expected " +
                                         std::to_string(m.replications_expected));
   try {
-    // Close the appendable datasets first: their chunk caches are not needed any more.
-    m.int_series.clear();
-    m.real_series.clear();
-    m.cumulative = {};
-    m.rep_projects = {};
-    m.rep_completed = {};
-    m.rep_finish = {};
-    m.rep_first_project = {};
-    m.proj_authority = {};
-    m.proj_type = {};
-    m.proj_arrival = {};
-    m.proj_completion = {};
-    m.proj_cost = {};
-    m.lep_int.clear();
-    m.lep_real.clear();
+    // Write the last, partly filled chunks and close the appendable datasets: their
+    // buffers and chunk caches are not needed any more.
+    for (auto& a : m.int_series) a.close();
+    for (auto& a : m.real_series) a.close();
+    for (auto& a : m.lep_int) a.close();
+    for (auto& a : m.lep_real) a.close();
+    for (auto* a : {&m.cumulative, &m.rep_projects, &m.rep_completed, &m.rep_finish, &m.proj_authority, &m.proj_type,
+                    &m.proj_arrival, &m.proj_completion})
+      a->close();
+    m.rep_first_project.close();
+    m.proj_cost.close();
     m.write_summaries();
     m.file.close();
   } catch (const h5::Error& e) {
