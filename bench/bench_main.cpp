@@ -184,7 +184,7 @@ void BM_WriteChunkBsf(benchmark::State& state) {
   for (std::uint32_t i = 0; i < chunk.size(); ++i) sim.run(i, chunk[i]);
   const std::string path = (std::filesystem::temp_directory_path() / ("lepsim-bench-" + std::to_string(::getpid()) + ".h5")).string();
   for (auto _ : state) {
-    RunFileWriter w(path, bsf(), 1, static_cast<int>(chunk.size()), static_cast<int>(chunk.size()), true);
+    RunFileWriter w(path, bsf(), 1, static_cast<int>(chunk.size()), true);
     w.append(chunk);
     state.PauseTiming();  // the summary and rename are measured by the whole-run figure
     w.finish();
@@ -194,6 +194,37 @@ void BM_WriteChunkBsf(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(chunk.size()));
 }
 BENCHMARK(BM_WriteChunkBsf)->Unit(benchmark::kMillisecond);
+
+//! Whole runs of the national default scenario through the engine's run path: 1,000
+//! replications on `threads` threads, the results either written to a run file with the
+//! default outputs (`write` = 1, as `lepsim run` does) or dropped (0). Their ratio is the
+//! output's share of the wall time; 1 against 2 threads, the scaling (bench/run.sh).
+void BM_RunBsf(benchmark::State& state) {
+  constexpr std::uint32_t REPS = 1000;
+  const int threads = static_cast<int>(state.range(0));
+  const bool write = state.range(1) != 0;
+  const std::string path = (std::filesystem::temp_directory_path() / ("lepsim-bench-run-" + std::to_string(::getpid()) + ".h5")).string();
+  for (auto _ : state) {
+    if (write) {
+      RunOptions opt;
+      opt.output_path = path;
+      opt.replications = static_cast<int>(REPS);
+      opt.threads = threads;
+      opt.force = true;
+      run_scenario(bsf(), opt);
+    } else {
+      std::int64_t completed = 0;
+      simulate_range(bsf(), bsf().seed, 0, REPS, threads, 0, [&](std::span<const ReplicationResult> results) {
+        for (const auto& r : results) completed += r.completed;
+      });
+      benchmark::DoNotOptimize(completed);
+    }
+  }
+  std::filesystem::remove(path);
+  state.SetItemsProcessed(state.iterations() * REPS);
+}
+BENCHMARK(BM_RunBsf)->ArgNames({"threads", "write"})->Args({1, 0})->Args({1, 1})->Args({2, 0})->Args({2, 1})
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

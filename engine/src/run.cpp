@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -138,20 +139,28 @@ void check_resources(const Scenario& sc, const std::string& output_path, std::in
 
 }  // namespace
 
+//! Replications per engine chunk. Small enough that a run has about 32 chunks: the caller
+//! writes one while the workers simulate the next, and only the last one's write is not
+//! overlapped (one chunk of a whole run of bsf was 22% of a 2-thread run's time at 256
+//! replications, 1/32 of it is under 1%). At least 4 per thread to balance the load, and
+//! within CHUNK_BUDGET_BYTES of results unless one per thread needs more. Output is not
+//! affected: results are appended in replication order whatever the chunking.
+static int chunk_for(double replication_bytes, double replications, int threads) {
+  const double fit = std::floor(CHUNK_BUDGET_BYTES / replication_bytes);
+  const double want = std::max(std::ceil(replications / 32.0), 4.0 * threads);
+  return static_cast<int>(std::clamp(std::min(want, std::max<double>(fit, threads)), 1.0, 4096.0));
+}
+
 RunEstimate estimate_run(const Scenario& sc, std::int64_t replications, int threads) {
   threads = std::max(1, threads);
   const ReplicationSize size = replication_size(sc);
   RunEstimate e;
   e.projects = size.projects;
   e.replication_bytes = size.series + size.per_lep + size.projects * size.per_project + 64;
-  // Keep a chunk near CHUNK_BUDGET_BYTES but give every thread several replications to
-  // balance the load, unless a replication is so large that one per thread is plenty.
   if (sc.chunk_replications > 0) {
     e.chunk_replications = sc.chunk_replications;
   } else {
-    const double fit = CHUNK_BUDGET_BYTES / e.replication_bytes;
-    const double balance = std::min(8 * threads, 64);
-    e.chunk_replications = static_cast<int>(std::clamp(fit, std::min(balance, std::max<double>(threads, fit)), 4096.0));
+    e.chunk_replications = chunk_for(e.replication_bytes, static_cast<double>(replications), threads);
   }
   const double R = static_cast<double>(replications), T = sc.time.steps;
   // The file: per replication its series, per-LEP values, /projects rows when written,
@@ -164,27 +173,32 @@ RunEstimate estimate_run(const Scenario& sc, std::int64_t replications, int thre
   const double widest = std::max({static_cast<double>(sc.stages.size()), static_cast<double>(sc.disciplines.size()),
                                   static_cast<double>(sc.pools.size()), static_cast<double>(PROJECT_STATE_COUNT)});
   e.summary_bytes = R * (widest + 1) * 8;
-  // Simulating: two chunks of results (one being written while the next is simulated), the
-  // writer's copy of part of one, and a simulator per worker (result-sized scratch plus
-  // per-project state).
+  // Simulating: three chunks of results (one being written while the next two are
+  // simulated), the writer's pending chunks, and a simulator per worker (result-sized
+  // scratch plus per-project state).
   const auto workers = std::min(threads, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   e.simulator_bytes = e.replication_bytes + SIMULATOR_BYTES_PER_PROJECT * size.projects;
-  const double simulating = 2.5 * e.chunk_replications * e.replication_bytes + workers * e.simulator_bytes;
+  const double simulating = 3.5 * e.chunk_replications * e.replication_bytes + workers * e.simulator_bytes;
   e.memory_bytes = BASE_MEMORY_BYTES + std::max(simulating, e.summary_bytes);
   return e;
 }
 
-int choose_chunk_replications(const Scenario& sc, int threads) { return estimate_run(sc, 1, threads).chunk_replications; }
+int choose_chunk_replications(const Scenario& sc, std::int64_t replications, int threads) {
+  return estimate_run(sc, replications, threads).chunk_replications;
+}
 
 namespace {
 
 //! Runs body(i, worker) for every i in [0, n) on a fixed set of workers, worker in
-//! [0, size()): at once (for_each) or in the background while the caller does other work
-//! (start, then wait). TBB's scheduler normally; under ThreadSanitizer plain std::threads
-//! taking indices from a counter, because Debian's libtbb is not instrumented and TSan
-//! would report its internal hand-offs as races in our code (docs/robustness.md).
+//! [0, size()), in the background while the caller does other work (start into one of
+//! SLOTS slots, then wait on it; slots run side by side). TBB's
+//! scheduler normally; under ThreadSanitizer plain std::threads taking indices from a
+//! counter, because Debian's libtbb is not instrumented and TSan would report its internal
+//! hand-offs as races in our code (docs/robustness.md).
 class Workers {
  public:
+  static constexpr int SLOTS = 2;
+
   explicit Workers(int threads) : threads_(threads)
 #ifndef LEPSIM_TSAN
                                   , arena_(threads)
@@ -196,56 +210,48 @@ class Workers {
 #endif
   }
   ~Workers() {
-    try {
-      wait();
-    } catch (...) {  // an error of abandoned work: the caller is already handling another
+    for (int slot = 0; slot < SLOTS; ++slot) {
+      try {
+        wait(slot);
+      } catch (...) {  // an error of abandoned work: the caller is already handling another
+      }
     }
   }
   Workers(const Workers&) = delete;
   Workers& operator=(const Workers&) = delete;
 
+  //! Worker indices are in [0, size()); a worker runs one body call at a time.
+#ifndef LEPSIM_TSAN
   int size() const noexcept { return threads_; }
-
-  //! The calling thread takes part (progress is reported there).
-  template <class Body>
-  void for_each(std::uint32_t n, const Body& body) {
-#ifndef LEPSIM_TSAN
-    arena_.execute([&] { parallel(n, body); });
 #else
-    std::atomic<std::uint32_t> next{0};
-    auto work = [&](int w) {
-      for (std::uint32_t i; (i = next.fetch_add(1)) < n;) body(i, w);
+  int size() const noexcept { return SLOTS * threads_; }  // each slot has its own threads
+#endif
+
+  //! Runs body(i, worker) for i in [0, n) in the background in `slot`; `body` must outlive
+  //! wait(slot). One run per slot at a time.
+  template <class Body>
+  void start(int slot, std::uint32_t n, const Body& body) {
+#ifndef LEPSIM_TSAN
+    arena_.execute([&] { groups_[slot].run([n, &body] { parallel(n, body); }); });
+#else
+    next_[slot] = 0;
+    work_[slot] = [this, slot, n, &body](int w) {
+      for (std::uint32_t i; (i = next_[slot].fetch_add(1)) < n;) body(i, slot * threads_ + w);
     };
-    std::vector<std::thread> pool;
-    for (int w = 1; w < threads_; ++w) pool.emplace_back(work, w);
-    work(0);
-    for (auto& t : pool) t.join();
+    for (int w = 1; w < threads_; ++w) pool_[slot].emplace_back([this, slot, w] { guarded(slot, w); });
 #endif
   }
 
-  //! for_each in the background; `body` must outlive wait(). One at a time.
-  template <class Body>
-  void start(std::uint32_t n, const Body& body) {
+  //! Finishes what start began in `slot` (the calling thread joins in); rethrows its error.
+  void wait(int slot) {
 #ifndef LEPSIM_TSAN
-    arena_.execute([&] { group_.run([this, n, &body] { parallel(n, body); }); });
+    arena_.execute([&] { groups_[slot].wait(); });
 #else
-    background_ = std::thread([this, n, &body] {
-      try {
-        for_each(n, body);
-      } catch (...) {
-        error_ = std::current_exception();
-      }
-    });
-#endif
-  }
-
-  //! Finishes what start began (the calling thread joins in); rethrows its error.
-  void wait() {
-#ifndef LEPSIM_TSAN
-    arena_.execute([&] { group_.wait(); });
-#else
-    if (background_.joinable()) background_.join();
-    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+    if (work_[slot]) guarded(slot, 0);
+    for (auto& t : pool_[slot]) t.join();
+    pool_[slot].clear();
+    work_[slot] = nullptr;
+    if (errors_[slot]) std::rethrow_exception(std::exchange(errors_[slot], nullptr));
 #endif
   }
 
@@ -263,10 +269,22 @@ class Workers {
   int threads_;
 #ifndef LEPSIM_TSAN
   tbb::task_arena arena_;
-  tbb::task_group group_;
+  tbb::task_group groups_[SLOTS];
 #else
-  std::thread background_;
-  std::exception_ptr error_;
+  //! Worker w of `slot` takes indices until none is left; the first error is kept.
+  void guarded(int slot, int w) {
+    try {
+      work_[slot](w);
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(error_mutex_);
+      if (!errors_[slot]) errors_[slot] = std::current_exception();
+    }
+  }
+  std::atomic<std::uint32_t> next_[SLOTS];
+  std::function<void(int)> work_[SLOTS];
+  std::vector<std::thread> pool_[SLOTS];
+  std::exception_ptr errors_[SLOTS];
+  std::mutex error_mutex_;
 #endif
 };
 
@@ -276,62 +294,68 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
                     int chunk, const std::function<void(std::span<const ReplicationResult>)>& sink,
                     const std::atomic<bool>* cancel, const std::function<void(std::uint32_t)>& progress) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (chunk <= 0) chunk = choose_chunk_replications(sc, threads);
-  // One simulator per worker, built by that worker on first use and reused for every chunk.
-  std::vector<std::optional<Simulator>> simulators;
-  // Progress within a chunk: workers bump a counter; only the calling thread reports it.
-  const auto caller = std::this_thread::get_id();
-  std::atomic<std::uint32_t> finished{0};
-  std::atomic<bool> abandon{false};  // set when the sink fails: the chunk in flight is dropped
-  const auto stopped = [&] { return (cancel && cancel->load(std::memory_order_relaxed)) || abandon.load(std::memory_order_relaxed); };
-  const auto per_chunk = static_cast<std::size_t>(std::min<std::uint32_t>(count, static_cast<std::uint32_t>(chunk)));
-  // Two buffers: while the calling thread hands one chunk to the sink (the run file), the
-  // other workers already simulate the next into the other. With one thread the next
-  // chunk runs when the caller waits for it, so the order of work is unchanged.
-  std::vector<ReplicationResult> results[2];
-  results[0].resize(per_chunk);
-  if (count > static_cast<std::uint32_t>(chunk)) results[1].resize(per_chunk);
-  std::uint32_t chunk_start = 0;  // of the chunk being simulated
-  int chunk_buffer = 0;           // the buffer it goes to
-  // Each replication writes only its own slot, so the chunk is the same whatever the thread count.
-  const auto replicate = [&](std::uint32_t i, int worker) {
-    // Checked per replication, so a signal stops the run within one replication.
-    if (stopped()) return;
-    auto& sim = simulators[static_cast<std::size_t>(worker)];
-    if (!sim) sim.emplace(sc);
-    sim->run(seed, first + chunk_start + i, results[chunk_buffer][i]);
-    const std::uint32_t n_done = finished.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (progress && std::this_thread::get_id() == caller) progress(n_done);
-  };
+  if (chunk <= 0) chunk = choose_chunk_replications(sc, count, threads);
+  if (count == 0) return;
   const auto interrupted = [&](std::uint32_t done) {
     return InterruptedError("interrupted after " + std::to_string(done) + " of " + std::to_string(count) + " replications");
   };
-  if (count == 0) return;
   if (cancel && cancel->load()) throw interrupted(0);
+  // One simulator per worker, built by that worker on first use and reused for every chunk.
+  std::vector<std::optional<Simulator>> simulators;
+  // Progress: workers bump a counter; only the calling thread reports it.
+  const auto caller = std::this_thread::get_id();
+  std::atomic<std::uint32_t> finished{0};
+  std::atomic<bool> abandon{false};  // set when the sink fails: the chunks in flight are dropped
+  const auto stopped = [&] { return (cancel && cancel->load(std::memory_order_relaxed)) || abandon.load(std::memory_order_relaxed); };
+  // Chunks in flight: while the calling thread hands chunk k to the sink (the run file),
+  // the workers simulate chunks k+1 and k+2, so no worker waits at a chunk's end for the
+  // slowest replication of it. Each replication writes only its own slot, so a chunk is the
+  // same whatever the thread count. With one thread the caller simulates while it waits.
+  struct Chunk {
+    std::uint32_t start = 0, n = 0;
+    std::vector<ReplicationResult> results;
+    std::function<void(std::uint32_t, int)> body;
+  };
+  constexpr int IN_FLIGHT = Workers::SLOTS + 1;  // being simulated (2) and being written (1)
+  Chunk chunks[IN_FLIGHT];
+  const auto chunk_u = static_cast<std::uint32_t>(chunk);
   Workers workers(threads);
   simulators.resize(static_cast<std::size_t>(workers.size()));
-  const auto chunk_u = static_cast<std::uint32_t>(chunk);
-  std::uint32_t n = std::min(chunk_u, count);
-  workers.for_each(n, replicate);
-  for (std::uint32_t start = 0; start < count; start += chunk_u) {
+  std::uint32_t next_start = 0;
+  std::uint64_t launched = 0;  // chunks started so far; chunk k uses buffer k % IN_FLIGHT, slot k % SLOTS
+  const auto launch = [&] {
+    if (next_start >= count) return false;
+    Chunk& c = chunks[launched % IN_FLIGHT];
+    c.start = next_start;
+    c.n = std::min(chunk_u, count - next_start);
+    next_start += c.n;
+    if (c.results.size() < c.n) c.results.resize(c.n);
+    c.body = [&, mine = &c](std::uint32_t i, int worker) {  // `mine`: the buffer, not launch's local reference
+      // Checked per replication, so a signal stops the run within one replication.
+      if (stopped()) return;
+      auto& sim = simulators[static_cast<std::size_t>(worker)];
+      if (!sim) sim.emplace(sc);
+      sim->run(seed, first + mine->start + i, mine->results[i]);
+      const std::uint32_t n_done = finished.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (progress && std::this_thread::get_id() == caller) progress(n_done);
+    };
+    workers.start(static_cast<int>(launched % Workers::SLOTS), c.n, c.body);
+    ++launched;
+    return true;
+  };
+  for (int k = 0; k < Workers::SLOTS; ++k) launch();
+  for (std::uint64_t k = 0; k < launched; ++k) {
+    workers.wait(static_cast<int>(k % Workers::SLOTS));
     // A cancelled chunk is incomplete: it must never reach the sink.
     if (cancel && cancel->load()) throw interrupted(finished.load());
-    const int cur = chunk_buffer;
-    const std::uint32_t next_start = start + n;
-    const std::uint32_t next_n = next_start < count ? std::min(chunk_u, count - next_start) : 0;
-    if (next_n > 0) {
-      chunk_start = next_start;
-      chunk_buffer = 1 - cur;
-      workers.start(next_n, replicate);
-    }
+    const Chunk& c = chunks[k % IN_FLIGHT];
+    launch();  // into the slot just freed and the buffer written two chunks ago
     try {
-      sink(std::span<const ReplicationResult>(results[cur].data(), n));
+      sink(std::span<const ReplicationResult>(c.results.data(), c.n));
     } catch (...) {
-      abandon = true;  // ~Workers waits for the chunk in flight, which stops at once
+      abandon = true;  // ~Workers waits for the chunks in flight, which stop at once
       throw;
     }
-    if (next_n > 0) workers.wait();
-    n = next_n;
   }
 }
 
@@ -429,7 +453,7 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
   // below run, so their messages can say that nothing is left behind.
   const std::string not_written = "; " + opt.output_path + " was not written and no temporary file is left";
   try {
-    RunFileWriter writer(opt.output_path, sc, info.seed, static_cast<int>(info.replications), chunk, opt.force);
+    RunFileWriter writer(opt.output_path, sc, info.seed, static_cast<int>(info.replications), opt.force);
     std::int64_t done = 0;
     std::vector<Running> watch(rule ? rule->outputs.size() : 0);
     auto sink = [&](std::span<const ReplicationResult> results) {

@@ -257,7 +257,7 @@ struct RunFileWriter::Impl {
 };
 
 RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, std::uint64_t seed, int replications,
-                             int chunk_replications, bool force)
+                             bool force)
     : impl_(std::make_unique<Impl>(sc)) {
   Impl& m = *impl_;
   m.final_path = final_path;
@@ -328,7 +328,8 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
     dims.write_array("step_start_month", month_of_step).set_attr("units", "months from start");
 
     const auto T = static_cast<std::uint64_t>(sc.time.steps);
-    const auto chunk = static_cast<std::uint64_t>(std::max(1, chunk_replications));
+    // On-disk chunks of about 1 MiB of rows, but no more rows than the run has.
+    const auto chunk = static_cast<std::uint64_t>(std::max(1, replications));
     h5::Group series = root.create_group("series");
     m.specs = series_specs(sc);
     for (const auto& spec : m.specs) {

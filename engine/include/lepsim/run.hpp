@@ -71,8 +71,8 @@ struct RunEstimate {
 };
 RunEstimate estimate_run(const Scenario& scenario, std::int64_t replications, int threads);
 
-//! Replications per chunk: bounded memory whatever the replication count.
-int choose_chunk_replications(const Scenario& scenario, int threads);
+//! Replications per chunk of a run of `replications`: bounded memory whatever the count.
+int choose_chunk_replications(const Scenario& scenario, std::int64_t replications, int threads);
 
 //! Runs replications [first, first + count) on `threads` threads, handing each
 //! finished chunk (in replication order) to `sink`. Memory is one chunk of results.

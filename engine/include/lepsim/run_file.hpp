@@ -26,7 +26,7 @@ class RunFileWriter {
   //! Creates `<final_path>.tmp-<pid>` next to the final name. Refuses an existing
   //! final file unless `force`. Throws OutputError.
   RunFileWriter(const std::string& final_path, const Scenario& scenario, std::uint64_t seed,
-                int replications, int chunk_replications, bool force);
+                int replications, bool force);
   ~RunFileWriter();  // removes the temporary file unless finish() succeeded
   RunFileWriter(const RunFileWriter&) = delete;
   RunFileWriter& operator=(const RunFileWriter&) = delete;
