@@ -31,7 +31,12 @@ constexpr std::uint64_t TARGET_CHUNK_BYTES = 1 << 20;
 constexpr std::uint64_t SUMMARY_BLOCK_BYTES = 16ull << 20;  // memory for one summary read-back block
 
 std::uint64_t chunk_rows(std::uint64_t row_bytes, std::uint64_t max_rows) {
-  return std::clamp<std::uint64_t>(TARGET_CHUNK_BYTES / std::max<std::uint64_t>(1, row_bytes), 1, std::max<std::uint64_t>(1, max_rows));
+  // About TARGET_CHUNK_BYTES, evened out so that the last chunk is nearly full: a partial
+  // last chunk of an uncompressed dataset is stored whole.
+  const std::uint64_t rows = std::max<std::uint64_t>(1, max_rows);
+  const std::uint64_t fit = std::clamp<std::uint64_t>(TARGET_CHUNK_BYTES / std::max<std::uint64_t>(1, row_bytes), 1, rows);
+  const std::uint64_t chunks = (rows + fit - 1) / fit;
+  return (rows + chunks - 1) / chunks;
 }
 
 //! One per-replication series: how to find it in a result and how to describe it.
