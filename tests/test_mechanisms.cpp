@@ -288,6 +288,17 @@ TEST_CASE("teams flex: hires arrive after the lag, staff leave, capacity is cost
     CHECK(r.fte[15] == 4.0);
     CHECK(r.fte[16] == 1.0);  // surplus released at once
   }
+  SECTION("later plan steps take over at their months, after entry and after the LEP") {
+    sc.mechanisms.capacity.hiring_lag_months = 0;  // hires arrive at once: fte shows the target
+    sc.groups[0].capacity_plan.push_back(CapacityPlanStep{7.5, false, {6.0}});
+    sc.groups[0].capacity_plan.push_back(CapacityPlanStep{12.0, true, {9.0}});
+    const ReplicationResult r = run_one(sc);
+    CHECK(r.fte[7] == 4.0);
+    CHECK(r.fte[8] == 6.0);   // 8 months after entry, the first step past month 7.5
+    CHECK(r.fte[26] == 6.0);  // the LEP formed at step 15; its plan starts 12 months later
+    CHECK(r.fte[27] == 9.0);
+    CHECK(r.fte[119] == 9.0);
+  }
   SECTION("attrition keeps the team below target between hires") {
     sc.mechanisms.capacity.attrition = 0.05;
     const ReplicationResult r = run_one(sc);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "lepsim/simulation.hpp"
 #include "percentile.hpp"
@@ -71,6 +72,7 @@ void Simulator::draw_setups() {
           d.practices |= static_cast<std::uint8_t>(1u << i);
     }
     a_lep_step_[au] = -1;
+    a_target_until_[au] = 0;  // team_target recomputes
     a_stalled_until_[au] = 0;
     a_exclusive_[au] = 0;
     a_failing_years_[au] = 0;
@@ -145,6 +147,7 @@ void Simulator::form_lep(int authority, int step, ReplicationResult& out) {
   const auto a = static_cast<std::size_t>(authority);
   const Mechanisms& m = sc_.mechanisms;
   a_lep_step_[a] = step;
+  a_target_until_[a] = 0;  // plan steps after the LEP now apply: team_target recomputes
   a_exclusive_[a] = 1;
   out.lep_formed_step[a] = step;
   ++events_.leps;
@@ -276,19 +279,30 @@ void Simulator::finish_project(int project, int step, ReplicationResult& out) {
 }
 
 //! The team an authority aims for at `step`: its latest applicable plan step, else its team.
-const double* Simulator::team_target(int authority, int step) const {
+//! The answer holds until a plan month can next be reached (or the LEP forms, which resets
+//! it), so the plan is searched a few times per replication, not every step.
+const double* Simulator::team_target(int authority, int step) {
   const auto a = static_cast<std::size_t>(authority);
+  if (step < a_target_until_[a]) return a_target_[a];
   const AuthorityGroup& g = sc_.groups[static_cast<std::size_t>(sc_.authority_group[a])];
+  const double dt = sc_.time.step_months;
   const double* target = g.team.data();
-  const double since_entry = (step - a_entry_step_[a]) * sc_.time.step_months;
-  const double since_lep = a_lep_step_[a] >= 0 ? (step - a_lep_step_[a]) * sc_.time.step_months : -1.0;
+  const double since_entry = (step - a_entry_step_[a]) * dt;
+  const double since_lep = a_lep_step_[a] >= 0 ? (step - a_lep_step_[a]) * dt : -1.0;
   double best_entry = -1, best_lep = -1;
   const double* lep_target = nullptr;
+  // The earliest step at which a plan month not yet reached could be: one step before the
+  // exact crossing, so rounding can only make the search run early, never late.
+  double until = std::numeric_limits<double>::infinity();
   for (const CapacityPlanStep& st : g.capacity_plan) {
     if (!st.after_lep && st.month <= since_entry && st.month >= best_entry) best_entry = st.month, target = st.team.data();
     if (st.after_lep && since_lep >= 0 && st.month <= since_lep && st.month >= best_lep) best_lep = st.month, lep_target = st.team.data();
+    if (!st.after_lep && st.month > since_entry) until = std::min(until, a_entry_step_[a] + std::floor(st.month / dt) - 1);
+    if (st.after_lep && since_lep >= 0 && st.month > since_lep) until = std::min(until, a_lep_step_[a] + std::floor(st.month / dt) - 1);
   }
-  return lep_target ? lep_target : target;
+  a_target_until_[a] = static_cast<std::int32_t>(std::clamp(until, step + 1.0, static_cast<double>(std::numeric_limits<std::int32_t>::max())));
+  a_target_[a] = lep_target ? lep_target : target;
+  return a_target_[a];
 }
 
 //! PN7: hires arrive after the lag, staff leave at the attrition rate, surplus is released.

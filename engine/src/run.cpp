@@ -31,7 +31,7 @@ namespace lepsim {
 
 namespace {
 
-constexpr double CHUNK_BUDGET_BYTES = 32.0 * 1024 * 1024;  // results held per chunk
+constexpr double CHUNK_BUDGET_BYTES = 16.0 * 1024 * 1024;  // results held per chunk (three chunks in flight)
 constexpr double BASE_MEMORY_BYTES = 64.0 * 1024 * 1024;   // the process, libraries, HDF5 caches
 constexpr double SIMULATOR_BYTES_PER_PROJECT = 96;          // a simulator's per-project state and work items
 //! The disk check refuses only when the file would not fit even if compression saved 90%.

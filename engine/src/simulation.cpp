@@ -156,6 +156,8 @@ Simulator::Simulator(const Scenario& scenario) : sc_(scenario) {
   a_year_overrun_.resize(A);
   a_year_handovers_.resize(A);
   a_year_ontime_.resize(A);
+  a_target_.resize(A);
+  a_target_until_.resize(A);
   team_.resize(A * D);
   pipeline_.resize(A * D * static_cast<std::size_t>(lag_steps_ + 1));
   pipeline_total_.resize(A * D);

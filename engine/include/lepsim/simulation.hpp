@@ -157,7 +157,7 @@ class Simulator {
   void start_disputes(int step, ReplicationResult& out);
   double health(int authority) const;
   double capital_of(int project, int step);
-  const double* team_target(int authority, int step) const;
+  const double* team_target(int authority, int step);
   double productivity(int authority) const;
   bool funding_gate(Item& item, int step);
   void new_programme_year(int step);
@@ -238,6 +238,8 @@ class Simulator {
   // This scorecard year's record, per authority.
   std::vector<double> a_year_overrun_;
   std::vector<std::int32_t> a_year_handovers_, a_year_ontime_;
+  std::vector<const double*> a_target_;         // team_target's last answer, valid for steps < a_target_until_
+  std::vector<std::int32_t> a_target_until_;
   std::vector<double> team_;                    // [A*D] FTE employed now
   std::vector<double> pipeline_;                // [A*D*lag] FTE hired, arriving by step modulo lag
   std::vector<double> pipeline_total_;          // [A*D]
