@@ -492,7 +492,7 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
       writer.set_convergence(text.str(), info.converged, rule->outputs, info.relative_half_width);
       info.replications = done;
     }
-    writer.finish();
+    writer.finish(info.threads);
   } catch (const InterruptedError& e) {
     throw InterruptedError(e.what() + not_written);
   } catch (const OutputError& e) {

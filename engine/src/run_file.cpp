@@ -8,6 +8,8 @@
 #include <ctime>
 #include <filesystem>
 #include <functional>
+#include <mutex>
+#include <thread>
 
 #include "lepsim/error.hpp"
 #include "lepsim/h5.hpp"
@@ -258,7 +260,7 @@ struct RunFileWriter::Impl {
   bool finished = false;
 
   Impl(const Scenario& s) : sc(s) {}
-  void write_summaries();
+  void write_summaries(int threads);
 };
 
 RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, std::uint64_t seed, int replications,
@@ -513,7 +515,7 @@ void RunFileWriter::append(std::span<const ReplicationResult> chunk) {
 
 //! Mean, sd, sums and exact percentiles of every series across replications, read
 //! back from the file a block of steps at a time so memory stays bounded.
-void RunFileWriter::Impl::write_summaries() {
+void RunFileWriter::Impl::write_summaries(int threads) {
   h5::Group root = file.root();
   h5::Group summary = root.create_group("summary");
   h5::Group series = root.open_group("series");
@@ -546,7 +548,7 @@ void RunFileWriter::Impl::write_summaries() {
         sd[c] = R > 1 ? std::sqrt(hist->deviation(c, mean[c]) / (n - 1)) : (R == 0 ? std::nan("") : 0.0);
         // Type 7 (numpy's default): each percentile from the two order statistics around it.
         constexpr std::size_t Q = std::size(SUMMARY_PERCENTILES);
-        detail::Type7Rank rank[Q];
+        detail::Type7Rank rank[Q] = {};
         std::uint64_t ks[2 * Q] = {};
         double xs[2 * Q];
         for (std::size_t q = 0; q < Q && R > 0; ++q) {
@@ -560,17 +562,21 @@ void RunFileWriter::Impl::write_summaries() {
     } else {
       const std::uint64_t block =
           std::clamp<std::uint64_t>(SUMMARY_BLOCK_BYTES / std::max<std::uint64_t>(1, R * K * sizeof(double)), 1, T);
-      std::vector<double> column(static_cast<std::size_t>(R));
+      // Cells are independent: each block's are shared out among `threads` threads (the
+      // HDF5 reads stay on this one), each with its own column, so the statistics are the
+      // same bits whatever the count.
+      const auto workers = static_cast<std::size_t>(std::max(1, threads));
+      std::vector<std::vector<double>> columns(workers, std::vector<double>(static_cast<std::size_t>(R)));
       for (std::uint64_t t0 = 0; t0 < T; t0 += block) {
         const std::uint64_t nb = std::min(block, T - t0);
         const std::vector<double> buf = series.read_block<double>(name, 0, R, t0, nb);
-        for (std::uint64_t tb = 0; tb < nb; ++tb)
-          for (std::uint64_t k = 0; k < K; ++k) {
+        const auto cell_stats = [&](std::vector<double>& column, std::uint64_t first, std::uint64_t last) {
+          for (std::uint64_t bc = first; bc < last; ++bc) {  // bc = tb * K + k within the block
             // NaN marks an undefined value (health before any LEP forms): left out of every statistic.
             column.clear();
             for (std::uint64_t r = 0; r < R; ++r)
-              if (const double x = buf[(r * nb + tb) * K + k]; !std::isnan(x)) column.push_back(x);
-            const std::size_t c = static_cast<std::size_t>((t0 + tb) * K + k);
+              if (const double x = buf[r * nb * K + bc]; !std::isnan(x)) column.push_back(x);
+            const std::size_t c = static_cast<std::size_t>(t0 * K + bc);
             const auto n = static_cast<double>(column.size());
             double s = 0, s2 = 0;
             for (double x : column) s += x, s2 += x * x;
@@ -590,6 +596,28 @@ void RunFileWriter::Impl::write_summaries() {
               pct[q][c] = column.empty() ? std::nan("")
                                          : detail::percentile_selected(column, (n - 1) * SUMMARY_PERCENTILES[q] / 100.0, from);
           }
+        };
+        const std::uint64_t block_cells = nb * K, share = (block_cells + workers - 1) / workers;
+        std::vector<std::thread> helpers;
+        std::exception_ptr failed;  // only bad_alloc is possible; rethrown here
+        std::mutex failed_mutex;
+        for (std::size_t w = 1; w < workers && w * share < block_cells; ++w)
+          helpers.emplace_back([&, w] {
+            try {
+              cell_stats(columns[w], w * share, std::min(block_cells, (w + 1) * share));
+            } catch (...) {
+              const std::lock_guard<std::mutex> lock(failed_mutex);
+              failed = std::current_exception();
+            }
+          });
+        try {
+          cell_stats(columns[0], 0, std::min(block_cells, share));
+        } catch (...) {
+          const std::lock_guard<std::mutex> lock(failed_mutex);
+          failed = std::current_exception();
+        }
+        for (auto& h : helpers) h.join();
+        if (failed) std::rethrow_exception(failed);
       }
     }
     h5::Group g = summary.create_group(name);
@@ -626,7 +654,7 @@ void RunFileWriter::set_convergence(const std::string& rule, bool met, const std
   }
 }
 
-void RunFileWriter::finish() {
+void RunFileWriter::finish(int threads) {
   Impl& m = *impl_;
   if (m.replications_written != m.replications_expected)
     throw Error(ExitCode::INTERNAL, "run file has " + std::to_string(m.replications_written) + " replications, expected " +
@@ -643,7 +671,7 @@ void RunFileWriter::finish() {
       a->close();
     m.rep_first_project.close();
     m.proj_cost.close();
-    m.write_summaries();
+    m.write_summaries(threads);
     m.file.close();
   } catch (const h5::Error& e) {
     throw OutputError(std::string("cannot finish the run file (disk full?): ") + e.what());

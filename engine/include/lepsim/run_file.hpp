@@ -33,8 +33,9 @@ class RunFileWriter {
 
   //! Appends consecutive replications, in replication order.
   void append(std::span<const ReplicationResult> chunk);
-  //! Computes the summaries, closes the file and renames it to the final name.
-  void finish();
+  //! Computes the summaries (on `threads` threads; the same bits whatever the count),
+  //! closes the file and renames it to the final name.
+  void finish(int threads = 1);
   //! A run that stopped by a convergence rule: records the rule, whether it was met and
   //! the relative half-widths reached, and takes the replications appended as the count.
   void set_convergence(const std::string& rule, bool met, const std::vector<std::string>& outputs,
