@@ -140,7 +140,7 @@ void check_resources(const Scenario& sc, const std::string& output_path, std::in
 }  // namespace
 
 //! Replications per engine chunk. Small enough that a run has about 32 chunks: the caller
-//! writes one while the workers simulate the next, and only the last one's write is not
+//! writes one while the workers simulate the next two, and only the last one's write is not
 //! overlapped (one chunk of a whole run of bsf was 22% of a 2-thread run's time at 256
 //! replications, 1/32 of it is under 1%). At least 4 per thread to balance the load, and
 //! within CHUNK_BUDGET_BYTES of results unless one per thread needs more. Output is not
@@ -190,11 +190,11 @@ int choose_chunk_replications(const Scenario& sc, std::int64_t replications, int
 namespace {
 
 //! Runs body(i, worker) for every i in [0, n) on a fixed set of workers, worker in
-//! [0, size()), in the background while the caller does other work (start into one of
-//! SLOTS slots, then wait on it; slots run side by side). TBB's
-//! scheduler normally; under ThreadSanitizer plain std::threads taking indices from a
-//! counter, because Debian's libtbb is not instrumented and TSan would report its internal
-//! hand-offs as races in our code (docs/robustness.md).
+//! [0, size()), in the background while the caller does other work: start into one of
+//! SLOTS slots, then wait on it; slots run side by side. TBB's scheduler normally; under
+//! ThreadSanitizer plain std::threads taking indices from a counter, because Debian's
+//! libtbb is not instrumented and TSan would report its internal hand-offs as races in our
+//! code (docs/robustness.md).
 class Workers {
  public:
   static constexpr int SLOTS = 2;
