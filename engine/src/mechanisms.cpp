@@ -80,9 +80,8 @@ void Simulator::draw_setups() {
     a_year_handovers_[au] = a_year_ontime_[au] = 0;
     if (m.partnering.enabled) {
       const PartneringMechanism& pm = m.partnering;
-      a_health_logit_[au] = logit(pm.start_level) + pm.start_vision * (d.vision - 0.5) +
-                            pm.start_governance * (d.governance - 0.5) + pm.start_mobilisation * (d.mobilisation - 0.5);
-      a_health_value_[au] = logistic(a_health_logit_[au]);
+      set_health_logit(au, logit(pm.start_level) + pm.start_vision * (d.vision - 0.5) +
+                               pm.start_governance * (d.governance - 0.5) + pm.start_mobilisation * (d.mobilisation - 0.5));
       double mu = logit(pm.long_run), kappa = pm.recovery;
       for (int i = 0; i < PRACTICES; ++i)
         if (d.practices >> i & 1u) mu += pm.practice_level[i], kappa += pm.practice_recovery;
@@ -131,6 +130,11 @@ double Simulator::adjusted_work(int project, int stage, double work) {
     work += std::max(0.0, m.exclusivity.single_procurement.sample(r));
   }
   return work;
+}
+
+void Simulator::set_health_logit(std::size_t authority, double x) {
+  a_health_logit_[authority] = x;
+  a_health_value_[authority] = logistic(x);
 }
 
 double Simulator::health(int authority) const {
@@ -259,8 +263,8 @@ void Simulator::finish_project(int project, int step, ReplicationResult& out) {
   const bool on_time = delay <= ON_TIME_TOLERANCE;
   if (m.partnering.enabled && a_lep_step_[au] >= 0) {  // section 12: handovers move health
     const PartneringMechanism& pm = m.partnering;
-    a_health_logit_[au] += -pm.delay_shock * delay - pm.overrun_shock * std::max(0.0, overrun) + (on_time ? pm.ontime_boost : 0.0);
-    a_health_value_[au] = logistic(a_health_logit_[au]);
+    set_health_logit(au, a_health_logit_[au] + (-pm.delay_shock * delay - pm.overrun_shock * std::max(0.0, overrun) +
+                                                 (on_time ? pm.ontime_boost : 0.0)));
   }
   if (m.exclusivity.enabled) {
     ++a_year_handovers_[au];
@@ -361,8 +365,7 @@ void Simulator::update_health_one(std::size_t a, double dt, double sq) {
   const PartneringMechanism& pm = sc_.mechanisms.partnering;
   if (trace_) ++a_health_draws_[a];
   const double eps = standard_normal().sample(a_health_stream_[a]);
-  a_health_logit_[a] += a_health_kappa_[a] * (a_health_mu_[a] - a_health_logit_[a]) * dt + pm.volatility * sq * eps;
-  a_health_value_[a] = logistic(a_health_logit_[a]);
+  set_health_logit(a, a_health_logit_[a] + (a_health_kappa_[a] * (a_health_mu_[a] - a_health_logit_[a]) * dt + pm.volatility * sq * eps));
 }
 
 //! PN9: the annual balanced scorecard and the withdrawal rule (section 17).

@@ -67,17 +67,6 @@ void ReplicationResult::resize(int t, int s, int d, int p, int a, const Mechanis
 Simulator::Simulator(const Scenario& scenario) : sc_(scenario) {
   const std::size_t D = sc_.disciplines.size();
   for (const auto& type : sc_.types) {
-    std::vector<double> d(type.stages.size() * D);
-    std::vector<std::uint8_t> needs(type.stages.size(), 0);
-    for (std::size_t l = 0; l < type.stages.size(); ++l)
-      for (std::size_t k = 0; k < D; ++k) {
-        d[l * D + k] = type.stages[l].demand[k];
-        if (d[l * D + k] > 0) needs[l] = 1;
-      }
-    demand_.push_back(std::move(d));
-    needs_capacity_.push_back(std::move(needs));
-  }
-  for (const auto& type : sc_.types) {
     cls_base_.push_back(static_cast<std::int32_t>(cls_.size()));
     for (const auto& ts : type.stages) {
       StageClass c{ts.stage, 0, static_cast<std::int32_t>(cls_k_.size()), 0, 0};

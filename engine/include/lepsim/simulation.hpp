@@ -156,6 +156,8 @@ class Simulator {
   void form_lep(int authority, int step, ReplicationResult& out);
   void start_disputes(int step, ReplicationResult& out);
   double health(int authority) const;
+  //! Sets a LEP's health on the logit scale and the cached health, logistic(logit), with it.
+  void set_health_logit(std::size_t authority, double x);
   double capital_of(int project, int step);
   const double* team_target(int authority, int step);
   double productivity(int authority) const;
@@ -175,9 +177,6 @@ class Simulator {
   std::uint64_t seed_ = 0;
   std::uint32_t replication_ = 0;
 
-  // Per-type flattened demand: demand_[type][local * D + k], FTE.
-  std::vector<std::vector<double>> demand_;
-  std::vector<std::vector<std::uint8_t>> needs_capacity_;  // [type][local]: any demand > 0
   // One entry per (type, local stage): what the capacity allocation needs of a stage
   // instance, flattened so the per-step loop reads one small record per item.
   struct StageClass {
@@ -229,7 +228,7 @@ class Simulator {
   std::vector<AuthoritySetupDraw> a_setup_;
   std::vector<std::int32_t> a_lep_step_;        // step the LEP formed, -1 before
   std::vector<double> a_health_logit_, a_health_mu_, a_health_kappa_;
-  std::vector<double> a_health_value_;          // logistic(a_health_logit_), kept in step with it
+  std::vector<double> a_health_value_;          // logistic(a_health_logit_), kept in step by set_health_logit
   std::vector<RandomStream> a_health_stream_, a_dispute_stream_;
   std::vector<std::int32_t> a_stalled_until_;   // work stalled while step < this
   std::vector<std::uint8_t> a_exclusive_;
@@ -269,7 +268,6 @@ class Simulator {
 
   std::vector<std::int32_t> gate_waiting_;  // [stage] items held by a gate right now
   std::vector<std::int32_t> blocked_;       // [stage] scratch: capacity-blocked this step
-  int active_projects_ = 0;                  // scratch: projects progressing this step
 };
 
 }  // namespace lepsim
