@@ -17,6 +17,11 @@ using namespace lepsim;
 
 namespace {
 
+//! A scratch run file in the temporary directory, unique to this process.
+std::string temp_run_file(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("lepsim-bench-" + name + "-" + std::to_string(::getpid()) + ".h5")).string();
+}
+
 const Scenario& bsf() {
   static const Scenario sc = load_scenario(LEPSIM_SOURCE_DIR "/scenarios/bsf.toml");
   return sc;
@@ -182,7 +187,7 @@ void BM_WriteChunkBsf(benchmark::State& state) {
   std::vector<ReplicationResult> chunk(64);
   Simulator sim(bsf());
   for (std::uint32_t i = 0; i < chunk.size(); ++i) sim.run(i, chunk[i]);
-  const std::string path = (std::filesystem::temp_directory_path() / ("lepsim-bench-" + std::to_string(::getpid()) + ".h5")).string();
+  const std::string path = temp_run_file("chunk");
   for (auto _ : state) {
     RunFileWriter w(path, bsf(), 1, static_cast<int>(chunk.size()), true);
     w.append(chunk);
@@ -203,7 +208,7 @@ void BM_RunBsf(benchmark::State& state) {
   constexpr std::uint32_t REPS = 1000;
   const int threads = static_cast<int>(state.range(0));
   const bool write = state.range(1) != 0;
-  const std::string path = (std::filesystem::temp_directory_path() / ("lepsim-bench-run-" + std::to_string(::getpid()) + ".h5")).string();
+  const std::string path = temp_run_file("run");
   for (auto _ : state) {
     if (write) {
       RunOptions opt;

@@ -798,6 +798,8 @@ Dataset Group::create_appendable_raw(const std::string& name, Dtype dt,
   if (chunk_rows == 0) w.fail_because("chunk_rows must be positive");
   if (filters.deflate < 0 || filters.deflate > 9)
     w.fail_because("deflate level " + std::to_string(filters.deflate) + " is not in 0..9");
+  if (filters.encode_here && (filters.deflate == 0 || filters.checksum))
+    w.fail_because("chunks are encoded here only for deflate without checksum");
   if (!product(inner, row_size) || row_size == 0)
     w.fail_because("inner dims " + dims_str(inner) + " must all be positive");
   std::vector<hsize_t> cur{0}, max{H5S_UNLIMITED}, chunk{chunk_rows};
@@ -817,10 +819,8 @@ Dataset Group::create_appendable_raw(const std::string& name, Dtype dt,
   if (filters.deflate > 0) add_deflate(dcpl.get(), filters.deflate, w, filters.shuffle);
   if (filters.checksum) w.check(H5Pset_fletcher32(dcpl.get()));
   // A chunk is filled by several appends: keep it (and the next) cached so it is
-  // compressed and written once, not re-read and re-compressed per append.
-  if (filters.encode_here && (filters.deflate == 0 || filters.checksum))
-    w.fail_because("chunks are encoded here only for deflate without checksum");
-  // Datasets whose chunks are written directly need no cache.
+  // compressed and written once, not re-read and re-compressed per append. Datasets whose
+  // chunks are encoded here (Appendable gathers them) need no cache.
   const std::uint64_t chunk_bytes = chunk_rows * row_size * type_size(dt);
   const std::uint64_t cache =
       filters.encode_here ? 0 : std::max<std::uint64_t>(1u << 20, std::min<std::uint64_t>(2 * chunk_bytes, 64u << 20));

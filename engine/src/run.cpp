@@ -324,7 +324,7 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
   std::uint32_t next_start = 0;
   std::uint64_t launched = 0;  // chunks started so far; chunk k uses buffer k % IN_FLIGHT, slot k % SLOTS
   const auto launch = [&] {
-    if (next_start >= count) return false;
+    if (next_start >= count) return;
     Chunk& c = chunks[launched % IN_FLIGHT];
     c.start = next_start;
     c.n = std::min(chunk_u, count - next_start);
@@ -341,7 +341,6 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
     };
     workers.start(static_cast<int>(launched % Workers::SLOTS), c.n, c.body);
     ++launched;
-    return true;
   };
   for (int k = 0; k < Workers::SLOTS; ++k) launch();
   for (std::uint64_t k = 0; k < launched; ++k) {

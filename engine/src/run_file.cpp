@@ -598,24 +598,19 @@ void RunFileWriter::Impl::write_summaries(int threads) {
           }
         };
         const std::uint64_t block_cells = nb * K, share = (block_cells + workers - 1) / workers;
-        std::vector<std::thread> helpers;
         std::exception_ptr failed;  // only bad_alloc is possible; rethrown here
         std::mutex failed_mutex;
-        for (std::size_t w = 1; w < workers && w * share < block_cells; ++w)
-          helpers.emplace_back([&, w] {
-            try {
-              cell_stats(columns[w], w * share, std::min(block_cells, (w + 1) * share));
-            } catch (...) {
-              const std::lock_guard<std::mutex> lock(failed_mutex);
-              failed = std::current_exception();
-            }
-          });
-        try {
-          cell_stats(columns[0], 0, std::min(block_cells, share));
-        } catch (...) {
-          const std::lock_guard<std::mutex> lock(failed_mutex);
-          failed = std::current_exception();
-        }
+        const auto cell_share = [&](std::size_t w) {  // worker w's cells; this thread is worker 0
+          try {
+            cell_stats(columns[w], w * share, std::min(block_cells, (w + 1) * share));
+          } catch (...) {
+            const std::lock_guard<std::mutex> lock(failed_mutex);
+            failed = std::current_exception();
+          }
+        };
+        std::vector<std::thread> helpers;
+        for (std::size_t w = 1; w < workers && w * share < block_cells; ++w) helpers.emplace_back(cell_share, w);
+        cell_share(0);
         for (auto& h : helpers) h.join();
         if (failed) std::rethrow_exception(failed);
       }
