@@ -262,8 +262,9 @@ TEST_CASE("Morris: elementary effects of a function with known effects", "[sensi
   std::vector<double> y(d.points() * R);
   for (std::size_t p = 0; p < d.points(); ++p)
     for (std::size_t q = 0; q < R; ++q) y[p * R + q] = f(d.row(p)) + 0.7 * noise(0, q);
-  const std::vector<MorrisEffects> m = morris_effects(d.unit, k, r, y, R);
+  const std::vector<MorrisEffects> m = morris_effects(d, y, R);
   REQUIRE(m.size() == k);
+  CHECK(morris_effects(d.unit, k, r, y, R)[2].mu_star.hi == m[2].mu_star.hi);
   CHECK(m[0].mu.value == Approx(2).epsilon(1e-9));
   CHECK(m[0].mu_star.value == Approx(2).epsilon(1e-9));
   CHECK(m[0].sigma.value == Approx(0).margin(1e-9));

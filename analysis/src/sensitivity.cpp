@@ -314,6 +314,12 @@ std::vector<MorrisEffects> morris_effects(std::span<const double> x, std::size_t
   return out;
 }
 
+std::vector<MorrisEffects> morris_effects(const design::Design& morris, std::span<const double> y, std::size_t replications,
+                                          const BootstrapOptions& options) {
+  require(morris.kind == design::Kind::Morris, "not a Morris design");
+  return morris_effects(morris.unit, morris.factors, morris.points() / (morris.factors + 1), y, replications, options);
+}
+
 std::vector<Swing> oat_swings(std::size_t factors, std::span<const double> y, std::size_t replications, double level) {
   require(factors >= 1 && replications >= 1, "one-at-a-time needs k >= 1 factors and R >= 1 replications");
   require(y.size() == (1 + 2 * factors) * replications, "expected " + std::to_string(1 + 2 * factors) + " points x " +

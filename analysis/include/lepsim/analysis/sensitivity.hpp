@@ -84,6 +84,10 @@ std::vector<MorrisEffects> morris_effects(std::span<const double> x, std::size_t
                                           std::span<const double> y, std::size_t replications,
                                           const BootstrapOptions& options = {});
 
+//! The same from a design::morris design (its unit coordinates: effects per unit of the cube).
+std::vector<MorrisEffects> morris_effects(const design::Design& morris, std::span<const double> y, std::size_t replications,
+                                          const BootstrapOptions& options = {});
+
 //! One-at-a-time swings of one factor, each a paired difference over replications (common
 //! random numbers: replication r of every point shares its streams): mean and t interval.
 struct Swing {
