@@ -13,6 +13,7 @@
 
 #include "lepsim/design.hpp"
 #include "lepsim/error.hpp"
+#include "lepsim/rng.hpp"
 #include "test_support.hpp"
 
 using namespace lepsim;
@@ -344,4 +345,21 @@ TEST_CASE("CSV run plan: every problem reported with its line and column", "[des
     std::ofstream(path) << "point,capacity,fte\n1,2,3\n";
     CHECK(read_plan_file(path.string(), factors).values == std::vector<double>{2, 3});
   }
+}
+
+TEST_CASE("Known answers: a design's points are frozen for a given seed", "[design]") {
+  // A change here changes every published experiment of that design: update deliberately,
+  // and say so in the change note (docs/designs.md).
+  const Design l = latin_hypercube(10, 3, 42);
+  CHECK(l.u(0, 0) == 0x1.f7006a767939ap-2);
+  CHECK(l.u(9, 2) == 0x1.ee96d9ef26f0bp-1);
+  const Design s = sobol_sequence(8, 3, 42);
+  CHECK(s.u(1, 0) == 0x1.75310d9520782p-2);
+  CHECK(s.u(7, 2) == 0x1.4a6e3822a4dep-2);
+  const Design sa = saltelli({4, 2}, 42, BaseSample::Random);
+  CHECK(sa.u(0, 0) == 0x1.26c82adb5c93dp-1);
+  CHECK(sa.u(sa.points() - 1, 1) == 0x1.6434d1f47265p-5);
+  const Design m = morris(3, 3, 4, 42);
+  CHECK(std::vector<std::int32_t>(m.level.begin(), m.level.begin() + 12) ==
+        std::vector<std::int32_t>{1, 0, 3, 3, 0, 3, 3, 2, 3, 3, 2, 1});
 }

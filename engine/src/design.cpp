@@ -14,9 +14,14 @@
 #include <boost/random/sobol.hpp>
 
 #include "lepsim/error.hpp"
+#include "lepsim/rng.hpp"
 
 namespace lepsim::design {
 namespace {
+
+// Purpose word of every design stream: 0xFFFF, never used by the model's Purpose enum
+// (docs/random-streams.md, "Design and bootstrap streams"). The substream names the design.
+constexpr Purpose DESIGN_PURPOSE = static_cast<Purpose>(0xFFFF);
 
 // Substreams of DESIGN_PURPOSE, one per design: append-only, like Purpose.
 enum class DesignStream : std::uint16_t { LatinHypercube = 1, SobolShift = 2, SaltelliRandom = 3, Morris = 4 };

@@ -12,13 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "lepsim/rng.hpp"
-
 namespace lepsim::design {
-
-//! Purpose word of every design stream: 0xFFFF, never used by the model's Purpose enum
-//! (docs/random-streams.md, "Design and bootstrap streams"). The substream names the design.
-inline constexpr Purpose DESIGN_PURPOSE = static_cast<Purpose>(0xFFFF);
 
 enum class Kind : std::uint8_t { FullFactorial, OneAtATime, LatinHypercube, Sobol, Saltelli, Morris };
 
