@@ -24,7 +24,13 @@ namespace {
 constexpr Purpose DESIGN_PURPOSE = static_cast<Purpose>(0xFFFF);
 
 // Substreams of DESIGN_PURPOSE, one per design: append-only, like Purpose.
-enum class DesignStream : std::uint16_t { LatinHypercube = 1, SobolShift = 2, SaltelliRandom = 3, Morris = 4 };
+enum class DesignStream : std::uint16_t {
+  LatinHypercube = 1,
+  SobolShift = 2,
+  SaltelliRandom = 3,
+  Morris = 4,
+  SobolOwen = 5
+};
 
 RandomStream stream(std::uint64_t seed, DesignStream which, std::uint32_t replication, std::uint32_t entity) {
   return RandomStream(seed, replication, entity, DESIGN_PURPOSE, static_cast<std::uint16_t>(which));
@@ -60,6 +66,23 @@ Design make(Kind kind, std::size_t factors, std::size_t points) {
   return d;
 }
 
+// Owen's nested uniform scrambling of the top 53 bits of x (the bits a double keeps): bit
+// 63 - d is flipped by a random bit drawn for the node of the binary tree reached by the d bits
+// above it, so points sharing their first d digits see the same flip. The random bit of a
+// node is the low bit of the first word of stream (seed, prefix low 32 bits, prefix high 20
+// bits | d << 20, design purpose, substream 5) at block `dim`: a pure function of
+// (seed, dimension, node).
+std::uint64_t owen_scramble(std::uint64_t x, std::uint64_t seed, std::uint32_t dim) {
+  std::uint64_t out = x;
+  for (unsigned d = 0; d < 53; ++d) {
+    const std::uint64_t prefix = d == 0 ? 0 : x >> (64 - d);
+    RandomStream r(seed, static_cast<std::uint32_t>(prefix), static_cast<std::uint32_t>(prefix >> 32) | (d << 20),
+                   DESIGN_PURPOSE, static_cast<std::uint16_t>(DesignStream::SobolOwen), dim);
+    if (r.next_u64() & 1) out ^= std::uint64_t{1} << (63 - d);
+  }
+  return out;
+}
+
 // Sobol' points 0..n-1 in `dims` dimensions, row-major, 64-bit words before conversion.
 std::vector<std::uint64_t> sobol_words(std::size_t n, std::size_t dims, std::uint64_t seed, Scramble scramble) {
   require(dims >= 1 && dims <= sobol_max_dimension(),
@@ -70,7 +93,9 @@ std::vector<std::uint64_t> sobol_words(std::size_t n, std::size_t dims, std::uin
     boost::random::sobol_engine<std::uint64_t, 64> engine(dims);
     for (std::size_t i = dims; i < n * dims; ++i) w[i] = engine();
   }
-  if (scramble == Scramble::DigitalShift) {
+  if (scramble == Scramble::Owen) {
+    for (std::size_t i = 0; i < n * dims; ++i) w[i] = owen_scramble(w[i], seed, static_cast<std::uint32_t>(i % dims));
+  } else if (scramble == Scramble::DigitalShift) {
     RandomStream r = stream(seed, DesignStream::SobolShift, 0, 0);
     std::vector<std::uint64_t> shift(dims);
     for (auto& s : shift) s = r.next_u64();
@@ -216,7 +241,7 @@ Design saltelli(const SaltelliLayout& layout, std::uint64_t seed, BaseSample sam
   // Base rows: A_j = columns 0..k-1, B_j = columns k..2k-1.
   std::vector<double> base(n * 2 * k);
   if (sample == BaseSample::Sobol) {
-    const std::vector<std::uint64_t> w = sobol_words(n, 2 * k, seed, Scramble::DigitalShift);
+    const std::vector<std::uint64_t> w = sobol_words(n, 2 * k, seed, Scramble::Owen);
     for (std::size_t i = 0; i < w.size(); ++i) base[i] = to_unit(w[i]);
   } else {
     for (std::size_t j = 0; j < n; ++j) {

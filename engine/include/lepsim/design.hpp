@@ -86,6 +86,7 @@ double min_pairwise_distance(const Design& d);
 enum class Scramble : std::uint8_t {
   None,          //!< the plain sequence, starting with the origin
   DigitalShift,  //!< random digital shift: each coordinate's 64 bits XOR a seeded word per factor
+  Owen,          //!< Owen's nested uniform scrambling of the 53 bits a double keeps (the default)
 };
 
 //! Largest dimension of the Sobol' sequence (Boost's Joe-Kuo table).
@@ -94,7 +95,7 @@ std::size_t sobol_max_dimension() noexcept;
 //! The first n points of the Sobol' sequence in `factors` dimensions (Boost's direction
 //! numbers, Gray-code order, the origin included as point 0 so that the first 2^m points are a
 //! (t, m, s)-net), scrambled as asked. Use n a power of two for the net's balance.
-Design sobol_sequence(std::size_t n, std::size_t factors, std::uint64_t seed, Scramble scramble = Scramble::DigitalShift);
+Design sobol_sequence(std::size_t n, std::size_t factors, std::uint64_t seed, Scramble scramble = Scramble::Owen);
 
 //! Row order of a Saltelli pick-freeze design, base row by base row (so the first N/2 base
 //! rows are a design of their own, for the convergence check): for base row j,
@@ -117,7 +118,7 @@ struct SaltelliLayout {
 };
 
 enum class BaseSample : std::uint8_t {
-  Sobol,   //!< A | B from the 2k-dimensional digitally shifted Sobol' sequence (Saltelli 2010)
+  Sobol,   //!< A | B from the 2k-dimensional Owen-scrambled Sobol' sequence (Saltelli 2010)
   Random,  //!< independent uniforms (i.i.d. base rows: what the bootstrap assumes)
 };
 
