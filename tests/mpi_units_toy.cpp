@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,7 @@ namespace {
 struct Options {
   std::uint64_t first = 0, units = 100;
   std::int64_t work_us = 0, fail_unit = -1;
-  int threads = 2, poll_us = 50;
+  int threads = 2, poll_us = -1;
   std::uint64_t window = 0;
   bool rank0_idle = false;
   std::string output, pid_dir;
@@ -47,13 +48,14 @@ std::uint64_t splitmix(std::uint64_t x) {
 }
 
 std::vector<std::byte> compute_unit(const Options& o, std::uint64_t unit) {
-  if (static_cast<std::int64_t>(unit) == o.fail_unit) throw lepsim::OutputError("toy: unit " + std::to_string(unit) + " fails on purpose");
-  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(o.work_us * static_cast<std::int64_t>(1 + unit % 4));
+  if (static_cast<std::int64_t>(unit) == o.fail_unit)
+    throw lepsim::OutputError("toy: unit " + std::to_string(unit) + " fails on purpose");
+  const auto until =
+      std::chrono::steady_clock::now() + std::chrono::microseconds(o.work_us * static_cast<std::int64_t>(1 + unit % 4));
   while (std::chrono::steady_clock::now() < until) lepsim::throw_if_interrupted("toy unit " + std::to_string(unit));
   std::vector<double> values(8 + unit % 3);
-  tbb::parallel_for(std::size_t{0}, values.size(), [&](std::size_t j) {
-    values[j] = static_cast<double>(splitmix(unit * 1000 + j) >> 11) * 0x1.0p-53;
-  });
+  tbb::parallel_for(std::size_t{0}, values.size(),
+                    [&](std::size_t j) { values[j] = static_cast<double>(splitmix(unit * 1000 + j) >> 11) * 0x1.0p-53; });
   std::vector<std::byte> out(values.size() * sizeof(double));
   std::memcpy(out.data(), values.data(), out.size());
   return out;
@@ -67,17 +69,28 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) throw lepsim::UsageError(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--units") o.units = std::stoull(value());
-    else if (a == "--first") o.first = std::stoull(value());
-    else if (a == "--work-us") o.work_us = std::stoll(value());
-    else if (a == "--fail-unit") o.fail_unit = std::stoll(value());
-    else if (a == "--threads") o.threads = std::stoi(value());
-    else if (a == "--poll-us") o.poll_us = std::stoi(value());
-    else if (a == "--window") o.window = std::stoull(value());
-    else if (a == "--rank0-idle") o.rank0_idle = true;
-    else if (a == "--output") o.output = value();
-    else if (a == "--pid-dir") o.pid_dir = value();
-    else throw lepsim::UsageError("unknown option " + a);
+    if (a == "--units")
+      o.units = std::stoull(value());
+    else if (a == "--first")
+      o.first = std::stoull(value());
+    else if (a == "--work-us")
+      o.work_us = std::stoll(value());
+    else if (a == "--fail-unit")
+      o.fail_unit = std::stoll(value());
+    else if (a == "--threads")
+      o.threads = std::stoi(value());
+    else if (a == "--poll-us")
+      o.poll_us = std::stoi(value());
+    else if (a == "--window")
+      o.window = std::stoull(value());
+    else if (a == "--rank0-idle")
+      o.rank0_idle = true;
+    else if (a == "--output")
+      o.output = value();
+    else if (a == "--pid-dir")
+      o.pid_dir = value();
+    else
+      throw lepsim::UsageError("unknown option " + a);
   }
   if (o.output.empty()) throw lepsim::UsageError("--output FILE is required");
   return o;

@@ -43,8 +43,8 @@ TEST_CASE("shard_units: contiguous shares in order, covering every unit once, ba
         smallest = std::min(smallest, r.count);
         largest = std::max(largest, r.count);
       }
-      CHECK(next == units);              // every unit in exactly one shard
-      CHECK(largest - smallest <= 1);    // balanced
+      CHECK(next == units);            // every unit in exactly one shard
+      CHECK(largest - smallest <= 1);  // balanced
       CHECK(largest == (units + n - 1) / n);
     }
   }
@@ -86,18 +86,17 @@ TEST_CASE("Slurm array variables map onto shares 0..N-1", "[shard]") {
   // --array=0-2 (what the Slurm test submits)
   for (std::uint64_t id = 0; id < 3; ++id)
     CHECK(lepsim::parse_shard("slurm", environment({{"SLURM_ARRAY_TASK_ID", std::to_string(id)},
-                                                     {"SLURM_ARRAY_TASK_COUNT", "3"},
-                                                     {"SLURM_ARRAY_TASK_MIN", "0"},
-                                                     {"SLURM_ARRAY_TASK_MAX", "2"},
-                                                     {"SLURM_ARRAY_TASK_STEP", "1"}})) == Shard{id, 3});
+                                                    {"SLURM_ARRAY_TASK_COUNT", "3"},
+                                                    {"SLURM_ARRAY_TASK_MIN", "0"},
+                                                    {"SLURM_ARRAY_TASK_MAX", "2"},
+                                                    {"SLURM_ARRAY_TASK_STEP", "1"}})) == Shard{id, 3});
   // --array=1-8: IDs from 1, shares from 0
   CHECK(lepsim::shard_from_slurm(environment({{"SLURM_ARRAY_TASK_ID", "1"},
                                               {"SLURM_ARRAY_TASK_COUNT", "8"},
                                               {"SLURM_ARRAY_TASK_MIN", "1"},
                                               {"SLURM_ARRAY_TASK_MAX", "8"}})) == Shard{0, 8});
-  CHECK(lepsim::shard_from_slurm(environment({{"SLURM_ARRAY_TASK_ID", "8"},
-                                              {"SLURM_ARRAY_TASK_COUNT", "8"},
-                                              {"SLURM_ARRAY_TASK_MIN", "1"}})) == Shard{7, 8});
+  CHECK(lepsim::shard_from_slurm(environment(
+            {{"SLURM_ARRAY_TASK_ID", "8"}, {"SLURM_ARRAY_TASK_COUNT", "8"}, {"SLURM_ARRAY_TASK_MIN", "1"}})) == Shard{7, 8});
   // --array=10-20:5 is tasks 10, 15, 20
   CHECK(lepsim::shard_from_slurm(environment({{"SLURM_ARRAY_TASK_ID", "15"},
                                               {"SLURM_ARRAY_TASK_COUNT", "3"},
@@ -110,9 +109,13 @@ TEST_CASE("Slurm array variables map onto shares 0..N-1", "[shard]") {
 }
 
 TEST_CASE("Slurm array variables that cannot name a share are refused, naming the variable", "[shard]") {
-  CHECK_THAT(usage_message([] { lepsim::shard_from_slurm(environment({{"SLURM_ARRAY_TASK_COUNT", "3"}})); }),
+  CHECK_THAT(usage_message([] {
+               lepsim::shard_from_slurm(environment({{"SLURM_ARRAY_TASK_COUNT", "3"}}));
+             }),
              Catch::Contains("SLURM_ARRAY_TASK_ID is not set"));
-  CHECK_THAT(usage_message([] { lepsim::shard_from_slurm(environment({{"SLURM_ARRAY_TASK_ID", "0"}})); }),
+  CHECK_THAT(usage_message([] {
+               lepsim::shard_from_slurm(environment({{"SLURM_ARRAY_TASK_ID", "0"}}));
+             }),
              Catch::Contains("SLURM_ARRAY_TASK_COUNT is not set"));
   CHECK_THAT(usage_message([] {
                lepsim::shard_from_slurm(environment({{"SLURM_ARRAY_TASK_ID", "x1"}, {"SLURM_ARRAY_TASK_COUNT", "3"}}));
@@ -133,11 +136,9 @@ TEST_CASE("Slurm array variables that cannot name a share are refused, naming th
                                                         {"SLURM_ARRAY_TASK_MIN", "10"},
                                                         {"SLURM_ARRAY_TASK_STEP", "5"}})),
                   UsageError);
-  CHECK_THROWS_AS(
-      lepsim::shard_from_slurm(environment({{"SLURM_ARRAY_TASK_ID", "3"}, {"SLURM_ARRAY_TASK_COUNT", "3"}})),
-      UsageError);
-  CHECK_THROWS_AS(lepsim::shard_from_slurm(environment({{"SLURM_ARRAY_TASK_ID", "0"},
-                                                        {"SLURM_ARRAY_TASK_COUNT", "3"},
-                                                        {"SLURM_ARRAY_TASK_STEP", "0"}})),
+  CHECK_THROWS_AS(lepsim::shard_from_slurm(environment({{"SLURM_ARRAY_TASK_ID", "3"}, {"SLURM_ARRAY_TASK_COUNT", "3"}})),
+                  UsageError);
+  CHECK_THROWS_AS(lepsim::shard_from_slurm(environment(
+                      {{"SLURM_ARRAY_TASK_ID", "0"}, {"SLURM_ARRAY_TASK_COUNT", "3"}, {"SLURM_ARRAY_TASK_STEP", "0"}})),
                   UsageError);
 }

@@ -25,12 +25,12 @@ namespace {
 // then RESULT (which asks for the next unit) or FAILED; rank 0 answers with ASSIGN, STOP
 // (no units left) or ABORT (the job failed elsewhere).
 enum Tag : int {
-  READY = 1,   //!< worker -> 0: empty
-  RESULT = 2,  //!< worker -> 0: u64 unit, then the result's bytes
-  FAILED = 3,  //!< worker -> 0: i32 exit code, then the message
-  ASSIGN = 10, //!< 0 -> worker: u64 unit
-  STOP = 11,   //!< 0 -> worker: empty
-  ABORT = 12,  //!< 0 -> worker: i32 exit code, then the message
+  READY = 1,    //!< worker -> 0: empty
+  RESULT = 2,   //!< worker -> 0: u64 unit, then the result's bytes
+  FAILED = 3,   //!< worker -> 0: i32 exit code, then the message
+  ASSIGN = 10,  //!< 0 -> worker: u64 unit
+  STOP = 11,    //!< 0 -> worker: empty
+  ABORT = 12,   //!< 0 -> worker: i32 exit code, then the message
 };
 
 constexpr int COORDINATOR = 0;
@@ -113,8 +113,7 @@ Failure decode_failure(const std::vector<std::byte>& bytes) {
   std::int32_t code = static_cast<std::int32_t>(ExitCode::INTERNAL);
   if (bytes.size() >= sizeof code) std::memcpy(&code, bytes.data(), sizeof code);
   const std::size_t skip = std::min(bytes.size(), sizeof code);
-  return {static_cast<ExitCode>(code),
-          std::string(reinterpret_cast<const char*>(bytes.data()) + skip, bytes.size() - skip)};
+  return {static_cast<ExitCode>(code), std::string(reinterpret_cast<const char*>(bytes.data()) + skip, bytes.size() - skip)};
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -221,19 +220,20 @@ class LocalWorker {
 };
 
 // Rank 0: hand out, reorder, write; see the header for the protocol's guarantees.
-DistributeStats run_coordinator(const Session& session, UnitRange range, const ComputeUnit& compute,
-                                const WriteUnit& write, const DistributeOptions& options) {
+DistributeStats run_coordinator(const Session& session, UnitRange range, const ComputeUnit& compute, const WriteUnit& write,
+                                const DistributeOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   const int ranks = session.size();
   const bool local = options.rank0_computes || ranks == 1;
   const std::uint64_t computing = static_cast<std::uint64_t>(ranks - 1) + (local ? 1 : 0);
   const std::uint64_t window = options.window > 0 ? options.window : 4 * computing;
+  const int poll_us = options.poll_us >= 0 ? options.poll_us : local ? 50 : 0;
 
   DistributeStats stats;
   stats.computed_per_rank.assign(static_cast<std::size_t>(ranks), 0);
   std::uint64_t next_unit = range.first, next_write = range.first;
   std::map<std::uint64_t, std::vector<std::byte>> buffer;  // received, waiting for an earlier unit
-  std::deque<int> idle;                                     // ranks waiting for a unit (0: the local worker)
+  std::deque<int> idle;                                    // ranks waiting for a unit (0: the local worker)
   std::vector<bool> stopped(static_cast<std::size_t>(ranks), false);
   int running = ranks;  // ranks not yet stopped (sent STOP or ABORT, or failed themselves)
   std::optional<Failure> failure;
@@ -318,7 +318,8 @@ DistributeStats run_coordinator(const Session& session, UnitRange range, const C
         continue;
       }
       if (done) {
-        if (rank != COORDINATOR) send(rank, failure ? ABORT : STOP, failure ? encode_failure(*failure) : std::vector<std::byte>{});
+        if (rank != COORDINATOR)
+          send(rank, failure ? ABORT : STOP, failure ? encode_failure(*failure) : std::vector<std::byte>{});
         stopped[static_cast<std::size_t>(rank)] = true;
         --running;
       } else if (rank == COORDINATOR) {
@@ -328,7 +329,7 @@ DistributeStats run_coordinator(const Session& session, UnitRange range, const C
       }
       progressed = true;
     }
-    if (running > 0 && !progressed) std::this_thread::sleep_for(std::chrono::microseconds(options.poll_us));
+    if (running > 0 && !progressed && poll_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(poll_us));
   }
   worker.reset();  // joins the local thread (idle by now)
 
@@ -362,8 +363,8 @@ void Session::abort(ExitCode code) const noexcept {
   std::_Exit(static_cast<int>(code));  // MPI_Abort does not return; this satisfies [[noreturn]]
 }
 
-DistributeStats distribute_units(const Session& session, UnitRange range, const ComputeUnit& compute,
-                                 const WriteUnit& write, const DistributeOptions& options) {
+DistributeStats distribute_units(const Session& session, UnitRange range, const ComputeUnit& compute, const WriteUnit& write,
+                                 const DistributeOptions& options) {
   if (session.rank() == COORDINATOR) return run_coordinator(session, range, compute, write, options);
   return run_worker(session.rank(), compute);
 }

@@ -71,9 +71,10 @@ struct DistributeOptions {
   //! Rank 0 computes units too, on a thread beside its coordinator. With one rank it always
   //! does. Off makes rank 0 a dedicated coordinator and writer (docs/cluster.md measures both).
   bool rank0_computes = true;
-  //! How long rank 0's coordinator sleeps when a poll found nothing to do (microseconds):
-  //! adds at most this to a hand-out's latency, and keeps the coordinator off a core.
-  int poll_us = 50;
+  //! How long rank 0's coordinator sleeps when a poll found nothing to do (microseconds): adds
+  //! up to this (and the OS's wake-up) to a hand-out's latency, and keeps the coordinator off
+  //! the cores rank 0 computes on. -1: 50 when rank 0 computes, 0 (spin) when it does not.
+  int poll_us = -1;
   //! Polled by rank 0 between messages: once set, rank 0 throws InterruptedError at once,
   //! without waiting for the other ranks (a signal reaches every rank: each one's compute
   //! should poll the same flag); the caller then ends the job with Session::abort.
@@ -101,7 +102,7 @@ struct DistributeStats {
 //! exception (InterruptedError on rank 0, an MPI error) means the ranks are not in step: the
 //! caller ends the job with Session::abort. A rank that dies is
 //! not survivable in MPI: mpirun ends the whole job (docs/cluster.md, "Failures").
-DistributeStats distribute_units(const Session& session, UnitRange range, const ComputeUnit& compute,
-                                 const WriteUnit& write, const DistributeOptions& options = {});
+DistributeStats distribute_units(const Session& session, UnitRange range, const ComputeUnit& compute, const WriteUnit& write,
+                                 const DistributeOptions& options = {});
 
 }  // namespace lepsim::mpi
