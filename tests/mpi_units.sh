@@ -51,13 +51,16 @@ grep -q "per_rank 60$" n1.err && ok "one rank computes all 60 units" || bad "one
 if grep -qE "per_rank [1-9][0-9]* [1-9][0-9]* [1-9][0-9]* [1-9][0-9]*$" n4.err; then ok "4 ranks all computed units"
 else bad "4 ranks: some rank computed none: $(cat n4.err)"; fi
 
-# 2. Window of one unit (no reordering held), and rank 0 as a dedicated writer.
+# 2. Window of one unit (no reordering held), one unit per rank at a time, and rank 0 as a
+# dedicated writer.
 mpi 4 --units 60 --work-us 300 --window 1 --output w1.bin 2>w1.err || bad "window 1 exited $?: $(cat w1.err)"
 same "window 1 writes the same bytes" n1.bin w1.bin
 grep -q "max_buffered 0 " w1.err && ok "window 1 buffers nothing" || bad "window 1: $(cat w1.err)"
 mpi 4 --units 60 --work-us 300 --window 3 --output w3.bin 2>w3.err || bad "window 3 exited $?: $(cat w3.err)"
 same "window 3 writes the same bytes" n1.bin w3.bin
 if grep -qE "max_buffered [0-2] " w3.err; then ok "window 3 buffers at most 2 results"; else bad "window 3: $(cat w3.err)"; fi
+mpi 3 --units 60 --work-us 300 --depth 1 --output d1.bin 2>d1.err || bad "depth 1 exited $?: $(cat d1.err)"
+same "depth 1 (ask only when done) writes the same bytes" n1.bin d1.bin
 for n in 2 3; do
   mpi "$n" --units 60 --work-us 300 --rank0-idle --output "idle$n.bin" 2>"idle$n.err" || bad "rank 0 idle at $n exited $?"
   same "$n ranks, rank 0 only writing: same bytes" n1.bin "idle$n.bin"
@@ -103,6 +106,23 @@ if [ -s pids/rank-1.pid ]; then
   no_temporaries && ok "no temporary left" || bad "a temporary was left: $(ls)"
 else
   kill "$job"; wait "$job"; bad "rank 1 never wrote its pid: $(cat killed.err)"
+fi
+
+# 6. The writer (rank 0) killed with SIGKILL: the job fails, nothing under the final name (the
+# temporary NAME.tmp-PID is what SIGKILL leaves; nothing can remove it then).
+rm -f pids/*
+mpi 3 --units 400 --work-us 20000 --pid-dir pids --output writer-killed.bin 2>/dev/null &
+job=$!
+for _ in $(seq 1 200); do [ -s pids/rank-0.pid ] && break; sleep 0.05; done
+if [ -s pids/rank-0.pid ]; then
+  kill -9 "$(cat pids/rank-0.pid)"
+  wait "$job"
+  code=$?
+  if [ "$code" != 0 ] && [ "$code" != 124 ]; then ok "a killed writer fails the job (exit $code), no hang"
+  else bad "a killed writer: exit $code"; fi
+  [ ! -e writer-killed.bin ] && ok "no file under the final name" || bad "writer-killed.bin exists"
+else
+  kill "$job"; wait "$job"; bad "rank 0 never wrote its pid"
 fi
 
 exit $fail

@@ -7,7 +7,7 @@
 //   mpirun -n 4 lepsim_mpi_toy --units 100 --output toy.bin
 //   --fail-unit U      the unit's compute throws (a job failure coordinated by rank 0)
 //   --pid-dir DIR      each rank writes DIR/rank-R.pid once it has computed a unit
-//   --window N --rank0-idle --poll-us P --threads T --work-us W --first F (units F..F+units-1)
+//   --window N --depth D --rank0-idle --poll-us P --threads T --work-us W --first F (units F..F+units-1)
 
 #include <unistd.h>
 
@@ -36,6 +36,7 @@ struct Options {
   std::int64_t work_us = 0, fail_unit = -1;
   int threads = 2, poll_us = -1;
   std::uint64_t window = 0;
+  int depth = 2;
   bool rank0_idle = false;
   std::string output, pid_dir;
 };
@@ -83,6 +84,8 @@ Options parse(int argc, char** argv) {
       o.poll_us = std::stoi(value());
     else if (a == "--window")
       o.window = std::stoull(value());
+    else if (a == "--depth")
+      o.depth = std::stoi(value());
     else if (a == "--rank0-idle")
       o.rank0_idle = true;
     else if (a == "--output")
@@ -137,6 +140,7 @@ int run(const lepsim::mpi::Session& session, const Options& o) {
   };
   lepsim::mpi::DistributeOptions d;
   d.window = o.window;
+  d.depth = o.depth;
   d.rank0_computes = !o.rank0_idle;
   d.poll_us = o.poll_us;
   d.cancel = &lepsim::interrupt_flag();

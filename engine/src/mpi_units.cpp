@@ -154,7 +154,8 @@ DistributeStats run_worker(int rank, const ComputeUnit& compute) {
   return stats;
 }
 
-// Rank 0's own computing, on a thread beside the coordinator (which alone calls MPI).
+// Rank 0's own computing, on a thread beside the coordinator (which alone calls MPI): units
+// queue up to the depth, results wait until the coordinator takes them.
 class LocalWorker {
  public:
   explicit LocalWorker(const ComputeUnit& compute) : compute_(compute), thread_([this] { loop(); }) {}
@@ -162,6 +163,7 @@ class LocalWorker {
     {
       std::lock_guard lock(mutex_);
       stop_ = true;
+      queue_.clear();
     }
     wake_.notify_one();
     thread_.join();
@@ -172,7 +174,7 @@ class LocalWorker {
   void assign(std::uint64_t unit) {
     {
       std::lock_guard lock(mutex_);
-      assigned_ = unit;
+      queue_.push_back(unit);
     }
     wake_.notify_one();
   }
@@ -182,10 +184,10 @@ class LocalWorker {
     std::vector<std::byte> result;
     std::exception_ptr failure;
   };
-  //! The unit it finished since the last call, if any.
-  std::optional<Done> take() {
+  //! The units it finished since the last call, in the order it finished them.
+  std::deque<Done> take() {
     std::lock_guard lock(mutex_);
-    return std::exchange(done_, std::nullopt);
+    return std::exchange(done_, {});
   }
 
  private:
@@ -194,9 +196,10 @@ class LocalWorker {
       std::uint64_t unit = 0;
       {
         std::unique_lock lock(mutex_);
-        wake_.wait(lock, [this] { return assigned_ || stop_; });
-        if (!assigned_) return;
-        unit = *std::exchange(assigned_, std::nullopt);
+        wake_.wait(lock, [this] { return !queue_.empty() || stop_; });
+        if (queue_.empty()) return;
+        unit = queue_.front();
+        queue_.pop_front();
       }
       Done d{unit, {}, nullptr};
       try {
@@ -206,26 +209,29 @@ class LocalWorker {
         d.failure = std::current_exception();
       }
       std::lock_guard lock(mutex_);
-      done_ = std::move(d);
+      done_.push_back(std::move(d));
     }
   }
 
   const ComputeUnit& compute_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::optional<std::uint64_t> assigned_;
-  std::optional<Done> done_;
+  std::deque<std::uint64_t> queue_;
+  std::deque<Done> done_;
   bool stop_ = false;
   std::thread thread_;  // last: started once the members above exist
 };
 
-// Rank 0: hand out, reorder, write; see the header for the protocol's guarantees.
+// Rank 0: hand out, reorder, write; see the header for the protocol's guarantees. Each rank
+// holds up to `depth` units (one computing, the rest queued in MPI's buffers, which keep a
+// pair of ranks' messages in order, so a STOP or ABORT is read after the units before it).
 DistributeStats run_coordinator(const Session& session, UnitRange range, const ComputeUnit& compute, const WriteUnit& write,
                                 const DistributeOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   const int ranks = session.size();
   const bool local = options.rank0_computes || ranks == 1;
   const std::uint64_t computing = static_cast<std::uint64_t>(ranks - 1) + (local ? 1 : 0);
+  const int depth = std::max(1, options.depth);
   const std::uint64_t window = options.window > 0 ? options.window : 4 * computing;
   const int poll_us = options.poll_us >= 0 ? options.poll_us : local ? 50 : 0;
 
@@ -233,28 +239,36 @@ DistributeStats run_coordinator(const Session& session, UnitRange range, const C
   stats.computed_per_rank.assign(static_cast<std::size_t>(ranks), 0);
   std::uint64_t next_unit = range.first, next_write = range.first;
   std::map<std::uint64_t, std::vector<std::byte>> buffer;  // received, waiting for an earlier unit
-  std::deque<int> idle;                                    // ranks waiting for a unit (0: the local worker)
-  std::vector<bool> stopped(static_cast<std::size_t>(ranks), false);
-  int running = ranks;  // ranks not yet stopped (sent STOP or ABORT, or failed themselves)
+  struct RankState {
+    int credits = 0;                //!< units it can take now (depth - outstanding, once READY)
+    std::uint64_t outstanding = 0;  //!< handed out, not yet returned
+    bool stopped = false;           //!< sent STOP or ABORT, or it failed itself
+  };
+  std::vector<RankState> state(static_cast<std::size_t>(ranks));
+  auto at = [&](int rank) -> RankState& { return state[static_cast<std::size_t>(rank)]; };
   std::optional<Failure> failure;
   std::optional<LocalWorker> worker;
   if (local) {
     worker.emplace(compute);
-    idle.push_back(COORDINATOR);
+    at(COORDINATOR).credits = depth;
   } else {
-    stopped[COORDINATOR] = true;
-    --running;
+    at(COORDINATOR).stopped = true;
   }
   auto fail = [&](Failure f) {
     if (!failure) failure = std::move(f);
   };
   auto accept = [&](int rank, std::uint64_t unit, std::vector<std::byte> result) {
     ++stats.computed_per_rank[static_cast<std::size_t>(rank)];
+    --at(rank).outstanding;
+    ++at(rank).credits;
     if (!failure) buffer.emplace(unit, std::move(result));
-    idle.push_back(rank);
+  };
+  auto finished = [&] {
+    return std::all_of(state.begin(), state.end(), [](const RankState& s) { return s.stopped && s.outstanding == 0; });
   };
 
-  while (running > 0) {
+  int first_rank = 0;  // where the hand-out starts, rotated so no rank is always served first
+  while (!finished()) {
     bool progressed = false;
     int flag = 0;
     MPI_Status status;
@@ -262,29 +276,30 @@ DistributeStats run_coordinator(const Session& session, UnitRange range, const C
       Message m = receive(status);
       progressed = true;
       if (m.tag == READY) {
-        idle.push_back(m.source);
+        at(m.source).credits = depth;
       } else if (m.tag == RESULT) {
         const std::uint64_t unit = decode_unit(m.bytes);
         m.bytes.erase(m.bytes.begin(), m.bytes.begin() + UNIT_BYTES);
         accept(m.source, unit, std::move(m.bytes));
       } else if (m.tag == FAILED) {
-        stopped[static_cast<std::size_t>(m.source)] = true;
-        --running;
+        // It throws after this: the units queued for it are never computed nor returned.
+        at(m.source) = {0, 0, true};
         fail(decode_failure(m.bytes));
       } else {
         throw Error(ExitCode::INTERNAL, "MPI: unexpected message tag " + std::to_string(m.tag));
       }
     }
     if (worker) {
-      if (auto d = worker->take()) {
+      for (auto& d : worker->take()) {
         progressed = true;
-        if (d->failure) {
-          Failure f = describe(d->failure);
-          f.message = "rank 0, unit " + std::to_string(d->unit) + ": " + f.message;
+        if (d.failure) {
+          Failure f = describe(d.failure);
+          f.message = "rank 0, unit " + std::to_string(d.unit) + ": " + f.message;
           fail(std::move(f));
-          idle.push_back(COORDINATOR);
+          --at(COORDINATOR).outstanding;
+          ++at(COORDINATOR).credits;
         } else {
-          accept(COORDINATOR, d->unit, std::move(d->result));
+          accept(COORDINATOR, d.unit, std::move(d.result));
         }
       }
     }
@@ -307,29 +322,33 @@ DistributeStats run_coordinator(const Session& session, UnitRange range, const C
     }
     stats.max_buffered = std::max<std::uint64_t>(stats.max_buffered, buffer.size());
 
-    // Hand out: each idle rank gets the next unit while the window allows, STOP when none
-    // are left, ABORT after a failure; a rank blocked by the window stays idle.
-    for (std::size_t i = idle.size(); i-- > 0;) {
-      const int rank = idle.front();
-      idle.pop_front();
-      const bool done = failure || next_unit >= range.end();
-      if (!done && next_unit - next_write >= window) {
-        idle.push_back(rank);
-        continue;
+    // Hand out, one unit per rank per turn while the window allows; STOP once none are left,
+    // ABORT after a failure (each sent once, when the rank has asked: it is then listening).
+    for (bool more = true; more;) {
+      more = false;
+      for (int i = 0; i < ranks; ++i) {
+        const int rank = (first_rank + i) % ranks;
+        RankState& s = at(rank);
+        if (s.stopped || s.credits == 0) continue;
+        if (failure || next_unit >= range.end()) {
+          if (rank != COORDINATOR)
+            send(rank, failure ? ABORT : STOP, failure ? encode_failure(*failure) : std::vector<std::byte>{});
+          s.stopped = true;
+          progressed = true;
+        } else if (next_unit - next_write < window) {
+          if (rank == COORDINATOR)
+            worker->assign(next_unit);
+          else
+            send(rank, ASSIGN, encode_unit(next_unit));
+          ++next_unit;
+          --s.credits;
+          ++s.outstanding;
+          progressed = more = true;
+        }
       }
-      if (done) {
-        if (rank != COORDINATOR)
-          send(rank, failure ? ABORT : STOP, failure ? encode_failure(*failure) : std::vector<std::byte>{});
-        stopped[static_cast<std::size_t>(rank)] = true;
-        --running;
-      } else if (rank == COORDINATOR) {
-        worker->assign(next_unit++);
-      } else {
-        send(rank, ASSIGN, encode_unit(next_unit++));
-      }
-      progressed = true;
     }
-    if (running > 0 && !progressed && poll_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(poll_us));
+    first_rank = (first_rank + 1) % ranks;
+    if (!progressed && poll_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(poll_us));
   }
   worker.reset();  // joins the local thread (idle by now)
 

@@ -3,11 +3,11 @@
 //
 // A job is units [first, first + count) whose results are a pure function of the unit's
 // identity (a byte buffer). Rank 0 coordinates: it hands units out one at a time to whichever
-// rank asks (a rank that finishes early gets more), receives the results, and passes them to
-// one writer callback in unit order, through a reorder buffer bounded by a window of units
-// handed out but not yet written. Rank 0 also computes units on a thread beside its
-// coordinator unless told not to. Each rank may run threads (TBB) inside its compute
-// callback; only each rank's main thread calls MPI (MPI_THREAD_FUNNELED).
+// rank returns one (a rank that finishes early gets more; each holds `depth` units so it never
+// waits for the next), receives the results, and passes them to one writer callback in unit
+// order, through a reorder buffer bounded by a window of units handed out but not yet written. Rank 0 also computes units on
+// a thread beside its coordinator unless told not to. Each rank may run threads (TBB) inside its compute callback; only each
+// rank's main thread calls MPI (MPI_THREAD_FUNNELED).
 //
 // Because results are stored by identity and written in identity order, the written bytes
 // are the same for any number of ranks, any window and any arrival order.
@@ -68,6 +68,10 @@ struct DistributeOptions {
   //! The most units handed out but not yet written (the reorder buffer holds fewer): bounds
   //! rank 0's memory to window results. 0: 4 per computing rank.
   std::uint64_t window = 0;
+  //! Units each rank holds at once: one computing, the others already sent, so that a rank
+  //! that finishes starts its next unit without waiting for a round trip to rank 0. 1: a rank
+  //! asks only when it has finished (it then waits one round trip per unit).
+  int depth = 2;
   //! Rank 0 computes units too, on a thread beside its coordinator. With one rank it always
   //! does. Off makes rank 0 a dedicated coordinator and writer (docs/cluster.md measures both).
   bool rank0_computes = true;
