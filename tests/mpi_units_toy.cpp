@@ -34,7 +34,7 @@ namespace {
 struct Options {
   std::uint64_t first = 0, units = 100;
   std::int64_t work_us = 0, fail_unit = -1;
-  int threads = 2, poll_us = -1;
+  int threads = 2, poll_us = 50;
   std::uint64_t window = 0;
   int depth = 2;
   bool rank0_idle = false;

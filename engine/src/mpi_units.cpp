@@ -233,7 +233,6 @@ DistributeStats run_coordinator(const Session& session, UnitRange range, const C
   const std::uint64_t computing = static_cast<std::uint64_t>(ranks - 1) + (local ? 1 : 0);
   const int depth = std::max(1, options.depth);
   const std::uint64_t window = options.window > 0 ? options.window : 4 * computing;
-  const int poll_us = options.poll_us >= 0 ? options.poll_us : local ? 50 : 0;
 
   DistributeStats stats;
   stats.computed_per_rank.assign(static_cast<std::size_t>(ranks), 0);
@@ -348,7 +347,7 @@ DistributeStats run_coordinator(const Session& session, UnitRange range, const C
       }
     }
     first_rank = (first_rank + 1) % ranks;
-    if (!progressed && poll_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(poll_us));
+    if (!progressed && options.poll_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(options.poll_us));
   }
   worker.reset();  // joins the local thread (idle by now)
 

@@ -76,9 +76,10 @@ struct DistributeOptions {
   //! does. Off makes rank 0 a dedicated coordinator and writer (docs/cluster.md measures both).
   bool rank0_computes = true;
   //! How long rank 0's coordinator sleeps when a poll found nothing to do (microseconds): adds
-  //! up to this (and the OS's wake-up) to a hand-out's latency, and keeps the coordinator off
-  //! the cores rank 0 computes on. -1: 50 when rank 0 computes, 0 (spin) when it does not.
-  int poll_us = -1;
+  //! up to this (and the OS's wake-up) to a hand-out, hidden by `depth`, and keeps the
+  //! coordinator off the cores the ranks compute on. 0 spins (docs/cluster.md: much slower
+  //! wherever cores are shared).
+  int poll_us = 50;
   //! Polled by rank 0 between messages: once set, rank 0 throws InterruptedError at once,
   //! without waiting for the other ranks (a signal reaches every rank: each one's compute
   //! should poll the same flag); the caller then ends the job with Session::abort.
