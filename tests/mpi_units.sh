@@ -89,40 +89,29 @@ for n in 1 3; do
   [ ! -e failed.bin ] && no_temporaries && ok "no output, no temporary" || bad "a file was left: $(ls)"
 done
 
-# 5. A rank killed with SIGKILL mid-job: mpirun ends the job with a non-zero code, no hang, no
-# file under the final name (rank 0 is sent SIGTERM and removes its temporary).
+# 5. A rank killed with SIGKILL mid-job: mpirun ends the job with a non-zero code, no hang, and
+# nothing under the final name. A worker killed: rank 0 is sent SIGTERM and removes its
+# temporary too. The writer (rank 0) killed: its temporary NAME.tmp-PID is what SIGKILL leaves.
 mkdir pids
-mpi 3 --units 400 --work-us 20000 --pid-dir pids --output killed.bin 2>killed.err &
-job=$!
-for _ in $(seq 1 200); do [ -s pids/rank-1.pid ] && break; sleep 0.05; done
-if [ -s pids/rank-1.pid ]; then
-  kill -9 "$(cat pids/rank-1.pid)"
+kill_mid_job() {  # kill_mid_job RANK WHAT: 3 ranks, RANK killed once it has computed a unit
+  local rank=$1 what=$2 job code
+  rm -f pids/* killed.bin
+  mpi 3 --units 400 --work-us 20000 --pid-dir pids --output killed.bin 2>killed.err &
+  job=$!
+  for _ in $(seq 1 200); do [ -s "pids/rank-$rank.pid" ] && break; sleep 0.05; done
+  if [ ! -s "pids/rank-$rank.pid" ]; then
+    kill "$job"; wait "$job"; bad "rank $rank never wrote its pid: $(cat killed.err)"; return
+  fi
+  kill -9 "$(cat "pids/rank-$rank.pid")"
   wait "$job"
   code=$?
-  echo "   (mpirun's exit code after a rank's SIGKILL: $code)"
-  if [ "$code" != 0 ] && [ "$code" != 124 ]; then ok "a killed rank fails the job (exit $code), no hang"
-  else bad "a killed rank: exit $code: $(cat killed.err)"; fi
+  echo "   (mpirun's exit code after the $what's SIGKILL: $code)"
+  if [ "$code" != 0 ] && [ "$code" != 124 ]; then ok "a killed $what fails the job (exit $code), no hang"
+  else bad "a killed $what: exit $code: $(cat killed.err)"; fi
   [ ! -e killed.bin ] && ok "no file under the final name" || bad "killed.bin exists"
-  no_temporaries && ok "no temporary left" || bad "a temporary was left: $(ls)"
-else
-  kill "$job"; wait "$job"; bad "rank 1 never wrote its pid: $(cat killed.err)"
-fi
-
-# 6. The writer (rank 0) killed with SIGKILL: the job fails, nothing under the final name (the
-# temporary NAME.tmp-PID is what SIGKILL leaves; nothing can remove it then).
-rm -f pids/*
-mpi 3 --units 400 --work-us 20000 --pid-dir pids --output writer-killed.bin 2>/dev/null &
-job=$!
-for _ in $(seq 1 200); do [ -s pids/rank-0.pid ] && break; sleep 0.05; done
-if [ -s pids/rank-0.pid ]; then
-  kill -9 "$(cat pids/rank-0.pid)"
-  wait "$job"
-  code=$?
-  if [ "$code" != 0 ] && [ "$code" != 124 ]; then ok "a killed writer fails the job (exit $code), no hang"
-  else bad "a killed writer: exit $code"; fi
-  [ ! -e writer-killed.bin ] && ok "no file under the final name" || bad "writer-killed.bin exists"
-else
-  kill "$job"; wait "$job"; bad "rank 0 never wrote its pid"
-fi
+}
+kill_mid_job 1 worker
+no_temporaries && ok "no temporary left" || bad "a temporary was left: $(ls)"
+kill_mid_job 0 writer
 
 exit $fail

@@ -4,16 +4,13 @@
 # files hold the same values. Usage: bench/mpi/write.sh [BUILD_DIR] (default build/mpi; build
 # the two prototypes first: cmake --build --preset mpi --target lepsim_mpi_write_writer
 # lepsim_mpi_write_collective).
-set -eu
-bin=${1:-build/mpi}/bench/mpi
+. "$(dirname "$0")/common.sh"
+bin=$BUILD/bench/mpi
 units=${UNITS:-8000} k=${K:-4096}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 echo "ranks | one writer MB/s (best of 3) | collective MB/s (best of 3)   [$units x $k doubles]"
 for n in 1 2 4; do
   best() {
-    for _ in 1 2 3; do mpirun -n $n --oversubscribe --bind-to none "$@" | sed -n 's/.* MB\/s \(.*\)/\1/p'; done |
+    for _ in 1 2 3; do mpi $n "$@" | sed -n 's/.* MB\/s \(.*\)/\1/p'; done |
       sort -g | tail -n 1
   }
   w=$(best "$bin/lepsim_mpi_write_writer" "$units" "$k" "$out/w.h5")
