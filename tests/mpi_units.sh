@@ -89,6 +89,28 @@ for n in 1 3; do
   [ ! -e failed.bin ] && no_temporaries && ok "no output, no temporary" || bad "a file was left: $(ls)"
 done
 
+# Rank 0's writer fails: the same, every rank stops.
+mpi 3 --units 40 --work-us 300 --fail-write 5 --output failed.bin 2>failed.err
+code=$?
+[ "$code" = 4 ] && ok "3 ranks, writing unit 5 fails: exit 4" || bad "writing unit 5 fails: exit $code: $(cat failed.err)"
+[ ! -e failed.bin ] && no_temporaries && ok "no output, no temporary" || bad "a file was left: $(ls)"
+
+# SIGTERM to mpirun (scancel, Ctrl-C): mpirun passes it to every rank; rank 0 removes its
+# temporary and aborts the job (130 on each rank); mpirun itself exits non-zero (1).
+# (timeout itself, not the mpi function's subshell, so that the signal reaches mpirun: timeout
+# passes it on.)
+timeout 60 "$MPIEXEC" -n 3 --oversubscribe --bind-to none "$TOY" --threads 2 --units 400 --work-us 20000 \
+  --output term.bin 2>term.err &
+job=$!
+sleep 1.5
+kill -TERM "$job"
+wait "$job"
+code=$?
+if [ "$code" != 0 ] && [ "$code" != 124 ]; then ok "SIGTERM to mpirun ends the job (exit $code), no hang"
+else bad "SIGTERM to mpirun: exit $code: $(cat term.err)"; fi
+grep -q "rank 0: interrupted; " term.err && ok "rank 0 says it was interrupted" || bad "no interrupt message: $(cat term.err)"
+[ ! -e term.bin ] && no_temporaries && ok "no output, no temporary" || bad "a file was left: $(ls)"
+
 # 5. A rank killed with SIGKILL mid-job: mpirun ends the job with a non-zero code, no hang, and
 # nothing under the final name. A worker killed: rank 0 is sent SIGTERM and removes its
 # temporary too. The writer (rank 0) killed: its temporary NAME.tmp-PID is what SIGKILL leaves.

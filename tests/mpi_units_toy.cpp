@@ -6,6 +6,7 @@
 //
 //   mpirun -n 4 lepsim_mpi_toy --units 100 --output toy.bin
 //   --fail-unit U      the unit's compute throws (a job failure coordinated by rank 0)
+//   --fail-write U     rank 0's write of the unit throws
 //   --pid-dir DIR      each rank writes DIR/rank-R.pid once it has computed a unit
 //   --window N --depth D --rank0-idle --poll-us P --threads T --work-us W --first F (units F..F+units-1)
 
@@ -33,7 +34,7 @@ namespace {
 
 struct Options {
   std::uint64_t first = 0, units = 100;
-  std::int64_t work_us = 0, fail_unit = -1;
+  std::int64_t work_us = 0, fail_unit = -1, fail_write = -1;
   int threads = 2, poll_us = 50;
   std::uint64_t window = 0;
   int depth = 2;
@@ -78,6 +79,8 @@ Options parse(int argc, char** argv) {
       o.work_us = std::stoll(value());
     else if (a == "--fail-unit")
       o.fail_unit = std::stoll(value());
+    else if (a == "--fail-write")
+      o.fail_write = std::stoll(value());
     else if (a == "--threads")
       o.threads = std::stoi(value());
     else if (a == "--poll-us")
@@ -147,7 +150,13 @@ int run(const lepsim::mpi::Session& session, const Options& o) {
   std::optional<OutputFile> file;
   if (session.rank() == 0) file.emplace(o.output);
   const auto stats = lepsim::mpi::distribute_units(
-      session, {o.first, o.units}, compute, [&](std::uint64_t, std::span<const std::byte> r) { file->write(r); }, d);
+      session, {o.first, o.units}, compute,
+      [&](std::uint64_t unit, std::span<const std::byte> r) {
+        if (static_cast<std::int64_t>(unit) == o.fail_write)
+          throw lepsim::OutputError("toy: writing unit " + std::to_string(unit) + " fails on purpose");
+        file->write(r);
+      },
+      d);
   if (session.rank() != 0) return 0;
   file->commit();
   std::cerr << "units " << o.units << " ranks " << session.size() << " seconds " << stats.seconds << " units/s "
