@@ -456,7 +456,7 @@ std::vector<std::string> metric_names(const OutputShape& shape) {
   std::vector<std::string> out;
   for (const MetricSpec& m : metric_registry()) {
     if (!present(m.presence, shape)) continue;
-    out.push_back(m.name);
+    out.push_back(std::string(m.name) + (m.month == MetricMonth::None ? "" : "[@MONTH]"));
   }
   return out;
 }

@@ -391,9 +391,14 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
     if (rule->outputs.empty()) throw UsageError("--precision needs --on OUTPUT; outputs of this scenario: " + list);
     for (const auto& o : rule->outputs) {
       try {
+        parse_metric(o);
+      } catch (const UsageError&) {
+        throw UsageError("--on " + o + ": not an output of this scenario; choose from: " + list);
+      }
+      try {
         watched.push_back(parse_metric(o, output_shape(sc)));
       } catch (const UsageError& e) {
-        throw UsageError(std::string("--on ") + e.what() + "; outputs of this scenario: " + list + " (NAME@MONTH where it takes a month)");
+        throw UsageError(std::string("--on: ") + e.what() + "; choose from: " + list);
       }
     }
     if (!(rule->precision > 0)) throw UsageError("--precision must be > 0, e.g. 0.01 for 1%");

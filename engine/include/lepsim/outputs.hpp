@@ -220,8 +220,7 @@ Metric parse_metric(const std::string& name);
 //! parse_metric, then checks it applies to `shape` (its mechanism on, its month within
 //! the horizon). Throws UsageError.
 Metric parse_metric(const std::string& name, const OutputShape& shape);
-//! The metrics a scenario writes, by name (without a month; those taking one also take
-//! `@MONTH`).
+//! The metrics a scenario writes, for messages: "completed", "completed_cumulative[@MONTH]"…
 std::vector<std::string> metric_names(const OutputShape& shape);
 
 //! Welford running moments (mean, M2) in the order values are added; NaN left out. The one
