@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <fstream>
 #include <set>
 #include <string>
 
@@ -192,4 +193,20 @@ TEST_CASE("the type-7 percentile has one home", "[outputs][percentile]") {
   CHECK(m.n == 3);
   CHECK(m.mean == 2);
   CHECK(m.variance() == 1);
+}
+
+TEST_CASE("docs/run-file-format.md lists exactly the registry's metrics", "[outputs][metrics][docs]") {
+  std::ifstream in(LEPSIM_SOURCE_DIR "/docs/run-file-format.md");
+  REQUIRE(in.good());
+  std::set<std::string> documented, declared;
+  bool in_section = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("## ", 0) == 0) in_section = line == "## Per-replication metrics";
+    if (!in_section || line.rfind("| `", 0) != 0) continue;
+    std::string name = line.substr(3, line.find('`', 3) - 3);
+    if (const auto at = name.find('['); at != std::string::npos) name.resize(at);
+    documented.insert(name);
+  }
+  for (const MetricSpec& m : metric_registry()) declared.insert(m.name);
+  CHECK(documented == declared);
 }
