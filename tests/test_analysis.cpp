@@ -172,10 +172,12 @@ TEST_CASE("export writes snake_case CSV, month_end, a data dictionary, and keeps
   // Units and meanings live in the dictionary, one row per column of every file written.
   const auto dict = lines_of(dir + "/data-dictionary.csv");
   CHECK(dict[0] == "file,column,unit,description");
-  CHECK(std::find(dict.begin(), dict.end(),
-                  "series/completed_cumulative.csv,completed_cumulative,projects,projects finished by the end of the step") !=
-        dict.end());
-  CHECK(std::any_of(dict.begin(), dict.end(), [](const std::string& l) { return l.rfind("leps.csv,capacity_cost,GBP m,", 0) == 0; }));
+  CHECK(
+      std::find(dict.begin(), dict.end(),
+                "series/completed_cumulative.csv,completed_cumulative,projects,projects finished by the end of the step") !=
+      dict.end());
+  CHECK(std::any_of(dict.begin(), dict.end(),
+                    [](const std::string& l) { return l.rfind("leps.csv,capacity_cost,GBP m,", 0) == 0; }));
   const auto summary = lines_of(dir + "/summary/completed_cumulative.csv");
   CHECK(summary[0] == "step,month_end,component,mean,sd,p10,p50,p90,replications");
   CHECK(summary.size() == 1 + static_cast<std::size_t>(sc.time.steps));

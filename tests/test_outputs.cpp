@@ -6,12 +6,11 @@
 
 #include <cmath>
 #include <cstring>
-#include <limits>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <string>
 
-#include "test_support.hpp"
 #include "lepsim/analysis/run_reader.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/outputs.hpp"
@@ -19,6 +18,7 @@
 #include "lepsim/run.hpp"
 #include "lepsim/scenario.hpp"
 #include "lepsim/simulation.hpp"
+#include "test_support.hpp"
 
 using namespace lepsim;
 
@@ -59,9 +59,15 @@ TEST_CASE("every registry output is present in bsf.toml and shaped by resize as 
       case OutputScope::Series:
         if (!spec.derived) CHECK(n == T * static_cast<std::size_t>(axis_size(spec.axis, shape)));
         break;
-      case OutputScope::Lep: CHECK(n == A); break;
-      case OutputScope::Project: CHECK(n == static_cast<std::size_t>(r.projects)); break;
-      case OutputScope::Replication: CHECK(n == (spec.derived ? 0u : 1u)); break;
+      case OutputScope::Lep:
+        CHECK(n == A);
+        break;
+      case OutputScope::Project:
+        CHECK(n == static_cast<std::size_t>(r.projects));
+        break;
+      case OutputScope::Replication:
+        CHECK(n == (spec.derived ? 0u : 1u));
+        break;
     }
   }
   // With a mechanism off, its outputs are empty.
@@ -157,7 +163,8 @@ TEST_CASE("a metric has one value whether computed in memory or from the run fil
   const OutputShape shape = output_shape(sc);
   for (const MetricSpec& spec : metric_registry()) {
     std::vector<std::string> names = {spec.name};
-    if (spec.month != MetricMonth::None) names.push_back(std::string(spec.name) + "@60"), names.push_back(std::string(spec.name) + "@61.5");
+    if (spec.month != MetricMonth::None)
+      names.push_back(std::string(spec.name) + "@60"), names.push_back(std::string(spec.name) + "@61.5");
     for (const std::string& name : names) {
       INFO(name);
       const Metric m = parse_metric(name, shape);

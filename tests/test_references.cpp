@@ -21,11 +21,11 @@
 #include <sstream>
 #include <string>
 
-#include "test_support.hpp"
 #include "lepsim/analysis/figures.hpp"
 #include "lepsim/analysis/run_reader.hpp"
 #include "lepsim/run.hpp"
 #include "lepsim/scenario.hpp"
+#include "test_support.hpp"
 
 using namespace lepsim;
 
@@ -116,8 +116,9 @@ void check_reference(const std::string& name, const std::string& scenario_path, 
       continue;
     }
     const double got = it->second;
-    const bool same = (std::isnan(want) && std::isnan(got)) || want == got ||
-                      std::fabs(got - want) <= RELATIVE_TOLERANCE * std::max(std::fabs(got), std::fabs(want)) + ABSOLUTE_TOLERANCE;
+    const bool same =
+        (std::isnan(want) && std::isnan(got)) || want == got ||
+        std::fabs(got - want) <= RELATIVE_TOLERANCE * std::max(std::fabs(got), std::fabs(want)) + ABSOLUTE_TOLERANCE;
     if (!same && moved++ < 20) report << "  " << key << ": stored " << text12(want) << ", now " << text12(got) << "\n";
   }
   for (const auto& [key, got] : now)
@@ -129,7 +130,9 @@ void check_reference(const std::string& name, const std::string& scenario_path, 
 
 }  // namespace
 
-TEST_CASE("regression reference: example.toml", "[references]") { check_reference("example", "scenarios/example.toml", 200); }
+TEST_CASE("regression reference: example.toml", "[references]") {
+  check_reference("example", "scenarios/example.toml", 200);
+}
 
 TEST_CASE("regression reference: bsf.toml, 8 replications", "[references]") {
   check_reference("bsf", "scenarios/bsf.toml", 8);

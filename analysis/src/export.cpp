@@ -1,11 +1,11 @@
 #include "lepsim/analysis/export.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
-#include <cctype>
 
 #include <unistd.h>
 
@@ -116,8 +116,10 @@ std::string snake_case(const std::string& s) {
   std::string out;
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c)) out += static_cast<char>(std::tolower(c));
-    else if (!out.empty() && out.back() != '_') out += '_';
+    if (std::isalnum(c))
+      out += static_cast<char>(std::tolower(c));
+    else if (!out.empty() && out.back() != '_')
+      out += '_';
   }
   while (!out.empty() && out.back() == '_') out.pop_back();
   return out.empty() ? "x" : out;
@@ -187,7 +189,8 @@ std::vector<std::string> export_csv(const RunReader& run, const std::string& dir
       "months from the start to the end of the step (step + 1) x step_months; the step covers (month_end - " +
       number(m.step_months) + ", month_end]: a value 'by month 60' is the row month_end == 60";
   const auto time_columns = [&](const std::string& file) {
-    dictionary.push_back({file, "step", "step", "step index from 0; step t covers months [t x step_months, (t + 1) x step_months)"});
+    dictionary.push_back(
+        {file, "step", "step", "step index from 0; step t covers months [t x step_months, (t + 1) x step_months)"});
     dictionary.push_back({file, "month_end", "months from start", month_end_text});
   };
   try {
@@ -206,8 +209,9 @@ std::vector<std::string> export_csv(const RunReader& run, const std::string& dir
         dictionary.push_back({file, col, spec->unit, spec->description});
       }
       const Metric finish = parse_metric("finish_month");
-      dictionary.push_back({file, "finish_month", finish.spec->unit,
-                            "months from the start to the end of the step the last project finished; empty if after the horizon"});
+      dictionary.push_back(
+          {file, "finish_month", finish.spec->unit,
+           "months from the start to the end of the step the last project finished; empty if after the horizon"});
       const std::vector<double> finish_month = metric_values(run, finish);
       const h5::Group reps = root.open_group(dataset::REPLICATIONS);
       for (std::uint64_t r0 = 0; r0 < R; r0 += 1u << 18) {
@@ -281,8 +285,9 @@ std::vector<std::string> export_csv(const RunReader& run, const std::string& dir
         CsvFile f(out / "summary" / (s.name + ".csv"));
         f.row({"step", "month_end", "component", "mean", "sd", "p10", "p50", "p90", "replications"});
         time_columns(file);
-        dictionary.push_back({file, "component", "", comps.empty() ? "the series' name (it has one component)"
-                                                                    : axis_of(d) + " name, as in the scenario"});
+        dictionary.push_back(
+            {file, "component", "",
+             comps.empty() ? "the series' name (it has one component)" : axis_of(d) + " name, as in the scenario"});
         const std::string of = " of " + s.name + " across replications (" + description + ")";
         dictionary.push_back({file, "mean", unit, "mean" + of});
         dictionary.push_back({file, "sd", unit, "standard deviation (n - 1)" + of});
@@ -350,8 +355,8 @@ std::vector<std::string> export_csv(const RunReader& run, const std::string& dir
       dictionary.push_back({file, "project_type", "", "project type name, as in the scenario"});
       for (const char* col : {"arrival_step", "completion_step"}) {
         const OutputSpec* spec = find_output(col, OutputScope::Project);
-        dictionary.push_back({file, col, spec->unit,
-                              std::string(spec->description) + " (its month_end is (step + 1) x step_months)"});
+        dictionary.push_back(
+            {file, col, spec->unit, std::string(spec->description) + " (its month_end is (step + 1) x step_months)"});
       }
       if (cost) dictionary.push_back({file, "cost", "GBP m", find_output("cost", OutputScope::Project)->description});
       f.row(head);
@@ -381,7 +386,8 @@ std::vector<std::string> export_csv(const RunReader& run, const std::string& dir
     // The data dictionary: every column of every file written, with its unit and meaning.
     CsvFile f(out / DATA_DICTIONARY);
     f.row({"file", "column", "unit", "description"});
-    for (const Entry& e : dictionary) f.row({csv_cell(e.file), csv_cell(e.column), csv_cell(e.unit), csv_cell(e.description)});
+    for (const Entry& e : dictionary)
+      f.row({csv_cell(e.file), csv_cell(e.column), csv_cell(e.unit), csv_cell(e.description)});
     f.commit();
   } catch (const h5::Error& e) {
     run.fail(std::string("corrupted: ") + e.what());

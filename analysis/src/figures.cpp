@@ -100,8 +100,8 @@ std::vector<Figure> headline_figures(const RunReader& run, const FigureOptions& 
         const Target& target = options.targets[k];
         // A target after the horizon is never met within the run.
         const bool within = target.month <= horizon + 1e-9;
-        const std::vector<double> done = within && target.month > 0 ? values("completed_cumulative", target.month)
-                                                                     : std::vector<double>(R, 0.0);
+        const std::vector<double> done =
+            within && target.month > 0 ? values("completed_cumulative", target.month) : std::vector<double>(R, 0.0);
         std::vector<double> met(R);
         for (std::size_t r = 0; r < R; ++r)
           met[r] = within && done[r] >= (target.count < 0 ? projects[r] : target.count) ? 1.0 : 0.0;
@@ -145,10 +145,12 @@ std::vector<Figure> headline_figures(const RunReader& run, const FigureOptions& 
     };
     metric_figure(has(m.series, "health"), "health_final", "partnering health at the horizon (mean over LEPs)", "0-1");
     metric_figure(has(m.leps, "disputes"), "disputes", "disputes started", "disputes");
-    metric_figure(has(m.leps, "exclusivity_lost_step"), "exclusivity_withdrawn", "LEPs whose exclusivity was withdrawn", "LEPs");
+    metric_figure(has(m.leps, "exclusivity_lost_step"), "exclusivity_withdrawn", "LEPs whose exclusivity was withdrawn",
+                  "LEPs");
     metric_figure(has(m.series, "leps_formed"), "leps_formed", "LEPs formed by the horizon", "LEPs");
     metric_figure(has(m.series, "exclusive_leps"), "exclusive_leps", "LEPs holding exclusivity at the horizon", "LEPs");
-    metric_figure(has(m.series, "transformation_cumulative"), "transformation", "transformation score at the horizon", "score");
+    metric_figure(has(m.series, "transformation_cumulative"), "transformation", "transformation score at the horizon",
+                  "score");
   } catch (const h5::Error& e) {
     run.fail(std::string("corrupted: ") + e.what());
   }

@@ -539,16 +539,22 @@ std::vector<double> metric_values(const RunReader& run, const Metric& metric) {
       std::vector<std::vector<std::int32_t>> ints(inputs.size());
       std::vector<std::vector<double>> reals(inputs.size());
       for (std::size_t j = 0; j < inputs.size(); ++j) {
-        if (inputs[j].spec->real()) reals[j] = root.read_rows<double>(inputs[j].path, r0, n);
-        else ints[j] = root.read_rows<std::int32_t>(inputs[j].path, r0, n);
+        if (inputs[j].spec->real())
+          reals[j] = root.read_rows<double>(inputs[j].path, r0, n);
+        else
+          ints[j] = root.read_rows<std::int32_t>(inputs[j].path, r0, n);
       }
       for (std::uint64_t i = 0; i < n; ++i) {
         for (std::size_t j = 0; j < inputs.size(); ++j) {
           const OutputSpec& spec = *inputs[j].spec;
-          const auto lo = static_cast<std::ptrdiff_t>(i * inputs[j].row), hi = lo + static_cast<std::ptrdiff_t>(inputs[j].row);
-          if (spec.scalar) r.*spec.scalar = ints[j][static_cast<std::size_t>(i)];
-          else if (spec.ints) (r.*spec.ints).assign(ints[j].begin() + lo, ints[j].begin() + hi);
-          else if (spec.reals) (r.*spec.reals).assign(reals[j].begin() + lo, reals[j].begin() + hi);
+          const auto lo = static_cast<std::ptrdiff_t>(i * inputs[j].row),
+                     hi = lo + static_cast<std::ptrdiff_t>(inputs[j].row);
+          if (spec.scalar)
+            r.*spec.scalar = ints[j][static_cast<std::size_t>(i)];
+          else if (spec.ints)
+            (r.*spec.ints).assign(ints[j].begin() + lo, ints[j].begin() + hi);
+          else if (spec.reals)
+            (r.*spec.reals).assign(reals[j].begin() + lo, reals[j].begin() + hi);
         }
         out[static_cast<std::size_t>(r0 + i)] = metric.value(r, meta.step_months);
       }

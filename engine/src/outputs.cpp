@@ -21,13 +21,13 @@ using St = Storage;
 
 OutputSpec series(const char* name, A axis, V type, const char* unit, const char* description, P presence,
                   std::vector<std::int32_t> R::*ints, std::vector<double> R::*reals, double initial = 0) {
-  return {name, S::Series, axis, type, unit, description, presence, type == V::Float64 ? St::Reals : St::Counts,
-          initial, ints, reals, nullptr, false};
+  return {name,    S::Series, axis,  type,    unit, description, presence, type == V::Float64 ? St::Reals : St::Counts,
+          initial, ints,      reals, nullptr, false};
 }
 OutputSpec lep(const char* name, V type, const char* unit, const char* description, P presence,
                std::vector<std::int32_t> R::*ints, std::vector<double> R::*reals, double initial) {
-  return {name, S::Lep, A::None, type, unit, description, presence, type == V::Float64 ? St::Reals : St::Counts,
-          initial, ints, reals, nullptr, false};
+  return {name,    S::Lep, A::None, type,    unit, description, presence, type == V::Float64 ? St::Reals : St::Counts,
+          initial, ints,   reals,   nullptr, false};
 }
 
 std::vector<OutputSpec> make_registry() {
@@ -43,10 +43,12 @@ std::vector<OutputSpec> make_registry() {
       series("completions", A::None, V::Int32, "projects per step", "projects finished in the step", P::Always,
              &R::completions, nullptr),
       series("project_state", A::State, V::Int32, "projects",
-             "projects in each state (pending, waiting, active, done) during the step", P::Always, &R::project_state, nullptr),
+             "projects in each state (pending, waiting, active, done) during the step", P::Always, &R::project_state,
+             nullptr),
       series("utilisation", A::Discipline, V::Float64, "fraction of FTE",
              "FTE allocated / FTE of the authorities that have entered", P::Disciplines, nullptr, &R::utilisation),
-      series("pool_in_use", A::Pool, V::Int32, "tokens", "national capacity tokens held", P::Pools, &R::pool_in_use, nullptr),
+      series("pool_in_use", A::Pool, V::Int32, "tokens", "national capacity tokens held", P::Pools, &R::pool_in_use,
+             nullptr),
       series("pool_queue", A::Pool, V::Int32, "stage instances", "stage instances queuing for a national token", P::Pools,
              &R::pool_queue, nullptr),
       series("health", A::HealthStatistic, V::Float64, "0-1",
@@ -59,7 +61,8 @@ std::vector<OutputSpec> make_registry() {
       series("exclusive_leps", A::None, V::Int32, "LEPs", "formed LEPs holding exclusivity at the end of the step",
              P::Exclusivity, &R::exclusive_leps, nullptr),
       series("spend", A::SpendKind, V::Float64, "GBP m per step",
-             "money spent in the step: capital (incl. overruns), LEP set-up, capacity (staff)", P::Spend, nullptr, &R::spend),
+             "money spent in the step: capital (incl. overruns), LEP set-up, capacity (staff)", P::Spend, nullptr,
+             &R::spend),
       series("transformation_cumulative", A::None, V::Float64, "score",
              "transformation score of the schools completed by the end of the step", P::Transformation, nullptr,
              &R::transformation),
@@ -67,8 +70,8 @@ std::vector<OutputSpec> make_registry() {
              P::CapacityDisciplines, nullptr, &R::fte),
       series("funding_queue", A::None, V::Int32, "stage instances", "stage instances waiting for funds", P::Funding,
              &R::funding_queue, nullptr),
-      series("funding_committed", A::None, V::Float64, "GBP m", "capital committed in the programme year so far",
-             P::Funding, nullptr, &R::funding_committed),
+      series("funding_committed", A::None, V::Float64, "GBP m", "capital committed in the programme year so far", P::Funding,
+             nullptr, &R::funding_committed),
   };
   OutputSpec cumulative = series("completed_cumulative", A::None, V::Int32, "projects",
                                  "projects finished by the end of the step", P::Always, nullptr, nullptr);
@@ -77,14 +80,14 @@ std::vector<OutputSpec> make_registry() {
   // One value per replication: /replications/NAME, [R].
   v.push_back({"projects", S::Replication, A::None, V::Int32, "projects", "projects generated in the replication", P::Always,
                St::Counts, 0, nullptr, nullptr, &R::projects, false});
-  v.push_back({"completed", S::Replication, A::None, V::Int32, "projects", "projects finished within the horizon",
-               P::Always, St::Counts, 0, nullptr, nullptr, &R::completed, false});
+  v.push_back({"completed", S::Replication, A::None, V::Int32, "projects", "projects finished within the horizon", P::Always,
+               St::Counts, 0, nullptr, nullptr, &R::completed, false});
   v.push_back({"finish_step", S::Replication, A::None, V::Int32, "step",
                "step the last project finished; -1 if any is unfinished at the horizon", P::Always, St::Counts, -1, nullptr,
                nullptr, &R::finish_step, false});
   v.push_back({"first_project", S::Replication, A::None, V::Int64, "",
-               "index of the replication's first row in /projects (when written)", P::Always, St::Counts, 0, nullptr, nullptr,
-               nullptr, true});
+               "index of the replication's first row in /projects (when written)", P::Always, St::Counts, 0, nullptr,
+               nullptr, nullptr, true});
   // One value per project when [output] per_project: /projects/NAME, [N]. Shuffle or not,
   // per column: whichever deflated smaller and faster on bsf.toml.
   v.push_back({"authority", S::Project, A::None, V::Int32, "index", "authority (index into /dimensions/authorities)",
@@ -138,46 +141,96 @@ double level_at(const std::vector<T>& x, std::size_t steps) {
 
 std::vector<MetricSpec> make_metrics() {
   return {
-      {"completed", "projects", "projects completed within the horizon", MetricMonth::None, P::Always, {"completed"},
+      {"completed",
+       "projects",
+       "projects completed within the horizon",
+       MetricMonth::None,
+       P::Always,
+       {"completed"},
        [](const R& r, std::size_t, double) { return static_cast<double>(r.completed); }},
-      {"completed_cumulative", "projects", "projects completed by month MONTH", MetricMonth::Optional, P::Always,
-       {"completions"}, [](const R& r, std::size_t steps, double) { return sum_steps(r.completions, steps); }},
-      {"projects", "projects", "projects generated", MetricMonth::None, P::Always, {"projects"},
+      {"completed_cumulative",
+       "projects",
+       "projects completed by month MONTH",
+       MetricMonth::Optional,
+       P::Always,
+       {"completions"},
+       [](const R& r, std::size_t steps, double) { return sum_steps(r.completions, steps); }},
+      {"projects",
+       "projects",
+       "projects generated",
+       MetricMonth::None,
+       P::Always,
+       {"projects"},
        [](const R& r, std::size_t, double) { return static_cast<double>(r.projects); }},
-      {"finish_month", "months from start", "month the last project finished (the end of its step); +inf after the horizon",
-       MetricMonth::None, P::Always, {"finish_step"},
+      {"finish_month",
+       "months from start",
+       "month the last project finished (the end of its step); +inf after the horizon",
+       MetricMonth::None,
+       P::Always,
+       {"finish_step"},
        [](const R& r, std::size_t, double dt) {
          return r.finish_step < 0 ? INF : static_cast<double>(r.finish_step + 1) * dt;
        }},
-      {"spend_total", "GBP m", "money spent over the horizon (capital, LEP set-up, capacity)", MetricMonth::None, P::Spend,
+      {"spend_total",
+       "GBP m",
+       "money spent over the horizon (capital, LEP set-up, capacity)",
+       MetricMonth::None,
+       P::Spend,
        {"spend"},
        [](const R& r, std::size_t, double) {
          double s = 0;
          for (double x : r.spend) s += x;
          return s;
        }},
-      {"health_final", "0-1", "partnering health at the horizon, mean over formed LEPs (NaN if none formed)",
-       MetricMonth::None, P::Partnering, {"health"},
+      {"health_final",
+       "0-1",
+       "partnering health at the horizon, mean over formed LEPs (NaN if none formed)",
+       MetricMonth::None,
+       P::Partnering,
+       {"health"},
        [](const R& r, std::size_t, double) { return r.health[(static_cast<std::size_t>(r.steps) - 1) * 3]; }},
-      {"disputes", "disputes", "disputes started", MetricMonth::None, P::Disputes, {"disputes"},
+      {"disputes",
+       "disputes",
+       "disputes started",
+       MetricMonth::None,
+       P::Disputes,
+       {"disputes"},
        [](const R& r, std::size_t, double) {
          double s = 0;
          for (auto x : r.lep_disputes) s += x;
          return s;
        }},
-      {"exclusivity_withdrawn", "LEPs", "LEPs whose exclusivity was withdrawn", MetricMonth::None, P::Exclusivity,
+      {"exclusivity_withdrawn",
+       "LEPs",
+       "LEPs whose exclusivity was withdrawn",
+       MetricMonth::None,
+       P::Exclusivity,
        {"exclusivity_lost_step"},
        [](const R& r, std::size_t, double) {
          double s = 0;
          for (auto x : r.lep_exclusivity_lost_step) s += x >= 0 ? 1.0 : 0.0;
          return s;
        }},
-      {"leps_formed", "LEPs", "LEPs formed by month MONTH", MetricMonth::Optional, P::Leps, {"leps_formed"},
+      {"leps_formed",
+       "LEPs",
+       "LEPs formed by month MONTH",
+       MetricMonth::Optional,
+       P::Leps,
+       {"leps_formed"},
        [](const R& r, std::size_t steps, double) { return level_at(r.leps_formed, steps); }},
-      {"exclusive_leps", "LEPs", "LEPs holding exclusivity at month MONTH", MetricMonth::Optional, P::Exclusivity,
-       {"exclusive_leps"}, [](const R& r, std::size_t steps, double) { return level_at(r.exclusive_leps, steps); }},
-      {"transformation", "score", "transformation score of the schools completed by month MONTH", MetricMonth::Optional,
-       P::Transformation, {"transformation_cumulative"},
+      {"exclusive_leps",
+       "LEPs",
+       "LEPs holding exclusivity at month MONTH",
+       MetricMonth::Optional,
+       P::Exclusivity,
+       {"exclusive_leps"},
+       [](const R& r, std::size_t steps, double) { return level_at(r.exclusive_leps, steps); }},
+      {"transformation",
+       "score",
+       "transformation score of the schools completed by month MONTH",
+       MetricMonth::Optional,
+       P::Transformation,
+       {"transformation_cumulative"},
        [](const R& r, std::size_t steps, double) { return level_at(r.transformation, steps); }},
   };
 }
@@ -191,9 +244,10 @@ std::string month_text(double m) {
 std::string metric_list() {
   std::string s;
   for (const MetricSpec& m : metric_registry())
-    s += (s.empty() ? "" : ", ") + std::string(m.name) + (m.month == MetricMonth::Required   ? "@MONTH"
-                                                          : m.month == MetricMonth::Optional ? "[@MONTH]"
-                                                                                             : "");
+    s += (s.empty() ? "" : ", ") + std::string(m.name) +
+         (m.month == MetricMonth::Required   ? "@MONTH"
+          : m.month == MetricMonth::Optional ? "[@MONTH]"
+                                             : "");
   return s;
 }
 
@@ -229,10 +283,14 @@ const OutputSpec* find_output(const std::string& name) {
 
 const char* OutputSpec::group() const noexcept {
   switch (scope) {
-    case OutputScope::Series: return dataset::SERIES;
-    case OutputScope::Lep: return dataset::LEPS;
-    case OutputScope::Project: return dataset::PROJECTS;
-    case OutputScope::Replication: return dataset::REPLICATIONS;
+    case OutputScope::Series:
+      return dataset::SERIES;
+    case OutputScope::Lep:
+      return dataset::LEPS;
+    case OutputScope::Project:
+      return dataset::PROJECTS;
+    case OutputScope::Replication:
+      return dataset::REPLICATIONS;
   }
   return "";
 }
@@ -246,19 +304,32 @@ std::string OutputSpec::dims() const {
 bool present(Presence p, const OutputShape& s) {
   const Mechanisms& m = *s.mechanisms;
   switch (p) {
-    case P::Always: return true;
-    case P::Disciplines: return s.disciplines > 0;
-    case P::Pools: return s.pools > 0;
-    case P::Partnering: return m.partnering.enabled;
-    case P::Leps: return m.lep_stage >= 0;
-    case P::Disputes: return m.disputes.enabled;
-    case P::Exclusivity: return m.exclusivity.enabled;
-    case P::Spend: return m.costs.enabled || m.capacity.enabled;
-    case P::Costs: return m.costs.enabled;
-    case P::Capacity: return m.capacity.enabled;
-    case P::CapacityDisciplines: return m.capacity.enabled && s.disciplines > 0;
-    case P::Transformation: return m.transformation.enabled;
-    case P::Funding: return m.funding.enabled;
+    case P::Always:
+      return true;
+    case P::Disciplines:
+      return s.disciplines > 0;
+    case P::Pools:
+      return s.pools > 0;
+    case P::Partnering:
+      return m.partnering.enabled;
+    case P::Leps:
+      return m.lep_stage >= 0;
+    case P::Disputes:
+      return m.disputes.enabled;
+    case P::Exclusivity:
+      return m.exclusivity.enabled;
+    case P::Spend:
+      return m.costs.enabled || m.capacity.enabled;
+    case P::Costs:
+      return m.costs.enabled;
+    case P::Capacity:
+      return m.capacity.enabled;
+    case P::CapacityDisciplines:
+      return m.capacity.enabled && s.disciplines > 0;
+    case P::Transformation:
+      return m.transformation.enabled;
+    case P::Funding:
+      return m.funding.enabled;
   }
   return false;
 }
@@ -270,71 +341,108 @@ bool present(const OutputSpec& spec, const OutputShape& shape) {
 
 const char* presence_text(Presence p) {
   switch (p) {
-    case P::Always: return "always";
-    case P::Disciplines: return "the scenario has disciplines";
-    case P::Pools: return "the scenario has national pools";
-    case P::Partnering: return "[partnering] on";
-    case P::Leps: return "a stage forms the LEP";
-    case P::Disputes: return "[disputes] on";
-    case P::Exclusivity: return "[exclusivity] on";
-    case P::Spend: return "[costs] or [capacity] on";
-    case P::Costs: return "[costs] on";
-    case P::Capacity: return "[capacity] on";
-    case P::CapacityDisciplines: return "[capacity] on and the scenario has disciplines";
-    case P::Transformation: return "[transformation] on";
-    case P::Funding: return "[funding] on";
+    case P::Always:
+      return "always";
+    case P::Disciplines:
+      return "the scenario has disciplines";
+    case P::Pools:
+      return "the scenario has national pools";
+    case P::Partnering:
+      return "[partnering] on";
+    case P::Leps:
+      return "a stage forms the LEP";
+    case P::Disputes:
+      return "[disputes] on";
+    case P::Exclusivity:
+      return "[exclusivity] on";
+    case P::Spend:
+      return "[costs] or [capacity] on";
+    case P::Costs:
+      return "[costs] on";
+    case P::Capacity:
+      return "[capacity] on";
+    case P::CapacityDisciplines:
+      return "[capacity] on and the scenario has disciplines";
+    case P::Transformation:
+      return "[transformation] on";
+    case P::Funding:
+      return "[funding] on";
   }
   return "";
 }
 
 int axis_size(Axis axis, const OutputShape& s) {
   switch (axis) {
-    case A::None: return 1;
-    case A::Stage: return s.stages;
-    case A::Discipline: return s.disciplines;
-    case A::Pool: return s.pools;
-    case A::State: return PROJECT_STATE_COUNT;
-    case A::HealthStatistic: return 3;
-    case A::SpendKind: return 3;
+    case A::None:
+      return 1;
+    case A::Stage:
+      return s.stages;
+    case A::Discipline:
+      return s.disciplines;
+    case A::Pool:
+      return s.pools;
+    case A::State:
+      return PROJECT_STATE_COUNT;
+    case A::HealthStatistic:
+      return 3;
+    case A::SpendKind:
+      return 3;
   }
   return 1;
 }
 
 const char* axis_name(Axis axis) {
   switch (axis) {
-    case A::None: return "";
-    case A::Stage: return "stage";
-    case A::Discipline: return "discipline";
-    case A::Pool: return "pool";
-    case A::State: return "state";
-    case A::HealthStatistic: return "statistic";
-    case A::SpendKind: return "kind";
+    case A::None:
+      return "";
+    case A::Stage:
+      return "stage";
+    case A::Discipline:
+      return "discipline";
+    case A::Pool:
+      return "pool";
+    case A::State:
+      return "state";
+    case A::HealthStatistic:
+      return "statistic";
+    case A::SpendKind:
+      return "kind";
   }
   return "";
 }
 
 const char* axis_dimension(Axis axis) {
   switch (axis) {
-    case A::None: return "";
-    case A::Stage: return "stages";
-    case A::Discipline: return "disciplines";
-    case A::Pool: return "pools";
-    case A::State: return "project_states";
-    case A::HealthStatistic: return "health_statistics";
-    case A::SpendKind: return "spend_kinds";
+    case A::None:
+      return "";
+    case A::Stage:
+      return "stages";
+    case A::Discipline:
+      return "disciplines";
+    case A::Pool:
+      return "pools";
+    case A::State:
+      return "project_states";
+    case A::HealthStatistic:
+      return "health_statistics";
+    case A::SpendKind:
+      return "spend_kinds";
   }
   return "";
 }
 
 const std::vector<std::string>& fixed_dimension(Axis axis) {
-  static const std::vector<std::string> states = {"pending", "waiting", "active", "done"},
-                                        health = {"mean", "p10", "p90"}, spend = {"capital", "lep_setup", "capacity"},
-                                        none;
+  static const std::vector<std::string> states = {"pending", "waiting", "active", "done"}, health = {"mean", "p10", "p90"},
+                                        spend = {"capital", "lep_setup", "capacity"}, none;
   switch (axis) {
-    case A::State: return states;
-    case A::HealthStatistic: return health;
-    case A::SpendKind: return spend;
-    default: return none;
+    case A::State:
+      return states;
+    case A::HealthStatistic:
+      return health;
+    case A::SpendKind:
+      return spend;
+    default:
+      return none;
   }
 }
 
@@ -343,9 +451,12 @@ const char* summary_rule(const OutputSpec& spec) {
     case OutputScope::Series:
       return "per step and component across replications: mean, sd, sum, sum_sq, count, p10, p50, p90 (/summary); NaN "
              "values left out";
-    case OutputScope::Lep: return "per replication and LEP; summed or counted over LEPs by the metrics";
-    case OutputScope::Project: return "per project; not summarised";
-    case OutputScope::Replication: return "per replication; metrics and headline figures across replications";
+    case OutputScope::Lep:
+      return "per replication and LEP; summed or counted over LEPs by the metrics";
+    case OutputScope::Project:
+      return "per project; not summarised";
+    case OutputScope::Replication:
+      return "per replication; metrics and headline figures across replications";
   }
   return "";
 }
@@ -433,7 +544,8 @@ Metric parse_metric(const std::string& text) {
       used = 0;
     }
     if (used != month.size() || month.empty() || !(v > 0) || !std::isfinite(v))
-      throw UsageError("output '" + text + "': the month after @ must be a number of months > 0, e.g. " + spec->name + "@60");
+      throw UsageError("output '" + text + "': the month after @ must be a number of months > 0, e.g. " + spec->name +
+                       "@60");
     m.month = v;
   } else if (spec->month == MetricMonth::Required) {
     throw UsageError("output '" + text + "' needs a month: " + spec->name + "@MONTH, e.g. " + spec->name + "@60");

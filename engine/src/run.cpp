@@ -44,12 +44,12 @@ constexpr double BEST_COMPRESSION = 10.0;
 //! that size ReplicationResult and write the run file; tests/test_run.cpp compares the
 //! estimate with a written file).
 struct ReplicationSize {
-  double series = 0;         //!< per-step series (/series, completed_cumulative included), bytes
-  double series_cells = 0;   //!< values per step and component of all series (their summaries' cells)
-  double per_lep = 0;        //!< per-LEP outcomes (/leps), bytes
+  double series = 0;           //!< per-step series (/series, completed_cumulative included), bytes
+  double series_cells = 0;     //!< values per step and component of all series (their summaries' cells)
+  double per_lep = 0;          //!< per-LEP outcomes (/leps), bytes
   double per_replication = 0;  //!< /replications columns, bytes
-  double projects = 0;       //!< expected projects
-  double per_project = 0;    //!< bytes per project in the results (and in /projects when written)
+  double projects = 0;         //!< expected projects
+  double per_project = 0;      //!< bytes per project in the results (and in /projects when written)
 };
 
 ReplicationSize replication_size(const Scenario& sc) {
@@ -65,9 +65,15 @@ ReplicationSize replication_size(const Scenario& sc) {
         r.series += T * axis_size(spec.axis, shape) * bytes;
         r.series_cells += T * axis_size(spec.axis, shape);
         break;
-      case OutputScope::Lep: r.per_lep += A * 8; break;  // as chunked: 8 bytes a value
-      case OutputScope::Replication: r.per_replication += bytes; break;
-      case OutputScope::Project: r.per_project += bytes; break;
+      case OutputScope::Lep:
+        r.per_lep += A * 8;
+        break;  // as chunked: 8 bytes a value
+      case OutputScope::Replication:
+        r.per_replication += bytes;
+        break;
+      case OutputScope::Project:
+        r.per_project += bytes;
+        break;
     }
   }
   for (int a = 0; a < sc.authority_count(); ++a) {
@@ -178,8 +184,8 @@ RunEstimate estimate_run(const Scenario& sc, std::int64_t replications, int thre
   // The file: per replication its series, per-LEP values, /projects rows when written and
   // /replications; once, the summaries (8 float64 statistics per series cell) and the
   // scenario twice (verbatim and resolved).
-  const double file_replication = size.series + size.per_lep + (sc.per_project_output ? size.projects * size.per_project : 0) +
-                                  size.per_replication;
+  const double file_replication =
+      size.series + size.per_lep + (sc.per_project_output ? size.projects * size.per_project : 0) + size.per_replication;
   e.file_bytes = R * file_replication + 8.0 * std::size(dataset::SUMMARY_STATISTICS) * size.series_cells +
                  2.0 * static_cast<double>(sc.source_text.size());
   // The summaries read one step of the widest series back for every replication at once.

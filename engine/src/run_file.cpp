@@ -15,9 +15,9 @@
 
 #include "lepsim/error.hpp"
 #include "lepsim/h5.hpp"
-#include "lepsim/version.hpp"
 #include "lepsim/outputs.hpp"
 #include "lepsim/percentile.hpp"
+#include "lepsim/version.hpp"
 
 namespace lepsim {
 namespace {
@@ -46,9 +46,12 @@ std::uint64_t chunk_rows(std::uint64_t row_bytes, std::uint64_t max_rows) {
 
 h5::Filters filters_of(Storage storage) {
   switch (storage) {
-    case Storage::Counts: return COUNTS;
-    case Storage::Reals: return REALS;
-    case Storage::DeflateOnly: return DEFLATE_ONLY;
+    case Storage::Counts:
+      return COUNTS;
+    case Storage::Reals:
+      return REALS;
+    case Storage::DeflateOnly:
+      return DEFLATE_ONLY;
   }
   return COUNTS;
 }
@@ -200,13 +203,18 @@ void RunFileWriter::Impl::create_columns(h5::Group& root, std::uint64_t chunk) {
         c.row = 1;
         rows = 4096;
         break;
-      case OutputScope::Project: rows = PROJECT_CHUNK; break;
+      case OutputScope::Project:
+        rows = PROJECT_CHUNK;
+        break;
     }
     const h5::Filters f = filters_of(spec.storage);
     h5::Dataset* d = nullptr;
-    if (spec.type == ValueType::Int32) c.i32 = g.create_appendable<std::int32_t>(spec.name, inner, rows, f), d = &c.i32.dataset();
-    if (spec.type == ValueType::Int64) c.i64 = g.create_appendable<std::int64_t>(spec.name, inner, rows, f), d = &c.i64.dataset();
-    if (spec.type == ValueType::Float64) c.f64 = g.create_appendable<double>(spec.name, inner, rows, f), d = &c.f64.dataset();
+    if (spec.type == ValueType::Int32)
+      c.i32 = g.create_appendable<std::int32_t>(spec.name, inner, rows, f), d = &c.i32.dataset();
+    if (spec.type == ValueType::Int64)
+      c.i64 = g.create_appendable<std::int64_t>(spec.name, inner, rows, f), d = &c.i64.dataset();
+    if (spec.type == ValueType::Float64)
+      c.f64 = g.create_appendable<double>(spec.name, inner, rows, f), d = &c.f64.dataset();
     if (*spec.unit) d->set_attr("units", spec.unit);
     if (const std::string dims = spec.dims(); !dims.empty()) d->set_attr("dims", dims);
     d->set_attr("description", spec.description);

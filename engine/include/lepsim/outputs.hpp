@@ -38,36 +38,36 @@ struct ReplicationResult {
   // Per project, in creation order (authority by authority, then ordinal).
   std::vector<std::int32_t> project_authority;
   std::vector<std::int32_t> project_type;
-  std::vector<std::int32_t> arrival_step;       //!< first step the project is in the programme
-  std::vector<std::int32_t> completion_step;    //!< step its last stage finished; -1 if not by the horizon
+  std::vector<std::int32_t> arrival_step;     //!< first step the project is in the programme
+  std::vector<std::int32_t> completion_step;  //!< step its last stage finished; -1 if not by the horizon
 
   // Partnership mechanisms (docs/model.md, sections 11-18); empty when the mechanism is off.
-  std::vector<double> health;                   //!< [T*3] mean, P10, P90 of health over formed LEPs; NaN before any forms
-  std::vector<std::int32_t> leps_formed;        //!< [T] LEPs formed by the step
-  std::vector<std::int32_t> disputes_active;    //!< [T] LEPs whose work a dispute stalls during the step
-  std::vector<std::int32_t> exclusive_leps;     //!< [T] formed LEPs still holding exclusivity
-  std::vector<double> spend;                    //!< [T*3] GBP m in the step: capital, LEP set-up, capacity
-  std::vector<double> transformation;           //!< [T] cumulative transformation score
-  std::vector<double> fte;                      //!< [T*D] FTE employed by authorities that have entered
-  std::vector<std::int32_t> funding_queue;      //!< [T] stage instances waiting for funds
-  std::vector<double> funding_committed;        //!< [T] GBP m committed in the programme year so far
+  std::vector<double> health;                 //!< [T*3] mean, P10, P90 of health over formed LEPs; NaN before any forms
+  std::vector<std::int32_t> leps_formed;      //!< [T] LEPs formed by the step
+  std::vector<std::int32_t> disputes_active;  //!< [T] LEPs whose work a dispute stalls during the step
+  std::vector<std::int32_t> exclusive_leps;   //!< [T] formed LEPs still holding exclusivity
+  std::vector<double> spend;                  //!< [T*3] GBP m in the step: capital, LEP set-up, capacity
+  std::vector<double> transformation;         //!< [T] cumulative transformation score
+  std::vector<double> fte;                    //!< [T*D] FTE employed by authorities that have entered
+  std::vector<std::int32_t> funding_queue;    //!< [T] stage instances waiting for funds
+  std::vector<double> funding_committed;      //!< [T] GBP m committed in the programme year so far
 
   // Per authority (LEP), at the end of the replication.
-  std::vector<double> lep_final_health;         //!< NaN if the LEP never formed
-  std::vector<std::int32_t> lep_formed_step;    //!< -1 if never
-  std::vector<std::int32_t> lep_disputes;       //!< disputes started
+  std::vector<double> lep_final_health;                 //!< NaN if the LEP never formed
+  std::vector<std::int32_t> lep_formed_step;            //!< -1 if never
+  std::vector<std::int32_t> lep_disputes;               //!< disputes started
   std::vector<std::int32_t> lep_exclusivity_lost_step;  //!< -1 if kept (or never formed)
-  std::vector<double> lep_capital_cost;         //!< GBP m, capital incl. overruns, of its projects
-  std::vector<double> lep_setup_cost;           //!< GBP m
-  std::vector<double> lep_capacity_cost;        //!< GBP m
+  std::vector<double> lep_capital_cost;                 //!< GBP m, capital incl. overruns, of its projects
+  std::vector<double> lep_setup_cost;                   //!< GBP m
+  std::vector<double> lep_capacity_cost;                //!< GBP m
   std::vector<std::int32_t> lep_schools_completed;
-  std::vector<double> lep_transformation;       //!< summed score of its completed schools
+  std::vector<double> lep_transformation;  //!< summed score of its completed schools
 
-  std::vector<double> project_cost;             //!< per project, GBP m incl. overrun (0 if not costed)
+  std::vector<double> project_cost;  //!< per project, GBP m incl. overrun (0 if not costed)
 
-  std::int32_t projects = 0;                    //!< projects generated (arrived or not)
-  std::int32_t completed = 0;                   //!< finished within the horizon
-  std::int32_t finish_step = -1;                //!< step the last project finished; -1 if any is unfinished
+  std::int32_t projects = 0;      //!< projects generated (arrived or not)
+  std::int32_t completed = 0;     //!< finished within the horizon
+  std::int32_t finish_step = -1;  //!< step the last project finished; -1 if any is unfinished
 
   void resize(int steps, int stages, int disciplines, int pools, int authorities, const Mechanisms& mechanisms);
 };
@@ -130,15 +130,15 @@ OutputShape output_shape(const Scenario& scenario);
 
 //! One output, declared once.
 struct OutputSpec {
-  const char* name;         //!< dataset name in its group, and the export's name
+  const char* name;  //!< dataset name in its group, and the export's name
   OutputScope scope;
-  Axis axis;                //!< series only
+  Axis axis;  //!< series only
   ValueType type;
-  const char* unit;         //!< "" for an index column that has no unit attribute
+  const char* unit;  //!< "" for an index column that has no unit attribute
   const char* description;
   Presence presence;
   Storage storage;
-  double initial;           //!< resize()'s fill (NaN where "never" is NaN)
+  double initial;                                      //!< resize()'s fill (NaN where "never" is NaN)
   std::vector<std::int32_t> ReplicationResult::*ints;  //!< the field holding it (int32 vectors)
   std::vector<double> ReplicationResult::*reals;       //!< the field holding it (float64 vectors)
   std::int32_t ReplicationResult::*scalar;             //!< the field holding it (per-replication scalars)

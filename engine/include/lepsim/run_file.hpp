@@ -11,7 +11,6 @@
 
 #include "lepsim/outputs.hpp"
 #include "lepsim/scenario.hpp"
-#include "lepsim/outputs.hpp"
 
 namespace lepsim {
 

@@ -13,7 +13,7 @@ namespace lepsim::analysis {
 inline constexpr const char* DATA_DICTIONARY = "data-dictionary.csv";
 
 struct ExportOptions {
-  bool force = false;                //!< overwrite existing files
+  bool force = false;  //!< overwrite existing files
   //! Outputs to write (registry names of series and LEP outputs, or the groups
   //! replications, series, summary, leps, projects); empty: all. Unknown names are refused.
   std::vector<std::string> outputs;
