@@ -37,6 +37,17 @@ std::vector<ReplicationResult> simulate(const Scenario& sc, int replications, in
   return all;
 }
 
+//! Writes a run file of bsf.toml; returns its path.
+std::string run_bsf(const std::string& name, int replications, int threads) {
+  RunOptions o;
+  o.output_path = (test::scratch_dir("outputs") / name).string();
+  o.replications = replications;
+  o.threads = threads;
+  o.force = true;
+  run_scenario(bsf(), o);
+  return o.output_path;
+}
+
 bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
   return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0);
 }
@@ -101,13 +112,7 @@ TEST_CASE("every output: same bits for 1, 2 and 4 threads and any chunk", "[outp
 
 TEST_CASE("the run file holds exactly the registry's datasets, with its attributes", "[outputs][run_file]") {
   const Scenario& sc = bsf();
-  RunOptions o;
-  o.output_path = (test::scratch_dir("outputs") / "bsf.h5").string();
-  o.replications = 3;
-  o.threads = 1;
-  o.force = true;
-  run_scenario(sc, o);
-  const analysis::RunReader run(o.output_path);
+  const analysis::RunReader run(run_bsf("bsf.h5", 3, 1));
   const h5::Group root = run.file().root();
   const OutputShape shape = output_shape(sc);
   std::size_t declared = 0;
@@ -153,13 +158,7 @@ TEST_CASE("metrics parse by name, with @MONTH, and refuse unknown names clearly"
 TEST_CASE("a metric has one value whether computed in memory or from the run file", "[outputs][metrics]") {
   const Scenario& sc = bsf();
   const auto results = simulate(sc, 4, 1, 4);
-  RunOptions o;
-  o.output_path = (test::scratch_dir("outputs") / "metrics.h5").string();
-  o.replications = 4;
-  o.threads = 2;
-  o.force = true;
-  run_scenario(sc, o);
-  const analysis::RunReader run(o.output_path);
+  const analysis::RunReader run(run_bsf("metrics.h5", 4, 2));
   const OutputShape shape = output_shape(sc);
   for (const MetricSpec& spec : metric_registry()) {
     std::vector<std::string> names = {spec.name};

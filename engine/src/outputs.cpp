@@ -133,6 +133,13 @@ double sum_steps(const std::vector<std::int32_t>& x, std::size_t steps) {
   for (std::size_t t = 0; t < steps; ++t) s += x[t];
   return s;
 }
+//! The sum of every value, in order (for int32 values exact in double).
+template <typename T>
+double sum_all(const std::vector<T>& x) {
+  double s = 0;
+  for (T v : x) s += v;
+  return s;
+}
 //! The value of a per-step level series at the last step ending by the month (0 before any).
 template <typename T>
 double level_at(const std::vector<T>& x, std::size_t steps) {
@@ -177,11 +184,7 @@ std::vector<MetricSpec> make_metrics() {
        MetricMonth::None,
        P::Spend,
        {"spend"},
-       [](const R& r, std::size_t, double) {
-         double s = 0;
-         for (double x : r.spend) s += x;
-         return s;
-       }},
+       [](const R& r, std::size_t, double) { return sum_all(r.spend); }},
       {"health_final",
        "0-1",
        "partnering health at the horizon, mean over formed LEPs (NaN if none formed)",
@@ -195,11 +198,7 @@ std::vector<MetricSpec> make_metrics() {
        MetricMonth::None,
        P::Disputes,
        {"disputes"},
-       [](const R& r, std::size_t, double) {
-         double s = 0;
-         for (auto x : r.lep_disputes) s += x;
-         return s;
-       }},
+       [](const R& r, std::size_t, double) { return sum_all(r.lep_disputes); }},
       {"exclusivity_withdrawn",
        "LEPs",
        "LEPs whose exclusivity was withdrawn",
@@ -391,45 +390,17 @@ int axis_size(Axis axis, const OutputShape& s) {
   return 1;
 }
 
-const char* axis_name(Axis axis) {
-  switch (axis) {
-    case A::None:
-      return "";
-    case A::Stage:
-      return "stage";
-    case A::Discipline:
-      return "discipline";
-    case A::Pool:
-      return "pool";
-    case A::State:
-      return "state";
-    case A::HealthStatistic:
-      return "statistic";
-    case A::SpendKind:
-      return "kind";
-  }
-  return "";
-}
+//! Per Axis, in enum order: its name in dims attributes and the /dimensions list naming it.
+constexpr const char* AXIS_NAMES[][2] = {{"", ""},
+                                         {"stage", "stages"},
+                                         {"discipline", "disciplines"},
+                                         {"pool", "pools"},
+                                         {"state", "project_states"},
+                                         {"statistic", "health_statistics"},
+                                         {"kind", "spend_kinds"}};
 
-const char* axis_dimension(Axis axis) {
-  switch (axis) {
-    case A::None:
-      return "";
-    case A::Stage:
-      return "stages";
-    case A::Discipline:
-      return "disciplines";
-    case A::Pool:
-      return "pools";
-    case A::State:
-      return "project_states";
-    case A::HealthStatistic:
-      return "health_statistics";
-    case A::SpendKind:
-      return "spend_kinds";
-  }
-  return "";
-}
+const char* axis_name(Axis axis) { return AXIS_NAMES[static_cast<int>(axis)][0]; }
+const char* axis_dimension(Axis axis) { return AXIS_NAMES[static_cast<int>(axis)][1]; }
 
 const std::vector<std::string>& fixed_dimension(Axis axis) {
   static const std::vector<std::string> states = {"pending", "waiting", "active", "done"}, health = {"mean", "p10", "p90"},
