@@ -189,8 +189,10 @@ RunEstimate estimate_run(const Scenario& sc, std::int64_t replications, int thre
   e.file_bytes = R * file_replication + 8.0 * std::size(dataset::SUMMARY_STATISTICS) * size.series_cells +
                  2.0 * static_cast<double>(sc.source_text.size());
   // The summaries read one step of the widest series back for every replication at once.
-  const double widest = std::max({static_cast<double>(sc.stages.size()), static_cast<double>(sc.disciplines.size()),
-                                  static_cast<double>(sc.pools.size()), static_cast<double>(PROJECT_STATE_COUNT)});
+  double widest = 1;
+  for (const OutputSpec& spec : output_registry())
+    if (spec.is_series() && present(spec, output_shape(sc)))
+      widest = std::max(widest, static_cast<double>(axis_size(spec.axis, output_shape(sc))));
   e.summary_bytes = R * (widest + 1) * 8;
   // Simulating: three chunks of results (one being written while the next two are
   // simulated), the writer's pending chunks, and a simulator per worker (result-sized
