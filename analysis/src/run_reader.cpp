@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <new>
 #include <stdexcept>
 #include <system_error>
@@ -21,8 +22,9 @@ constexpr std::uint64_t BLOCK_BYTES = 16ull << 20;  // one read-back block: memo
 constexpr double INF = std::numeric_limits<double>::infinity();
 const char* const FILE_TYPE = RUN_FILE_TYPE;
 const char* const FORMAT_DOC = " (docs/run-file-format.md)";
-//! Statistics every /summary/SERIES group holds; `count` came later in format 1 and is optional.
-const char* const SUMMARY_STATS[] = {"mean", "sd", "p10", "p50", "p90", "sum", "sum_sq"};
+//! `count` came later in format 1: optional; every other statistic of
+//! dataset::SUMMARY_STATISTICS is required.
+bool optional_statistic(const std::string& stat) { return stat == "count"; }
 
 std::string dims_text(const Dims& d) {
   std::string s = "[";
@@ -263,8 +265,9 @@ void RunReader::check_structure() {
     const std::string g = "/summary/" + s.name;
     need_group(g);
     const Dims want = s.inner ? Dims{T, s.inner} : Dims{T};
-    for (const char* stat : SUMMARY_STATS) need_shape(g + "/" + stat, want), need_type(g + "/" + stat, Kind::Float);
-    if (root.exists(g + "/count")) need_shape(g + "/count", want);
+    for (const char* stat : dataset::SUMMARY_STATISTICS)
+      if (!optional_statistic(stat) || root.exists(g + "/" + stat))
+        need_shape(g + "/" + stat, want), need_type(g + "/" + stat, Kind::Float);
     const h5::Group sg = root.open_group(g);
     if (!sg.has_attr("n") || sg.attr<std::int64_t>("n") != meta_.replications)
       fail("inconsistent: " + g + " has no attribute n = " + std::to_string(R) + " (the replications)");
@@ -419,13 +422,13 @@ void RunReader::verify() const {
     // percentiles between the extremes and in order. A cell with no value is NaN throughout.
     for (std::size_t j = 0; j < meta_.series.size(); ++j) {
       const std::string g = "/summary/" + meta_.series[j].name + "/";
-      std::vector<std::vector<double>> stat;
-      for (const char* name : SUMMARY_STATS) {
+      std::map<std::string, std::vector<double>> stat;
+      for (const char* name : dataset::SUMMARY_STATISTICS) {
         where = g + name;
-        stat.push_back(root.read_array<double>(where));
+        if (!optional_statistic(name)) stat[name] = root.read_array<double>(where);
       }
-      const auto &mean = stat[0], &sd = stat[1], &p10 = stat[2], &p50 = stat[3], &p90 = stat[4], &sum = stat[5],
-                 &sum_sq = stat[6];
+      const auto &mean = stat["mean"], &sd = stat["sd"], &p10 = stat["p10"], &p50 = stat["p50"], &p90 = stat["p90"],
+                 &sum = stat["sum"], &sum_sq = stat["sum_sq"];
       const Cells& c = cells[j];
       std::vector<double> count = c.count;
       where = g + "count";
