@@ -77,11 +77,10 @@ class Staging {
     std::error_code ec;
     for (const auto& f : files)
       if (!force && fs::exists(dir_ / f, ec)) throw OutputError((dir_ / f).string() + " exists; use --force to overwrite it");
-    fs::create_directories(dir_ / "series", ec);
-    if (!ec) fs::create_directories(dir_ / "summary", ec);
-    if (ec) throw OutputError("cannot create " + dir_.string() + ": " + ec.message());
     std::vector<std::string> written;
     for (const auto& f : files) {
+      fs::create_directories((dir_ / f).parent_path(), ec);  // series/, summary/ only when written
+      if (ec) throw OutputError("cannot create " + (dir_ / f).parent_path().string() + ": " + ec.message());
       fs::rename(path_ / f, dir_ / f, ec);
       if (ec) throw OutputError("cannot write " + (dir_ / f).string() + ": " + ec.message());
       written.push_back((dir_ / f).string());
