@@ -189,7 +189,10 @@ std::vector<ParamSpec> build_registry() {
 
       // --- [[authorities]]
       structure("authorities", "array of tables", "required", "one or more groups", "groups of authorities declared alike"),
-      structure("authorities.{group}.name", "name", "required", "unique among groups", "the group's name"),
+      structure("authorities.{group}.name", "name", "required",
+                "unique among groups; in a variant, the base's group it changes", "the group's name"),
+      structure("authorities.{group}.add", "boolean", "`false`", "only in a variant: `true` for a group its base lacks",
+                "the entry adds a group instead of changing one"),
       integer("authorities.{group}.count", "authorities", "1", ParamRange{1, MAX_AUTHORITIES},
               "authorities in the group (all groups together at most 32,768)", SLOT(s.groups[at(i, 0)].count)),
       distribution("authorities.{group}.entry_month", "programme month", "0", "month each authority enters",

@@ -200,6 +200,7 @@ class Parser {
   }
   TValue read_toml(const std::string& text, const std::string& path) const;
   TValue with_bases(TValue root, const std::string& path, std::vector<std::string>& chain, Scenario& s);
+  void merge_groups(TValue& base, const TValue& over);
   void error_at(const TValue& v, const std::string& key, const std::string& rule) {
     error(v, key, value_text(v), rule);
   }
@@ -804,6 +805,8 @@ void Parser::parse_authorities(const TValue& root, Scenario& s) {
       continue;
     }
     check_keys(gv, path, table_keys("authorities.{group}"));
+    if (const TValue* add = find(gv, "add"))  // (a variant's entries have had it taken out)
+      error_at(*add, path + ".add", "adds a group to a base's groups, and this file has no base with [[authorities]]");
     const std::size_t gi = s.groups.size();
     s.groups.push_back({});
     AuthorityGroup& g = s.groups.back();
@@ -1341,10 +1344,59 @@ void merge_over(TValue& into, const TValue& over) {
   }
 }
 
+//! A variant's [[authorities]] laid over its base's: an entry named like a base group changes
+//! that group (key by key, as tables merge); one with `add = true` is a new group, after the
+//! base's; any other name is an error, so a variant cannot drop the base's groups by accident
+//! (docs/scenario-format.md, "Changing part of a list").
+void Parser::merge_groups(TValue& base, const TValue& over) {
+  std::unordered_map<std::string, std::size_t> by_name;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < base.as_array().size(); ++i) {
+    const TValue& g = base.as_array()[i];
+    if (g.is_table() && g.as_table().count("name") && g.as_table().at("name").is_string())
+      by_name.emplace(g.as_table().at("name").as_string().str, i), names.push_back(g.as_table().at("name").as_string().str);
+  }
+  for (std::size_t i = 0; i < over.as_array().size(); ++i) {
+    TValue e = over.as_array()[i];
+    const std::string path = "authorities[" + std::to_string(i) + "]";
+    if (!e.is_table()) {
+      base.as_array().push_back(e);  // reported by the parser
+      continue;
+    }
+    bool add = false;
+    if (const TValue* a = find(e, "add")) {
+      if (!a->is_boolean()) error_at(*a, path + ".add", "must be true or false");
+      else add = a->as_boolean();
+      e.as_table().erase("add");
+    }
+    const TValue* n = find(e, "name");
+    if (!n || !n->is_string()) {
+      error(n ? *n : e, path + ".name", n ? value_text(*n) : "",
+            "a variant's [[authorities]] entry needs the name of the base's group it changes (or add = true and a new name)");
+      continue;
+    }
+    const auto it = by_name.find(n->as_string().str);
+    if (add && it != by_name.end()) {
+      error_at(*n, path + ".name", "is already a group of the base; leave out add = true to change that group");
+    } else if (add) {
+      base.as_array().push_back(std::move(e));
+    } else if (it == by_name.end()) {
+      error_at(*n, path + ".name",
+               "no group of the base has this name" + did_you_mean(n->as_string().str, names) + "; groups: " + join(names) +
+                   ". Write add = true in the entry to add a group, or replace = [\"authorities\"] above the first [header] "
+                   "to give the whole list");
+    } else {
+      merge_over(base.as_array()[it->second], e);
+    }
+  }
+}
+
 //! `base = "FILE"`: the file named (relative to this one) is read first and this one's
 //! values are laid over it (docs/scenario-format.md, "Inheriting from a base scenario").
+//! `replace = ["authorities", ...]` names top-level tables and lists the file gives whole.
 TValue Parser::with_bases(TValue root, const std::string& path, std::vector<std::string>& chain, Scenario& s) {
   if (!root.is_table() || !root.as_table().count("base")) return root;
+  file_rank_.emplace(path, 0);  // (its rank is set once its own base is read)
   const TValue& b = root.as_table().at("base");
   const auto fail = [&](const std::string& rule) {
     throw ScenarioError({{path, static_cast<int>(b.location().line()), "base", value_text(b), rule}});
@@ -1369,6 +1421,29 @@ TValue Parser::with_bases(TValue root, const std::string& path, std::vector<std:
   s.base_files.push_back({file, text});
   TValue over = std::move(root);
   over.as_table().erase("base");
+  std::set<std::string> whole;
+  if (const TValue* r = find(over, "replace")) {
+    const auto listed = string_list(over, "replace", "", false);
+    const std::vector<std::string> tops = table_keys("");
+    for (std::size_t i = 0; listed && i < listed->size(); ++i) {
+      const std::string& k = (*listed)[i];
+      const TValue& at = r->as_array()[i];
+      if (k == "base" || k == "replace" || std::find(tops.begin(), tops.end(), k) == tops.end())
+        error_at(at, "replace[" + std::to_string(i) + "]", "not a top-level table or list" + did_you_mean(k, tops));
+      else if (!find(over, k))
+        error_at(at, "replace[" + std::to_string(i) + "]", "this file gives no '" + k + "' to replace the base's with");
+      else whole.insert(k);
+    }
+    over.as_table().erase("replace");
+  }
+  for (const std::string& k : whole) merged.as_table()[k] = over.as_table().at(k), over.as_table().erase(k);
+  if (const TValue* a = find(over, "authorities"); a && a->is_array()) {
+    if (TValue* into = merged.as_table().count("authorities") ? &merged.as_table().at("authorities") : nullptr;
+        into && into->is_array()) {
+      merge_groups(*into, *a);
+      over.as_table().erase("authorities");
+    }
+  }
   merge_over(merged, over);
   return merged;
 }
@@ -1384,6 +1459,8 @@ Scenario Parser::parse(const std::string& text) {
   root_ = &root;
   if (!root.is_table() || root.as_table().empty())
     throw ScenarioError({{path_, 0, "", "", "the scenario is empty: it needs [scenario], [time], [stages.*], [project_types.*] and [[authorities]]"}});
+  if (const TValue* r = find(root, "replace"))  // (a file with a base has had it taken out)
+    error_at(*r, "replace", "needs a base: replace names what this file gives whole instead of changing its base's");
   check_keys(root, "", TOP_LEVEL_KEYS);
   parse_meta(root, s);
   parse_time(root, s);
