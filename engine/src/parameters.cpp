@@ -5,6 +5,8 @@
 #include "lepsim/parameters.hpp"
 
 #include <algorithm>
+#include <array>
+#include <functional>
 #include <cmath>
 #include <set>
 #include <unordered_map>
@@ -664,9 +666,65 @@ std::vector<std::string> parameter_paths(const Scenario& s) {
   return out;
 }
 
-const ParamSpec& parameter_spec(const Scenario& s, std::string_view path) {
+namespace {
+
+//! A concrete path resolved: its spec and wildcard values, and for "X.mode" on a
+//! distribution X the index of that parameter in Distribution::params() (else -1).
+struct Resolved {
+  const ParamSpec* spec = nullptr;
   ParamIndex idx;
-  if (const ParamSpec* p = match(s, path, idx); p && p->addressable()) return *p;
+  int sub = -1;
+};
+
+//! Index of a distribution's parameter by the name a file gives it (a normal's min and max
+//! are its lower and upper).
+int dist_param(const Distribution& d, std::string_view name) {
+  if (d.kind() == DistKind::Normal && name == "min") name = "lower";
+  if (d.kind() == DistKind::Normal && name == "max") name = "upper";
+  const auto names = Distribution::param_names(d.kind());
+  for (std::size_t k = 0; k < names.size(); ++k)
+    if (names[k] == name) return static_cast<int>(k);
+  return -1;
+}
+
+Resolved resolve(const Scenario& s, std::string_view path) {
+  Resolved r;
+  r.spec = match(s, path, r.idx);
+  if (r.spec) return r.spec->addressable() ? r : Resolved{};
+  const auto dot = path.rfind('.');
+  if (dot == std::string_view::npos) return {};
+  const ParamSpec* d = match(s, path.substr(0, dot), r.idx);
+  if (!d || d->type != ParamType::Distribution) return {};
+  const ParamSlot slot = d->slot(const_cast<Scenario&>(s), r.idx);
+  const auto* dist = std::get_if<Distribution*>(&slot);
+  if (!dist) return {};
+  r.sub = dist_param(**dist, path.substr(dot + 1));
+  if (r.sub < 0) return {};
+  r.spec = d;
+  return r;
+}
+
+//! `d` with parameter k set to v (same kind).
+Distribution with_param(const Distribution& d, int k, double v) {
+  std::array<double, 4> p{};
+  std::copy(d.params().begin(), d.params().end(), p.begin());
+  p[static_cast<std::size_t>(k)] = v;
+  switch (d.kind()) {
+    case DistKind::Fixed: return Distribution::fixed(p[0]);
+    case DistKind::Uniform: return Distribution::uniform(p[0], p[1]);
+    case DistKind::Triangular: return Distribution::triangular(p[0], p[1], p[2]);
+    case DistKind::Pert: return Distribution::pert(p[0], p[1], p[2], p[3]);
+    case DistKind::Normal: return Distribution::normal(p[0], p[1], p[2], p[3]);
+    case DistKind::Lognormal: return Distribution::lognormal(p[0], p[1]);
+    case DistKind::Exponential: return Distribution::exponential(p[0]);
+    default: return d;
+  }
+}
+
+}  // namespace
+
+const ParamSpec& parameter_spec(const Scenario& s, std::string_view path) {
+  if (const Resolved r = resolve(s, path); r.spec) return *r.spec;
   const std::vector<std::string> all = parameter_paths(s);
   path_error(path, "", "unknown parameter" + detail::did_you_mean(std::string(path), all) +
                            "; parameter_paths() lists the parameters of a scenario");
@@ -674,11 +732,10 @@ const ParamSpec& parameter_spec(const Scenario& s, std::string_view path) {
 
 namespace {
 
-ParamSlot slot_at(Scenario& s, std::string_view path, const ParamSpec*& spec) {
-  ParamIndex idx;
-  spec = match(s, path, idx);
-  if (!spec || !spec->addressable()) parameter_spec(s, path);  // throws, with a suggestion
-  const ParamSlot slot = spec->slot(s, idx);
+ParamSlot slot_at(Scenario& s, std::string_view path, Resolved& r) {
+  r = resolve(s, path);
+  if (!r.spec) parameter_spec(s, path);  // throws, with a suggestion
+  const ParamSlot slot = r.spec->slot(s, r.idx);
   if (std::holds_alternative<std::monostate>(slot))
     path_error(path, "", "not given in this scenario (its table is absent), so it cannot be addressed");
   return slot;
@@ -694,8 +751,9 @@ std::string value_text(const ParamValue& v) {
 }  // namespace
 
 ParamValue get_parameter(const Scenario& s, std::string_view path) {
-  const ParamSpec* spec = nullptr;
-  const ParamSlot slot = slot_at(const_cast<Scenario&>(s), path, spec);
+  Resolved r;
+  const ParamSlot slot = slot_at(const_cast<Scenario&>(s), path, r);
+  if (r.sub >= 0) return (*std::get<Distribution*>(slot)).params()[static_cast<std::size_t>(r.sub)];
   if (const auto* d = std::get_if<double*>(&slot)) return **d;
   if (const auto* n = std::get_if<int*>(&slot)) return static_cast<std::int64_t>(**n);
   if (const auto* u = std::get_if<std::uint64_t*>(&slot)) return static_cast<std::int64_t>(**u);
@@ -756,17 +814,34 @@ void follow_stage(Scenario& s, const Stage& before, int stage) {
 
 Scenario changed(const Scenario& s, std::string_view path, const std::function<ParamValue(const ParamValue&)>& f) {
   Scenario out = s;
-  const ParamSpec* spec = nullptr;
   const ParamValue old = get_parameter(s, path);
-  const ParamSlot slot = slot_at(out, path, spec);
-  ParamIndex idx;
-  match(out, path, idx);
-  const bool stage_value = spec->path.rfind("stages.{stage}.", 0) == 0;
-  const Stage before = stage_value ? s.stages[static_cast<std::size_t>(idx[0])] : Stage{};
-  store(*spec, slot, path, f(old));
-  if (stage_value) follow_stage(out, before, idx[0]);
+  Resolved r;
+  const ParamSlot slot = slot_at(out, path, r);
+  const bool stage_value = r.spec->path.rfind("stages.{stage}.", 0) == 0;
+  const Stage before = stage_value ? s.stages[static_cast<std::size_t>(r.idx[0])] : Stage{};
+  const ParamValue v = f(old);
+  if (r.sub >= 0) {  // one parameter of a distribution
+    const auto* x = std::get_if<double>(&v);
+    const auto* n = std::get_if<std::int64_t>(&v);
+    if (!x && !n) path_error(path, value_text(v), "must be a number");
+    Distribution& d = *std::get<Distribution*>(slot);
+    d = with_param(d, r.sub, x ? *x : static_cast<double>(*n));
+  } else {
+    store(*r.spec, slot, path, v);
+  }
+  if (stage_value) follow_stage(out, before, r.idx[0]);
   detail::refresh_derived(out);
-  check_valid(out);
+  auto problems = validate(out);
+  if (!problems.empty()) {
+    // Name groups as the path API does: authorities[3] -> authorities.waves4-6.
+    for (Diagnostic& d : problems)
+      if (d.key.rfind("authorities[", 0) == 0) {
+        const auto close = d.key.find(']');
+        const std::size_t g = std::stoul(d.key.substr(12, close - 12));
+        if (g < out.groups.size()) d.key = "authorities." + out.groups[g].name + d.key.substr(close + 1);
+      }
+    throw ScenarioError(std::move(problems));
+  }
   return out;
 }
 
