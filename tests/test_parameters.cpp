@@ -45,9 +45,9 @@ std::vector<Diagnostic> problems_of(F f) {
 }
 
 std::size_t group_index(const Scenario& s, const std::string& name) {
-  return static_cast<std::size_t>(std::find_if(s.groups.begin(), s.groups.end(),
-                                               [&](const AuthorityGroup& g) { return g.name == name; }) -
-                                  s.groups.begin());
+  return static_cast<std::size_t>(
+      std::find_if(s.groups.begin(), s.groups.end(), [&](const AuthorityGroup& g) { return g.name == name; }) -
+      s.groups.begin());
 }
 
 std::string read(const std::string& path) {
@@ -84,8 +84,7 @@ TEST_CASE("the path API reads every kind of parameter by name", "[parameters]") 
   CHECK(std::get<bool>(get_parameter(s, "partnering.enabled")));
 }
 
-TEST_CASE("parameter_paths lists every addressable parameter, and each reads and writes back unchanged",
-          "[parameters]") {
+TEST_CASE("parameter_paths lists every addressable parameter, and each reads and writes back unchanged", "[parameters]") {
   const Scenario& s = bsf();
   const auto paths = parameter_paths(s);
   for (const char* p : {"stages.procurement.work", "national.approvals.capacity", "authorities.waves4-6.team.design",
@@ -149,8 +148,7 @@ TEST_CASE("with_parameter names the path of an unknown, mistyped or out-of-range
   CHECK(d[0].rule.find("has no design FTE") != std::string::npos);
 }
 
-TEST_CASE("scaling a distribution scales every value it can take; types that inherit a stage follow it",
-          "[parameters]") {
+TEST_CASE("scaling a distribution scales every value it can take; types that inherit a stage follow it", "[parameters]") {
   const Scenario& s = bsf();
   const Scenario x = with_scaled_parameter(s, "stages.procurement.work", 1.5);
   const Distribution& before = s.stages[2].work;
@@ -172,9 +170,10 @@ TEST_CASE("scaling a distribution scales every value it can take; types that inh
   CHECK(stage_of(type(c, "remodel"), 6).work == stage_of(type(s, "remodel"), 6).work);
   CHECK(stage_of(type(c, "remodel"), 6).work != c.stages[6].work);
   // Every kind scales.
-  for (const Distribution& d : {Distribution::fixed(2), Distribution::uniform(1, 3), Distribution::triangular(1, 2, 4),
-                                Distribution::normal(5, 1, 0, 10), Distribution::lognormal(3, 1), Distribution::exponential(2),
-                                Distribution::discrete({1, 2}, {1, 3}), Distribution::empirical({1, 2, 5})}) {
+  for (const Distribution& d :
+       {Distribution::fixed(2), Distribution::uniform(1, 3), Distribution::triangular(1, 2, 4),
+        Distribution::normal(5, 1, 0, 10), Distribution::lognormal(3, 1), Distribution::exponential(2),
+        Distribution::discrete({1, 2}, {1, 3}), Distribution::empirical({1, 2, 5})}) {
     INFO(d.describe());
     CHECK(scaled(d, 2).mean() == Approx(2 * d.mean()));
     CHECK(scaled(d, 2).variance() == Approx(4 * d.variance()));
@@ -192,8 +191,8 @@ TEST_CASE("validate judges a scenario built in code like a file", "[parameters]"
   const auto d = validate(s);
   std::vector<std::string> keys;
   for (const auto& x : d) keys.push_back(x.key);
-  for (const char* k : {"authorities[0].count", "stages.obc_approval.earliest_month", "partnering.productivity",
-                        "stages.strategy.after"})
+  for (const char* k :
+       {"authorities[0].count", "stages.obc_approval.earliest_month", "partnering.productivity", "stages.strategy.after"})
     CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
   for (const auto& x : d) CHECK(x.file.empty());
   CHECK_THROWS_AS(check_valid(s), ScenarioError);
@@ -230,23 +229,26 @@ TEST_CASE("variants: unknown group names are refused, add = true appends, replac
   CHECK(d[0].line == 3);
   CHECK(d[0].rule.find("no group of the base has this name (did you mean 'waves9-15'?)") != std::string::npos);
   // add = true: a new group after the base's.
-  const Scenario added = load(head + "[[authorities]]\nname = \"wave16\"\nadd = true\ncount = 4\nentry_month = 100\n"
-                                     "schools = 3\nmix = { rebuild = 1 }\nfirst = { type = \"sample\", count = 1 }\n"
-                                     "team = { client = 1, procurement = 1, design = 1, construction = 1 }\n");
+  const Scenario added = load(head +
+                              "[[authorities]]\nname = \"wave16\"\nadd = true\ncount = 4\nentry_month = 100\n"
+                              "schools = 3\nmix = { rebuild = 1 }\nfirst = { type = \"sample\", count = 1 }\n"
+                              "team = { client = 1, procurement = 1, design = 1, construction = 1 }\n");
   CHECK(added.authority_count() == 153);
   CHECK(added.groups.back().name == "wave16");
   d = problems_of([&] { load(head + "[[authorities]]\nname = \"wave1\"\nadd = true\n"); });
   CHECK(d[0].rule.find("is already a group of the base") != std::string::npos);
   // replace: the file's list is the whole list.
-  const Scenario replaced = load("base = \"bsf-copy.toml\"\nreplace = [\"authorities\"]\n[[authorities]]\nname = \"only\"\n"
-                                 "count = 2\nschools = 3\nmix = { rebuild = 1 }\nfirst = { type = \"sample\", count = 1 }\n"
-                                 "team = { client = 1, procurement = 1, design = 1, construction = 1 }\n");
+  const Scenario replaced = load(
+      "base = \"bsf-copy.toml\"\nreplace = [\"authorities\"]\n[[authorities]]\nname = \"only\"\n"
+      "count = 2\nschools = 3\nmix = { rebuild = 1 }\nfirst = { type = \"sample\", count = 1 }\n"
+      "team = { client = 1, procurement = 1, design = 1, construction = 1 }\n");
   CHECK(replaced.authority_count() == 2);
   d = problems_of([&] { load("base = \"bsf-copy.toml\"\nreplace = [\"authoritie\"]\n"); });
   CHECK(d[0].key == "replace[0]");
   CHECK(d[0].rule.find("did you mean 'authorities'?") != std::string::npos);
   // A stage and a type change only what they state.
-  const Scenario st = load(head + "[stages.procurement]\nplanned = 20\n[project_types.remodel.overrides.construction]\nplanned = 15\n");
+  const Scenario st =
+      load(head + "[stages.procurement]\nplanned = 20\n[project_types.remodel.overrides.construction]\nplanned = 15\n");
   CHECK(*st.stages[2].planned == 20);
   CHECK(st.stages[2].work == bsf().stages[2].work);
   CHECK(st.stages[2].demand == bsf().stages[2].demand);
@@ -268,8 +270,10 @@ TEST_CASE("the docs' key tables are the registry's", "[parameters][docs]") {
     REQUIRE(end != std::string::npos);
     const std::string want = parameter_table(pattern);
     INFO("table " << pattern << " (LEPSIM_UPDATE_DOCS=1 rewrites the docs from the registry)");
-    if (update) doc.replace(body, end - body, want);
-    else CHECK(doc.substr(body, end - body) == want);
+    if (update)
+      doc.replace(body, end - body, want);
+    else
+      CHECK(doc.substr(body, end - body) == want);
     at = body;
     ++tables;
   }
@@ -303,12 +307,14 @@ TEST_CASE("a scenario of about a megabyte, with very long lists, is judged at on
   t += "]\n[scenario]\nname = \"big\"\nplan = [";
   // Long lists one entry a line, as a person writes them: toml11 scans a value's whole line
   // for comments, so one list of 10,000 entries on a single line takes it seconds to read.
-  for (int i = 1; i <= points; ++i) t += (i > 1 ? ",\n  [" : "[") + std::to_string(i * 0.02) + ", " + std::to_string(i) + "]";
+  for (int i = 1; i <= points; ++i)
+    t += (i > 1 ? ",\n  [" : "[") + std::to_string(i * 0.02) + ", " + std::to_string(i) + "]";
   t += "]\n[time]\nstart = \"2005-04\"\nhorizon_months = 120\n";
   std::string all = "[";
   for (int i = 0; i < stages; ++i) all += (i ? ",\n  \"s" : "\"s") + std::to_string(i) + "\"";
   all += "]";
-  t += "[costs]\nspend_stage = \"s0\"\n[funding]\nannual_envelope = 1000\nstages = " + all + "\n[market]\nstages = " + all + "\n";
+  t += "[costs]\nspend_stage = \"s0\"\n[funding]\nannual_envelope = 1000\nstages = " + all + "\n[market]\nstages = " + all +
+       "\n";
   for (int i = 0; i < stages; ++i)
     t += "[stages.s" + std::to_string(i) + "]\nwork = 1\n" + (i ? "after = [\"s" + std::to_string(i - 1) + "\"]\n" : "");
   t += "[project_types.p]\nstages = [";
@@ -334,8 +340,11 @@ TEST_CASE("a scenario of about a megabyte, with very long lists, is judged at on
   const double parse_s = std::chrono::duration<double>(parsed - start).count();
   const double validate_s = std::chrono::duration<double>(judged - parsed).count();
   INFO("parse " << parse_s << " s (TOML reading included), validate " << validate_s << " s, " << t.size() << " bytes");
-  CHECK(validate_s < 1.0);  // measured: about 0.05 s (docs/scenario-format.md, "validate()")
-  CHECK(parse_s < 5.0);
+  // Measured (Release, unloaded): validate about 0.09 s, parse 1.8 s of which most is toml11
+  // reading the text. Generous bounds for a loaded machine; the quadratic locating this
+  // replaced took 42 s.
+  CHECK(validate_s < 1.0);
+  CHECK(parse_s < 10.0);
   // A cycle through the whole chain is found without recursion (no stack overflow).
   Scenario loop = s;
   loop.stages[0].after = {stages - 1};

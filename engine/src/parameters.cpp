@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <array>
-#include <functional>
 #include <cmath>
+#include <functional>
 #include <set>
 #include <unordered_map>
 
@@ -99,8 +99,16 @@ ParamSpec with_rule(ParamSpec p, std::string rule) {
   return p;
 }
 
-#define SLOT(expr) [](S & s, const I& i) -> ParamSlot { (void)s, (void)i; return &(expr); }
-#define WRITE(expr) [](const S& s, const I& i) -> std::string { (void)s, (void)i; return expr; }
+#define SLOT(expr)                    \
+  [](S& s, const I& i) -> ParamSlot { \
+    (void)s, (void)i;                 \
+    return &(expr);                   \
+  }
+#define WRITE(expr)                           \
+  [](const S& s, const I& i) -> std::string { \
+    (void)s, (void)i;                         \
+    return expr;                              \
+  }
 
 std::vector<ParamSpec> build_registry() {
   using detail::toml_named;
@@ -488,7 +496,8 @@ std::vector<std::string> tokens(std::string_view path) {
       cur += ']';
       out.push_back(cur);
       cur.clear();
-    } else cur += c;
+    } else
+      cur += c;
   }
   if (!cur.empty()) out.push_back(cur);
   return out;
@@ -511,7 +520,8 @@ Wild wild(const Scenario& s, const std::string& t, const ParamIndex& before) {
   if (t == "{practice}") return {PRACTICES, [](std::size_t k) { return std::string(PRACTICE_NAMES[k]); }};
   if (t == "{tstage}") {
     const ProjectType& pt = s.types[static_cast<std::size_t>(before.back())];
-    return {pt.stages.size(), [&s, &pt](std::size_t k) { return s.stages[static_cast<std::size_t>(pt.stages[k].stage)].name; }};
+    return {pt.stages.size(),
+            [&s, &pt](std::size_t k) { return s.stages[static_cast<std::size_t>(pt.stages[k].stage)].name; }};
   }
   if (t == "[{step}]") {
     const AuthorityGroup& g = s.groups[static_cast<std::size_t>(before.back())];
@@ -596,33 +606,35 @@ std::vector<std::string> table_keys(std::string_view table_pattern) {
 
 namespace detail {
 
-void expand(const Scenario& s, const ParamSpec& spec,
-            const std::function<void(const ParamIndex&, const std::string&, const std::string&)>& f) {
+void expand(const Scenario& s, const ParamSpec& spec, const std::function<void(const ParamIndex&)>& f) {
   const std::vector<std::string> pat = tokens(spec.path);
   ParamIndex idx;
-  std::function<void(std::size_t, std::string, std::string)> go = [&](std::size_t t, std::string by_name,
-                                                                      std::string by_index) {
-    if (t == pat.size()) {
-      f(idx, by_name, by_index);
-      return;
-    }
-    const std::string& tok = pat[t];
-    const auto join = [](const std::string& a, const std::string& b) {
-      return a.empty() ? b : b.front() == '[' ? a + b : a + "." + b;
-    };
-    if (!is_wildcard(tok)) {
-      go(t + 1, join(by_name, tok), join(by_index, tok));
-      return;
-    }
-    const Wild w = wild(s, tok, idx);
+  std::function<void(std::size_t)> go = [&](std::size_t t) {
+    if (t == pat.size()) return f(idx);
+    if (!is_wildcard(pat[t])) return go(t + 1);
+    const Wild w = wild(s, pat[t], idx);
     for (std::size_t k = 0; k < w.count; ++k) {
       idx.push_back(static_cast<int>(k));
-      const std::string n = w.name(k);
-      go(t + 1, join(by_name, n), tok == "{group}" ? by_index + "[" + std::to_string(k) + "]" : join(by_index, n));
+      go(t + 1);
       idx.pop_back();
     }
   };
-  go(0, "", "");
+  go(0);
+}
+
+std::string path_of(const Scenario& s, const ParamSpec& spec, const ParamIndex& idx, bool by_index) {
+  std::string out;
+  ParamIndex before;
+  for (const std::string& tok : tokens(spec.path)) {
+    std::string part = tok;
+    if (is_wildcard(tok)) {
+      const auto k = static_cast<std::size_t>(idx[before.size()]);
+      part = by_index && tok == "{group}" ? "[" + std::to_string(k) + "]" : wild(s, tok, before).name(k);
+      before.push_back(static_cast<int>(k));
+    }
+    out += out.empty() || part.front() == '[' ? part : "." + part;
+  }
+  return out;
 }
 
 std::string table_body(const Scenario& s, std::string_view table_pattern, const ParamIndex& idx) {
@@ -638,12 +650,18 @@ std::string table_body(const Scenario& s, std::string_view table_pattern, const 
       if (text.empty()) continue;
     } else if (p.slot) {
       const ParamSlot slot = p.slot(m, idx);
-      if (const auto* d = std::get_if<double*>(&slot)) text = toml_float(**d);
-      else if (const auto* n = std::get_if<int*>(&slot)) text = std::to_string(**n);
-      else if (const auto* b = std::get_if<bool*>(&slot)) text = **b ? "true" : "false";
-      else if (const auto* dist = std::get_if<Distribution*>(&slot)) text = toml_distribution(**dist);
-      else continue;
-    } else continue;
+      if (const auto* d = std::get_if<double*>(&slot))
+        text = toml_float(**d);
+      else if (const auto* n = std::get_if<int*>(&slot))
+        text = std::to_string(**n);
+      else if (const auto* b = std::get_if<bool*>(&slot))
+        text = **b ? "true" : "false";
+      else if (const auto* dist = std::get_if<Distribution*>(&slot))
+        text = toml_distribution(**dist);
+      else
+        continue;
+    } else
+      continue;
     out += leaf + " = " + text + "\n";
   }
   return out;
@@ -656,11 +674,11 @@ std::vector<std::string> parameter_paths(const Scenario& s) {
   Scenario& m = const_cast<Scenario&>(s);  // slots are only looked at
   for (const ParamSpec& p : parameter_registry()) {
     if (!p.addressable()) continue;
-    detail::expand(s, p, [&](const ParamIndex& idx, const std::string& by_name, const std::string&) {
+    detail::expand(s, p, [&](const ParamIndex& idx) {
       const ParamSlot slot = p.slot(m, idx);
       if (std::holds_alternative<std::monostate>(slot)) return;
       if (const auto* o = std::get_if<std::optional<double>*>(&slot); o && !(*o)->has_value()) return;
-      out.push_back(by_name);
+      out.push_back(detail::path_of(s, p, idx, false));
     });
   }
   return out;
@@ -710,14 +728,22 @@ Distribution with_param(const Distribution& d, int k, double v) {
   std::copy(d.params().begin(), d.params().end(), p.begin());
   p[static_cast<std::size_t>(k)] = v;
   switch (d.kind()) {
-    case DistKind::Fixed: return Distribution::fixed(p[0]);
-    case DistKind::Uniform: return Distribution::uniform(p[0], p[1]);
-    case DistKind::Triangular: return Distribution::triangular(p[0], p[1], p[2]);
-    case DistKind::Pert: return Distribution::pert(p[0], p[1], p[2], p[3]);
-    case DistKind::Normal: return Distribution::normal(p[0], p[1], p[2], p[3]);
-    case DistKind::Lognormal: return Distribution::lognormal(p[0], p[1]);
-    case DistKind::Exponential: return Distribution::exponential(p[0]);
-    default: return d;
+    case DistKind::Fixed:
+      return Distribution::fixed(p[0]);
+    case DistKind::Uniform:
+      return Distribution::uniform(p[0], p[1]);
+    case DistKind::Triangular:
+      return Distribution::triangular(p[0], p[1], p[2]);
+    case DistKind::Pert:
+      return Distribution::pert(p[0], p[1], p[2], p[3]);
+    case DistKind::Normal:
+      return Distribution::normal(p[0], p[1], p[2], p[3]);
+    case DistKind::Lognormal:
+      return Distribution::lognormal(p[0], p[1]);
+    case DistKind::Exponential:
+      return Distribution::exponential(p[0]);
+    default:
+      return d;
   }
 }
 
@@ -726,8 +752,9 @@ Distribution with_param(const Distribution& d, int k, double v) {
 const ParamSpec& parameter_spec(const Scenario& s, std::string_view path) {
   if (const Resolved r = resolve(s, path); r.spec) return *r.spec;
   const std::vector<std::string> all = parameter_paths(s);
-  path_error(path, "", "unknown parameter" + detail::did_you_mean(std::string(path), all) +
-                           "; parameter_paths() lists the parameters of a scenario");
+  path_error(path, "",
+             "unknown parameter" + detail::did_you_mean(std::string(path), all) +
+                 "; parameter_paths() lists the parameters of a scenario");
 }
 
 namespace {
@@ -794,8 +821,10 @@ void store(const ParamSpec& spec, const ParamSlot& slot, std::string_view path, 
     if (!x) path_error(path, value_text(v), "must be true or false");
     **b = *x;
   } else if (const auto* dist = std::get_if<Distribution*>(&slot)) {
-    if (const auto* x = std::get_if<Distribution>(&v)) **dist = *x;
-    else **dist = Distribution::fixed(number());
+    if (const auto* x = std::get_if<Distribution>(&v))
+      **dist = *x;
+    else
+      **dist = Distribution::fixed(number());
   }
 }
 
@@ -859,19 +888,27 @@ Distribution scaled(const Distribution& d, double c) {
   };
   if (c == 0) return Distribution::fixed(0.0);
   switch (d.kind()) {
-    case DistKind::Fixed: return Distribution::fixed(c * p[0]);
-    case DistKind::Uniform: return c > 0 ? Distribution::uniform(c * p[0], c * p[1]) : Distribution::uniform(c * p[1], c * p[0]);
+    case DistKind::Fixed:
+      return Distribution::fixed(c * p[0]);
+    case DistKind::Uniform:
+      return c > 0 ? Distribution::uniform(c * p[0], c * p[1]) : Distribution::uniform(c * p[1], c * p[0]);
     case DistKind::Triangular:
-      return c > 0 ? Distribution::triangular(c * p[0], c * p[1], c * p[2]) : Distribution::triangular(c * p[2], c * p[1], c * p[0]);
+      return c > 0 ? Distribution::triangular(c * p[0], c * p[1], c * p[2])
+                   : Distribution::triangular(c * p[2], c * p[1], c * p[0]);
     case DistKind::Pert:
-      return c > 0 ? Distribution::pert(c * p[0], c * p[1], c * p[2], p[3]) : Distribution::pert(c * p[2], c * p[1], c * p[0], p[3]);
+      return c > 0 ? Distribution::pert(c * p[0], c * p[1], c * p[2], p[3])
+                   : Distribution::pert(c * p[2], c * p[1], c * p[0], p[3]);
     case DistKind::Normal:
       return c > 0 ? Distribution::normal(c * p[0], c * p[1], c * p[2], c * p[3])
                    : Distribution::normal(c * p[0], -c * p[1], c * p[3], c * p[2]);
-    case DistKind::Lognormal: return Distribution::lognormal(c * p[0], std::fabs(c) * p[1]);
-    case DistKind::Exponential: return Distribution::exponential(c * p[0]);
-    case DistKind::Discrete: return Distribution::discrete(times(d.values()), d.weights());
-    case DistKind::Empirical: return Distribution::empirical(times(d.observations()));
+    case DistKind::Lognormal:
+      return Distribution::lognormal(c * p[0], std::fabs(c) * p[1]);
+    case DistKind::Exponential:
+      return Distribution::exponential(c * p[0]);
+    case DistKind::Discrete:
+      return Distribution::discrete(times(d.values()), d.weights());
+    case DistKind::Empirical:
+      return Distribution::empirical(times(d.observations()));
   }
   return d;
 }
@@ -889,35 +926,48 @@ std::string parameter_table(std::string_view table_pattern) {
   std::string out = "| key | type | default | unit | rule | meaning |\n|---|---|---|---|---|---|\n";
   const auto type_text = [](const ParamSpec& p) -> std::string {
     switch (p.type) {
-      case ParamType::Number: return "number";
-      case ParamType::Integer: return "integer";
-      case ParamType::Boolean: return "boolean";
-      case ParamType::Probability: return "probability";
-      case ParamType::Distribution: return "distribution";
-      case ParamType::Structure: return p.type_text;
+      case ParamType::Number:
+        return "number";
+      case ParamType::Integer:
+        return "integer";
+      case ParamType::Boolean:
+        return "boolean";
+      case ParamType::Probability:
+        return "probability";
+      case ParamType::Distribution:
+        return "distribution";
+      case ParamType::Structure:
+        return p.type_text;
     }
     return "";
   };
   const auto rule_text = [](const ParamSpec& p) -> std::string {
     std::string r;
-    const auto bound = [](double x) { return std::fabs(x) >= 1e4 ? std::to_string(static_cast<long long>(x)) : shortest_number(x); };
+    const auto bound = [](double x) {
+      return std::fabs(x) >= 1e4 ? std::to_string(static_cast<long long>(x)) : shortest_number(x);
+    };
     if (p.type == ParamType::Number || p.type == ParamType::Integer) {
       const ParamRange& g = p.range;
       const std::string hi = g.hi_is_horizon ? "time.horizon_months" : bound(g.hi);
       const bool lo = std::isfinite(g.lo), up = g.hi_is_horizon || std::isfinite(g.hi);
-      if (p.type == ParamType::Integer && lo && up) r = bound(g.lo) + " to " + hi;
+      if (p.type == ParamType::Integer && lo && up)
+        r = bound(g.lo) + " to " + hi;
       else if (lo && up)
         r = std::string("`") + (g.lo_open ? "> " : ">= ") + bound(g.lo) + "` and `" + (g.hi_open ? "< " : "<= ") + hi + "`";
-      else if (lo) r = std::string("`") + (g.lo_open ? "> " : ">= ") + bound(g.lo) + "`";
-      else r = "finite";
+      else if (lo)
+        r = std::string("`") + (g.lo_open ? "> " : ">= ") + bound(g.lo) + "`";
+      else
+        r = "finite";
     } else if (p.type == ParamType::Boolean) {
       r = "`true` or `false`";
     } else if (p.type == ParamType::Probability) {
       r = "`>= 0` and `<= 1`, or `true` (1) / `false` (0)";
     } else if (p.type == ParamType::Distribution) {
-      if (p.within) r = "every value within `[" + bound(p.range.lo) + ", " + bound(p.range.hi) + "]`";
-      else r = "support `>= 0`" + std::string(p.positive ? ", can exceed 0" : "") +
-               (std::isfinite(p.range.hi) ? " and `<= " + bound(p.range.hi) + "`" : "");
+      if (p.within)
+        r = "every value within `[" + bound(p.range.lo) + ", " + bound(p.range.hi) + "]`";
+      else
+        r = "support `>= 0`" + std::string(p.positive ? ", can exceed 0" : "") +
+            (std::isfinite(p.range.hi) ? " and `<= " + bound(p.range.hi) + "`" : "");
     }
     if (!p.rule_text.empty()) r += (r.empty() ? "" : "; ") + p.rule_text;
     return r.empty() ? "—" : r;
