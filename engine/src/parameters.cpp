@@ -94,6 +94,11 @@ ParamSpec structure(std::string path, std::string type_text, std::string def, st
   p.unit = std::move(unit);
   return p;
 }
+//! A key the resolved scenario writes only when its value is not `v` (see ParamSpec::omit_when).
+[[maybe_unused]] ParamSpec omitted_at(ParamSpec p, double v) {
+  p.omit_when = v;
+  return p;
+}
 ParamSpec with_rule(ParamSpec p, std::string rule) {
   p.rule_text = std::move(rule);
   return p;

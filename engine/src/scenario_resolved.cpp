@@ -111,7 +111,8 @@ std::string Scenario::resolved_toml() const {
     << (durations == DurationBasis::PLANNED ? "planned" : "actual") << "\"\n\n";
   o << "[output]\nper_project = " << (per_project_output ? "true" : "false")
     << "\nchunk_replications = " << chunk_replications << "\n\n";
-  for (const auto& p : pools) o << "[national." << p.name << "]\ncapacity = " << p.capacity << "\n\n";
+  for (std::size_t i = 0; i < pools.size(); ++i)
+    o << "[national." << pools[i].name << "]\n" << table_body(*this, "national.{pool}", {static_cast<int>(i)}) << "\n";
   for (const auto& st : stages) {
     o << "[stages." << st.name << "]\nwork = " << dist(st.work) << "\n";
     if (st.planned) o << "planned = " << num(*st.planned) << "\n";

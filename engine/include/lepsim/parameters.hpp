@@ -68,6 +68,9 @@ struct ParamSpec {
   std::string type_text;     //!< docs type for Structure keys ("list of stage names")
   bool positive = false;     //!< distributions: must be able to exceed 0
   bool within = false;       //!< distributions: every value within the range (a quality), not just >= 0
+  //! The resolved scenario leaves the key out when it has this value: for keys added after
+  //! scenarios were run, so that their resolved text (stored in run files) stays the same.
+  std::optional<double> omit_when;
   ParamSlot (*slot)(Scenario&, const ParamIndex&) = nullptr;  //!< addressable kinds only
   //! Resolved-TOML text of the value (Structure keys written by the registry-driven tables).
   std::string (*write)(const Scenario&, const ParamIndex&) = nullptr;
