@@ -246,6 +246,15 @@ TEST_CASE("variants: unknown group names are refused, add = true appends, replac
   d = problems_of([&] { load("base = \"bsf-copy.toml\"\nreplace = [\"authoritie\"]\n"); });
   CHECK(d[0].key == "replace[0]");
   CHECK(d[0].rule.find("did you mean 'authorities'?") != std::string::npos);
+  // add and replace belong to variants.
+  const std::string plain = read(DIR + "example.toml");
+  d = problems_of([&] { parse_scenario("replace = [\"authorities\"]\n" + plain, "p.toml"); });
+  CHECK(d[0].key == "replace");
+  CHECK(d[0].rule.find("needs a base") != std::string::npos);
+  std::string with_add = plain;
+  with_add.replace(with_add.find("count = 3"), 9, "count = 3\nadd = true");
+  d = problems_of([&] { parse_scenario(with_add, "p.toml"); });
+  CHECK(d[0].key == "authorities[0].add");
   // A stage and a type change only what they state.
   const Scenario st =
       load(head + "[stages.procurement]\nplanned = 20\n[project_types.remodel.overrides.construction]\nplanned = 15\n");
