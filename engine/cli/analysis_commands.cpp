@@ -18,6 +18,7 @@
 #include "lepsim/analysis/report.hpp"
 #include "lepsim/analysis/run_reader.hpp"
 #include "lepsim/error.hpp"
+#include "lepsim/text.hpp"
 
 namespace lepsim::cli {
 namespace {
@@ -169,18 +170,8 @@ std::string json_number(double x) {
   return buf;
 }
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\', out += c;
-    else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else out += c;
-  }
-  return out + "\"";
-}
+//! A JSON string: the one quoting of lepsim/text.hpp (a TOML basic string is valid JSON).
+std::string json_string(const std::string& s) { return quoted_string(s); }
 
 std::string csv_number(double x) {
   if (std::isnan(x)) return "";
