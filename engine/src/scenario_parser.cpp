@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -254,6 +255,16 @@ const Range EFFECT{0, 1.9};                   // multipliers 1 + e x (x - 0.5) w
 const Range AT_LEAST_ONE{1, INF};
 const std::string EFFECT_WHY = " (so that the multiplier 1 + e x (0.5 - q) stays > 0 for q in [0, 1])";
 
+// ---- Lever costs (issue 18; docs/model.md, "Lever costs") --------------------------------
+// Accounting only: they change no simulated number. Keys allowed in their tables:
+//   national.POOL.cost_per_token_month   GBP m per token-month above funded_capacity, >= 0, default 0
+//   national.POOL.funded_capacity        tokens (integer) not costed, 0..capacity, default 0
+//   stages.STAGE.cost_per_authority      GBP m per authority, once at the start, >= 0, default 0
+//   partnering.practice_cost_per_lep_year  GBP m per mandated practice per LEP-year, >= 0, default 0
+const char* const LEVER_COST_KEYS[] = {"cost_per_token_month", "funded_capacity", "cost_per_authority",
+                                       "practice_cost_per_lep_year"};
+const Range LEVER_COST{0, 1e6};
+
 const std::vector<std::string> PRACTICE_LIST(PRACTICE_NAMES, PRACTICE_NAMES + PRACTICES);
 const std::vector<std::string> SCORECARD_WEIGHTS = {"cost", "quality", "time", "volume"};
 
@@ -450,6 +461,7 @@ class Parser {
   void parse_run(const TValue& root, Scenario& s);
   void parse_disciplines(const TValue& root, Scenario& s);
   void parse_pools(const TValue& root, Scenario& s);
+  void parse_lever_costs(const TValue& root, Scenario& s);
   void parse_stages(const TValue& root, Scenario& s);
   void parse_types(const TValue& root, Scenario& s);
   void parse_authorities(const TValue& root, Scenario& s);
@@ -792,7 +804,7 @@ void Parser::parse_pools(const TValue& root, Scenario& s) {
       error_at(pv, path, "must be a table like [national." + name + "] capacity = 8");
       continue;
     }
-    check_keys(pv, path, {"capacity"});
+    check_keys(pv, path, {"capacity", LEVER_COST_KEYS[0], LEVER_COST_KEYS[1]});
     NationalPool pool{name, 0};
     if (auto c = integer(pv, "capacity", path, true)) {
       if (*c < 1 || *c > 1'000'000) error_at(*find(pv, "capacity"), path + ".capacity", "must be between 1 and 1000000 tokens");
@@ -800,6 +812,29 @@ void Parser::parse_pools(const TValue& root, Scenario& s) {
     }
     s.pools.push_back(pool);
   }
+}
+
+// Lever costs, read after every table they live in is parsed (see LEVER_COST_KEYS).
+void Parser::parse_lever_costs(const TValue& root, Scenario& s) {
+  if (const TValue* t = table(root, "national", "", false))
+    for (NationalPool& pool : s.pools) {
+      const TValue* pv = find(*t, pool.name);
+      if (!pv || !pv->is_table()) continue;
+      const std::string path = "national." + pool.name;
+      number_in(*pv, LEVER_COST_KEYS[0], path, pool.cost_per_token_month, LEVER_COST);
+      if (auto c = integer(*pv, LEVER_COST_KEYS[1], path, false)) {
+        if (*c < 0 || *c > pool.capacity)
+          error_at(*find(*pv, LEVER_COST_KEYS[1]), path + "." + LEVER_COST_KEYS[1],
+                   "must be between 0 and the pool's capacity (" + std::to_string(pool.capacity) + " tokens)");
+        else pool.funded_capacity = static_cast<int>(*c);
+      }
+    }
+  if (const TValue* t = table(root, "stages", "", false))
+    for (Stage& st : s.stages)
+      if (const TValue* sv = find(*t, st.name); sv && sv->is_table())
+        number_in(*sv, LEVER_COST_KEYS[2], "stages." + st.name, st.cost_per_authority, LEVER_COST);
+  if (auto it = mechanism_values_.find("partnering"); it != mechanism_values_.end())
+    number_in(*it->second, LEVER_COST_KEYS[3], "partnering", s.mechanisms.partnering.practice_cost_per_lep_year, LEVER_COST);
 }
 
 void Parser::parse_stages(const TValue& root, Scenario& s) {
@@ -814,7 +849,7 @@ void Parser::parse_stages(const TValue& root, Scenario& s) {
       error_at(sv, path, "must be a table ([stages." + name + "])");
       continue;
     }
-    check_keys(sv, path, {"work", "planned", "demand", "after", "national", "earliest_month", "after_authority"});
+    check_keys(sv, path, {"work", "planned", "demand", "after", "national", "earliest_month", "after_authority", LEVER_COST_KEYS[2]});
     Stage st;
     st.name = name;
     stage_values_[name] = &sv;
@@ -1427,7 +1462,8 @@ void Parser::parse_mechanisms(const TValue& root, Scenario& s) {
   if (const TValue* t = mechanism(root, "partnering",
                                   {"long_run", "practice_level", "recovery", "practice_recovery", "volatility",
                                    "start_level", "start_vision", "start_governance", "start_mobilisation",
-                                   "delay_shock", "overrun_shock", "ontime_boost", "productivity", "mandated_practices"},
+                                   "delay_shock", "overrun_shock", "ontime_boost", "productivity", "mandated_practices",
+                                   LEVER_COST_KEYS[3]},
                                   m.partnering.enabled)) {
     PartneringMechanism& x = m.partnering;
     const std::string p = "partnering";
@@ -1805,6 +1841,7 @@ Scenario Parser::parse(const std::string& text) {
   parse_types(root, s);
   parse_authorities(root, s);
   parse_mechanisms(root, s);
+  parse_lever_costs(root, s);
   if (diags_.empty()) cross_check(root, s);
   if (!diags_.empty()) {
     std::stable_sort(diags_.begin(), diags_.end(), [&](const Diagnostic& a, const Diagnostic& b) {
@@ -1830,6 +1867,15 @@ Scenario load_scenario(const std::string& path) {
   if (const std::string problem = read_scenario_text(path, text); !problem.empty())
     throw ScenarioError({{path, 0, "", "", problem}});
   return parse_scenario(text, path);
+}
+
+Scenario::LeverCostRates Scenario::lever_cost_rates() const {
+  LeverCostRates r;
+  for (const Stage& st : stages) r.once += st.cost_per_authority * authority_count();
+  for (const NationalPool& p : pools) r.per_month += std::max(0, p.capacity - p.funded_capacity) * p.cost_per_token_month;
+  const auto& pt = mechanisms.partnering;
+  if (pt.enabled) r.per_lep_month = std::popcount(pt.mandated) * pt.practice_cost_per_lep_year / 12.0;
+  return r;
 }
 
 int TimeGrid::step_at_or_after(double month) const {

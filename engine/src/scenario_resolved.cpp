@@ -109,6 +109,7 @@ std::string partnering_body(const PartneringMechanism& x, const Scenario&) {
   for (int i = 0, n = 0; i < PRACTICES; ++i)
     if (x.mandated >> i & 1u) o << (n++ ? ", " : "") << quoted(PRACTICE_NAMES[i]);
   o << "]\n";
+  if (x.practice_cost_per_lep_year != 0) o << "practice_cost_per_lep_year = " << num(x.practice_cost_per_lep_year) << "\n";
   return o.str();
 }
 
@@ -201,7 +202,13 @@ std::string Scenario::resolved_toml() const {
     << (durations == DurationBasis::PLANNED ? "planned" : "actual") << "\"\n\n";
   o << "[output]\nper_project = " << (per_project_output ? "true" : "false")
     << "\nchunk_replications = " << chunk_replications << "\n\n";
-  for (const auto& p : pools) o << "[national." << p.name << "]\ncapacity = " << p.capacity << "\n\n";
+  for (const auto& p : pools) {
+    o << "[national." << p.name << "]\ncapacity = " << p.capacity << "\n";
+    // Lever costs (issue 18) only when set, so scenarios without them resolve as before.
+    if (p.cost_per_token_month != 0)
+      o << "cost_per_token_month = " << num(p.cost_per_token_month) << "\nfunded_capacity = " << p.funded_capacity << "\n";
+    o << "\n";
+  }
   for (const auto& st : stages) {
     o << "[stages." << st.name << "]\nwork = " << dist(st.work) << "\n";
     if (st.planned) o << "planned = " << num(*st.planned) << "\n";
@@ -215,6 +222,7 @@ std::string Scenario::resolved_toml() const {
     o << "earliest_month = " << num(st.earliest_month) << "\n";
     if (st.authority_milestone >= 0)
       o << "after_authority = " << quoted(stages[static_cast<std::size_t>(st.authority_milestone)].name) << "\n";
+    if (st.cost_per_authority != 0) o << "cost_per_authority = " << num(st.cost_per_authority) << "\n";  // lever cost, when set
     o << "\n";
   }
   for (const auto& t : types) {
