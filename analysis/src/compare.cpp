@@ -110,6 +110,8 @@ Difference difference_of(const Figure& f, const Figure& g, bool paired, std::int
       d.estimate = ratio_of_differences_independent(f.per_replication, f.denominator, g.per_replication, g.denominator, level);
     }
     d.per_replication.clear();
+    d.extra_numerator = difference_independent(f.per_replication, g.per_replication, level).value;
+    d.extra_denominator = difference_independent(f.denominator, g.denominator, level).value;
     if (std::isnan(d.estimate.value)) {
       d.defined = false;
       d.undefined_why = "no extra school delivered";

@@ -73,10 +73,11 @@ void add_cost_figures(const RunReader& run, const std::vector<double>& months, c
   auto steps_by = [&](double month) { return std::min<std::size_t>(T, static_cast<std::size_t>(std::floor(month / dt + 1e-9))); };
   std::vector<std::vector<double>> cost(ks.size(), std::vector<double>(R, 0.0));
   if (has(m.series, "spend"))
-    for_each_row<double>(run, "series", "spend", [&](std::uint64_t r, const double* row, std::uint64_t) {
+    for_each_row<double>(run, "series", "spend", [&](std::uint64_t r, const double* row, std::uint64_t n) {
+      const std::size_t K = n / std::max<std::size_t>(1, T);  // kinds of spend per step ([T] or [T, K])
       for (std::size_t j = 0; j < ks.size(); ++j) {
         double s = 0;
-        for (std::size_t t = 0; t < steps_by(months[ks[j]]); ++t) s += row[t];
+        for (std::size_t i = 0; i < steps_by(months[ks[j]]) * K; ++i) s += row[i];
         cost[j][r] += s;
       }
     });

@@ -194,27 +194,32 @@ std::string render_summary(Format f, const RunMetadata& m, const std::vector<Fig
 
 namespace {
 
-//! The line "B - A ..." of one figure in one block. (ostringstream: GCC 12 warns falsely
-//! on "literal" + string chains.)
-std::string difference_line(const ComparedFigure& f, const Difference& d, const std::string& b) {
+//! The pieces of "B - A ..." of one figure in one block, each with the separator before it.
+using Pieces = std::vector<std::pair<std::string, std::string>>;
+Pieces difference_pieces(const ComparedFigure& f, const Difference& d, const std::string& b) {
   const bool ratio = f.kind == FigureKind::Ratio;
-  std::ostringstream o;
-  if (ratio) o << "extra cost per extra school (" << b << " vs A) ";
-  else o << b << " - A ";
+  std::ostringstream head;  // (ostringstream: GCC 12 warns falsely on "literal" + string chains)
+  if (ratio) head << "extra cost per extra school (" << b << " vs A) ";
+  else head << b << " - A ";
   if (!d.defined) {
-    o << "undefined (" << d.undefined_why << ")";
-    return o.str();
+    head << "undefined (" << d.undefined_why << ")";
+    return {{"   ", head.str()}};
   }
-  o << value_text(d.estimate.value, f.unit, !ratio);
-  if (!d.has_interval) o << " (a difference of percentiles has no interval)";
+  head << value_text(d.estimate.value, f.unit, !ratio);
+  Pieces out = {{"   ", head.str()}};
+  if (ratio && d.extra_denominator < 0)
+    out.push_back({" ", d.extra_numerator < 0 ? "(fewer schools: saved per school forgone)"
+                                               : "(dominated: costs more for fewer schools)"});
+  if (!d.has_interval) out.push_back({" ", "(a difference of percentiles has no interval)"});
   else if (std::isinf(d.estimate.lo) && std::isinf(d.estimate.hi))
-    o << " [unbounded: " << (ratio ? "the extra schools are" : "the difference is") << " not distinguishable from 0]";
+    out.push_back({" ", std::string("[unbounded: ") + (ratio ? "the extra schools are" : "the difference is") +
+                            " not distinguishable from 0]"});
   else {
-    o << " " << interval_text(d.estimate, f.unit, !ratio);
+    out.push_back({" ", interval_text(d.estimate, f.unit, !ratio)});
     if (d.paired && std::isfinite(d.independent_half_width))
-      o << " (independent runs: +-" << fixed_text(d.independent_half_width, digits_for(f.unit)) << ")";
+      out.push_back({" ", "(independent runs: +-" + fixed_text(d.independent_half_width, digits_for(f.unit)) + ")"});
   }
-  return o.str();
+  return out;
 }
 
 //! The line of the per-replication spread and P(B better), for paired runs.
@@ -225,12 +230,32 @@ std::string spread_line(const ComparedFigure& f, const Difference& d, const std:
     for (std::size_t i = 0; i < d.spread.size(); ++i)
       o << (i ? ", P" : "P") << fixed_text(d.spread[i].first, 0) << " " << value_text(d.spread[i].second.value, f.unit, true);
   }
-  if (!std::isnan(d.better.value)) {
-    if (!d.spread.empty()) o << "; ";
-    o << "P(" << b << " better) " << fixed_text(d.better.value, 3) << " " << interval_text(d.better, "probability");
-    if (d.same.value > 0) o << ", same " << fixed_text(d.same.value, 3);
-  }
   return o.str();
+}
+
+//! "P(B better) 0.925 [0.880, 0.954], same 0.060", or "" without a direction or pairing.
+std::string better_text(const Difference& d, const std::string& b) {
+  if (std::isnan(d.better.value)) return "";
+  std::ostringstream o;
+  o << "P(" << b << " better) " << fixed_text(d.better.value, 3) << " " << interval_text(d.better, "probability");
+  if (d.same.value > 0) o << ", same " << fixed_text(d.same.value, 3);
+  return o.str();
+}
+
+//! Pieces (each with the separator before it) on indented lines of at most WIDTH columns.
+constexpr std::size_t WIDTH = 100;
+std::string lines(const Pieces& pieces, const std::string& indent) {
+  std::string out, line;
+  for (const auto& [sep, p] : pieces) {
+    if (p.empty()) continue;
+    if (!line.empty() && indent.size() + line.size() + sep.size() + p.size() > WIDTH) {
+      out += indent + line + "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : sep) + p;
+  }
+  if (!line.empty()) out += indent + line + "\n";
+  return out;
 }
 
 }  // namespace
@@ -255,9 +280,10 @@ std::string comparison_text(const Comparison& c) {
     for (const auto& f : c.figures) {
       const Difference& d = f.differences[i - 1];
       o << "  " << f.label << " (" << f.unit << ")\n";
-      o << "      A " << value_text(f.estimates[0].value, f.unit) << "   " << b << " "
-        << value_text(f.estimates[i].value, f.unit) << "   " << difference_line(f, d, b) << "\n";
-      if (const std::string s = spread_line(f, d, b); !s.empty()) o << "      " << s << "\n";
+      Pieces first = {{"", "A " + value_text(f.estimates[0].value, f.unit)},
+                      {"   ", b + " " + value_text(f.estimates[i].value, f.unit)}};
+      for (auto& p : difference_pieces(f, d, b)) first.push_back(std::move(p));
+      o << lines(first, "      ") << lines({{"", spread_line(f, d, b)}, {"; ", better_text(d, b)}}, "      ");
     }
   }
   return o.str();

@@ -199,7 +199,9 @@ class Chart {
     overlay_ += "<line class=\"" + css_class + "\" x1=\"" + coord(sx(x)) + "\" x2=\"" + coord(sx(x)) + "\" y1=\"" +
                 coord(TOP) + "\" y2=\"" + coord(TOP + PLOT_H) + "\" stroke=\"" + col +
                 "\" stroke-width=\"1.6\" stroke-dasharray=\"4 4\"><title>" + esc(label) + "</title></line>";
-    overlay_ += "<text x=\"" + coord(sx(x) + 4) + "\" y=\"" + coord(TOP + 12) + "\" class=\"value\">" + esc(label) + "</text>";
+    const bool right = sx(x) > (LEFT + RIGHT) / 2;  // label on the inner side, clear of the legend
+    overlay_ += "<text x=\"" + coord(sx(x) + (right ? -4 : 4)) + "\" y=\"" + coord(TOP + 12) + "\" text-anchor=\"" +
+                (right ? "end" : "start") + "\" class=\"value\">" + esc(label) + "</text>";
   }
 
   //! A horizontal line across the plot at y (an envelope), with its legend entry.
@@ -249,7 +251,7 @@ class Chart {
 
   //! The area between lo and hi; NaN in either leaves a gap.
   void band(const std::vector<double>& x, const std::vector<double>& lo, const std::vector<double>& hi, const char* col,
-            double opacity, const std::string& legend) {
+            double opacity, const std::string& legend, bool no_legend = false) {
     for (const auto& seg : segments(x, lo, hi)) {
       std::string pts;
       for (std::size_t i : seg) pts += coord(sx(x[i])) + "," + coord(sy(lo[i])) + " ";
@@ -258,7 +260,7 @@ class Chart {
       body_ += "<polygon fill=\"" + std::string(col) + "\" fill-opacity=\"" + coord(opacity) +
                "\" stroke=\"none\" points=\"" + pts + "\"><title>" + esc(legend) + "</title></polygon>";
     }
-    legend_.push_back({legend, col, Swatch::Area, opacity});
+    if (!no_legend) legend_.push_back({legend, col, Swatch::Area, opacity});
   }
 
   //! Layers stacked upwards (NaN counts as 0), one colour each.
@@ -670,6 +672,8 @@ std::string fan_chart(const RunReader& run) {
   return out;
 }
 
+std::vector<double> count_curve(const RunReader& run, double count);
+
 //! The first month at which a cumulative probability reaches p (NaN when it never does).
 double month_reaching(const std::vector<double>& x, const std::vector<double>& prob, double p) {
   for (std::size_t t = 0; t < prob.size() && t < x.size(); ++t)
@@ -704,7 +708,17 @@ std::string s_curve(const RunReader& run, double target) {
     reached += ", \u2265 " + fixed(SHARES[q] * 100, 0) + "% done in " + fixed(last(f.share[q]) * 100, 1) + "%";
     any = any || last(f.share[q]) > 0;
   }
-  reached += any ? "." : ": no replication reaches even a quarter of its projects within the horizon, so every line lies on 0%.";
+  if (!any) {
+    // Every line above lies on 0%: add one the run does reach, at least its median count.
+    const auto med = summary(run, "completed_cumulative", "p50")[0];
+    const double n = med.empty() ? 0 : std::max(1.0, std::round(med.back()));
+    c.line(x, scaled(count_curve(run, n), 100), "#e15759", "\u2265 " + sig(n) + " schools done (median)", 2.6);
+    reached += ": no replication reaches even a quarter of its projects within the horizon, so those lines lie on 0%; the "
+               "red line is the chance of at least " + sig(n) + " schools done (the median count at the horizon), "
+               "which crosses 50% at the horizon by construction.";
+  } else {
+    reached += ".";
+  }
   const double p80 = month_reaching(x, f.all, 0.8);
   reached += std::isfinite(p80) ? " The dashed black line marks the P80 month (month " + sig(p80) +
                                       "), by which 80% of replications have finished everything."
@@ -969,15 +983,15 @@ std::string overlaid_fans(const std::vector<const RunReader*>& runs) {
     c.y_axis(with_plan ? max_of({&tops, &py}) : top, "projects completed (cumulative)");
     for (std::size_t i = 0; i < runs.size(); ++i) {
       const std::string who = tag(i) + " " + runs[i]->metadata().scenario_name;
-      c.band(xs[i], p10s[i], p90s[i], colour(i), 0.14, who + ", P10\u2013P90");
-      c.line(xs[i], p50s[i], colour(i), who + ", median", 2.4);
+      c.band(xs[i], p10s[i], p90s[i], colour(i), 0.14, who + ", P10\u2013P90", true);
+      c.line(xs[i], p50s[i], colour(i), who, 2.4);
     }
     if (with_plan) c.line(px, py, "#1f2933", "plan ([A]'s scenario)", 2.0, true, "plan");
   };
   Chart c("cmp-fan", "Projects completed over time, by variant");
   draw(c, !a.plan.empty() && !dwarfed);
-  std::string out = figure(c, "Cumulative projects completed by each month: for each variant the median (line) and the "
-                              "middle 80% of its replications (band, P10 to P90)." +
+  std::string out = figure(c, "Cumulative projects completed by each month: for each variant the median (line, in the "
+                              "legend) and the middle 80% of its replications (band of the same colour, P10 to P90)." +
                                   (dwarfed ? std::string(" [A]'s stated plan is far above every band: it is drawn in the next "
                                                          "panel, on its own scale, so that the variants stay apart here.")
                                            : std::string("")));
@@ -989,27 +1003,48 @@ std::string overlaid_fans(const std::vector<const RunReader*>& runs) {
   return out;
 }
 
-std::string overlaid_s_curves(const std::vector<const RunReader*>& runs, double target) {
+//! P(at least `count` projects completed by the end of each step), per step.
+std::vector<double> count_curve(const RunReader& run, double count) {
+  const RunMetadata& m = run.metadata();
+  const auto T = static_cast<std::size_t>(m.steps);
+  std::vector<std::int64_t> first(T, 0);
+  for_each_row<std::int32_t>(run, "series", "completed_cumulative", [&](std::uint64_t, const std::int32_t* row, std::uint64_t) {
+    const auto it = std::find_if(row, row + T, [&](std::int32_t c) { return c >= count; });
+    if (it != row + T) ++first[static_cast<std::size_t>(it - row)];
+  });
+  std::vector<double> p(T);
+  std::int64_t c = 0;
+  for (std::size_t t = 0; t < T; ++t) p[t] = static_cast<double>(c += first[t]) / static_cast<double>(m.replications);
+  return p;
+}
+
+std::string overlaid_s_curves(const std::vector<const RunReader*>& runs, const FigureOptions& options) {
   const RunMetadata& a = runs[0]->metadata();
-  std::vector<Finishing> fs;
-  std::vector<std::vector<double>> xs;
+  const double target = target_month(a, options);
+  std::vector<std::vector<double>> xs, curves;
   double horizon = 0;
+  // What "done" means: the first --target's count when it names one, else every project.
+  const double count = !options.targets.empty() ? options.targets.front().count : -1;
   for (const RunReader* r : runs) {
-    fs.push_back(finishing(*r));
     xs.push_back(step_months(r->metadata(), 1));
+    curves.push_back(count < 0 ? finishing(*r).all : count_curve(*r, count));
     horizon = std::max(horizon, static_cast<double>(r->metadata().steps) * r->metadata().step_months);
   }
-  // The strictest mark some run reaches: every project, else 75%, 50% or 25% of them, so the
-  // curves are not all flat at 0% when no variant finishes the whole programme.
-  int mark = -1;  // -1: every project; else an index into SHARES
-  auto curve = [&](std::size_t i) -> const std::vector<double>& { return mark < 0 ? fs[i].all : fs[i].share[static_cast<std::size_t>(mark)]; };
-  auto reached = [&] {
-    for (std::size_t i = 0; i < fs.size(); ++i)
-      if (!curve(i).empty() && curve(i).back() > 0) return true;
-    return false;
+  auto flat = [&] {
+    return std::all_of(curves.begin(), curves.end(), [](const std::vector<double>& v) { return v.empty() || v.back() == 0; });
   };
-  for (mark = -1; mark < static_cast<int>(std::size(SHARES)) - 1 && !reached();) mark = mark < 0 ? static_cast<int>(std::size(SHARES)) - 1 : mark - 1;
-  const std::string what = mark < 0 ? "every project done" : "\u2265 " + fixed(SHARES[mark] * 100, 0) + "% of projects done";
+  std::string what = count < 0 ? "every project done" : "at least " + sig(count) + " schools done";
+  std::string fallback;
+  if (flat()) {
+    // No variant gets there in any replication: every curve would lie on 0%. Shown instead:
+    // at least as many schools as [A]'s median at the horizon, which some variant reaches.
+    const auto med = summary(*runs[0], "completed_cumulative", "p50")[0];
+    const double n = med.empty() ? 0 : std::max(1.0, std::round(med.back()));
+    fallback = " No variant has " + what + " by the horizon in any replication, so every such curve would lie on 0%; "
+               "shown instead is the chance of at least " + sig(n) + " schools done ([A]'s median at the horizon).";
+    what = "at least " + sig(n) + " schools done";
+    for (std::size_t i = 0; i < runs.size(); ++i) curves[i] = count_curve(*runs[i], n);
+  }
   Chart c("cmp-s-curve", "Probability of " + what + " by each month, by variant");
   c.month_axis(horizon, a.start);
   c.y_axis(100, "probability (% of replications)", 100, "%");
@@ -1017,16 +1052,14 @@ std::string overlaid_s_curves(const std::vector<const RunReader*>& runs, double 
   std::string p80s;
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const std::string who = tag(i) + " " + runs[i]->metadata().scenario_name;
-    c.line(xs[i], scaled(curve(i), 100), colour(i), who, 2.6);
-    const double p80 = month_reaching(xs[i], curve(i), 0.8);
+    c.line(xs[i], scaled(curves[i], 100), colour(i), who, 2.6);
+    const double p80 = month_reaching(xs[i], curves[i], 0.8);
     c.dot(p80, 80, colour(i), who + ": P80 month " + sig(p80), "p80-marker");
     p80s += (i ? "; " : "") + esc(who) + ": " + (std::isfinite(p80) ? "month " + sig(p80) : std::string("after the horizon"));
   }
-  return figure(c, "Share of each variant's replications with " + esc(what) + " by the end of each month" +
-                       (mark >= 0 ? std::string(" (no variant finishes every project within the horizon in any replication, so "
-                                                "the strictest share some variant reaches is shown)")
-                                  : std::string("")) +
-                       ". Dots mark each variant's P80 month, by which 80% of its replications have got there: " + p80s + "." +
+  return figure(c, "Share of each variant's replications with " + esc(what) + " by the end of each month." + esc(fallback) +
+                       " Dots on the 80% level mark each variant's P80 month, by which 80% of its replications have got "
+                       "there: " + p80s + "." +
                        (std::isfinite(target) ? " The dashed red line is the target month (" + sig(target) + ")." : std::string("")));
 }
 
@@ -1041,9 +1074,15 @@ std::string difference_histogram(const Comparison& c, const std::string& key) {
       if (std::isfinite(x)) lo = std::isfinite(lo) ? std::min(lo, x) : x, hi = std::isfinite(hi) ? std::max(hi, x) : x;
   if (!std::isfinite(lo)) return missing("Distribution of the paired differences, " + f->label,
                                          "no variant is paired with [A] (same seed), so there are no per-replication differences.");
-  const int BINS = 30;
+  int BINS = 30;
   if (!(hi > lo)) lo -= 0.5, hi += 0.5;
-  const double w = (hi - lo) / BINS;
+  double w = (hi - lo) / BINS;
+  if (f->unit == "projects") {  // whole schools: bins of whole numbers, centred on them, no empty gaps
+    w = std::max(1.0, std::ceil(w));
+    lo = std::floor(lo) - 0.5 * w;
+    BINS = static_cast<int>(std::ceil((hi - lo) / w + 1e-9));
+    hi = lo + BINS * w;
+  }
   Chart ch("diff-" + key, "Paired differences from [A]: " + f->label);
   ch.value_axis(lo, hi, "difference from [A] per replication (" + f->unit + ")");
   std::vector<std::vector<double>> hx, hy;
@@ -1065,7 +1104,7 @@ std::string difference_histogram(const Comparison& c, const std::string& key) {
   ch.y_axis(top, "share of paired replications (%)", 0, "%");
   for (std::size_t i = 0; i < hx.size(); ++i)
     if (f->differences[i].paired)
-      ch.line(hx[i], hy[i], colour(i + 1), tag(i + 1) + " " + c.runs[i + 1].scenario_name + " \u2212 [A]", 2.0);
+      ch.line(hx[i], hy[i], colour(i + 1), tag(i + 1) + " " + c.runs[i + 1].scenario_name, 2.0);
   ch.vline(0, "#1f2933", "no difference", "zero-line");
   return figure(ch, "How the per-replication difference from [A] is spread, for each variant paired with [A] (same seed: "
                     "replication r of both runs shares its random numbers). Mass to the " +
@@ -1148,8 +1187,7 @@ std::string render_comparison_report(const std::vector<const RunReader*>& runs, 
     std::string warnings;
     for (const auto& w : c.warnings) warnings += "<li>" + esc(w) + "</li>";
     if (!warnings.empty()) warnings = "<ul class=\"warnings\">" + warnings + "</ul>";
-    const double target = target_month(c.runs[0], options.figures);
-    std::string charts = overlaid_fans(runs) + overlaid_s_curves(runs, target);
+    std::string charts = overlaid_fans(runs) + overlaid_s_curves(runs, options.figures);
     for (const auto& f : c.figures)
       if (f.key == "completed_month60" || f.key == "completed_month120") charts += difference_histogram(c, f.key);
     charts += spend_against_envelope(runs);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -87,8 +88,13 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& choices) {
   std::string best;
   std::size_t best_d = 3;  // suggest only close matches
+  // Case does not count: `dist = "PERT"` suggests 'pert'.
+  auto lower = [](std::string x) {
+    for (char& ch : x) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return x;
+  };
   for (const auto& c : choices) {
-    const std::size_t d = edit_distance(word, c);
+    const std::size_t d = edit_distance(lower(word), lower(c));
     if (d < best_d) best_d = d, best = c;
   }
   return best.empty() ? "" : " (did you mean '" + best + "'?)";
@@ -402,7 +408,10 @@ class Parser {
       return std::nullopt;
     }
     if (!v->is_string()) {
-      error_at(*v, full, "must be a string, not " + type_name(*v));
+      // A bare TOML date (start = 2009-04-01) is a date value, not text: say how to write it.
+      const bool date = v->is_local_date() || v->is_local_datetime() || v->is_offset_datetime();
+      error_at(*v, full, "must be a string, not " + type_name(*v) +
+                             (date ? " (write the year and month in quotes, e.g. \"2009-04\")" : ""));
       return std::nullopt;
     }
     return v->as_string().str;

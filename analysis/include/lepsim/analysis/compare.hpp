@@ -30,6 +30,9 @@ struct Difference {
   //! Paired, with a direction: P(B better than A in a replication), Wilson interval, and
   //! the share of replications where they are equal. NaN otherwise.
   Estimate better, same;
+  //! With a ratio: the mean extra cost (numerator) and extra schools (denominator) behind the
+  //! ICER; negative extra schools make it a saving per school forgone.
+  double extra_numerator = 0, extra_denominator = 0;
   //! The per-replication differences B - A (paired), NaN where undefined; for the charts.
   std::vector<double> per_replication;
 };
