@@ -272,7 +272,12 @@ std::string comparison_text(const Comparison& c) {
                                      : std::string("independent of [A] (another seed or time grid)"))
         << "\n";
   }
-  for (const auto& w : c.warnings) o << "warning: " << w << "\n";
+  for (const auto& w : c.warnings) {  // wrapped at word boundaries within WIDTH
+    Pieces words;
+    std::istringstream in("warning: " + w);
+    for (std::string word; in >> word;) words.push_back({" ", word});
+    o << lines(words, "");
+  }
   o << "intervals: " << level_text(c.level) << "; 'better' means more schools, earlier, cheaper or healthier\n";
   for (std::size_t i = 1; i < c.runs.size(); ++i) {
     const std::string b = run_letter(i);
