@@ -177,7 +177,8 @@ TEST_CASE("compare: paired over the common replications, with spreads, P(better)
   CHECK(indep.has_interval);
   // Warnings: the replication counts of the paired run, the start of the later one.
   auto warned = [&](const std::string& what) {
-    return std::any_of(cmp.warnings.begin(), cmp.warnings.end(), [&](const std::string& w) { return w.find(what) != std::string::npos; });
+    return std::any_of(cmp.warnings.begin(), cmp.warnings.end(),
+                       [&](const std::string& w) { return w.find(what) != std::string::npos; });
   };
   CHECK(warned("paired over the first 40"));
   CHECK(warned("starts in"));
@@ -197,7 +198,7 @@ TEST_CASE("compare: paired over the common replications, with spreads, P(better)
     CHECK(l.size() <= 100);
   }
   CHECK_FALSE(std::regex_search(txt, std::regex(R"([-+]0\.0+([^0-9]|$))")));  // no "-0.0", no "+0.0"
-  CHECK(txt.find("(projects)") != std::string::npos);  // units
+  CHECK(txt.find("(projects)") != std::string::npos);                         // units
 }
 
 TEST_CASE("compare: a difference of two values after the horizon is undefined, not +0", "[compare]") {
@@ -212,7 +213,8 @@ TEST_CASE("compare: a difference of two values after the horizon is undefined, n
   REQUIRE(std::isinf(p50.estimates[0].value));
   CHECK_FALSE(p50.differences[0].defined);
   CHECK(comparison_text(cmp).find("B - A undefined (both after the horizon)") != std::string::npos);
-  CHECK(comparison_json(cmp).find("\"difference\": null, \"lo\": null, \"hi\": null, \"defined\": false") != std::string::npos);
+  CHECK(comparison_json(cmp).find("\"difference\": null, \"lo\": null, \"hi\": null, \"defined\": false") !=
+        std::string::npos);
 }
 
 TEST_CASE("lever costs: read from the scenario, kept in the run file, counted in the cost figures", "[compare][costs]") {
@@ -242,9 +244,12 @@ TEST_CASE("lever costs: read from the scenario, kept in the run file, counted in
     }
     return std::string();
   };
-  CHECK(problem("[national.approvals]\ncost_per_token_month = -1\n").find("national.approvals.cost_per_token_month") != std::string::npos);
-  CHECK(problem("[national.approvals]\nfunded_capacity = 31\n").find("between 0 and the pool's capacity") != std::string::npos);
-  CHECK(problem("[partnering]\npractice_cost_per_lep_year = -0.1\n").find("partnering.practice_cost_per_lep_year") != std::string::npos);
+  CHECK(problem("[national.approvals]\ncost_per_token_month = -1\n").find("national.approvals.cost_per_token_month") !=
+        std::string::npos);
+  CHECK(problem("[national.approvals]\nfunded_capacity = 31\n").find("between 0 and the pool's capacity") !=
+        std::string::npos);
+  CHECK(problem("[partnering]\npractice_cost_per_lep_year = -0.1\n").find("partnering.practice_cost_per_lep_year") !=
+        std::string::npos);
 
   // In a run: cost by month 120 = capital spend + GBP 0.45m a month x 120 months, exactly.
   Scenario small = doubled;

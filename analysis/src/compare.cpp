@@ -68,8 +68,10 @@ void better_share(const std::vector<double>& a, const std::vector<double>& b, st
     const double x = a[static_cast<std::size_t>(r)], y = b[static_cast<std::size_t>(r)];
     if (std::isnan(x) || std::isnan(y)) continue;
     ++n;
-    if (x == y) ++same;  // (both after the horizon: +inf == +inf, a tie)
-    else if (direction > 0 ? y > x : y < x) ++better;
+    if (x == y)
+      ++same;  // (both after the horizon: +inf == +inf, a tie)
+    else if (direction > 0 ? y > x : y < x)
+      ++better;
   }
   d.better = proportion_interval(better, n, level);
   d.same = proportion_interval(same, n, level);
@@ -107,7 +109,8 @@ Difference difference_of(const Figure& f, const Figure& g, bool paired, std::int
                                                               std::span(g.denominator.data(), n), level);
       d.independent_half_width = (indep.hi - indep.lo) / 2;
     } else {
-      d.estimate = ratio_of_differences_independent(f.per_replication, f.denominator, g.per_replication, g.denominator, level);
+      d.estimate =
+          ratio_of_differences_independent(f.per_replication, f.denominator, g.per_replication, g.denominator, level);
     }
     d.per_replication.clear();
     d.extra_numerator = difference_independent(f.per_replication, g.per_replication, level).value;
@@ -167,9 +170,8 @@ Comparison compare_runs(const std::vector<const RunReader*>& runs, const FigureO
     const RunMetadata& b = c.runs[i];
     if (b.format_major != a.format_major)
       throw RunFileError("cannot compare " + a.path + " (run-file format " + std::to_string(a.format_major) + "." +
-                         std::to_string(a.format_minor) + ") with " + b.path + " (format " +
-                         std::to_string(b.format_major) + "." + std::to_string(b.format_minor) +
-                         "): different format majors are not comparable");
+                         std::to_string(a.format_minor) + ") with " + b.path + " (format " + std::to_string(b.format_major) +
+                         "." + std::to_string(b.format_minor) + "): different format majors are not comparable");
     const bool paired = b.seed == a.seed && b.steps == a.steps && b.step_months == a.step_months;
     c.paired.push_back(paired);
     c.pairs.push_back(paired ? std::min(a.replications, b.replications) : 0);

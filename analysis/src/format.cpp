@@ -12,10 +12,14 @@ namespace {
 
 const char* kind_name(FigureKind k) {
   switch (k) {
-    case FigureKind::Mean: return "mean";
-    case FigureKind::Percentile: return "percentile";
-    case FigureKind::Ratio: return "ratio";
-    default: return "probability";
+    case FigureKind::Mean:
+      return "mean";
+    case FigureKind::Percentile:
+      return "percentile";
+    case FigureKind::Ratio:
+      return "ratio";
+    default:
+      return "probability";
   }
 }
 
@@ -28,14 +32,15 @@ std::string run_letter(std::size_t i) { return std::string(1, static_cast<char>(
 std::string run_json(const RunMetadata& m) {
   return "{\"file\": " + json_string(m.path) + ", \"scenario\": " + json_string(m.scenario_name) +
          ", \"seed\": " + std::to_string(m.seed) + ", \"replications\": " + std::to_string(m.replications) +
-         ", \"start\": " + json_string(m.start) + ", \"horizon_months\": " +
-         json_number(static_cast<double>(m.steps) * m.step_months) + ", \"engine_version\": " +
-         json_string(m.engine_version) + ", \"format\": \"" + std::to_string(m.format_major) + "." +
-         std::to_string(m.format_minor) + "\"}";
+         ", \"start\": " + json_string(m.start) +
+         ", \"horizon_months\": " + json_number(static_cast<double>(m.steps) * m.step_months) +
+         ", \"engine_version\": " + json_string(m.engine_version) + ", \"format\": \"" + std::to_string(m.format_major) +
+         "." + std::to_string(m.format_minor) + "\"}";
 }
 
 std::string estimate_json(const Estimate& e) {
-  return "{\"estimate\": " + json_number(e.value) + ", \"lo\": " + json_number(e.lo) + ", \"hi\": " + json_number(e.hi) + "}";
+  return "{\"estimate\": " + json_number(e.value) + ", \"lo\": " + json_number(e.lo) + ", \"hi\": " + json_number(e.hi) +
+         "}";
 }
 
 }  // namespace
@@ -92,12 +97,14 @@ std::string json_number(double x) {
 std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\', out += c;
+    if (c == '"' || c == '\\')
+      out += '\\', out += c;
     else if (static_cast<unsigned char>(c) < 0x20) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", c);
       out += buf;
-    } else out += c;
+    } else
+      out += c;
   }
   return out + "\"";
 }
@@ -142,7 +149,8 @@ std::string summary_text(const RunMetadata& m, const std::vector<Figure>& figs, 
 
 std::string summary_csv(const std::vector<Figure>& figs, double level) {
   std::ostringstream o;
-  o << "key,label,unit,kind,level,n,estimate,lo,hi,p10,p10_lo,p10_hi,p50,p50_lo,p50_hi,p80,p80_lo,p80_hi,p90,p90_lo,p90_hi\n";
+  o << "key,label,unit,kind,level,n,estimate,lo,hi,p10,p10_lo,p10_hi,p50,p50_lo,p50_hi,p80,p80_lo,p80_hi,p90,p90_lo,p90_"
+       "hi\n";
   for (const Figure& f : figs) {
     o << f.key << "," << csv_cell(f.label) << "," << csv_cell(f.unit) << "," << kind_name(f.kind) << "," << level << ","
       << f.estimate.n << "," << csv_number(f.estimate.value) << "," << csv_number(f.estimate.lo) << ","
@@ -151,7 +159,8 @@ std::string summary_csv(const std::vector<Figure>& figs, double level) {
       if (i < f.percentiles.size()) {
         const Estimate& e = f.percentiles[i].second;
         o << "," << csv_number(e.value) << "," << csv_number(e.lo) << "," << csv_number(e.hi);
-      } else o << ",,,";
+      } else
+        o << ",,,";
     }
     o << "\n";
   }
@@ -187,7 +196,9 @@ std::string summary_json(const RunMetadata& m, const std::vector<Figure>& figs, 
 }
 
 std::string render_summary(Format f, const RunMetadata& m, const std::vector<Figure>& figs, double level) {
-  return f == Format::Json ? summary_json(m, figs, level) : f == Format::Csv ? summary_csv(figs, level) : summary_text(m, figs, level);
+  return f == Format::Json  ? summary_json(m, figs, level)
+         : f == Format::Csv ? summary_csv(figs, level)
+                            : summary_text(m, figs, level);
 }
 
 // ---- compare ----------------------------------------------------------------------------
@@ -199,8 +210,10 @@ using Pieces = std::vector<std::pair<std::string, std::string>>;
 Pieces difference_pieces(const ComparedFigure& f, const Difference& d, const std::string& b) {
   const bool ratio = f.kind == FigureKind::Ratio;
   std::ostringstream head;  // (ostringstream: GCC 12 warns falsely on "literal" + string chains)
-  if (ratio) head << "extra cost per extra school (" << b << " vs A) ";
-  else head << b << " - A ";
+  if (ratio)
+    head << "extra cost per extra school (" << b << " vs A) ";
+  else
+    head << b << " - A ";
   if (!d.defined) {
     head << "undefined (" << d.undefined_why << ")";
     return {{"   ", head.str()}};
@@ -209,8 +222,9 @@ Pieces difference_pieces(const ComparedFigure& f, const Difference& d, const std
   Pieces out = {{"   ", head.str()}};
   if (ratio && d.extra_denominator < 0)
     out.push_back({" ", d.extra_numerator < 0 ? "(fewer schools: saved per school forgone)"
-                                               : "(dominated: costs more for fewer schools)"});
-  if (!d.has_interval) out.push_back({" ", "(a difference of percentiles has no interval)"});
+                                              : "(dominated: costs more for fewer schools)"});
+  if (!d.has_interval)
+    out.push_back({" ", "(a difference of percentiles has no interval)"});
   else if (std::isinf(d.estimate.lo) && std::isinf(d.estimate.hi))
     out.push_back({" ", std::string("[unbounded: ") + (ratio ? "the extra schools are" : "the difference is") +
                             " not distinguishable from 0]"});
@@ -228,7 +242,8 @@ std::string spread_line(const ComparedFigure& f, const Difference& d, const std:
   if (!d.spread.empty()) {
     o << "per replication " << b << " - A: ";
     for (std::size_t i = 0; i < d.spread.size(); ++i)
-      o << (i ? ", P" : "P") << fixed_text(d.spread[i].first, 0) << " " << value_text(d.spread[i].second.value, f.unit, true);
+      o << (i ? ", P" : "P") << fixed_text(d.spread[i].first, 0) << " "
+        << value_text(d.spread[i].second.value, f.unit, true);
   }
   return o.str();
 }
@@ -264,12 +279,13 @@ std::string comparison_text(const Comparison& c) {
   std::ostringstream o;
   for (std::size_t i = 0; i < c.runs.size(); ++i) {
     const auto& m = c.runs[i];
-    o << "[" << run_letter(i) << "] " << m.path << ": '" << m.scenario_name << "', seed " << m.seed << ", "
-      << m.replications << " replications\n";
+    o << "[" << run_letter(i) << "] " << m.path << ": '" << m.scenario_name << "', seed " << m.seed << ", " << m.replications
+      << " replications\n";
     if (i > 0)
-      o << "    " << (c.paired[i - 1] ? "paired with [A] over " + std::to_string(c.pairs[i - 1]) +
-                                           " replications (same seed: common random numbers)"
-                                     : std::string("independent of [A] (another seed or time grid)"))
+      o << "    "
+        << (c.paired[i - 1] ? "paired with [A] over " + std::to_string(c.pairs[i - 1]) +
+                                  " replications (same seed: common random numbers)"
+                            : std::string("independent of [A] (another seed or time grid)"))
         << "\n";
   }
   for (const auto& w : c.warnings) {  // wrapped at word boundaries within WIDTH
@@ -316,7 +332,8 @@ std::string comparison_csv(const Comparison& c) {
         if (k < d.spread.size()) {
           const Estimate& e = d.spread[k].second;
           o << "," << csv_number(e.value) << "," << csv_number(e.lo) << "," << csv_number(e.hi);
-        } else o << ",,,";
+        } else
+          o << ",,,";
       }
       o << "," << csv_number(d.better.value) << "," << csv_number(d.better.lo) << "," << csv_number(d.better.hi) << ","
         << csv_number(d.same.value) << "\n";
@@ -336,13 +353,18 @@ std::string comparison_json(const Comparison& c) {
   o << "],\n \"figures\": [\n";
   for (std::size_t k = 0; k < c.figures.size(); ++k) {
     const auto& f = c.figures[k];
-    o << "  {\"key\": " << json_string(f.key) << ", \"label\": " << json_string(f.label) << ", \"unit\": "
-      << json_string(f.unit) << ", \"kind\": \"" << kind_name(f.kind) << "\", \"better\": "
-      << (f.better > 0 ? "\"higher\"" : f.better < 0 ? "\"lower\"" : "null") << ", \"estimates\": [";
+    o << "  {\"key\": " << json_string(f.key) << ", \"label\": " << json_string(f.label)
+      << ", \"unit\": " << json_string(f.unit) << ", \"kind\": \"" << kind_name(f.kind) << "\", \"better\": "
+      << (f.better > 0   ? "\"higher\""
+          : f.better < 0 ? "\"lower\""
+                         : "null")
+      << ", \"estimates\": [";
     for (std::size_t i = 0; i < f.estimates.size(); ++i)
-      o << (i ? ", " : "") << "{\"estimate\": " << json_number(f.estimates[i].value) << ", \"lo\": "
-        << json_number(f.estimates[i].lo) << ", \"hi\": " << json_number(f.estimates[i].hi) << ", \"n\": " << f.estimates[i].n
-        << (f.unit == "month" ? std::string(", \"after_horizon\": ") + (std::isinf(f.estimates[i].value) ? "true" : "false") : "")
+      o << (i ? ", " : "") << "{\"estimate\": " << json_number(f.estimates[i].value)
+        << ", \"lo\": " << json_number(f.estimates[i].lo) << ", \"hi\": " << json_number(f.estimates[i].hi)
+        << ", \"n\": " << f.estimates[i].n
+        << (f.unit == "month" ? std::string(", \"after_horizon\": ") + (std::isinf(f.estimates[i].value) ? "true" : "false")
+                              : "")
         << "}";
     o << "],\n   \"differences\": [";
     for (std::size_t i = 0; i < f.differences.size(); ++i) {
@@ -390,7 +412,9 @@ std::string headline_text(const Headline& h, double horizon_months) {
 }
 
 std::string info_text(const RunMetadata& m, const Headline& h, bool quick) {
-  auto count = [](std::size_t n, const char* one, const char* many) { return std::to_string(n) + " " + (n == 1 ? one : many); };
+  auto count = [](std::size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
   std::ostringstream o;
   o << m.path << ": lepsim run file, format " << m.format_major << "." << m.format_minor << ", "
     << (quick ? "structure checked (--quick)" : "every dataset read back and checked") << "\n";
@@ -401,8 +425,9 @@ std::string info_text(const RunMetadata& m, const Headline& h, bool quick) {
   o << "time:                " << m.steps << " steps of " << count_text(m.step_months, "month", "months") << " from "
     << m.start << ", " << m.durations << " durations\n";
   o << "dimensions:          " << count(m.stages.size(), "stage", "stages") << ", "
-    << count(m.disciplines.size(), "discipline", "disciplines") << ", " << count(m.pools.size(), "national pool", "national pools")
-    << ", " << count(m.project_types.size(), "project type", "project types") << ", "
+    << count(m.disciplines.size(), "discipline", "disciplines") << ", "
+    << count(m.pools.size(), "national pool", "national pools") << ", "
+    << count(m.project_types.size(), "project type", "project types") << ", "
     << count(m.authorities.size(), "authority", "authorities") << "\n";
   std::string series;
   for (const auto& s : m.series) series += (series.empty() ? "" : ", ") + s.name;

@@ -615,7 +615,10 @@ std::string headline_table(const std::vector<Figure>& figs, double level) {
     if (f.kind == FigureKind::Mean)
       for (const auto& [p, e] : f.percentiles)
         if (p == 10 || p == 50 || p == 90) spread += (spread.empty() ? "" : " / ") + shown.bare(e.value);
-    const char* kind = f.kind == FigureKind::Mean ? "mean" : f.kind == FigureKind::Percentile ? "percentile" : "probability";
+    const char* kind = f.kind == FigureKind::Mean         ? "mean"
+                       : f.kind == FigureKind::Percentile ? "percentile"
+                       : f.kind == FigureKind::Ratio      ? "ratio of means"
+                                                          : "probability";
     o += "<tr><td>" + esc(f.label) + " <span class=\"kind\">" + kind + "</span></td><td class=\"num\"><strong>" +
          esc(shown.value(f.estimate.value)) + "</strong></td><td class=\"num\">" + esc(shown.interval(f.estimate)) +
          "</td><td class=\"num\">" + esc(spread.empty() ? "\u2014" : spread) + "</td><td class=\"unit\">" + esc(shown.unit) +
@@ -853,7 +856,7 @@ std::string spend_chart(const RunReader& run) {
   std::vector<double> envelope = {m.annual_envelope};
   c.y_axis(max_of({&totals, &envelope}), "GBP m per year (mean)");
   c.stacked_bars(per_year, names, labels, "GBP m");
-  if (m.annual_envelope > 0) c.hline(m.annual_envelope, "#1f2933", "annual envelope (commitments)", "envelope");
+  if (m.annual_envelope > 0) c.hline(m.annual_envelope, "#1f2933", "annual envelope", "envelope");
   double sum = 0;
   for (double t : totals) sum += t;
   const std::string envelope_note =
@@ -983,7 +986,7 @@ std::string overlaid_fans(const std::vector<const RunReader*>& runs) {
     c.y_axis(with_plan ? max_of({&tops, &py}) : top, "projects completed (cumulative)");
     for (std::size_t i = 0; i < runs.size(); ++i) {
       const std::string who = tag(i) + " " + runs[i]->metadata().scenario_name;
-      c.band(xs[i], p10s[i], p90s[i], colour(i), 0.14, who + ", P10\u2013P90", true);
+      c.band(xs[i], p10s[i], p90s[i], colour(i), 0.22, who + ", P10\u2013P90", true);
       c.line(xs[i], p50s[i], colour(i), who, 2.4);
     }
     if (with_plan) c.line(px, py, "#1f2933", "plan ([A]'s scenario)", 2.0, true, "plan");
@@ -1103,11 +1106,14 @@ std::string difference_histogram(const Comparison& c, const std::string& key) {
   }
   ch.y_axis(top, "share of paired replications (%)", 0, "%");
   for (std::size_t i = 0; i < hx.size(); ++i)
-    if (f->differences[i].paired)
+    if (f->differences[i].paired) {
+      ch.band(hx[i], std::vector<double>(hx[i].size(), 0.0), hy[i], colour(i + 1), 0.3, "", true);
       ch.line(hx[i], hy[i], colour(i + 1), tag(i + 1) + " " + c.runs[i + 1].scenario_name, 2.0);
+    }
   ch.vline(0, "#1f2933", "no difference", "zero-line");
   return figure(ch, "How the per-replication difference from [A] is spread, for each variant paired with [A] (same seed: "
-                    "replication r of both runs shares its random numbers). Mass to the " +
+                    "replication r of both runs shares its random numbers): the share of paired replications in each bin, "
+                    "one shaded outline a variant. Mass to the " +
                         std::string(f->better < 0 ? "left" : "right") + " of the line at 0 is replications where the variant does better.");
 }
 
@@ -1205,12 +1211,12 @@ std::string render_comparison_report(const std::vector<const RunReader*>& runs, 
            "\n<p class=\"note\">Cost is capital spend (with overruns, LEP set-up and staff) plus the lever costs each "
            "scenario states (docs/model.md, \"Lever costs\"); cost per school is the ratio of the mean cost to the mean "
            "schools delivered, with a delta-method interval.</p>\n</section>\n"
+           "<section>\n<h2>Charts</h2>\n" + charts + "</section>\n"
            "<section>\n<h2>Differences from [A]</h2>\n" + differences_table(c) +
            "\n<p class=\"note\">For variants paired with [A] the difference is taken replication by replication (common "
            "random numbers); P(better) is the share of paired replications in which the variant does better (more schools, "
            "earlier, cheaper), with a Wilson interval. The extra cost per extra school is the mean extra cost over the mean "
            "extra schools; it is unbounded when the extra schools are not distinguishable from 0.</p>\n</section>\n"
-           "<section>\n<h2>Charts</h2>\n" + charts + "</section>\n"
            "<footer>Written by lepsim " + esc(c.runs[0].engine_version) +
            ". This page is self-contained: no scripts, fonts, images or network requests.</footer>\n"
            "</main>\n</body>\n</html>\n";

@@ -24,10 +24,10 @@ namespace {
 
 //! Options shared by the commands that compute figures.
 void add_figure_options(po::options_description& opts) {
-  opts.add_options()
-      ("level", po::value<double>()->default_value(0.95, "0.95"), "confidence level of every interval, in (0, 1)")
-      ("target", po::value<std::vector<std::string>>()->composing(),
-       "also give P(N schools done by month M), as N:M; N may be 'all' (repeatable)");
+  opts.add_options()("level", po::value<double>()->default_value(0.95, "0.95"),
+                     "confidence level of every interval, in (0, 1)")(
+      "target", po::value<std::vector<std::string>>()->composing(),
+      "also give P(N schools done by month M), as N:M; N may be 'all' (repeatable)");
 }
 
 void add_format_option(po::options_description& opts) {
@@ -37,7 +37,8 @@ void add_format_option(po::options_description& opts) {
 analysis::FigureOptions figure_options(const po::variables_map& vm) {
   analysis::FigureOptions o;
   o.level = vm["level"].as<double>();
-  if (!(o.level > 0 && o.level < 1)) throw UsageError("--level must be between 0 and 1 (e.g. 0.95), got " + std::to_string(o.level));
+  if (!(o.level > 0 && o.level < 1))
+    throw UsageError("--level must be between 0 and 1 (e.g. 0.95), got " + std::to_string(o.level));
   if (vm.count("target"))
     for (const auto& t : vm["target"].as<std::vector<std::string>>()) {
       const auto colon = t.find(':');
@@ -95,8 +96,8 @@ int cmd_report(const po::variables_map& vm) {
   if (files.empty()) throw UsageError("report needs a run file: lepsim report RUN.h5 [B.h5 ...]");
   analysis::ReportOptions ro;
   ro.figures = figure_options(vm);
-  ro.output_path = vm.count("output") ? vm["output"].as<std::string>()
-                                      : std::filesystem::path(files[0]).stem().string() + ".html";
+  ro.output_path =
+      vm.count("output") ? vm["output"].as<std::string>() : std::filesystem::path(files[0]).stem().string() + ".html";
   std::error_code ec;
   if (!vm.count("force") && std::filesystem::exists(ro.output_path, ec))
     throw OutputError(ro.output_path + " exists; use --force to overwrite it");
@@ -107,8 +108,10 @@ int cmd_report(const po::variables_map& vm) {
     readers.push_back(open_run(f, vm));
     runs.push_back(readers.back().get());
   }
-  if (runs.size() == 1) analysis::write_report(*runs[0], ro);
-  else analysis::write_comparison_report(runs, ro);
+  if (runs.size() == 1)
+    analysis::write_report(*runs[0], ro);
+  else
+    analysis::write_comparison_report(runs, ro);
   std::cout << "wrote " << ro.output_path << "\n";
   return 0;
 }
@@ -148,7 +151,9 @@ int cmd_export(const po::variables_map& vm) {
 
 }  // namespace
 
-const Command SUMMARY{"summary", "summary RUN.h5", "headline figures with confidence intervals",
+const Command SUMMARY{"summary",
+                      "summary RUN.h5",
+                      "headline figures with confidence intervals",
                       R"(lepsim summary RUN.h5 [options]
 
 Headline figures of a run, each with its confidence interval: schools completed
@@ -166,9 +171,14 @@ Examples:
   lepsim summary bsf.h5 --target 500:120 --target all:180 --level 0.9
   lepsim summary bsf.h5 --format json > bsf-summary.json
 )",
-                      "run-file", 1, summary_options, cmd_summary};
+                      "run-file",
+                      1,
+                      summary_options,
+                      cmd_summary};
 
-const Command REPORT{"report", "report RUN.h5 [B.h5 ...] [-o FILE.html]", "an HTML report with charts (one run or several)",
+const Command REPORT{"report",
+                     "report RUN.h5 [B.h5 ...] [-o FILE.html]",
+                     "an HTML report with charts (one run or several)",
                      R"(lepsim report RUN.h5 [B.h5 ...] [-o report.html] [options]
 
 One self-contained HTML page (inline SVG charts, no scripts or network).
@@ -188,9 +198,14 @@ Examples:
   lepsim report bsf.h5 -o bsf-report.html --force
   lepsim report bsf.h5 doubled.h5 mandated.h5 -o policies.html --target all:120
 )",
-                     "run-files", -1, report_options, cmd_report};
+                     "run-files",
+                     -1,
+                     report_options,
+                     cmd_report};
 
-const Command COMPARE{"compare", "compare A.h5 B.h5 [C.h5 ...]", "figures of runs side by side and their differences",
+const Command COMPARE{"compare",
+                      "compare A.h5 B.h5 [C.h5 ...]",
+                      "figures of runs side by side and their differences",
                       R"(lepsim compare A.h5 B.h5 [C.h5 ...] [options]
 
 For each run after the first, one block: every headline figure of A and of
@@ -209,9 +224,14 @@ Examples:
   lepsim compare bsf.h5 mandated.h5
   lepsim compare bsf.h5 mandated.h5 --format csv > diff.csv
 )",
-                      "run-files", -1, summary_options, cmd_compare};
+                      "run-files",
+                      -1,
+                      summary_options,
+                      cmd_compare};
 
-const Command EXPORT{"export", "export RUN.h5 --to DIR", "CSV files for spreadsheets",
+const Command EXPORT{"export",
+                     "export RUN.h5 --to DIR",
+                     "CSV files for spreadsheets",
                      R"(lepsim export RUN.h5 --to DIR [--force]
 
 CSV files for spreadsheets, each with a header row naming units:
@@ -225,6 +245,9 @@ Existing files are kept unless --force.
 Example:
   lepsim export bsf.h5 --to bsf-csv
 )",
-                     "run-file", 1, export_options, cmd_export};
+                     "run-file",
+                     1,
+                     export_options,
+                     cmd_export};
 
 }  // namespace lepsim::cli

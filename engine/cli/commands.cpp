@@ -103,25 +103,27 @@ int cmd_validate(const po::variables_map& vm) {
 // ---- run --------------------------------------------------------------------------------
 
 void run_options(po::options_description& opts) {
-  opts.add_options()
-      ("output,o", po::value<std::string>(), "run file to write (default: SCENARIO's name with .h5, in the current directory)")
-      ("replications,r", po::value<int>(), "number of replications (default: the scenario's [run] replications)")
-      ("seed,s", po::value<std::uint64_t>(), "master seed (default: the scenario's [run] seed)")
-      ("threads,t", po::value<int>()->default_value(0), "worker threads; 0 uses every core")
-      ("force,f", "overwrite the output file if it exists")
-      ("precision", po::value<double>(), "add replications until each --on output's interval half-width is within "
-                                         "this fraction of its mean (e.g. 0.01)")
-      ("on", po::value<std::vector<std::string>>()->composing(), "an output the precision applies to (repeatable; "
-                                                                  "e.g. completed, completed_month60, spend_total)")
-      ("max-replications", po::value<std::int64_t>(), "with --precision: stop here even if not met (default 100000)")
-      ("check-every", po::value<std::int64_t>()->default_value(100), "with --precision: replications between checks")
-      ("level", po::value<double>()->default_value(0.95, "0.95"), "with --precision: confidence level of the interval");
+  opts.add_options()("output,o", po::value<std::string>(),
+                     "run file to write (default: SCENARIO's name with .h5, in the current directory)")(
+      "replications,r", po::value<int>(), "number of replications (default: the scenario's [run] replications)")(
+      "seed,s", po::value<std::uint64_t>(), "master seed (default: the scenario's [run] seed)")(
+      "threads,t", po::value<int>()->default_value(0), "worker threads; 0 uses every core")(
+      "force,f", "overwrite the output file if it exists")(
+      "precision", po::value<double>(),
+      "add replications until each --on output's interval half-width is within "
+      "this fraction of its mean (e.g. 0.01)")("on", po::value<std::vector<std::string>>()->composing(),
+                                               "an output the precision applies to (repeatable; "
+                                               "e.g. completed, completed_month60, spend_total)")(
+      "max-replications", po::value<std::int64_t>(), "with --precision: stop here even if not met (default 100000)")(
+      "check-every", po::value<std::int64_t>()->default_value(100), "with --precision: replications between checks")(
+      "level", po::value<double>()->default_value(0.95, "0.95"), "with --precision: confidence level of the interval");
 }
 
 //! The flags checked here, by their names; the library checks the values again in its own terms.
 std::optional<ConvergenceRule> convergence_rule(const po::variables_map& vm, const Scenario& sc) {
   if (!vm.count("precision")) {
-    if (vm.count("on") || vm.count("max-replications")) throw UsageError("--on and --max-replications go with --precision REL");
+    if (vm.count("on") || vm.count("max-replications"))
+      throw UsageError("--on and --max-replications go with --precision REL");
     return std::nullopt;
   }
   if (vm.count("replications")) throw UsageError("give --replications or --precision, not both (use --max-replications)");
@@ -157,7 +159,8 @@ int cmd_run(const po::variables_map& vm) {
   if (vm.count("replications")) {
     const int r = vm["replications"].as<int>();
     if (r < 1 || r > MAX_REPLICATIONS)
-      throw UsageError("--replications must be between 1 and " + std::to_string(MAX_REPLICATIONS) + ", got " + std::to_string(r));
+      throw UsageError("--replications must be between 1 and " + std::to_string(MAX_REPLICATIONS) + ", got " +
+                       std::to_string(r));
     ro.replications = r;
   }
   if (vm.count("seed")) ro.seed = vm["seed"].as<std::uint64_t>();
@@ -166,7 +169,8 @@ int cmd_run(const po::variables_map& vm) {
   ro.force = vm.count("force") > 0;
   std::error_code ec;
   if (!ro.force && std::filesystem::exists(ro.output_path, ec))
-    throw OutputError("output file " + ro.output_path + " already exists; choose another name with -o or pass --force to overwrite it");
+    throw OutputError("output file " + ro.output_path +
+                      " already exists; choose another name with -o or pass --force to overwrite it");
   ro.convergence = convergence_rule(vm, sc);
   const std::int64_t total = ro.convergence ? ro.convergence->max_replications : ro.replications.value_or(sc.replications);
   Progress progress(total, "replications");
@@ -188,14 +192,16 @@ int cmd_run(const po::variables_map& vm) {
   }
   const analysis::Headline h = analysis::RunReader(info.output_path).headline();
   std::printf("lepsim %s: %s ('%s'), %lld replications, seed %llu, %d threads\n", engine_version(), path.c_str(),
-              sc.name.c_str(), static_cast<long long>(info.replications), static_cast<unsigned long long>(info.seed), info.threads);
+              sc.name.c_str(), static_cast<long long>(info.replications), static_cast<unsigned long long>(info.seed),
+              info.threads);
   std::printf("wrote %s in %.2f s (%.0f replications/s)\n", info.output_path.c_str(), info.seconds,
               static_cast<double>(info.replications) / info.seconds);
   if (ro.convergence) {
     std::printf("precision %g on", ro.convergence->precision);
     for (std::size_t k = 0; k < ro.convergence->outputs.size(); ++k)
       std::printf(" %s (reached %.4f)", ro.convergence->outputs[k].c_str(), info.relative_half_width[k]);
-    std::printf(": %s after %lld replications\n", info.converged ? "met" : "NOT met", static_cast<long long>(info.replications));
+    std::printf(": %s after %lld replications\n", info.converged ? "met" : "NOT met",
+                static_cast<long long>(info.replications));
   }
   std::cout << analysis::headline_text(h, sc.time.horizon_months);
   return 0;
@@ -215,7 +221,9 @@ int cmd_info(const po::variables_map& vm) {
 
 }  // namespace
 
-const Command RUN{"run", "run SCENARIO.toml [options]", "simulate and write an HDF5 run file",
+const Command RUN{"run",
+                  "run SCENARIO.toml [options]",
+                  "simulate and write an HDF5 run file",
                   R"(lepsim run SCENARIO.toml [options]
 
 Simulates the scenario's replications in parallel and writes every one of them
@@ -237,9 +245,14 @@ Examples:
   lepsim run scenarios/bsf.toml -o bsf-seed7.h5 --seed 7 --force
   lepsim run scenarios/bsf.toml --precision 0.005 --on completed --on spend_total --max-replications 20000
 )",
-                  "scenario", 1, run_options, cmd_run};
+                  "scenario",
+                  1,
+                  run_options,
+                  cmd_run};
 
-const Command VALIDATE{"validate", "validate SCENARIO.toml", "check a scenario file without running it",
+const Command VALIDATE{"validate",
+                       "validate SCENARIO.toml",
+                       "check a scenario file without running it",
                        R"(lepsim validate SCENARIO.toml
 
 Reads and checks a scenario file without running it. Every problem is listed,
@@ -248,9 +261,14 @@ each as FILE:LINE: KEY = VALUE: RULE. Exit code 0 when valid, 3 when not.
 Example:
   lepsim validate scenarios/bsf.toml
 )",
-                       "scenario", 1, nullptr, cmd_validate};
+                       "scenario",
+                       1,
+                       nullptr,
+                       cmd_validate};
 
-const Command INFO{"info", "info RUN.h5", "check a run file and print what it holds",
+const Command INFO{"info",
+                   "info RUN.h5",
+                   "check a run file and print what it holds",
                    R"(lepsim info RUN.h5 [--quick]
 
 Checks a run file and prints its metadata (format, engine, scenario, seed,
@@ -264,6 +282,9 @@ Examples:
   lepsim info bsf.h5
   lepsim info big-run.h5 --quick
 )",
-                   "run-file", 1, add_quick_option, cmd_info};
+                   "run-file",
+                   1,
+                   add_quick_option,
+                   cmd_info};
 
 }  // namespace lepsim::cli

@@ -17,12 +17,12 @@ namespace lepsim::cli {
 namespace po = boost::program_options;
 
 struct Command {
-  const char* name;      //!< "run"
-  const char* synopsis;  //!< "run SCENARIO.toml [options]"
-  const char* summary;   //!< one line for `lepsim --help`
-  const char* help;      //!< the command's --help text, before its options
-  const char* operand;   //!< the positional operand's name ("scenario", "run-files")
-  int max_operands;      //!< how many operands it takes (-1: any)
+  const char* name;                           //!< "run"
+  const char* synopsis;                       //!< "run SCENARIO.toml [options]"
+  const char* summary;                        //!< one line for `lepsim --help`
+  const char* help;                           //!< the command's --help text, before its options
+  const char* operand;                        //!< the positional operand's name ("scenario", "run-files")
+  int max_operands;                           //!< how many operands it takes (-1: any)
   void (*options)(po::options_description&);  //!< adds the command's options (--help is added for all)
   int (*handler)(const po::variables_map&);   //!< operands under `operand`, as std::vector<std::string>
 };
@@ -53,7 +53,7 @@ void add_quick_option(po::options_description& opts);
 std::unique_ptr<analysis::RunReader> open_run(const std::string& path, const po::variables_map& vm);
 
 // The table's entries, by source file.
-extern const Command RUN, VALIDATE, INFO;           // commands.cpp
+extern const Command RUN, VALIDATE, INFO;               // commands.cpp
 extern const Command SUMMARY, REPORT, COMPARE, EXPORT;  // analysis_commands.cpp
 
 }  // namespace lepsim::cli

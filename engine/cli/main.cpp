@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
       if (name == c.name) return cli::run_command(c, args);
     throw UsageError("unknown command '" + name + "'; commands: " + command_names() + " (see lepsim --help)");
   } catch (const ScenarioError& e) {
-    std::cerr << e.what() << "\n" << e.diagnostics().size() << " problem" << (e.diagnostics().size() == 1 ? "" : "s")
+    std::cerr << e.what() << "\n"
+              << e.diagnostics().size() << " problem" << (e.diagnostics().size() == 1 ? "" : "s")
               << " found; nothing was run.\n";
     return static_cast<int>(e.code());
   } catch (const Error& e) {

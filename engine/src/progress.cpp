@@ -55,9 +55,12 @@ Progress::Snapshot Progress::snapshot() const {
 std::string duration_text(double seconds) {
   char buf[32];
   const auto whole = static_cast<long long>(seconds + 0.5);
-  if (seconds < 59.5) std::snprintf(buf, sizeof buf, "%llds", whole);
-  else if (seconds < 3600) std::snprintf(buf, sizeof buf, "%lldm%02llds", whole / 60, whole % 60);
-  else std::snprintf(buf, sizeof buf, "%lldh%02lldm", whole / 3600, (whole % 3600) / 60);
+  if (seconds < 59.5)
+    std::snprintf(buf, sizeof buf, "%llds", whole);
+  else if (seconds < 3600)
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", whole / 60, whole % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", whole / 3600, (whole % 3600) / 60);
   return buf;
 }
 

@@ -18,12 +18,12 @@ struct Difference {
   //! (percentiles) or, for a ratio (cost per school), the extra cost per extra school
   //! (ICER: difference of costs over difference of schools).
   Estimate estimate;
-  bool defined = true;        //!< false: B - A has no value (e.g. both after the horizon)
-  std::string undefined_why;  //!< when not defined, for people
-  bool paired = false;        //!< replication by replication (common random numbers)
-  bool has_interval = false;  //!< false for a difference of percentiles (shown alone)
+  bool defined = true;                //!< false: B - A has no value (e.g. both after the horizon)
+  std::string undefined_why;          //!< when not defined, for people
+  bool paired = false;                //!< replication by replication (common random numbers)
+  bool has_interval = false;          //!< false for a difference of percentiles (shown alone)
   double independent_half_width = 0;  //!< with paired: what the interval would be for independent runs
-  std::int64_t pairs = 0;     //!< replications paired (0 when independent)
+  std::int64_t pairs = 0;             //!< replications paired (0 when independent)
   //! Paired: P10, P50, P90 of the per-replication differences B - A, with order-statistic
   //! intervals; empty when independent or for ratios.
   std::vector<std::pair<double, Estimate>> spread;
@@ -48,9 +48,9 @@ struct ComparedFigure {
 struct Comparison {
   double level = 0.95;
   std::vector<RunMetadata> runs;
-  std::vector<bool> paired;          //!< per run after the first: same seed as the first
-  std::vector<std::int64_t> pairs;   //!< per run after the first: replications paired (common ones)
-  std::vector<std::string> warnings; //!< mismatched start, horizon, step or outputs, for people
+  std::vector<bool> paired;             //!< per run after the first: same seed as the first
+  std::vector<std::int64_t> pairs;      //!< per run after the first: replications paired (common ones)
+  std::vector<std::string> warnings;    //!< mismatched start, horizon, step or outputs, for people
   std::vector<ComparedFigure> figures;  //!< those present in every run, in the first run's order
 };
 

@@ -28,7 +28,7 @@ std::string interval_text(const Estimate& e, const std::string& unit, bool sign 
 
 std::string json_number(double x);  //!< null when not finite; 0 never "-0"
 std::string json_string(const std::string& s);
-std::string csv_number(double x);   //!< "" for NaN
+std::string csv_number(double x);  //!< "" for NaN
 
 //! "95%".
 std::string level_text(double level);
