@@ -67,6 +67,18 @@ analysis::Format format_choice(const po::variables_map& vm) {
   }
 }
 
+//! Every run file named, opened (and checked) in order; `runs` points at them.
+struct OpenRuns {
+  std::vector<std::unique_ptr<analysis::RunReader>> readers;
+  std::vector<const analysis::RunReader*> runs;
+  OpenRuns(const std::vector<std::string>& files, const po::variables_map& vm) {
+    for (const auto& f : files) {
+      readers.push_back(open_run(f, vm));
+      runs.push_back(readers.back().get());
+    }
+  }
+};
+
 void summary_options(po::options_description& opts) {
   add_figure_options(opts);
   add_format_option(opts);
@@ -102,12 +114,8 @@ int cmd_report(const po::variables_map& vm) {
   if (!vm.count("force") && std::filesystem::exists(ro.output_path, ec))
     throw OutputError(ro.output_path + " exists; use --force to overwrite it");
   install_signal_handlers();
-  std::vector<std::unique_ptr<analysis::RunReader>> readers;
-  std::vector<const analysis::RunReader*> runs;
-  for (const auto& f : files) {
-    readers.push_back(open_run(f, vm));
-    runs.push_back(readers.back().get());
-  }
+  const OpenRuns opened(files, vm);
+  const std::vector<const analysis::RunReader*>& runs = opened.runs;
   if (runs.size() == 1)
     analysis::write_report(*runs[0], ro);
   else
@@ -121,12 +129,8 @@ int cmd_compare(const po::variables_map& vm) {
   if (files.size() < 2) throw UsageError("compare needs at least two run files: lepsim compare A.h5 B.h5");
   const analysis::Format format = format_choice(vm);
   const analysis::FigureOptions fo = figure_options(vm);
-  std::vector<std::unique_ptr<analysis::RunReader>> readers;
-  std::vector<const analysis::RunReader*> runs;
-  for (const auto& f : files) {
-    readers.push_back(open_run(f, vm));
-    runs.push_back(readers.back().get());
-  }
+  const OpenRuns opened(files, vm);
+  const std::vector<const analysis::RunReader*>& runs = opened.runs;
   const std::string out = analysis::render_comparison(format, analysis::compare_runs(runs, fo));
   std::cout << out;
   return 0;
