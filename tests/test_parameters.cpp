@@ -299,7 +299,7 @@ TEST_CASE("the fuzz dictionary knows every key of the registry", "[parameters]")
 }
 
 TEST_CASE("table_keys are the keys the parser accepts", "[parameters]") {
-  CHECK(table_keys("national.{pool}") == std::vector<std::string>{"capacity"});
+  CHECK(table_keys("national.{pool}") == std::vector<std::string>{"capacity", "cost_per_token_month", "funded_capacity"});
   const auto top = table_keys("");
   CHECK(std::find(top.begin(), top.end(), "partnering") != top.end());
   const auto p = table_keys("partnering");

@@ -46,6 +46,7 @@ const ParamRange UNIT{0, 1};
 const ParamRange OPEN_UNIT{0, 1, true, true};
 const ParamRange EFFECT{0, 1.9};  // multipliers 1 + e x (q - 0.5) with q in [0, 1] stay > 0
 const ParamRange FTE{0, 1e6};
+const ParamRange LEVER_COST{0, 1e6};  // lever costs, GBP m (docs/model.md, "Lever costs")
 
 ParamSpec number(std::string path, std::string unit, std::string def, ParamRange r, std::string meaning,
                  ParamSlot (*slot)(S&, const I&), std::string why = "") {
@@ -95,7 +96,7 @@ ParamSpec structure(std::string path, std::string type_text, std::string def, st
   return p;
 }
 //! A key the resolved scenario writes only when its value is not `v` (see ParamSpec::omit_when).
-[[maybe_unused]] ParamSpec omitted_at(ParamSpec p, double v) {
+ParamSpec omitted_at(ParamSpec p, double v) {
   p.omit_when = v;
   return p;
 }
@@ -165,6 +166,14 @@ std::vector<ParamSpec> build_registry() {
       structure("national", "table of pools", "none", "", "national capacity pools"),
       integer("national.{pool}.capacity", "tokens", "required", ParamRange{1, 1e6}, "stages holding one token at a time",
               SLOT(s.pools[at(i, 0)].capacity), " tokens"),
+      omitted_at(number("national.{pool}.cost_per_token_month", "GBP m per token-month", "0", LEVER_COST,
+                        "monthly cost of tokens above `funded_capacity` (a lever cost, accounting only)",
+                        SLOT(s.pools[at(i, 0)].cost_per_token_month)),
+                 0.0),
+      omitted_at(with_rule(integer("national.{pool}.funded_capacity", "tokens", "0", ParamRange{0, 1e6},
+                                   "tokens already paid for, not costed", SLOT(s.pools[at(i, 0)].funded_capacity)),
+                           "`<= capacity`"),
+                 0.0),
 
       // --- [stages.NAME]
       structure("stages", "table of stages", "required", "at least one stage", "the stages"),
@@ -185,6 +194,10 @@ std::vector<ParamSpec> build_registry() {
       structure("stages.{stage}.after_authority", "string (stage name)", "none",
                 "an existing stage other than this one, run by some type of every group that runs this stage",
                 "waits until a project of the same authority completed that stage"),
+      omitted_at(number("stages.{stage}.cost_per_authority", "GBP m per authority", "0", LEVER_COST,
+                        "charged once at month 0 for every authority (a lever cost, accounting only)",
+                        SLOT(s.stages[at(i, 0)].cost_per_authority)),
+                 0.0),
 
       // --- [project_types.NAME]
       structure("project_types", "table of types", "required", "at least one type", "the project types"),
@@ -358,6 +371,10 @@ std::vector<ParamSpec> build_registry() {
                     if (s.mechanisms.partnering.mandated >> k & 1u) o += (n++ ? ", " : "") + quoted_string(PRACTICE_NAMES[k]);
                   return o + "]";
                 }),
+      omitted_at(number("partnering.practice_cost_per_lep_year", "GBP m per mandated practice per LEP-year", "0",
+                        LEVER_COST, "charged from each LEP's formation (a lever cost, accounting only)",
+                        SLOT(s.mechanisms.partnering.practice_cost_per_lep_year)),
+                 0.0),
       boolean("partnering.enabled", "`true`", "the mechanism is on", SLOT(s.mechanisms.partnering.enabled)),
 
       // --- [disputes]
@@ -655,9 +672,13 @@ std::string table_body(const Scenario& s, std::string_view table_pattern, const 
       if (text.empty()) continue;
     } else if (p.slot) {
       const ParamSlot slot = p.slot(m, idx);
-      if (const auto* d = std::get_if<double*>(&slot))
+      const auto* d = std::get_if<double*>(&slot);
+      const auto* n = std::get_if<int*>(&slot);
+      // omitted_at: a key added later is left out at that value (earlier files resolve as before).
+      if (p.omit_when && ((d && **d == *p.omit_when) || (n && **n == *p.omit_when))) continue;
+      if (d)
         text = toml_float(**d);
-      else if (const auto* n = std::get_if<int*>(&slot))
+      else if (n)
         text = std::to_string(**n);
       else if (const auto* b = std::get_if<bool*>(&slot))
         text = **b ? "true" : "false";

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <climits>
 #include <cmath>
@@ -335,7 +336,10 @@ class Parser {
       return std::nullopt;
     }
     if (!v->is_string()) {
-      error_at(*v, full, "must be a string, not " + type_name(*v));
+      // A bare TOML date (start = 2009-04-01) is a date value, not text: say how to write it.
+      const bool date = v->is_local_date() || v->is_local_datetime() || v->is_offset_datetime();
+      error_at(*v, full, "must be a string, not " + type_name(*v) +
+                             (date ? " (write the year and month in quotes, e.g. \"2009-04\")" : ""));
       return std::nullopt;
     }
     return v->as_string().str;
@@ -1519,6 +1523,15 @@ Scenario load_scenario(const std::string& path) {
   if (const std::string problem = read_scenario_text(path, text); !problem.empty())
     throw ScenarioError({{path, 0, "", "", problem}});
   return parse_scenario(text, path);
+}
+
+Scenario::LeverCostRates Scenario::lever_cost_rates() const {
+  LeverCostRates r;
+  for (const Stage& st : stages) r.once += st.cost_per_authority * authority_count();
+  for (const NationalPool& p : pools) r.per_month += std::max(0, p.capacity - p.funded_capacity) * p.cost_per_token_month;
+  const auto& pt = mechanisms.partnering;
+  if (pt.enabled) r.per_lep_month = std::popcount(pt.mandated) * pt.practice_cost_per_lep_year / 12.0;
+  return r;
 }
 
 int TimeGrid::step_at_or_after(double month) const {

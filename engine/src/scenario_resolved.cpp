@@ -126,6 +126,7 @@ std::string Scenario::resolved_toml() const {
     o << "earliest_month = " << num(st.earliest_month) << "\n";
     if (st.authority_milestone >= 0)
       o << "after_authority = " << quoted_string(stages[static_cast<std::size_t>(st.authority_milestone)].name) << "\n";
+    if (st.cost_per_authority != 0) o << "cost_per_authority = " << num(st.cost_per_authority) << "\n";  // lever cost, when set
     o << "\n";
   }
   for (const auto& t : types) {

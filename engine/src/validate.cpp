@@ -4,6 +4,7 @@
 // predecessor graph by an iterative search), so a scenario of megabytes is judged at once.
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <unordered_map>
 #include <unordered_set>
@@ -30,11 +31,17 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& choices) {
   std::string best;
   std::size_t best_d = 3;  // suggest only close matches
+  // Case does not count: `dist = "PERT"` suggests 'pert'.
+  const auto lower = [](std::string x) {
+    for (char& ch : x) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return x;
+  };
+  const std::string w = lower(word);
   for (const auto& c : choices) {
     // Lengths further apart than the best distance so far cannot beat it.
     const std::size_t gap = c.size() > word.size() ? c.size() - word.size() : word.size() - c.size();
     if (gap >= best_d) continue;
-    const std::size_t d = edit_distance(word, c);
+    const std::size_t d = edit_distance(w, lower(c));
     if (d < best_d) best_d = d, best = c;
   }
   return best.empty() ? "" : " (did you mean '" + best + "'?)";
@@ -75,6 +82,7 @@ class Checker {
     names();
     time_and_plan();
     registry_ranges();
+    pools();
     stages();
     types();
     groups();
@@ -262,6 +270,14 @@ class Checker {
       else if (!seen.insert(list[i]).second)
         add(key + idx(i), quoted_string(stage_name(list[i])), "duplicate entry");
     }
+  }
+
+  //! A pool's funded (not costed) tokens are some of its tokens.
+  void pools() {
+    for (const NationalPool& p : s_.pools)
+      if (p.funded_capacity > p.capacity)
+        add("national." + p.name + ".funded_capacity", std::to_string(p.funded_capacity),
+            "must be between 0 and the pool's capacity (" + std::to_string(p.capacity) + " tokens)");
   }
 
   void stages() {
