@@ -1,0 +1,67 @@
+#pragma once
+// What history matching (lepsim/history_matching.hpp) and ABC-SMC (lepsim/abc_smc.hpp)
+// share: the simulator callback, the targets it is fitted to and the parameter box
+// (docs/calibration.md).
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "lepsim/record.hpp"
+
+namespace lepsim {
+
+//! Per-replication metrics of one parameter vector: row-major [replication][metric], the
+//! metrics in the order of the targets. NaN marks a value undefined in that replication.
+struct MetricMatrix {
+  std::size_t replications = 0, metrics = 0;
+  std::vector<double> values;
+
+  MetricMatrix() = default;
+  MetricMatrix(std::size_t reps, std::size_t m) : replications(reps), metrics(m), values(reps * m, 0.0) {}
+  double& at(std::size_t r, std::size_t k) { return values[r * metrics + k]; }
+  double at(std::size_t r, std::size_t k) const { return values[r * metrics + k]; }
+};
+
+//! f(params, replications, seed) -> [replications x targets]. Must be a pure function of
+//! its arguments (the same seed gives the same matrix) and, when calibration runs on
+//! several threads, safe to call concurrently.
+using Simulator = std::function<MetricMatrix(const std::vector<double>& params, int replications, std::uint64_t seed)>;
+
+//! One observed milestone as calibration sees it.
+struct Target {
+  std::string name;     //!< the metric, e.g. "completed_cumulative@45"
+  double observed = 0;  //!< z
+  double var_obs = 0;   //!< observation error variance
+  double var_disc = 0;  //!< model discrepancy variance
+};
+
+//! Targets from the record's expressible milestones of `use`: var_obs = effective sd^2,
+//! var_disc = (discrepancy_fraction x |value|)^2 (docs/calibration.md, "Error terms").
+std::vector<Target> record_targets(const ObservedRecord& record, MilestoneUse use, double discrepancy_fraction);
+
+//! One uncertain input and its prior range.
+struct Factor1D {
+  std::string name;
+  double lo = 0, hi = 1;
+};
+
+//! A box in parameter space.
+struct Box {
+  std::vector<double> lo, hi;
+  std::size_t dims() const { return lo.size(); }
+  bool contains(const std::vector<double>& x) const;
+  double volume() const;
+};
+
+//! A seed for one simulator call, mixed from the calibration seed and the call's identity
+//! (stage, generation or wave, particle or point, attempt): splitmix64 over the words.
+std::uint64_t call_seed(std::uint64_t seed, std::uint64_t stage, std::uint64_t round, std::uint64_t index,
+                        std::uint64_t attempt);
+
+//! Weighted quantile (weights >= 0, sum > 0): the smallest value whose weighted ECDF
+//! reaches q (numpy's 'inverted_cdf' method for equal weights).
+double weighted_quantile(std::vector<double> values, std::vector<double> weights, double q);
+
+}  // namespace lepsim
