@@ -13,7 +13,7 @@ using namespace lepsim;
 namespace {
 std::vector<Diagnostic> refused(const std::vector<double>& m, std::size_t d) {
   std::vector<std::string> names;
-  for (std::size_t i = 0; i < d; ++i) names.push_back("x" + std::to_string(i));
+  for (std::size_t i = 0; i < d; ++i) names.push_back(std::string("x").append(std::to_string(i)));
   try {
     GaussianCopula c(m, names, "uncertain.correlation", "s.toml", 12);
   } catch (const ScenarioError& e) {
@@ -71,12 +71,13 @@ TEST_CASE("Invalid correlation matrices are refused, naming the entry or the pro
     CHECK_THAT(d[0].rule, Catch::Contains("symmetric") && Catch::Contains("x0 with x1"));
   }
   SECTION("diagonal, range and finiteness, all at once") {
-    const auto d = refused({0.9, 1.5, 1.5, 1, 0, NAN, 0, NAN, 1}, 3);
+    const auto d = refused({0.9, 1.5, 0, 1.5, 1, NAN, 0, NAN, 1}, 3);
     REQUIRE(d.size() == 5);
     CHECK(d[0].key == "uncertain.correlation[0][0]");
     CHECK_THAT(d[0].rule, Catch::Contains("must be 1"));
     CHECK(d[1].key == "uncertain.correlation[0][1]");
     CHECK_THAT(d[1].rule, Catch::Contains("between -1 and 1"));
+    CHECK(d[2].key == "uncertain.correlation[1][0]");
     CHECK(d[3].key == "uncertain.correlation[1][2]");
     CHECK_THAT(d[3].rule, Catch::Contains("finite"));
   }

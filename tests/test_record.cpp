@@ -16,6 +16,7 @@ std::vector<Diagnostic> problems(const std::string& text) {
   try {
     parse_record(text, "bad.toml");
   } catch (const ScenarioError& e) {
+    for (const Diagnostic& d : e.diagnostics()) UNSCOPED_INFO(d.format());
     return e.diagnostics();
   }
   FAIL("the record was accepted");
@@ -71,8 +72,8 @@ TEST_CASE("Dates are the end of the month, from the scenario's start", "[record]
   CHECK(!months_to_end_of("2008-13", {2005, 4}));
   CHECK(!months_to_end_of("2008-1", {2005, 4}));
   // The scenario's start when the record has none; a record start that disagrees is refused.
-  const ObservedRecord r = parse_record("[record]\nname = \"t\"\n" + milestone("sd = 1\ndate = \"2006-03\"\n"), "r.toml",
-                                        MonthOrigin{2006, 1});
+  const ObservedRecord r =
+      parse_record("[record]\nname = \"t\"\n" + milestone("sd = 1\ndate = \"2006-03\"\n"), "r.toml", MonthOrigin{2006, 1});
   CHECK(r.milestones[0].metric == "completed_cumulative@3");
   try {
     parse_record(HEADER + milestone("sd = 1\ndate = \"2008-12\"\n"), "r.toml", MonthOrigin{2006, 1});
@@ -125,8 +126,9 @@ TEST_CASE("Bad record files get located errors: file, line, key, value, rule", "
     CHECK_THAT(d[0].rule, Catch::Contains("needs a month"));
     CHECK(d[1].key == "milestone[1].metric");
     CHECK_THAT(d[1].rule, Catch::Contains("names month 40"));
-    d = problems(HEADER + "\n[[milestone]]\nid = \"n\"\nmetric = \"Leps formed\"\nmonth = 4\nvalue = 1\nsd = 1\n"
-                          "evidence = \"audited\"\nsource = \"x\"\n");
+    d = problems(HEADER +
+                 "\n[[milestone]]\nid = \"n\"\nmetric = \"Leps formed\"\nmonth = 4\nvalue = 1\nsd = 1\n"
+                 "evidence = \"audited\"\nsource = \"x\"\n");
     REQUIRE(d.size() == 1);
     CHECK_THAT(d[0].rule, Catch::Contains("NAME@MONTH"));
   }
@@ -156,7 +158,5 @@ TEST_CASE("Bad record files get located errors: file, line, key, value, rule", "
     CHECK(d[0].key == "milestone[0].date");
     CHECK_THAT(d[0].rule, Catch::Contains("origin"));
   }
-  SECTION("missing file") {
-    REQUIRE_THROWS_AS(load_record("/nonexistent/record.toml"), ScenarioError);
-  }
+  SECTION("missing file") { REQUIRE_THROWS_AS(load_record("/nonexistent/record.toml"), ScenarioError); }
 }

@@ -25,7 +25,7 @@ namespace {
 
 constexpr double INF = std::numeric_limits<double>::infinity();
 constexpr std::uint16_t PARTICLE_SUBSTREAM = 1;  // Purpose::Calibration substreams: docs/calibration.md
-constexpr std::uint64_t ABC_STAGE = 1;            // call_seed's stage word for ABC-SMC
+constexpr std::uint64_t ABC_STAGE = 1;           // call_seed's stage word for ABC-SMC
 constexpr const char* CHECKPOINT_MAGIC = "lepsim-abc-checkpoint";
 constexpr int CHECKPOINT_VERSION = 1;
 
@@ -91,7 +91,8 @@ double log_mixture(const Generation& prev, const Kernel& k, const std::vector<do
   double top = -INF;
   for (std::size_t j = 0; j < prev.particles.size(); ++j) {
     Eigen::VectorXd diff(d);
-    for (Eigen::Index i = 0; i < d; ++i) diff[i] = x[static_cast<std::size_t>(i)] - prev.particles[j][static_cast<std::size_t>(i)];
+    for (Eigen::Index i = 0; i < d; ++i)
+      diff[i] = x[static_cast<std::size_t>(i)] - prev.particles[j][static_cast<std::size_t>(i)];
     const Eigen::VectorXd z = k.chol.triangularView<Eigen::Lower>().solve(diff);
     terms[j] = prev.weights[j] > 0 ? std::log(prev.weights[j]) - 0.5 * z.squaredNorm() : -INF;
     top = std::max(top, terms[j]);
@@ -189,8 +190,9 @@ AbcResult read_abc_checkpoint(const std::string& text, const std::string& path, 
   std::ostringstream want;
   want << std::hex << fingerprint(targets, box, o);
   if (fp != want.str())
-    throw bad("written by a different calibration (seed, particles, box, targets or options differ); "
-              "remove it to start again");
+    throw bad(
+        "written by a different calibration (seed, particles, box, targets or options differ); "
+        "remove it to start again");
   std::size_t dims = 0;
   if (!(is >> word >> dims) || word != "dims" || dims != box.dims()) throw bad("wrong dimension count");
   AbcResult r;
@@ -238,7 +240,8 @@ AbcResult abc_smc(const Simulator& f, const std::vector<Target>& targets, const 
   if (targets.empty()) throw std::invalid_argument("abc_smc: no targets");
   if (box.dims() == 0 || box.lo.size() != box.hi.size()) throw std::invalid_argument("abc_smc: empty box");
   for (std::size_t j = 0; j < box.dims(); ++j)
-    if (!(box.lo[j] <= box.hi[j])) throw std::invalid_argument("abc_smc: box dimension " + std::to_string(j) + " has lo > hi");
+    if (!(box.lo[j] <= box.hi[j]))
+      throw std::invalid_argument("abc_smc: box dimension " + std::to_string(j) + " has lo > hi");
   if (o.particles < 2 || o.replications < 1 || !(o.quantile > 0 && o.quantile < 1) || o.threads < 1 ||
       o.max_generations < 1 || !(o.min_acceptance > 0 && o.min_acceptance <= 1))
     throw std::invalid_argument("abc_smc: options out of range");
@@ -314,12 +317,14 @@ AbcResult abc_smc(const Simulator& f, const std::vector<Target>& targets, const 
             Eigen::VectorXd z(static_cast<Eigen::Index>(d));
             for (std::size_t j = 0; j < d; ++j) z[static_cast<Eigen::Index>(j)] = standard_normal(s);
             const Eigen::VectorXd step = kernel.chol * z;
-            for (std::size_t j = 0; j < d; ++j) x[j] = r.generations.back().particles[j0][j] + step[static_cast<Eigen::Index>(j)];
+            for (std::size_t j = 0; j < d; ++j)
+              x[j] = r.generations.back().particles[j0][j] + step[static_cast<Eigen::Index>(j)];
           }
           const double lp = box.contains(x) ? log_prior_of(o, x) : -INF;
           if (lp == -INF) continue;  // outside the support: no simulation
-          const MetricMatrix m = f(x, o.replications, call_seed(o.seed, ABC_STAGE, static_cast<std::uint64_t>(t), i,
-                                                              static_cast<std::uint64_t>(a)));
+          const MetricMatrix m =
+              f(x, o.replications,
+                call_seed(o.seed, ABC_STAGE, static_cast<std::uint64_t>(t), i, static_cast<std::uint64_t>(a)));
           if (m.metrics != targets.size() || m.replications != static_cast<std::size_t>(o.replications))
             throw std::invalid_argument("abc_smc: the simulator returned a matrix of the wrong shape");
           dr.simulations += o.replications;

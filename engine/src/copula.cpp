@@ -28,8 +28,9 @@ std::string number_text(double x) {
 std::vector<CorrelationProblem> check_rank_correlation(const std::vector<double>& m, std::size_t d) {
   std::vector<CorrelationProblem> out;
   if (d == 0 || m.size() != d * d) {
-    out.push_back({-1, -1, "must be a square matrix: " + std::to_string(d) + " rows of " + std::to_string(d) + " entries (" +
-                               std::to_string(m.size()) + " given)"});
+    out.push_back({-1, -1,
+                   "must be a square matrix: " + std::to_string(d) + " rows of " + std::to_string(d) + " entries (" +
+                       std::to_string(m.size()) + " given)"});
     return out;
   }
   const auto at = [&](std::size_t i, std::size_t j) { return m[i * d + j]; };
@@ -44,8 +45,9 @@ std::vector<CorrelationProblem> check_rank_correlation(const std::vector<double>
       else if (x < -1 || x > 1)
         out.push_back({r, c, "must be between -1 and 1, not " + number_text(x)});
       else if (j > i && std::isfinite(at(j, i)) && x != at(j, i))
-        out.push_back({r, c, "must equal entry [" + std::to_string(j) + "][" + std::to_string(i) + "] (" + number_text(at(j, i)) +
-                                 "): the matrix must be symmetric"});
+        out.push_back({r, c,
+                       "must equal entry [" + std::to_string(j) + "][" + std::to_string(i) + "] (" + number_text(at(j, i)) +
+                           "): the matrix must be symmetric"});
     }
   if (!out.empty()) return out;
   Eigen::MatrixXd p(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d));
@@ -74,8 +76,8 @@ GaussianCopula::GaussianCopula(std::vector<double> rank, std::vector<std::string
         ds.push_back({file, line, key, "", p.rule});
       } else {
         const auto i = static_cast<std::size_t>(p.row), j = static_cast<std::size_t>(p.col);
-        ds.push_back({file, line, key + "[" + std::to_string(i) + "][" + std::to_string(j) + "]", number_text(rank[i * d + j]),
-                      p.rule + " (" + names_[i] + " with " + names_[j] + ")"});
+        ds.push_back({file, line, key + "[" + std::to_string(i) + "][" + std::to_string(j) + "]",
+                      number_text(rank[i * d + j]), p.rule + " (" + names_[i] + " with " + names_[j] + ")"});
       }
     }
     throw ScenarioError(std::move(ds));

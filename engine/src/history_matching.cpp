@@ -46,7 +46,8 @@ double combined_implausibility(const std::vector<double>& per_target, Implausibi
 }
 
 std::size_t Wave::survivors() const {
-  return static_cast<std::size_t>(std::count_if(points.begin(), points.end(), [](const WavePoint& p) { return p.plausible; }));
+  return static_cast<std::size_t>(
+      std::count_if(points.begin(), points.end(), [](const WavePoint& p) { return p.plausible; }));
 }
 
 std::vector<std::vector<double>> HistoryMatchResult::survivors() const {
@@ -81,7 +82,8 @@ HistoryMatchResult history_match(const Simulator& f, const std::vector<Target>& 
   if (targets.empty()) throw std::invalid_argument("history_match: no targets");
   if (prior.dims() == 0 || prior.lo.size() != prior.hi.size()) throw std::invalid_argument("history_match: empty box");
   for (std::size_t j = 0; j < prior.dims(); ++j)
-    if (!(prior.lo[j] < prior.hi[j])) throw std::invalid_argument("history_match: box dimension " + std::to_string(j) + " has lo >= hi");
+    if (!(prior.lo[j] < prior.hi[j]))
+      throw std::invalid_argument("history_match: box dimension " + std::to_string(j) + " has lo >= hi");
   if (o.points_per_wave < 1 || o.replications < 2 || !(o.cutoff > 0) || o.max_waves < 1 || o.threads < 1 || o.margin < 0)
     throw std::invalid_argument("history_match: options out of range");
 
@@ -124,12 +126,15 @@ HistoryMatchResult history_match(const Simulator& f, const std::vector<Target>& 
       if (p.plausible)
         for (std::size_t j = 0; j < box.dims(); ++j)
           next.lo[j] = std::min(next.lo[j], p.params[j]), next.hi[j] = std::max(next.hi[j], p.params[j]);
+    // Widen each side by the margin of the survivors' width, and by at least the wave's
+    // typical point spacing (box width / n^(1/d)): the region's edge lies somewhere between
+    // the outermost survivor and its nearest ruled-out neighbour, so a box drawn tight
+    // around a few survivors would cut into the region it is meant to hold.
+    const double spacing = std::pow(static_cast<double>(o.points_per_wave), -1.0 / static_cast<double>(box.dims()));
     for (std::size_t j = 0; j < box.dims(); ++j) {
-      // Widen by the margin (of the survivors' width, or of the wave box when one survivor
-      // spans nothing), so the edge of the non-implausible region is sampled again.
-      const double width = next.hi[j] > next.lo[j] ? next.hi[j] - next.lo[j] : box.hi[j] - box.lo[j];
-      next.lo[j] = std::max(box.lo[j], next.lo[j] - o.margin * width);
-      next.hi[j] = std::min(box.hi[j], next.hi[j] + o.margin * width);
+      const double pad = std::max(o.margin * (next.hi[j] - next.lo[j]), spacing * (box.hi[j] - box.lo[j]));
+      next.lo[j] = std::max(box.lo[j], next.lo[j] - pad);
+      next.hi[j] = std::min(box.hi[j], next.hi[j] + pad);
     }
     const double shrink = 1 - next.volume() / box.volume();
     box = next;

@@ -106,7 +106,8 @@ class RecordReader {
     read_header(root, rec);
     read_milestones(root, rec);
     if (!diags_.empty()) {
-      std::stable_sort(diags_.begin(), diags_.end(), [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
+      std::stable_sort(diags_.begin(), diags_.end(),
+                       [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
       throw ScenarioError(diags_);
     }
     return rec;
@@ -289,12 +290,15 @@ class RecordReader {
         if (mm[3].matched) {
           const double named = std::stod(mm[3]);
           if (month && std::abs(*month - named) > 1e-9)
-            fail_at(v, at + "metric", "names month " + std::string(mm[3]) + " but the milestone's date or month is " +
-                                          (std::ostringstream() << *month).str());
+            fail_at(v, at + "metric",
+                    "names month " + std::string(mm[3]) + " but the milestone's date or month is " +
+                        (std::ostringstream() << *month).str());
           month = named;
         }
         if (!month) {
-          fail_at(v, at + "metric", "needs a month: `date`, `month` or NAME@MONTH");
+          // A date or month that was given but is wrong has its own message already.
+          if (!find(t, "date") && !find(t, "month"))
+            fail_at(v, at + "metric", "needs a month: `date`, `month` or NAME@MONTH");
         } else if (*month <= 0) {
           fail_at(v, at + "metric", "its month must be > 0");
         } else {

@@ -18,13 +18,13 @@ namespace lepsim {
 
 struct AbcOptions {
   int particles = 500;
-  int replications = 1;         //!< simulator replications per attempt (summaries are their mean)
-  double quantile = 0.5;        //!< next tolerance = this weighted quantile of the current distances
-  double final_tolerance = 0;   //!< stop once the tolerance is at most this
+  int replications = 1;        //!< simulator replications per attempt (summaries are their mean)
+  double quantile = 0.5;       //!< next tolerance = this weighted quantile of the current distances
+  double final_tolerance = 0;  //!< stop once the tolerance is at most this
   int max_generations = 20;
-  double min_acceptance = 0.01;  //!< stop when a generation accepts fewer of its attempts than this
+  double min_acceptance = 0.01;   //!< stop when a generation accepts fewer of its attempts than this
   std::int64_t budget = 1000000;  //!< simulator replications in all (history matching's excluded)
-  int max_attempts = 0;          //!< per particle per generation; 0: ceil(1 / min_acceptance) x 10
+  int max_attempts = 0;           //!< per particle per generation; 0: ceil(1 / min_acceptance) x 10
   //! Noisy ABC (Wilkinson 2013): add N(0, V_obs + V_disc) to each simulated summary, so that
   //! as the tolerance falls the sample tends to the posterior under that error model.
   bool noisy = true;
@@ -32,7 +32,7 @@ struct AbcOptions {
   int threads = 1;
   //! Log prior density up to a constant, on the box (default: uniform, 0). -inf: excluded.
   std::function<double(const std::vector<double>&)> log_prior;
-  std::string checkpoint_path;  //!< "" for none; written after each generation (atomically)
+  std::string checkpoint_path;     //!< "" for none; written after each generation (atomically)
   int stop_after_generation = -1;  //!< tests: return after this generation is checkpointed
 };
 

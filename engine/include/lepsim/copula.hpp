@@ -32,8 +32,8 @@ class GaussianCopula {
  public:
   //! Throws ScenarioError listing every problem, keyed `KEY[i][j]` (names[i] and names[j] in
   //! the rule) and located at `file`:`line` when given.
-  GaussianCopula(std::vector<double> rank_correlation, std::vector<std::string> names, const std::string& key = "correlation",
-                 const std::string& file = "", int line = 0);
+  GaussianCopula(std::vector<double> rank_correlation, std::vector<std::string> names,
+                 const std::string& key = "correlation", const std::string& file = "", int line = 0);
 
   std::size_t dims() const { return names_.size(); }
   const std::vector<double>& pearson() const { return pearson_; }

@@ -3,7 +3,7 @@
 // a Latin hypercube in the current box, runs the simulator `replications` times at each
 // point, and keeps the points whose implausibility against every target is at most the
 // cut-off; the next wave's box is the survivors' bounding box (widened by a margin and
-// clipped to the prior). Stops on the simulation budget, a wave count, or when the box
+// clipped to the current box). Stops on the simulation budget, a wave count, or when the box
 // stops shrinking.
 
 #include <cstdint>
@@ -23,8 +23,10 @@ struct HistoryMatchingOptions {
   ImplausibilityRank rank = ImplausibilityRank::Max;
   int max_waves = 5;
   std::int64_t budget = 100000;  //!< simulator replications in all; a wave that would exceed it is not run
-  double margin = 0.1;           //!< the survivors' box is widened by this fraction of its width per side
-  double min_shrink = 0.05;      //!< stop when a wave shrinks the box's volume by less than this fraction
+  //! The survivors' box is widened per side by this fraction of its width, and at least by
+  //! the wave's point spacing (wave box width / points^(1/dims)).
+  double margin = 0.1;
+  double min_shrink = 0.05;  //!< stop when a wave shrinks the box's volume by less than this fraction
   std::uint64_t seed = 1;
   int threads = 1;  //!< points simulated at once (the simulator must then be thread-safe)
 };
@@ -52,9 +54,9 @@ struct Wave {
 
 struct HistoryMatchResult {
   std::vector<Wave> waves;
-  Box final_box;                  //!< the box ABC-SMC samples in (the last survivors', widened)
-  std::int64_t simulations = 0;   //!< replications run in all
-  std::string stop_reason;        //!< "budget", "max_waves", "converged", "no survivors"
+  Box final_box;                 //!< the box ABC-SMC samples in (the last survivors', widened)
+  std::int64_t simulations = 0;  //!< replications run in all
+  std::string stop_reason;       //!< "budget", "max_waves", "converged", "no survivors"
   //! The last wave's non-implausible points.
   std::vector<std::vector<double>> survivors() const;
 };

@@ -34,12 +34,12 @@ const std::vector<RecordMetric>& record_metrics();
 const RecordMetric* find_record_metric(const std::string& base);
 
 struct Milestone {
-  std::string id;      //!< unique in the record, e.g. "schools_open_2008_12"
-  std::string metric;  //!< full metric name with its month, e.g. "completed_cumulative@45"
-  std::string base;    //!< the metric's base name, e.g. "completed_cumulative"
-  double month = 0;    //!< months from the scenario's start (the end of the step it names)
-  double value = 0;    //!< the recorded figure
-  double sd = 0;       //!< observation sd as written (from `sd`, or a range's width / 4)
+  std::string id;                //!< unique in the record, e.g. "schools_open_2008_12"
+  std::string metric;            //!< full metric name with its month, e.g. "completed_cumulative@45"
+  std::string base;              //!< the metric's base name, e.g. "completed_cumulative"
+  double month = 0;              //!< months from the scenario's start (the end of the step it names)
+  double value = 0;              //!< the recorded figure
+  double sd = 0;                 //!< observation sd as written (from `sd`, or a range's width / 4)
   std::optional<double> lo, hi;  //!< the range, when one was given
   Evidence evidence = Evidence::Audited;
   MilestoneUse use = MilestoneUse::Fit;
