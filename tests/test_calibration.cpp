@@ -50,6 +50,12 @@ MetricMatrix binomial_toy(const std::vector<double>& p, int reps, std::uint64_t 
   return m;
 }
 
+//! One realisation of `f` at `truth` as the record, each target with observation variance `var`.
+std::vector<Target> toy_targets(const Simulator& f, const std::vector<double>& truth, std::uint64_t seed, double var) {
+  const MetricMatrix obs = f(truth, 1, seed);
+  return {{"y1", obs.at(0, 0), var, 0}, {"y2", obs.at(0, 1), var, 0}};
+}
+
 double weighted_mean(const Generation& g, std::size_t j) {
   double s = 0;
   for (std::size_t i = 0; i < g.particles.size(); ++i) s += g.weights[i] * g.particles[i][j];
@@ -108,8 +114,7 @@ TEST_CASE("Latin hypercube: one point in each of n strata per dimension, within 
 TEST_CASE("History matching shrinks the box around the truth, stops on the budget, same bits at any thread count",
           "[calibration][threads]") {
   const std::vector<double> truth = {3.0, 6.0};
-  const MetricMatrix obs = precise_toy(truth, 1, 99);
-  const std::vector<Target> targets = {{"y1", obs.at(0, 0), 0, 0}, {"y2", obs.at(0, 1), 0, 0}};
+  const std::vector<Target> targets = toy_targets(precise_toy, truth, 99, 0);
   const Box prior{{0, 0}, {10, 10}};
   HistoryMatchingOptions o;
   o.points_per_wave = 200;
@@ -179,8 +184,7 @@ TEST_CASE("Synthetic truth: 90% credible intervals cover the truth in >= 85 of 1
   for (int rep = 0; rep < 100; ++rep) {
     RandomStream s(2024, static_cast<std::uint32_t>(rep), 0, Purpose::Calibration, 99);
     const std::vector<double> truth = {10 * s.uniform(), 10 * s.uniform()};
-    const MetricMatrix obs = gaussian_toy(truth, 1, 1000 + static_cast<std::uint64_t>(rep));
-    const std::vector<Target> targets = {{"y1", obs.at(0, 0), 0, 0}, {"y2", obs.at(0, 1), 0, 0}};
+    const std::vector<Target> targets = toy_targets(gaussian_toy, truth, 1000 + static_cast<std::uint64_t>(rep), 0);
     HistoryMatchingOptions h;
     h.points_per_wave = 100;
     h.replications = 10;
@@ -210,8 +214,7 @@ TEST_CASE("Synthetic truth: 90% credible intervals cover the truth in >= 85 of 1
 
 TEST_CASE("ABC-SMC resumes from its checkpoint to identical results, at any thread count", "[calibration][threads]") {
   const auto dir = test::scratch_dir("calibration");
-  const MetricMatrix obs = gaussian_toy({3, 6}, 1, 5);
-  const std::vector<Target> targets = {{"y1", obs.at(0, 0), 0.25, 0}, {"y2", obs.at(0, 1), 0.25, 0}};
+  const std::vector<Target> targets = toy_targets(gaussian_toy, {3, 6}, 5, 0.25);
   const Box box{{0, 0}, {10, 10}};
   AbcOptions o;
   o.particles = 150;
@@ -251,8 +254,7 @@ TEST_CASE("ABC-SMC resumes from its checkpoint to identical results, at any thre
 }
 
 TEST_CASE("ABC-SMC stops on its simulation budget without exceeding it", "[calibration]") {
-  const MetricMatrix obs = gaussian_toy({3, 6}, 1, 5);
-  const std::vector<Target> targets = {{"y1", obs.at(0, 0), 0.25, 0}, {"y2", obs.at(0, 1), 0.25, 0}};
+  const std::vector<Target> targets = toy_targets(gaussian_toy, {3, 6}, 5, 0.25);
   AbcOptions o;
   o.particles = 100;
   o.budget = 1000;

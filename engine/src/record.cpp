@@ -155,6 +155,19 @@ class RecordReader {
     }
     return v->as_string().str;
   }
+  //! The index of the string at `k` among `names`; a message naming them when it is none.
+  std::optional<std::size_t> choice(const TValue& t, const std::string& k, const std::string& key,
+                                    const std::vector<std::string>& names) {
+    const auto v = string(t, k, key);
+    if (!v) return std::nullopt;
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (*v == names[i]) return i;
+    std::string list;
+    for (std::size_t i = 0; i < names.size(); ++i)
+      list += (i == 0 ? "\"" : i + 1 == names.size() ? " or \"" : ", \"") + names[i] + "\"";
+    fail_at(*find(t, k), key, "must be " + list);
+    return std::nullopt;
+  }
   std::optional<double> number(const TValue& t, const std::string& k, const std::string& key) {
     const TValue* v = find(t, k);
     if (!v) return std::nullopt;
@@ -350,24 +363,12 @@ class RecordReader {
       missing("sd", "the figure's observation error: `sd` or `range = [low, high]`");
     }
 
-    if (auto e = string(t, "evidence", at + "evidence")) {
-      if (*e == "audited")
-        m.evidence = Evidence::Audited;
-      else if (*e == "secondary")
-        m.evidence = Evidence::Secondary;
-      else
-        fail_at(*find(t, "evidence"), at + "evidence", "must be \"audited\" or \"secondary\"");
-    } else if (!find(t, "evidence")) {
+    if (auto e = choice(t, "evidence", at + "evidence", {"audited", "secondary"}))
+      m.evidence = *e == 0 ? Evidence::Audited : Evidence::Secondary;
+    else if (!find(t, "evidence"))
       missing("evidence", "\"audited\" (NAO, PAC, Hansard) or \"secondary\" (trade press)");
-    }
-    if (auto u = string(t, "use", at + "use")) {
-      if (*u == "fit")
-        m.use = MilestoneUse::Fit;
-      else if (*u == "validate")
-        m.use = MilestoneUse::Validate;
-      else
-        fail_at(*find(t, "use"), at + "use", "must be \"fit\" or \"validate\"");
-    }
+    if (auto u = choice(t, "use", at + "use", {"fit", "validate"}))
+      m.use = *u == 0 ? MilestoneUse::Fit : MilestoneUse::Validate;
     if (auto s = string(t, "source", at + "source")) {
       if (s->empty())
         fail_at(*find(t, "source"), at + "source", "must name where the figure comes from");
