@@ -146,6 +146,42 @@ TEST_CASE("History matching shrinks the box around the truth, stops on the budge
   CHECK(rb.simulations == 4000);
 }
 
+TEST_CASE("History matching resumes from its wave checkpoint to identical results", "[calibration][threads]") {
+  const auto dir = test::scratch_dir("calibration");
+  const std::vector<Target> targets = toy_targets(precise_toy, {3, 6}, 99, 0);
+  const Box prior{{0, 0}, {10, 10}};
+  HistoryMatchingOptions o;
+  o.points_per_wave = 100;
+  o.max_waves = 3;
+  o.min_shrink = -1;
+  o.seed = 6;
+  o.checkpoint_path = (dir / "hm-whole.ckpt").string();
+  const HistoryMatchResult whole = history_match(precise_toy, targets, prior, o);
+  REQUIRE(whole.waves.size() == 3);
+  o.checkpoint_path = (dir / "hm-killed.ckpt").string();
+  o.stop_after_wave = 0;
+  const HistoryMatchResult part = history_match(precise_toy, targets, prior, o);
+  CHECK(part.stop_reason == "stopped");
+  REQUIRE(part.waves.size() == 1);
+  o.stop_after_wave = -1;
+  o.threads = 2;
+  const HistoryMatchResult resumed = history_match(precise_toy, targets, prior, o);
+  CHECK(resumed.resumed);
+  CHECK(resumed.stop_reason == whole.stop_reason);
+  CHECK(resumed.simulations == whole.simulations);
+  CHECK(resumed.final_box.lo == whole.final_box.lo);
+  CHECK(resumed.final_box.hi == whole.final_box.hi);
+  REQUIRE(resumed.waves.size() == whole.waves.size());
+  for (std::size_t w = 0; w < whole.waves.size(); ++w)
+    for (std::size_t i = 0; i < whole.waves[w].points.size(); ++i) {
+      REQUIRE(resumed.waves[w].points[i].params == whole.waves[w].points[i].params);
+      REQUIRE(resumed.waves[w].points[i].implausibility == whole.waves[w].points[i].implausibility);
+    }
+  HistoryMatchingOptions other = o;
+  other.cutoff = 2.5;
+  CHECK_THROWS_AS(history_match(precise_toy, targets, prior, other), RunFileError);
+}
+
 TEST_CASE("ABC-SMC matches the exact Beta-binomial posterior", "[calibration]") {
   // Prior Beta(2, 3), 7 successes in 20 trials: posterior Beta(9, 16), mean 0.36, sd 0.0941.
   // Discrete data: the tolerance reaches 0, where ABC is exact; what remains is Monte Carlo

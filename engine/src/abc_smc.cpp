@@ -31,29 +31,14 @@ constexpr int CHECKPOINT_VERSION = 1;
 
 double log_prior_of(const AbcOptions& o, const std::vector<double>& x) { return o.log_prior ? o.log_prior(x) : 0.0; }
 
-std::string hex(double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%a", x);
-  return buf;
-}
-
-//! What a checkpoint must have been written by: everything the results depend on.
+//! What a checkpoint must have been written by: everything the results depend on (not the
+//! budget or the generation count, which may be raised to continue a finished run).
 std::uint64_t fingerprint(const std::vector<Target>& targets, const Box& box, const AbcOptions& o) {
-  std::uint64_t h = call_seed(o.seed, 7, 0, 0, 0);
-  const auto mix = [&h](double x) {
-    std::uint64_t bits;
-    std::memcpy(&bits, &x, sizeof bits);
-    h = call_seed(h, bits, 1, 0, 0);
-  };
-  const auto mix_text = [&h](const std::string& s) {
-    for (unsigned char c : s) h = call_seed(h, c, 2, 0, 0);
-  };
-  for (double x : {static_cast<double>(o.particles), static_cast<double>(o.replications), o.quantile, o.final_tolerance,
-                   o.min_acceptance, static_cast<double>(o.max_attempts), o.noisy ? 1.0 : 0.0})
-    mix(x);
-  for (std::size_t j = 0; j < box.dims(); ++j) mix(box.lo[j]), mix(box.hi[j]);
-  for (const Target& t : targets) mix_text(t.name), mix(t.observed), mix(t.var_obs), mix(t.var_disc);
-  return h;
+  return checkpoint_fingerprint(
+      o.seed,
+      {static_cast<double>(o.particles), static_cast<double>(o.replications), o.quantile, o.final_tolerance,
+       o.min_acceptance, static_cast<double>(o.max_attempts), o.noisy ? 1.0 : 0.0},
+      box, targets);
 }
 
 struct Kernel {
@@ -123,19 +108,6 @@ void normalise(std::vector<double>& log_w, std::vector<double>& w) {
   for (double& x : w) x /= s;
 }
 
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw OutputError("cannot write the ABC checkpoint " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw OutputError("cannot rename " + tmp + " to " + path + ": " + ec.message());
-}
-
 }  // namespace
 
 double Generation::ess() const {
@@ -163,12 +135,12 @@ std::string abc_checkpoint_text(const AbcResult& r, const std::vector<Target>& t
   os << "config " << std::hex << fingerprint(targets, box, o) << std::dec << "\n";
   os << "dims " << box.dims() << "\n";
   for (const Generation& g : r.generations) {
-    os << "generation " << g.index << " " << hex(g.tolerance) << " " << g.attempts << " " << g.simulations << " "
+    os << "generation " << g.index << " " << exact_text(g.tolerance) << " " << g.attempts << " " << g.simulations << " "
        << g.particles.size() << "\n";
     for (std::size_t i = 0; i < g.particles.size(); ++i) {
       os << "p";
-      for (double x : g.particles[i]) os << " " << hex(x);
-      os << " " << hex(g.weights[i]) << " " << hex(g.distances[i]) << "\n";
+      for (double x : g.particles[i]) os << " " << exact_text(x);
+      os << " " << exact_text(g.weights[i]) << " " << exact_text(g.distances[i]) << "\n";
     }
   }
   os << "end\n";
@@ -197,11 +169,9 @@ AbcResult read_abc_checkpoint(const std::string& text, const std::string& path, 
   if (!(is >> word >> dims) || word != "dims" || dims != box.dims()) throw bad("wrong dimension count");
   AbcResult r;
   r.resumed = true;
-  const auto number = [&](std::string s) {
-    char* end = nullptr;
-    const double x = std::strtod(s.c_str(), &end);
-    if (end == s.c_str() || *end != '\0') throw bad("not a number: " + s);
-    return x;
+  const auto number = [&](const std::string& s) {
+    if (auto x = read_exact(s)) return *x;
+    throw bad("not a number: " + s);
   };
   while (is >> word) {
     if (word == "end") {
@@ -249,12 +219,7 @@ AbcResult abc_smc(const Simulator& f, const std::vector<Target>& targets, const 
   const auto n = static_cast<std::size_t>(o.particles), d = box.dims();
 
   AbcResult r;
-  if (!o.checkpoint_path.empty() && std::filesystem::exists(o.checkpoint_path)) {
-    std::ifstream in(o.checkpoint_path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    r = read_abc_checkpoint(ss.str(), o.checkpoint_path, targets, box, o);
-  }
+  if (auto text = read_checkpoint(o.checkpoint_path)) r = read_abc_checkpoint(*text, o.checkpoint_path, targets, box, o);
   tbb::task_arena arena(o.threads);
 
   // One particle of generation t: accepted (params, distance), or none after max_attempts.
@@ -362,7 +327,7 @@ AbcResult abc_smc(const Simulator& f, const std::vector<Target>& targets, const 
     normalise(log_w, g.weights);
     r.simulations += g.simulations;
     r.generations.push_back(std::move(g));
-    if (!o.checkpoint_path.empty()) write_atomically(o.checkpoint_path, abc_checkpoint_text(r, targets, box, o));
+    if (!o.checkpoint_path.empty()) write_checkpoint(o.checkpoint_path, abc_checkpoint_text(r, targets, box, o));
     if (o.stop_after_generation >= 0 && t >= o.stop_after_generation) return r.stop_reason = "stopped", r;
   }
 }

@@ -2,7 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <numeric>
+#include <sstream>
 #include <stdexcept>
 
 namespace lepsim {
@@ -42,6 +48,58 @@ std::uint64_t call_seed(std::uint64_t seed, std::uint64_t stage, std::uint64_t r
   std::uint64_t h = splitmix64(seed);
   for (std::uint64_t w : {stage, round, index, attempt}) h = splitmix64(h ^ w);
   return h;
+}
+
+std::string exact_text(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%a", x);
+  return buf;
+}
+
+std::optional<double> read_exact(const std::string& s) {
+  char* end = nullptr;
+  const double x = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size()) return std::nullopt;
+  return x;
+}
+
+std::uint64_t checkpoint_fingerprint(std::uint64_t seed, const std::vector<double>& numbers, const Box& box,
+                                     const std::vector<Target>& targets) {
+  std::uint64_t h = splitmix64(seed);
+  const auto mix = [&h](double x) {
+    std::uint64_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    h = splitmix64(h ^ bits);
+  };
+  for (double x : numbers) mix(x);
+  for (std::size_t j = 0; j < box.dims(); ++j) mix(box.lo[j]), mix(box.hi[j]);
+  for (const Target& t : targets) {
+    for (unsigned char c : t.name) h = splitmix64(h ^ c);
+    mix(t.observed), mix(t.var_obs), mix(t.var_disc);
+  }
+  return h;
+}
+
+void write_checkpoint(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) throw OutputError("cannot write the checkpoint " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw OutputError("cannot rename " + tmp + " to " + path + ": " + ec.message());
+}
+
+std::optional<std::string> read_checkpoint(const std::string& path) {
+  if (path.empty() || !std::filesystem::exists(path)) return std::nullopt;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw RunFileError("cannot read the checkpoint " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 double weighted_quantile(std::vector<double> values, std::vector<double> weights, double q) {

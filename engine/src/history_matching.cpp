@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 
 #include "lepsim/rng.hpp"
@@ -16,7 +17,78 @@ namespace {
 constexpr double INF = std::numeric_limits<double>::infinity();
 constexpr std::uint16_t LHS_SUBSTREAM = 0;  // Purpose::Calibration substreams: docs/calibration.md
 constexpr std::uint64_t HM_STAGE = 0;       // call_seed's stage word for history matching
+constexpr const char* CHECKPOINT_MAGIC = "lepsim-hm-checkpoint";
+
+std::uint64_t fingerprint(const std::vector<Target>& targets, const Box& prior, const HistoryMatchingOptions& o) {
+  return checkpoint_fingerprint(o.seed,
+                                {static_cast<double>(o.points_per_wave), static_cast<double>(o.replications), o.cutoff,
+                                 static_cast<double>(o.rank), o.margin},
+                                prior, targets);
+}
 }  // namespace
+
+std::string history_checkpoint_text(const std::vector<Wave>& waves, const std::vector<Target>& targets, const Box& prior,
+                                    const HistoryMatchingOptions& o) {
+  std::ostringstream os;
+  os << CHECKPOINT_MAGIC << " 1\nconfig " << std::hex << fingerprint(targets, prior, o) << std::dec << "\n";
+  for (std::size_t w = 0; w < waves.size(); ++w) {
+    os << "wave " << w << " " << waves[w].simulations << " " << waves[w].points.size();
+    for (std::size_t j = 0; j < prior.dims(); ++j)
+      os << " " << exact_text(waves[w].box.lo[j]) << " " << exact_text(waves[w].box.hi[j]);
+    os << "\n";
+    for (const WavePoint& p : waves[w].points) {
+      os << "q";
+      for (double x : p.params) os << " " << exact_text(x);
+      for (double x : p.implausibility) os << " " << exact_text(x);
+      os << " " << exact_text(p.combined) << " " << (p.plausible ? 1 : 0) << "\n";
+    }
+  }
+  os << "end\n";
+  return os.str();
+}
+
+std::vector<Wave> read_history_checkpoint(const std::string& text, const std::string& path,
+                                          const std::vector<Target>& targets, const Box& prior,
+                                          const HistoryMatchingOptions& o) {
+  const auto bad = [&](const std::string& why) {
+    return RunFileError(path + ": not a usable history-matching checkpoint: " + why);
+  };
+  std::istringstream is(text);
+  std::string word, fp;
+  int version = 0;
+  if (!(is >> word >> version) || word != CHECKPOINT_MAGIC || version != 1) throw bad("wrong file type or version");
+  std::ostringstream want;
+  want << std::hex << fingerprint(targets, prior, o);
+  if (!(is >> word >> fp) || word != "config" || fp != want.str())
+    throw bad(
+        "written by a different calibration (seed, points, replications, cut-off, prior or targets differ); "
+        "remove it to start again");
+  const auto number = [&](std::istream& in) {
+    std::string v;
+    if (!(in >> v)) throw bad("truncated");
+    if (auto x = read_exact(v)) return *x;
+    throw bad("not a number: " + v);
+  };
+  std::vector<Wave> waves;
+  while (is >> word) {
+    if (word == "end") return waves;
+    std::size_t index = 0, n = 0;
+    Wave w;
+    if (word != "wave" || !(is >> index >> w.simulations >> n) || index != waves.size()) throw bad("bad wave header");
+    for (std::size_t j = 0; j < prior.dims(); ++j) w.box.lo.push_back(number(is)), w.box.hi.push_back(number(is));
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!(is >> word) || word != "q") throw bad("truncated wave " + std::to_string(index));
+      WavePoint p;
+      for (std::size_t j = 0; j < prior.dims(); ++j) p.params.push_back(number(is));
+      for (std::size_t k = 0; k < targets.size(); ++k) p.implausibility.push_back(number(is));
+      p.combined = number(is);
+      p.plausible = number(is) != 0;
+      w.points.push_back(std::move(p));
+    }
+    waves.push_back(std::move(w));
+  }
+  throw bad("truncated (no end line)");
+}
 
 double implausibility(const Target& target, const MetricMatrix& runs, std::size_t k) {
   double mean = 0, m2 = 0;
@@ -92,14 +164,10 @@ HistoryMatchResult history_match(const Simulator& f, const std::vector<Target>& 
   const std::int64_t wave_cost = static_cast<std::int64_t>(o.points_per_wave) * o.replications;
   res.stop_reason = "max_waves";
   tbb::task_arena arena(o.threads);
-  for (int w = 0; w < o.max_waves; ++w) {
-    if (res.simulations + wave_cost > o.budget) {
-      res.stop_reason = "budget";
-      break;
-    }
+  const auto simulate_wave = [&](int w, const Box& box_w, HistoryMatchResult& out) {
     Wave wave;
-    wave.box = box;
-    const auto pts = latin_hypercube(box, o.points_per_wave, o.seed, static_cast<std::uint32_t>(w));
+    wave.box = box_w;
+    const auto pts = latin_hypercube(box_w, o.points_per_wave, o.seed, static_cast<std::uint32_t>(w));
     wave.points.resize(pts.size());
     arena.execute([&] {
       tbb::parallel_for(std::size_t{0}, pts.size(), [&](std::size_t i) {
@@ -114,8 +182,32 @@ HistoryMatchResult history_match(const Simulator& f, const std::vector<Target>& 
       });
     });
     wave.simulations = wave_cost;
-    res.simulations += wave_cost;
-    res.waves.push_back(std::move(wave));
+    out.simulations += wave_cost;
+    out.waves.push_back(std::move(wave));
+  };
+  std::vector<Wave> stored;
+  if (auto text = read_checkpoint(o.checkpoint_path)) {
+    stored = read_history_checkpoint(*text, o.checkpoint_path, targets, prior, o);
+    res.resumed = !stored.empty();
+  }
+  for (int w = 0; w < o.max_waves; ++w) {
+    const auto wi = static_cast<std::size_t>(w);
+    if (wi < stored.size()) {  // replayed: the same wave the simulator gave before
+      if (stored[wi].box.lo != box.lo || stored[wi].box.hi != box.hi)
+        throw RunFileError(o.checkpoint_path + ": wave " + std::to_string(w) + " does not follow from the waves before it");
+      res.simulations += stored[wi].simulations;
+      res.waves.push_back(std::move(stored[wi]));
+    } else {
+      if (res.simulations + wave_cost > o.budget) {
+        res.stop_reason = "budget";
+        break;
+      }
+      simulate_wave(w, box, res);
+      if (!o.checkpoint_path.empty())
+        write_checkpoint(o.checkpoint_path, history_checkpoint_text(res.waves, targets, prior, o));
+    }
+    const bool stop_here = o.stop_after_wave >= 0 && w >= o.stop_after_wave;
+
     const Wave& done = res.waves.back();
     if (done.survivors() == 0) {
       res.stop_reason = "no survivors";
@@ -140,6 +232,10 @@ HistoryMatchResult history_match(const Simulator& f, const std::vector<Target>& 
     box = next;
     if (shrink < o.min_shrink) {
       res.stop_reason = "converged";
+      break;
+    }
+    if (stop_here) {
+      res.stop_reason = "stopped";
       break;
     }
   }

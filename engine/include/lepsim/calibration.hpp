@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,22 @@ struct Box {
 //! (stage, generation or wave, particle or point, attempt): splitmix64 over the words.
 std::uint64_t call_seed(std::uint64_t seed, std::uint64_t stage, std::uint64_t round, std::uint64_t index,
                         std::uint64_t attempt);
+
+// ---- Checkpoints (history matching's waves, ABC-SMC's generations: docs/calibration.md).
+
+//! A double as a C99 hex float ("%a"): exact, and read back by read_exact.
+std::string exact_text(double x);
+//! Reads exact_text's form (or any strtod number); nullopt when `s` is not one whole number.
+std::optional<double> read_exact(const std::string& s);
+//! A fingerprint of what a checkpoint's results depend on: the seed, numbers (by their bits),
+//! the box and the targets.
+std::uint64_t checkpoint_fingerprint(std::uint64_t seed, const std::vector<double>& numbers, const Box& box,
+                                     const std::vector<Target>& targets);
+//! Writes `text` to `path` through `path`.tmp and a rename, so a kill leaves the old or the new
+//! checkpoint, never half of one. Throws OutputError.
+void write_checkpoint(const std::string& path, const std::string& text);
+//! The file's text, or nullopt when it does not exist.
+std::optional<std::string> read_checkpoint(const std::string& path);
 
 //! Weighted quantile (weights >= 0, sum > 0): the smallest value whose weighted ECDF
 //! reaches q (numpy's 'inverted_cdf' method for equal weights).

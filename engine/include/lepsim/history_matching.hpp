@@ -29,6 +29,10 @@ struct HistoryMatchingOptions {
   double min_shrink = 0.05;  //!< stop when a wave shrinks the box's volume by less than this fraction
   std::uint64_t seed = 1;
   int threads = 1;  //!< points simulated at once (the simulator must then be thread-safe)
+  //! "" for none; rewritten (atomically) after each wave. A run that finds one replays its
+  //! waves instead of simulating them, then continues: the same result as an unbroken run.
+  std::string checkpoint_path;
+  int stop_after_wave = -1;  //!< tests: return after this wave is checkpointed
 };
 
 //! Implausibility of one target: |z - mean| / sqrt(V_obs + V_disc + V_rep (1 + 1/n)) with
@@ -56,7 +60,8 @@ struct HistoryMatchResult {
   std::vector<Wave> waves;
   Box final_box;                 //!< the box ABC-SMC samples in (the last survivors', widened)
   std::int64_t simulations = 0;  //!< replications run in all
-  std::string stop_reason;       //!< "budget", "max_waves", "converged", "no survivors"
+  std::string stop_reason;       //!< "budget", "max_waves", "converged", "no survivors", "stopped"
+  bool resumed = false;          //!< some waves were read from the checkpoint
   //! The last wave's non-implausible points.
   std::vector<std::vector<double>> survivors() const;
 };
@@ -64,6 +69,14 @@ struct HistoryMatchResult {
 //! A Latin hypercube of `n` points in `box`, from the Calibration stream (seed, round,
 //! entity = dimension).
 std::vector<std::vector<double>> latin_hypercube(const Box& box, int n, std::uint64_t seed, std::uint32_t round);
+
+//! The checkpoint text of `waves` (doubles exact), and back (RunFileError when it was written
+//! by another configuration: seed, points, replications, cut-off, rank, margin, prior, targets).
+std::string history_checkpoint_text(const std::vector<Wave>& waves, const std::vector<Target>& targets, const Box& prior,
+                                    const HistoryMatchingOptions& options);
+std::vector<Wave> read_history_checkpoint(const std::string& text, const std::string& path,
+                                          const std::vector<Target>& targets, const Box& prior,
+                                          const HistoryMatchingOptions& options);
 
 //! Runs the waves. Throws std::invalid_argument for empty targets, an empty or inverted
 //! prior box, or options out of range.
