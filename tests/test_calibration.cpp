@@ -98,6 +98,25 @@ TEST_CASE("Implausibility: observation, discrepancy and replication variance (on
   CHECK(combined_implausibility({4}, ImplausibilityRank::SecondMax) == 4);
 }
 
+TEST_CASE("Milestone checks: the model's P10-P90 against the record, with and without its error", "[calibration]") {
+  MetricMatrix m(11, 3);
+  for (std::size_t r = 0; r < 11; ++r)
+    m.at(r, 0) = static_cast<double>(r), m.at(r, 1) = 10.0 + static_cast<double>(r), m.at(r, 2) = std::nan("");
+  const std::vector<Target> t = {{"a", 5, 1, 0}, {"b", 9, 1, 0}, {"c", 0, 1, 0}};
+  const auto c = check_milestones(t, m);
+  REQUIRE(c.size() == 3);
+  CHECK(c[0].lo == Approx(1.0));  // type 7: rank 0.1 x 10 = 1
+  CHECK(c[0].median == Approx(5.0));
+  CHECK(c[0].hi == Approx(9.0));
+  CHECK(c[0].covers);
+  CHECK(c[1].lo == Approx(11.0));
+  CHECK(!c[1].covers);
+  CHECK(c[1].covers_with_error);  // 9 + 2 x 1 reaches 11
+  CHECK(c[2].defined == 0);
+  CHECK(std::isnan(c[2].median));
+  CHECK(!c[2].covers);
+}
+
 TEST_CASE("Latin hypercube: one point in each of n strata per dimension, within the box, seeded", "[calibration]") {
   const Box box{{0, 10}, {1, 20}};
   const auto pts = latin_hypercube(box, 50, 7, 0);

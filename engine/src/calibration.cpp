@@ -7,9 +7,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <numeric>
 #include <sstream>
 #include <stdexcept>
+
+#include "percentile.hpp"
 
 namespace lepsim {
 
@@ -48,6 +51,34 @@ std::uint64_t call_seed(std::uint64_t seed, std::uint64_t stage, std::uint64_t r
   std::uint64_t h = splitmix64(seed);
   for (std::uint64_t w : {stage, round, index, attempt}) h = splitmix64(h ^ w);
   return h;
+}
+
+std::vector<MilestoneCheck> check_milestones(const std::vector<Target>& targets, const MetricMatrix& runs, double lo_q,
+                                             double hi_q) {
+  std::vector<MilestoneCheck> out;
+  for (std::size_t k = 0; k < targets.size(); ++k) {
+    MilestoneCheck c;
+    c.name = targets[k].name;
+    c.observed = targets[k].observed;
+    std::vector<double> x;
+    for (std::size_t r = 0; r < runs.replications; ++r)
+      if (!std::isnan(runs.at(r, k))) x.push_back(runs.at(r, k));
+    c.defined = x.size();
+    if (x.empty()) {
+      c.lo = c.median = c.hi = std::numeric_limits<double>::quiet_NaN();
+    } else {
+      const double h = static_cast<double>(x.size() - 1);
+      std::size_t from = 0;  // increasing ranks share the selection
+      c.lo = detail::percentile_selected(x, h * lo_q, from);
+      c.median = detail::percentile_selected(x, h * 0.5, from);
+      c.hi = detail::percentile_selected(x, h * hi_q, from);
+      const double sd = std::sqrt(targets[k].var_obs);
+      c.covers = c.lo <= c.observed && c.observed <= c.hi;
+      c.covers_with_error = c.observed + 2 * sd >= c.lo && c.observed - 2 * sd <= c.hi;
+    }
+    out.push_back(c);
+  }
+  return out;
 }
 
 std::string exact_text(double x) {

@@ -61,6 +61,27 @@ struct Box {
 std::uint64_t call_seed(std::uint64_t seed, std::uint64_t stage, std::uint64_t round, std::uint64_t index,
                         std::uint64_t attempt);
 
+// ---- Checking the model against milestones (posterior predictive check, out-of-sample tests).
+
+//! One milestone against the model's per-replication values (with a posterior, one
+//! parameter vector per replication: the predictive distribution).
+struct MilestoneCheck {
+  std::string name;
+  double observed = 0;
+  double lo = 0, median = 0, hi = 0;  //!< the model's percentiles (type 7, as the run file's)
+  std::size_t defined = 0;            //!< replications where the metric is defined
+  bool covers = false;                //!< lo <= observed <= hi
+  //! The record's own +-2 sd interval (sqrt(V_obs)) meets [lo, hi]: the looser test for
+  //! figures with a large observation error.
+  bool covers_with_error = false;
+};
+
+//! For each target (column k of `runs`): the model's percentiles `lo_q`, 0.5, `hi_q` over
+//! the defined replications and whether they cover the record. A column with no defined
+//! value gives NaN percentiles and covers nothing.
+std::vector<MilestoneCheck> check_milestones(const std::vector<Target>& targets, const MetricMatrix& runs, double lo_q = 0.1,
+                                             double hi_q = 0.9);
+
 // ---- Checkpoints (history matching's waves, ABC-SMC's generations: docs/calibration.md).
 
 //! A double as a C99 hex float ("%a"): exact, and read back by read_exact.
