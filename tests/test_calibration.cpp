@@ -56,6 +56,19 @@ std::vector<Target> toy_targets(const Simulator& f, const std::vector<double>& t
   return {{"y1", obs.at(0, 0), var, 0}, {"y2", obs.at(0, 1), var, 0}};
 }
 
+//! `run(o)` stopped after round `at` (the option `stop`) with a checkpoint at `path`, then run
+//! again on `threads` threads without the stop: (the killed run, the resumed run).
+template <typename Options, typename Run>
+auto killed_then_resumed(const Run& run, Options o, int Options::*stop, int at, const std::string& path, int threads) {
+  o.checkpoint_path = path;
+  o.*stop = at;
+  auto part = run(o);
+  CHECK(part.stop_reason == "stopped");
+  o.*stop = -1;
+  o.threads = threads;
+  return std::make_pair(std::move(part), run(o));
+}
+
 double weighted_mean(const Generation& g, std::size_t j) {
   double s = 0;
   for (std::size_t i = 0; i < g.particles.size(); ++i) s += g.weights[i] * g.particles[i][j];
@@ -177,14 +190,10 @@ TEST_CASE("History matching resumes from its wave checkpoint to identical result
   o.checkpoint_path = (dir / "hm-whole.ckpt").string();
   const HistoryMatchResult whole = history_match(precise_toy, targets, prior, o);
   REQUIRE(whole.waves.size() == 3);
-  o.checkpoint_path = (dir / "hm-killed.ckpt").string();
-  o.stop_after_wave = 0;
-  const HistoryMatchResult part = history_match(precise_toy, targets, prior, o);
-  CHECK(part.stop_reason == "stopped");
+  const auto [part, resumed] =
+      killed_then_resumed([&](const HistoryMatchingOptions& x) { return history_match(precise_toy, targets, prior, x); }, o,
+                          &HistoryMatchingOptions::stop_after_wave, 0, (dir / "hm-killed.ckpt").string(), 2);
   REQUIRE(part.waves.size() == 1);
-  o.stop_after_wave = -1;
-  o.threads = 2;
-  const HistoryMatchResult resumed = history_match(precise_toy, targets, prior, o);
   CHECK(resumed.resumed);
   CHECK(resumed.stop_reason == whole.stop_reason);
   CHECK(resumed.simulations == whole.simulations);
@@ -280,14 +289,10 @@ TEST_CASE("ABC-SMC resumes from its checkpoint to identical results, at any thre
   REQUIRE(whole.generations.size() == 6);
   CHECK(!whole.resumed);
 
-  o.checkpoint_path = (dir / "killed.ckpt").string();
-  o.stop_after_generation = 2;
-  const AbcResult part = abc_smc(gaussian_toy, targets, box, o);
-  CHECK(part.stop_reason == "stopped");
+  const auto [part, resumed] =
+      killed_then_resumed([&](const AbcOptions& x) { return abc_smc(gaussian_toy, targets, box, x); }, o,
+                          &AbcOptions::stop_after_generation, 2, (dir / "killed.ckpt").string(), 3);
   REQUIRE(part.generations.size() == 3);
-  o.stop_after_generation = -1;
-  o.threads = 3;
-  const AbcResult resumed = abc_smc(gaussian_toy, targets, box, o);
   CHECK(resumed.resumed);
   require_same(whole, resumed);
 
