@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lepsim/error.hpp"
+#include "lepsim/record.hpp"
 #include "lepsim/scenario.hpp"
 #include "lepsim/simulation.hpp"
 #include "test_support.hpp"
@@ -706,6 +707,10 @@ TEST_CASE("every scenario shipped in scenarios/ validates", "[scenario]") {
     if (entry.path().extension() != ".toml") continue;
     ++seen;
     INFO("scenario: " << entry.path().string());
+    if (entry.path().parent_path().filename() == "record") {  // observed records (docs/calibration.md)
+      CHECK_NOTHROW(load_record(entry.path().string()));
+      continue;
+    }
     try {
       const Scenario s = load_scenario(entry.path().string());
       CHECK(!s.name.empty());

@@ -18,6 +18,7 @@ std::string_view purpose_name(Purpose purpose) noexcept {
     case Purpose::LepSetup: return "LepSetup";
     case Purpose::Exclusivity: return "Exclusivity";
     case Purpose::SingleProcurement: return "SingleProcurement";
+    case Purpose::Calibration: return "Calibration";
   }
   return "Purpose(?)";
 }

@@ -32,6 +32,7 @@ enum class Purpose : std::uint16_t {
   LepSetup = 9,        // a LEP's set-up cost
   Exclusivity = 10,    // whether an authority acts on a failing scorecard
   SingleProcurement = 11,  // months added to a project procured on its own
+  Calibration = 12,        // calibration draws (entity = particle/point; substream = docs/calibration.md)
 };
 
 // Name used in messages, e.g. "StageWork"; "Purpose(?)" for values not listed above.
