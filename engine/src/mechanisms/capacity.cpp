@@ -1,4 +1,4 @@
-// PN7 (docs/model.md, section 14): each authority's team flexes towards its capacity plan,
+// PN7 (docs/model.md, section 13): each authority's team flexes towards its capacity plan,
 // with a hiring lag and attrition; the FTE employed is costed. The core allocates from
 // Signals::team, which points into this mechanism's teams.
 

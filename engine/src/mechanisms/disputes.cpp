@@ -1,4 +1,4 @@
-// Disputes (docs/model.md, section 13): each formed LEP may start a dispute every step, more
+// Disputes (docs/model.md, section 12a): each formed LEP may start a dispute every step, more
 // likely the lower its health; a dispute stalls all its work (Signals::stalled_until).
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// The funding envelope (docs/model.md, section 15): a programme-wide annual envelope for the
+// The funding envelope (docs/model.md, section 14): a programme-wide annual envelope for the
 // capital committed at the start of funded stages. It is never exceeded: a project passes
 // the gate only when its capital fits what is left this programme year, first come first
 // served; the queue is served in strict order at each new year.
