@@ -260,7 +260,8 @@ class Mechanism {
 
   // Benchmarks (SimulatorProbe::step_lep): one LEP's per-step work, and saving and
   // restoring that LEP's state so the step can be repeated. Only mechanisms with per-LEP
-  // work in on_step_end / on_year_end need them.
+  // work in on_step_end / on_year_end need them, and say so with bench_steps_leps().
+  virtual bool bench_steps_leps() const { return false; }
   virtual void bench_step_lep(AuthorityId, int /*step*/) {}
   virtual void bench_save(AuthorityId) {}
   virtual void bench_restore(AuthorityId) {}
@@ -321,6 +322,8 @@ class Flow {
 
   // SimulatorProbe (benchmarks): one authority's capacity allocation on the current state.
   std::vector<Item>& active_items(AuthorityId a) { return a_active_[a]; }
+  std::vector<Item>& saved_items() { return bench_items_; }
+  const std::vector<Mechanism*>& lep_steppers() const noexcept { return lep_steppers_; }
   std::vector<Item>& completed_items() { return completed_; }
   void allocate(AuthorityId a, int step, int& active_projects);
 
@@ -358,6 +361,8 @@ class Flow {
   std::vector<Mechanism*> gates_;                 // [gate - GATE_MECHANISMS]
   std::vector<std::vector<std::uint8_t>> gated_;  // [gate - GATE_MECHANISMS][stage]
   std::vector<std::uint8_t> watched_;             // [stage] any watcher
+  std::vector<Mechanism*> lep_steppers_;          // those with per-LEP step work (bench_steps_leps)
+  std::vector<Item> bench_items_;                 // SimulatorProbe::step_lep's saved items
   std::int32_t gate_capacity_ = GATE_MECHANISMS;  // past every gate
 
   std::vector<StageClass> cls_;

@@ -91,6 +91,7 @@ Flow::Flow(const Scenario& scenario) : sc_(scenario) {
   watchers_.resize(S);
   watched_.assign(S, 0);
   for (const auto& m : mechanisms_) {
+    if (m->bench_steps_leps()) lep_steppers_.push_back(m.get());
     bool gate = false;
     std::vector<std::uint8_t> gated(S, 0);
     for (StageId s : ids<StageId>(S)) {

@@ -17,18 +17,18 @@ double SimulatorProbe::step_lep(int authority, int step) {
   detail::Flow& flow = *sim_.flow_;
   const auto a = static_cast<detail::AuthorityId>(authority);
   std::vector<detail::Item>& items = flow.active_items(a);
-  thread_local std::vector<detail::Item> saved_items;
+  std::vector<detail::Item>& saved_items = flow.saved_items();
   saved_items = items;
   const std::size_t n_completed = flow.completed_items().size();
-  const auto& mechanisms = flow.mechanisms();
-  for (const auto& m : mechanisms) m->bench_save(a);
+  const auto& mechanisms = flow.lep_steppers();
+  for (detail::Mechanism* m : mechanisms) m->bench_save(a);
   int active = 0;
   if (!items.empty()) flow.allocate(a, step, active);
-  for (const auto& m : mechanisms) m->bench_step_lep(a, step);
+  for (detail::Mechanism* m : mechanisms) m->bench_step_lep(a, step);
   const double result = flow.signals().health[a] + static_cast<double>(items.size() + static_cast<std::size_t>(active));
   items.swap(saved_items);
   flow.completed_items().resize(n_completed);
-  for (const auto& m : mechanisms) m->bench_restore(a);
+  for (detail::Mechanism* m : mechanisms) m->bench_restore(a);
   return result;
 }
 

@@ -53,6 +53,7 @@ class Exclusivity final : public Mechanism {
     flow_.out().exclusive_leps[static_cast<std::size_t>(step)] = n;
   }
 
+  bool bench_steps_leps() const override { return true; }
   void bench_step_lep(AuthorityId a, int step) override { score(a, step, (step + 1) / flow_.steps_per_year()); }
   void bench_save(AuthorityId a) override {
     saved_ = {exclusive_[a], failing_years_[a], year_handovers_[a], year_ontime_[a], year_overrun_[a]};

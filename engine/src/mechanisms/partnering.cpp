@@ -73,6 +73,7 @@ class Partnering final : public Mechanism {
     streams_.flush(flow_.draws());
   }
 
+  bool bench_steps_leps() const override { return true; }
   void bench_step_lep(AuthorityId a, int /*step*/) override {
     if (flow_.lep_step(a) >= 0) update(a);
   }
