@@ -203,10 +203,10 @@ struct Handover {
   ProjectId project;
   AuthorityId authority;
   int step;
-  double delay;      //!< relative to its type's planned path, >= 0
-  bool on_time;      //!< delay within the on-time tolerance
-  double health;     //!< the LEP's health before this handover moves it
-  double overrun;    //!< relative cost overrun; 0 until the cost mechanism sets it
+  double delay;    //!< relative to its type's planned path, >= 0
+  bool on_time;    //!< delay within the on-time tolerance
+  double health;   //!< the LEP's health before this handover moves it
+  double overrun;  //!< relative cost overrun; 0 until the cost mechanism sets it
 };
 
 //! [stage] 1 for the stages listed (a mechanism's scenario list of stage indices).
@@ -217,6 +217,19 @@ inline std::vector<std::uint8_t> stage_flags(std::size_t stages, const std::vect
 }
 
 class Flow;
+
+//! The phases whose hooks every mechanism gets (the per-stage ones are listed by stage).
+enum Phase : int {
+  PHASE_REPLICATION_START,
+  PHASE_STEP_START,
+  PHASE_LEP_FORMED,
+  PHASE_HANDOVER,
+  PHASE_STEP_END,
+  PHASE_YEAR_END,
+  PHASE_RECORD,
+  PHASE_FINISH,
+  PHASE_COUNT
+};
 
 //! A partnership mechanism: its own state, hooks the core calls at named phases. Every hook
 //! defaults to nothing; the per-stage ones are called only for the stages the mechanism
@@ -235,9 +248,9 @@ class Mechanism {
   virtual bool watches(StageId) const { return false; }
 
   //! After the projects are generated, before step 0: reset state, draw per-authority values.
-  virtual void on_replication_start() {}
+  virtual void on_replication_start() { defaulted(PHASE_REPLICATION_START); }
   //! Start of every step, before tokens and ready stages move.
-  virtual void on_step_start(int /*step*/) {}
+  virtual void on_step_start(int /*step*/) { defaulted(PHASE_STEP_START); }
   //! A stage instance's work (months) when it becomes ready, in registry order.
   virtual double adjust_work(ProjectId, StageId, double work) { return work; }
   //! The mechanism's gate: false holds the item (the mechanism keeps it and later calls
@@ -247,16 +260,16 @@ class Mechanism {
   virtual void on_stage_start(const Item&, StageId, int /*step*/) {}
   //! An item progressed by `progress` steps of work in capacity allocation (hot).
   virtual void on_progress(const Item&, double /*progress*/, int /*step*/) {}
-  virtual void on_lep_formed(AuthorityId, int /*step*/) {}
-  virtual void on_handover(Handover&) {}
+  virtual void on_lep_formed(AuthorityId, int /*step*/) { defaulted(PHASE_LEP_FORMED); }
+  virtual void on_handover(Handover&) { defaulted(PHASE_HANDOVER); }
   //! After the step's completions.
-  virtual void on_step_end(int /*step*/) {}
+  virtual void on_step_end(int /*step*/) { defaulted(PHASE_STEP_END); }
   //! After on_step_end at the last step of a programme year (year = years completed).
-  virtual void on_year_end(int /*step*/, int /*year*/) {}
+  virtual void on_year_end(int /*step*/, int /*year*/) { defaulted(PHASE_YEAR_END); }
   //! The mechanism's series for the step.
-  virtual void record(int /*step*/) {}
+  virtual void record(int /*step*/) { defaulted(PHASE_RECORD); }
   //! After the last step: per-LEP outputs, trace records of per-step streams.
-  virtual void finish() {}
+  virtual void finish() { defaulted(PHASE_FINISH); }
 
   // Benchmarks (SimulatorProbe::step_lep): one LEP's per-step work, and saving and
   // restoring that LEP's state so the step can be repeated. Only mechanisms with per-LEP
@@ -268,12 +281,17 @@ class Mechanism {
 
   int gate_index() const noexcept { return gate_index_; }
   void set_gate_index(int g) noexcept { gate_index_ = g; }
+  //! Whether the mechanism's hook of `phase` was found to be the default (it does nothing):
+  //! the core then stops calling it (Flow::prune_phases), so a phase costs only its users.
+  bool is_default(Phase phase) const noexcept { return defaulted_ >> phase & 1u; }
 
  protected:
   Flow& flow_;
 
  private:
+  void defaulted(Phase phase) noexcept { defaulted_ |= 1u << phase; }
   int gate_index_ = -1;
+  std::uint32_t defaulted_ = 0;  // bit per Phase: its default hook ran
 };
 
 using MechanismList = std::vector<std::unique_ptr<Mechanism>>;
@@ -305,9 +323,7 @@ class Flow {
   }
   AuthorityId authority_of(ProjectId p) const { return p_authority_[p]; }
   std::int32_t type_of(ProjectId p) const { return p_type_[p]; }
-  std::uint32_t entity_of(ProjectId p) const {
-    return project_entity(static_cast<int>(p_authority_[p]), p_ordinal_[p]);
-  }
+  std::uint32_t entity_of(ProjectId p) const { return project_entity(static_cast<int>(p_authority_[p]), p_ordinal_[p]); }
   int start_step(ProjectId p) const { return p_start_step_[p]; }  //!< first step a stage started; -1 before
   int entry_step(AuthorityId a) const { return a_entry_step_[a]; }
   int lep_step(AuthorityId a) const { return a_lep_step_[a]; }  //!< step the LEP formed; -1 before
@@ -338,10 +354,14 @@ class Flow {
   };
   //! Mechanisms acting on each stage, for one per-stage hook.
   using PerStage = std::vector<std::vector<Mechanism*>>;
+  //! Drops from each phase's list the mechanisms whose hook turned out to be the default.
+  void prune_phases();
 
   const TypeStage& type_stage(ProjectId p, std::int32_t local) const {
     return sc_.types[static_cast<std::size_t>(p_type_[p])].stages[static_cast<std::size_t>(local)];
   }
+  void start_replication(std::uint64_t seed, std::uint32_t replication, ReplicationResult& out);
+  void step(int step);
   void generate_projects(ReplicationResult& out);
   void order_entries();
   void make_ready(const Item& item, int step);
@@ -357,6 +377,7 @@ class Flow {
   EventCounts events_;
   ReplicationResult* out_ = nullptr;
   MechanismList mechanisms_;
+  std::vector<Mechanism*> phase_[PHASE_COUNT];  // [phase] mechanisms called, in registry order
   PerStage adjusters_, watchers_;
   std::vector<Mechanism*> gates_;                 // [gate - GATE_MECHANISMS]
   std::vector<std::vector<std::uint8_t>> gated_;  // [gate - GATE_MECHANISMS][stage]
@@ -376,23 +397,27 @@ class Flow {
   // Projects (structure of arrays, index = creation order).
   IdVector<ProjectId, AuthorityId> p_authority_;
   IdVector<ProjectId, std::int32_t> p_type_, p_ordinal_;
-  IdVector<ProjectId, std::uint64_t> p_done_mask_;  // bit per local stage
+  IdVector<ProjectId, std::uint64_t> p_done_mask_;   // bit per local stage
   IdVector<ProjectId, std::int32_t> p_active_step_;  // last step with an item progressing
   IdVector<ProjectId, std::int32_t> p_start_step_;   // first step any of its stages passed its gates
   std::vector<ProjectId> arrival_order_;             // projects sorted by arrival step
   std::vector<std::int32_t> bucket_;                 // scratch: counting sort by step
   std::vector<AuthorityId> entry_order_;             // authorities in order of entry step
+  struct Cursor {                                    // where the replication has got to
+    std::size_t next_entry = 0, next_arrival = 0;    // into entry_order_, arrival_order_
+    std::int32_t arrived = 0, done = 0;              // projects arrived, finished
+  } cursor_;
 
   // Authorities.
   IdVector<AuthorityId, int> a_entry_step_;
   IdVector<AuthorityId, std::int32_t> a_lep_step_;
-  IdVector<AuthorityId, std::int32_t> a_projects_;   // projects generated
+  IdVector<AuthorityId, std::int32_t> a_projects_;     // projects generated
   IdVector<AuthorityId, std::vector<Item>> a_active_;  // FCFS lists of items competing for capacity
   IdVector<AuthorityId, std::vector<Item>> a_milestone_waiters_;
   IdVector<AuthorityId, std::vector<std::uint8_t>> a_milestone_done_;  // [authority][stage]
-  std::vector<double> avail_;      // scratch: FTE left this step, per discipline
-  std::vector<double> allocated_;  // scratch: FTE allocated this step, per discipline
-  std::vector<double> capacity_;   // FTE of authorities entered so far, per discipline
+  std::vector<double> avail_;                                          // scratch: FTE left this step, per discipline
+  std::vector<double> allocated_;                                      // scratch: FTE allocated this step, per discipline
+  std::vector<double> capacity_;                                       // FTE of authorities entered so far, per discipline
 
   // National pools.
   std::vector<int> pool_free_;

@@ -90,6 +90,8 @@ Flow::Flow(const Scenario& scenario) : sc_(scenario) {
   adjusters_.resize(S);
   watchers_.resize(S);
   watched_.assign(S, 0);
+  for (auto& list : phase_)
+    for (const auto& m : mechanisms_) list.push_back(m.get());
   for (const auto& m : mechanisms_) {
     if (m->bench_steps_leps()) lep_steppers_.push_back(m.get());
     bool gate = false;
@@ -109,6 +111,11 @@ Flow::Flow(const Scenario& scenario) : sc_(scenario) {
 }
 
 Flow::~Flow() = default;
+
+void Flow::prune_phases() {
+  for (int phase = 0; phase < PHASE_COUNT; ++phase)
+    std::erase_if(phase_[phase], [&](const Mechanism* m) { return m->is_default(static_cast<Phase>(phase)); });
+}
 
 void Flow::generate_projects(ReplicationResult& out) {
   p_authority_.clear();
@@ -256,7 +263,7 @@ void Flow::form_lep(AuthorityId a, int step) {
   a_lep_step_[a] = step;
   out_->lep_formed_step[ix(a)] = step;
   ++events_.leps;
-  for (const auto& m : mechanisms_) m->on_lep_formed(a, step);
+  for (Mechanism* m : phase_[PHASE_LEP_FORMED]) m->on_lep_formed(a, step);
 }
 
 //! A project's last stage is done: its delay against the planned path, then the
@@ -268,7 +275,7 @@ void Flow::hand_over(ProjectId p, int step) {
   const double planned = planned_path_[static_cast<std::size_t>(p_type_[p])];
   const double delay = planned > 0 ? std::max(0.0, (step - start + 1) * sc_.time.step_months / planned - 1.0) : 0.0;
   Handover h{p, a, step, delay, delay <= ON_TIME_TOLERANCE, signals_.health[a], 0.0};
-  for (const auto& m : mechanisms_) m->on_handover(h);
+  for (Mechanism* m : phase_[PHASE_HANDOVER]) m->on_handover(h);
 }
 
 void Flow::complete(const Item& item, int step) {
@@ -416,7 +423,9 @@ void Flow::record_step(int t, std::int32_t arrived, std::int32_t done, int activ
   state[static_cast<int>(ProjectState::WAITING)] = arrived - done - active_projects;
 }
 
-void Flow::run_steps(std::uint64_t seed, std::uint32_t replication, ReplicationResult& out, int stop_step) {
+//! Everything a replication starts from: the core reset, the projects generated, and the
+//! mechanisms' on_replication_start.
+void Flow::start_replication(std::uint64_t seed, std::uint32_t replication, ReplicationResult& out) {
   draws_.start(seed, replication);
   replication_ = replication;
   out_ = &out;
@@ -447,86 +456,96 @@ void Flow::run_steps(std::uint64_t seed, std::uint32_t replication, ReplicationR
   std::fill(capacity_.begin(), capacity_.end(), 0.0);
 
   generate_projects(out);
-  for (const auto& m : mechanisms_) m->on_replication_start();
+  for (Mechanism* m : phase_[PHASE_REPLICATION_START]) m->on_replication_start();
   order_entries();
-  std::size_t next_entry = 0, next_arrival = 0;
-  std::int32_t arrived = 0, done = 0;
+  cursor_ = Cursor{};
 
   events_ = EventCounts{};
-  for (int t = 0; t < stop_step; ++t) {
-    while (next_entry < entry_order_.size() && a_entry_step_[entry_order_[next_entry]] <= t) {
-      const auto& team = group(entry_order_[next_entry]).team;
-      for (std::size_t k = 0; k < D; ++k) capacity_[k] += team[k];
-      ++next_entry;
-    }
-    // 0. Mechanisms that act at the start of a step.
-    for (const auto& m : mechanisms_) m->on_step_start(t);
-    // 1. Tokens freed last step go to those who queued longest.
-    for (std::size_t q = 0; q < P; ++q) {
-      while (pool_free_[q] > 0 && pool_head_[q] < pool_queue_[q].size()) {
-        Item item = pool_queue_[q][pool_head_[q]++];
-        --pool_free_[q];
-        item.gate = GATE_MECHANISMS;
-        pass_gates(item, t);
-      }
-      if (pool_head_[q] == pool_queue_[q].size()) pool_queue_[q].clear(), pool_head_[q] = 0;
-    }
-    // 2. Successors and milestone releases from last step's completions.
-    ready_now_.swap(ready_next_);
-    ready_next_.clear();
-    for (const Item& item : ready_now_) {
-      if (item.gate < 0)
-        make_ready(item, t);
-      else
-        pass_gates(item, t);
-    }
-    // 3. Stages whose earliest month has come.
-    for (const Item& item : earliest_calendar_[static_cast<std::size_t>(t)]) {
-      Item next = item;
-      next.gate = GATE_MILESTONE;
-      pass_gates(next, t);
-    }
-    // 4. Projects arriving now start every stage without predecessors.
-    while (next_arrival < arrival_order_.size() && out.arrival_step[ix(arrival_order_[next_arrival])] <= t) {
-      const ProjectId p = arrival_order_[next_arrival++];
-      ++arrived;
-      ++events_.arrivals;
-      const auto& stages = sc_.types[static_cast<std::size_t>(p_type_[p])].stages;
-      for (std::size_t l = 0; l < stages.size(); ++l)
-        if (stages[l].predecessors == 0) make_ready(Item{p, static_cast<std::int32_t>(l), 0.0, -1}, t);
-    }
+}
 
-    // 5. Each authority shares its capacity first come, first served; the scarcest
-    //    discipline sets a stage's rate (docs/model.md, "Capacity allocation").
-    completed_.clear();
-    std::fill(blocked_.begin(), blocked_.end(), 0);
-    std::fill(allocated_.begin(), allocated_.end(), 0.0);
-    int active_projects = 0;
-    for (AuthorityId a : ids<AuthorityId>(authorities()))
-      if (!a_active_[a].empty()) allocate(a, t, active_projects);
-
-    // 6. The step's series, as the state during the step.
-    record_step(t, arrived, done, active_projects);
-
-    // 7. Completions take effect: successors, milestones and tokens from the next step.
-    for (const Item& item : completed_) complete(item, t);
-    done = out.completed;
-    for (const auto& m : mechanisms_) m->on_step_end(t);
-    if ((t + 1) % steps_per_year_ == 0)
-      for (const auto& m : mechanisms_) m->on_year_end(t, (t + 1) / steps_per_year_);
-    if (!out.leps_formed.empty()) {
-      std::int32_t formed = 0;
-      for (AuthorityId a : ids<AuthorityId>(authorities())) formed += a_lep_step_[a] >= 0 ? 1 : 0;
-      out.leps_formed[static_cast<std::size_t>(t)] = formed;
-    }
-    for (const auto& m : mechanisms_) m->record(t);
+//! One step (docs/model.md, "Core dynamics": the order of a step).
+void Flow::step(int t) {
+  ReplicationResult& out = *out_;
+  const std::size_t D = sc_.disciplines.size(), P = sc_.pools.size();
+  while (cursor_.next_entry < entry_order_.size() && a_entry_step_[entry_order_[cursor_.next_entry]] <= t) {
+    const auto& team = group(entry_order_[cursor_.next_entry]).team;
+    for (std::size_t k = 0; k < D; ++k) capacity_[k] += team[k];
+    ++cursor_.next_entry;
   }
+  // 0. Mechanisms that act at the start of a step.
+  for (Mechanism* m : phase_[PHASE_STEP_START]) m->on_step_start(t);
+  // 1. Tokens freed last step go to those who queued longest.
+  for (std::size_t q = 0; q < P; ++q) {
+    while (pool_free_[q] > 0 && pool_head_[q] < pool_queue_[q].size()) {
+      Item item = pool_queue_[q][pool_head_[q]++];
+      --pool_free_[q];
+      item.gate = GATE_MECHANISMS;
+      pass_gates(item, t);
+    }
+    if (pool_head_[q] == pool_queue_[q].size()) pool_queue_[q].clear(), pool_head_[q] = 0;
+  }
+  // 2. Successors and milestone releases from last step's completions.
+  ready_now_.swap(ready_next_);
+  ready_next_.clear();
+  for (const Item& item : ready_now_) {
+    if (item.gate < 0)
+      make_ready(item, t);
+    else
+      pass_gates(item, t);
+  }
+  // 3. Stages whose earliest month has come.
+  for (const Item& item : earliest_calendar_[static_cast<std::size_t>(t)]) {
+    Item next = item;
+    next.gate = GATE_MILESTONE;
+    pass_gates(next, t);
+  }
+  // 4. Projects arriving now start every stage without predecessors.
+  while (cursor_.next_arrival < arrival_order_.size() && out.arrival_step[ix(arrival_order_[cursor_.next_arrival])] <= t) {
+    const ProjectId p = arrival_order_[cursor_.next_arrival++];
+    ++cursor_.arrived;
+    ++events_.arrivals;
+    const auto& stages = sc_.types[static_cast<std::size_t>(p_type_[p])].stages;
+    for (std::size_t l = 0; l < stages.size(); ++l)
+      if (stages[l].predecessors == 0) make_ready(Item{p, static_cast<std::int32_t>(l), 0.0, -1}, t);
+  }
+
+  // 5. Each authority shares its capacity first come, first served; the scarcest
+  //    discipline sets a stage's rate (docs/model.md, "Capacity allocation").
+  completed_.clear();
+  std::fill(blocked_.begin(), blocked_.end(), 0);
+  std::fill(allocated_.begin(), allocated_.end(), 0.0);
+  int active_projects = 0;
+  for (AuthorityId a : ids<AuthorityId>(authorities()))
+    if (!a_active_[a].empty()) allocate(a, t, active_projects);
+
+  // 6. The step's series, as the state during the step.
+  record_step(t, cursor_.arrived, cursor_.done, active_projects);
+
+  // 7. Completions take effect: successors, milestones and tokens from the next step.
+  for (const Item& item : completed_) complete(item, t);
+  cursor_.done = out.completed;
+  for (Mechanism* m : phase_[PHASE_STEP_END]) m->on_step_end(t);
+  if ((t + 1) % steps_per_year_ == 0)
+    for (Mechanism* m : phase_[PHASE_YEAR_END]) m->on_year_end(t, (t + 1) / steps_per_year_);
+  if (!out.leps_formed.empty()) {
+    std::int32_t formed = 0;
+    for (AuthorityId a : ids<AuthorityId>(authorities())) formed += a_lep_step_[a] >= 0 ? 1 : 0;
+    out.leps_formed[static_cast<std::size_t>(t)] = formed;
+  }
+  for (Mechanism* m : phase_[PHASE_RECORD]) m->record(t);
+}
+
+void Flow::run_steps(std::uint64_t seed, std::uint32_t replication, ReplicationResult& out, int stop_step) {
+  start_replication(seed, replication, out);
+  for (int t = 0; t < stop_step; ++t) step(t);
+  const int T = sc_.time.steps;
   if (stop_step < T) return;  // SimulatorProbe::prepare: the state at the start of stop_step
-  for (const auto& m : mechanisms_) m->finish();
+  for (Mechanism* m : phase_[PHASE_FINISH]) m->finish();
   if (out.completed == out.projects) {
     out.finish_step = -1;
     for (auto c : out.completion_step) out.finish_step = std::max(out.finish_step, c);
   }
+  prune_phases();  // what the replication showed to be default is not called again
 }
 
 }  // namespace detail

@@ -13,7 +13,9 @@ namespace {
 class Capacity final : public Mechanism {
  public:
   explicit Capacity(Flow& flow)
-      : Mechanism(flow), cm_(flow.scenario().mechanisms.capacity), D_(flow.disciplines()),
+      : Mechanism(flow),
+        cm_(flow.scenario().mechanisms.capacity),
+        D_(flow.disciplines()),
         lag_steps_(static_cast<int>(std::lround(cm_.hiring_lag_months / flow.scenario().time.step_months))) {
     const std::size_t A = flow.authorities();
     team_.resize(A * D_);
@@ -104,10 +106,11 @@ class Capacity final : public Mechanism {
       if (st.after_lep && since_lep >= 0 && st.month <= since_lep && st.month >= best_lep)
         best_lep = st.month, lep_target = st.team.data();
       if (!st.after_lep && st.month > since_entry) until = std::min(until, entry + std::floor(st.month / dt) - 1);
-      if (st.after_lep && since_lep >= 0 && st.month > since_lep) until = std::min(until, lep + std::floor(st.month / dt) - 1);
+      if (st.after_lep && since_lep >= 0 && st.month > since_lep)
+        until = std::min(until, lep + std::floor(st.month / dt) - 1);
     }
-    target_until_[a] =
-        static_cast<std::int32_t>(std::clamp(until, step + 1.0, static_cast<double>(std::numeric_limits<std::int32_t>::max())));
+    target_until_[a] = static_cast<std::int32_t>(
+        std::clamp(until, step + 1.0, static_cast<double>(std::numeric_limits<std::int32_t>::max())));
     target_[a] = lep_target ? lep_target : target;
     return target_[a];
   }
@@ -115,10 +118,10 @@ class Capacity final : public Mechanism {
   const CapacityMechanism& cm_;
   const std::size_t D_;
   const int lag_steps_;
-  std::vector<double> team_;            // [A*D] FTE employed now
-  std::vector<double> pipeline_;        // [A*D*lag] FTE hired, arriving by step modulo lag
-  std::vector<double> pipeline_total_;  // [A*D]
-  IdVector<AuthorityId, const double*> target_;       // team_target's last answer, valid for steps < target_until_
+  std::vector<double> team_;                     // [A*D] FTE employed now
+  std::vector<double> pipeline_;                 // [A*D*lag] FTE hired, arriving by step modulo lag
+  std::vector<double> pipeline_total_;           // [A*D]
+  IdVector<AuthorityId, const double*> target_;  // team_target's last answer, valid for steps < target_until_
   IdVector<AuthorityId, std::int32_t> target_until_;
 };
 

@@ -49,8 +49,7 @@ class Costs final : public Mechanism, public CapitalSource {
     ReplicationResult& out = flow_.out();
     const ProjectId p = h.project;
     const double cap = capital(p);
-    const double factor =
-        std::max(0.0, (1.0 + cm_.delay_overrun * h.delay) * (1.0 + cm_.health_overrun * (0.5 - h.health)));
+    const double factor = std::max(0.0, (1.0 + cm_.delay_overrun * h.delay) * (1.0 + cm_.health_overrun * (0.5 - h.health)));
     const double final_cost = cap * factor;
     h.overrun = factor - 1.0;
     out.spend[static_cast<std::size_t>(h.step) * 3] += final_cost - spent_[p];

@@ -13,9 +13,7 @@ class Disputes final : public Mechanism {
   explicit Disputes(Flow& flow) : Mechanism(flow), dm_(flow.scenario().mechanisms.disputes) {}
   const char* name() const override { return "disputes"; }
 
-  void on_replication_start() override {
-    streams_.open(flow_.draws(), flow_.authorities(), Purpose::Dispute, nullptr);
-  }
+  void on_replication_start() override { streams_.open(flow_.draws(), flow_.authorities(), Purpose::Dispute, nullptr); }
   void on_step_start(int step) override {
     Signals& sig = flow_.signals();
     const double dt = flow_.scenario().time.step_months;
@@ -27,8 +25,9 @@ class Disputes final : public Mechanism {
       if (streams_.uniform(a) >= p) continue;
       std::int32_t& disputes = flow_.out().lep_disputes[ix(a)];
       ++flow_.events().disputes;
-      const double months =
-          std::max(0.0, flow_.draws().sample(stream_of(a, Purpose::DisputeLength, static_cast<std::uint16_t>(disputes & 0xFFFF)), dm_.months));
+      const double months = std::max(
+          0.0, flow_.draws().sample(stream_of(a, Purpose::DisputeLength, static_cast<std::uint16_t>(disputes & 0xFFFF)),
+                                    dm_.months));
       const int steps = static_cast<int>(std::ceil(months / dt - 1e-9));
       ++disputes;
       if (steps > 0) sig.stalled_until[a] = step + steps;  // stalls steps [step, step + steps)

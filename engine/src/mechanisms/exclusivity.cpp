@@ -73,7 +73,8 @@ class Exclusivity final : public Mechanism {
       const double quality = flow_.signals().health[a];
       const double expected = flow_.projects_of(a) / EXCLUSIVITY_YEARS;
       const double volume = expected > 0 ? std::min(1.0, n / expected) : 1.0;
-      const double s = em_.weight_cost * cost + em_.weight_quality * quality + em_.weight_time * time + em_.weight_volume * volume;
+      const double s =
+          em_.weight_cost * cost + em_.weight_quality * quality + em_.weight_time * time + em_.weight_volume * volume;
       failing_years_[a] = s < em_.threshold ? failing_years_[a] + 1 : 0;
       if (failing_years_[a] >= em_.years &&
           flow_.draws().uniform(stream_of(a, Purpose::Exclusivity, static_cast<std::uint16_t>(year))) < em_.act_probability)

@@ -11,7 +11,8 @@ namespace {
 class Funding final : public Mechanism {
  public:
   explicit Funding(Flow& flow)
-      : Mechanism(flow), envelope_(flow.scenario().mechanisms.funding.annual_envelope),
+      : Mechanism(flow),
+        envelope_(flow.scenario().mechanisms.funding.annual_envelope),
         funded_(stage_flags(flow.scenario().stages.size(), flow.scenario().mechanisms.funding.stages)) {}
   const char* name() const override { return "funding"; }
   bool gates(StageId s) const override { return funded_[ix(s)] != 0; }
@@ -52,10 +53,10 @@ class Funding final : public Mechanism {
   }
 
  private:
-  const double envelope_;               // GBP m per programme year
+  const double envelope_;                   // GBP m per programme year
   const std::vector<std::uint8_t> funded_;  // [stage]
-  double committed_ = 0;                // GBP m committed this programme year
-  std::vector<Item> queue_;             // FIFO, read from head_
+  double committed_ = 0;                    // GBP m committed this programme year
+  std::vector<Item> queue_;                 // FIFO, read from head_
   std::size_t head_ = 0;
 };
 

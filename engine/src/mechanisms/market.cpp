@@ -12,7 +12,8 @@ namespace {
 class Market final : public Mechanism {
  public:
   explicit Market(Flow& flow)
-      : Mechanism(flow), mm_(flow.scenario().mechanisms.market),
+      : Mechanism(flow),
+        mm_(flow.scenario().mechanisms.market),
         market_(stage_flags(flow.scenario().stages.size(), mm_.stages)) {}
   const char* name() const override { return "market"; }
   bool adjusts(StageId s) const override { return market_[ix(s)] != 0; }

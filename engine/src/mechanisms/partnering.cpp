@@ -17,7 +17,9 @@ double logit(double p) { return std::log(p / (1.0 - p)); }
 class Partnering final : public Mechanism {
  public:
   explicit Partnering(Flow& flow)
-      : Mechanism(flow), pm_(flow.scenario().mechanisms.partnering), dt_(flow.scenario().time.step_months),
+      : Mechanism(flow),
+        pm_(flow.scenario().mechanisms.partnering),
+        dt_(flow.scenario().time.step_months),
         sq_(std::sqrt(dt_)) {
     const std::size_t A = flow.authorities();
     logit_.resize(A), value_.resize(A), mu_.resize(A), kappa_.resize(A);
@@ -28,8 +30,8 @@ class Partnering final : public Mechanism {
     streams_.open(flow_.draws(), flow_.authorities(), Purpose::Health, &standard_normal());
     for (AuthorityId a : ids<AuthorityId>(flow_.authorities())) {
       const AuthorityAttributes& d = flow_.signals().attributes[a];
-      set_logit(a, logit(pm_.start_level) + pm_.start_vision * (d.vision - 0.5) + pm_.start_governance * (d.governance - 0.5) +
-                       pm_.start_mobilisation * (d.mobilisation - 0.5));
+      set_logit(a, logit(pm_.start_level) + pm_.start_vision * (d.vision - 0.5) +
+                       pm_.start_governance * (d.governance - 0.5) + pm_.start_mobilisation * (d.mobilisation - 0.5));
       double mu = logit(pm_.long_run), kappa = pm_.recovery;
       for (int i = 0; i < PRACTICES; ++i)
         if (d.practices >> i & 1u) mu += pm_.practice_level[i], kappa += pm_.practice_recovery;

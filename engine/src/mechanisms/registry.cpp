@@ -20,9 +20,8 @@ std::unique_ptr<Mechanism> make_exclusivity(Flow&);
 
 MechanismList make_mechanisms(Flow& flow) {
   using Factory = std::unique_ptr<Mechanism> (*)(Flow&);
-  static constexpr Factory FACTORIES[] = {make_setup,    make_costs,      make_funding,
-                                          make_capacity, make_disputes,   make_market,
-                                          make_partnering, make_transformation, make_exclusivity};
+  static constexpr Factory FACTORIES[] = {make_setup,  make_costs,      make_funding,        make_capacity,   make_disputes,
+                                          make_market, make_partnering, make_transformation, make_exclusivity};
   MechanismList list;
   for (Factory make : FACTORIES)  // each returns null when its scenario table is absent
     if (auto m = make(flow)) list.push_back(std::move(m));

@@ -12,8 +12,15 @@ namespace {
 
 //! Substreams of Purpose::AuthoritySetup: one per attribute, so adding one shifts none.
 enum SetupSubstream : std::uint16_t {
-  PLANNING = 0, VISION = 1, SHADOW_BOARD = 2, INDEPENDENT_CHAIR = 3, TRANSITION_TEAM = 4,
-  CO_LOCATION = 5, LEADERSHIP = 6, TARGETS = 7, PRACTICE_FIRST = 8,  // 8 .. 8 + PRACTICES - 1
+  PLANNING = 0,
+  VISION = 1,
+  SHADOW_BOARD = 2,
+  INDEPENDENT_CHAIR = 3,
+  TRANSITION_TEAM = 4,
+  CO_LOCATION = 5,
+  LEADERSHIP = 6,
+  TARGETS = 7,
+  PRACTICE_FIRST = 8,  // 8 .. 8 + PRACTICES - 1
 };
 
 enum StageKind : std::uint8_t { OTHER = 0, STRATEGY = 1, PROCUREMENT = 2, MOBILISATION = 3 };
@@ -57,10 +64,14 @@ class Setup final : public Mechanism {
   double adjust_work(ProjectId p, StageId s, double work) override {
     const AuthorityAttributes& d = flow_.signals().attributes[flow_.authority_of(p)];
     switch (kind_[ix(s)]) {
-      case STRATEGY: return work * (1.0 + m_.setup.planning_effect * (0.5 - d.planning));
-      case PROCUREMENT: return work * (1.0 + m_.setup.vision_effect * (0.5 - d.vision));
-      case MOBILISATION: return work * (1.0 + m_.setup.mobilisation_effect * (0.5 - d.mobilisation));
-      default: return work;
+      case STRATEGY:
+        return work * (1.0 + m_.setup.planning_effect * (0.5 - d.planning));
+      case PROCUREMENT:
+        return work * (1.0 + m_.setup.vision_effect * (0.5 - d.vision));
+      case MOBILISATION:
+        return work * (1.0 + m_.setup.mobilisation_effect * (0.5 - d.mobilisation));
+      default:
+        return work;
     }
   }
 

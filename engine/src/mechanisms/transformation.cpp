@@ -9,7 +9,8 @@ namespace {
 class Transformation final : public Mechanism {
  public:
   explicit Transformation(Flow& flow)
-      : Mechanism(flow), tm_(flow.scenario().mechanisms.transformation),
+      : Mechanism(flow),
+        tm_(flow.scenario().mechanisms.transformation),
         slowed_(stage_flags(flow.scenario().stages.size(), tm_.slowed_stages)) {}
   const char* name() const override { return "transformation"; }
   bool adjusts(StageId s) const override { return slowed_[ix(s)] != 0; }
