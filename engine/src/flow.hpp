@@ -354,6 +354,7 @@ class Flow {
   };
   //! Mechanisms acting on each stage, for one per-stage hook.
   using PerStage = std::vector<std::vector<Mechanism*>>;
+  void index_mechanisms();
   //! Drops from each phase's list the mechanisms whose hook turned out to be the default.
   void prune_phases();
 

@@ -85,8 +85,13 @@ Flow::Flow(const Scenario& scenario) : sc_(scenario) {
   signals_.stalled_until.resize(A);
   signals_.team.resize(A);
 
-  // The mechanisms, and for each per-stage hook the mechanisms acting on each stage.
   mechanisms_ = make_mechanisms(*this);
+  index_mechanisms();
+}
+
+//! For each phase and each per-stage hook, the mechanisms it calls, in registry order.
+void Flow::index_mechanisms() {
+  const std::size_t S = sc_.stages.size();
   adjusters_.resize(S);
   watchers_.resize(S);
   watched_.assign(S, 0);
