@@ -491,3 +491,43 @@ TEST_CASE("the probe: a traced replication records every draw site; step_lep can
   CHECK(probe.step_lep(0, 40) == first);  // the health stream and the scorecard were put back
   CHECK(probe.step_lep(0, 40) == first);
 }
+
+TEST_CASE("a reused simulator gives a replication the bits a fresh one gives", "[mechanisms][modules][determinism]") {
+  // After its first replication a Simulator stops calling the hooks a mechanism left at
+  // their default, and every mechanism resets its own state: neither may show in the numbers.
+  Scenario sc = base();
+  Mechanisms& m = sc.mechanisms;
+  m.setup.enabled = m.partnering.enabled = m.disputes.enabled = m.capacity.enabled = true;
+  m.costs.enabled = m.funding.enabled = m.market.enabled = m.transformation.enabled = m.exclusivity.enabled = true;
+  m.setup.strategy_stages = {stage_index(sc, "strategy")};
+  m.costs.capital.assign(sc.types.size(), Distribution::pert(5, 10, 20));
+  m.costs.spend_stage = m.funding.stages.emplace_back(stage_index(sc, "build"));
+  m.funding.annual_envelope = 15;
+  m.market.stages = m.funding.stages;
+  m.market.reference_workload = 1;
+  m.disputes.base_rate = 0.05;
+  m.exclusivity.threshold = 0.9;
+  m.exclusivity.years = 1;
+  Simulator reused(sc);
+  ReplicationResult warm;
+  for (std::uint32_t rep = 0; rep < 6; ++rep) {
+    reused.run(rep, warm);
+    const ReplicationResult fresh = run_one(sc, rep);
+    same_core(fresh, warm);
+    auto same = [](const std::vector<double>& a, const std::vector<double>& b) {
+      return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+    };
+    CHECK(same(fresh.health, warm.health));
+    CHECK(same(fresh.spend, warm.spend));
+    CHECK(same(fresh.fte, warm.fte));
+    CHECK(same(fresh.transformation, warm.transformation));
+    CHECK(same(fresh.funding_committed, warm.funding_committed));
+    CHECK(same(fresh.project_cost, warm.project_cost));
+    CHECK(same(fresh.lep_final_health, warm.lep_final_health));
+    CHECK(fresh.funding_queue == warm.funding_queue);
+    CHECK(fresh.disputes_active == warm.disputes_active);
+    CHECK(fresh.exclusive_leps == warm.exclusive_leps);
+    CHECK(fresh.lep_disputes == warm.lep_disputes);
+    CHECK(fresh.lep_exclusivity_lost_step == warm.lep_exclusivity_lost_step);
+  }
+}
