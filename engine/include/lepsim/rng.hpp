@@ -13,6 +13,7 @@
 #include <Random123/philox.h>
 
 #include <cstdint>
+#include <iterator>
 #include <stdexcept>
 #include <string_view>
 
@@ -33,6 +34,14 @@ enum class Purpose : std::uint16_t {
   Exclusivity = 10,    // whether an authority acts on a failing scorecard
   SingleProcurement = 11,  // months added to a project procured on its own
 };
+
+//! Names used in messages, indexed by Purpose (beside the enum, so a purpose is added in one place).
+inline constexpr std::string_view PURPOSE_NAMES[] = {
+    "AuthorityEntry", "ProjectArrival", "ProjectType", "StageWork", "AuthoritySetup", "Health",
+    "Dispute",        "DisputeLength",  "Capital",     "LepSetup",  "Exclusivity",    "SingleProcurement",
+};
+static_assert(std::size(PURPOSE_NAMES) == static_cast<std::size_t>(Purpose::SingleProcurement) + 1,
+              "one name per Purpose, in order");
 
 // Name used in messages, e.g. "StageWork"; "Purpose(?)" for values not listed above.
 std::string_view purpose_name(Purpose purpose) noexcept;
