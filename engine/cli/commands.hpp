@@ -35,4 +35,7 @@ int cmd_report(const std::vector<std::string>& args);
 int cmd_compare(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
 
+// Capacity sizing (size_command.cpp).
+int cmd_size(const std::vector<std::string>& args);
+
 }  // namespace lepsim::cli

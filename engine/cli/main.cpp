@@ -40,6 +40,8 @@ Usage:
   lepsim report RUN.h5 [-o FILE.html]    an HTML report with charts
   lepsim compare A.h5 B.h5 [...]         figures side by side and their differences
   lepsim export RUN.h5 --to DIR          CSV files for spreadsheets
+  lepsim size SCENARIO.toml --by MONTH -o PLAN.toml
+                                         cheapest capacity plan to finish by MONTH
   lepsim COMMAND --help                  options and examples of one command
   lepsim --version                       engine version and git revision
 
@@ -50,7 +52,9 @@ Examples:
   lepsim info bsf.h5
 
 Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 invalid scenario,
-4 output could not be written, 5 run file unreadable, 130 interrupted.
+4 output could not be written, 5 run file unreadable, 6 not enough memory,
+7 size: no plan within the bounds reaches the target, 8 size: plan not certified,
+130 interrupted.
 Documentation: README.md, docs/scenario-format.md, docs/model.md, docs/run-file-format.md.
 )";
 
@@ -318,7 +322,8 @@ int main(int argc, char** argv) {
     if (cmd == "report") return cli::cmd_report(args);
     if (cmd == "compare") return cli::cmd_compare(args);
     if (cmd == "export") return cli::cmd_export(args);
-    throw UsageError("unknown command '" + cmd + "'; commands: run, validate, info, summary, report, compare, export "
+    if (cmd == "size") return cli::cmd_size(args);
+    throw UsageError("unknown command '" + cmd + "'; commands: run, validate, info, summary, report, compare, export, size "
                      "(see lepsim --help)");
   } catch (const ScenarioError& e) {
     std::cerr << e.what() << "\n" << e.diagnostics().size() << " problem" << (e.diagnostics().size() == 1 ? "" : "s")

@@ -82,6 +82,13 @@ Simulator::Simulator(const Scenario& scenario) : sc_(scenario) {
         }
       cls_.push_back(c);
     }
+    // Pipeline priority: stages still to go after each stage, on the longest chain to the
+    // type's last stage. Predecessors point backwards only, so one backward pass suffices.
+    const auto base = static_cast<std::size_t>(cls_base_.back());
+    for (std::size_t l = type.stages.size(); l-- > 0;)
+      for (std::size_t j = l + 1; j < type.stages.size(); ++j)
+        if (type.stages[j].predecessors >> l & 1u)
+          cls_[base + l].to_go = std::max(cls_[base + l].to_go, cls_[base + j].to_go + 1);
   }
   for (const auto& st : sc_.stages) earliest_step_.push_back(sc_.time.step_at_or_after(st.earliest_month));
   const auto A = static_cast<std::size_t>(sc_.authority_count());
@@ -305,7 +312,18 @@ void Simulator::pass_gates(Item item, int step) {
   item.started = step;
   if (p_start_step_[static_cast<std::size_t>(p)] < 0) p_start_step_[static_cast<std::size_t>(p)] = step;
   if (sc_.mechanisms.costs.enabled && s == sc_.mechanisms.costs.spend_stage) commit_capital(p, step);
-  a_active_[static_cast<std::size_t>(a)].push_back(item);
+  // ALLOCATION RULE (docs/model.md, "Capacity allocation"): the authority's list is kept in
+  // priority order, work nearest to handover first (fewest stages still to go after it),
+  // and within equal priority first come, first served (the order items passed their
+  // gates). allocate() serves the list in this order, so a new start never takes the staff
+  // that work further along needs. With one stage every item has to_go 0 and this is a
+  // plain append: the FIFO of the M/M/c queue. Scanning from the back makes the common
+  // case (a new start, the largest to_go) O(1).
+  auto& list = a_active_[static_cast<std::size_t>(a)];
+  const std::int32_t rank = cls_[static_cast<std::size_t>(item.cls)].to_go;
+  auto pos = list.end();
+  while (pos != list.begin() && cls_[static_cast<std::size_t>((pos - 1)->cls)].to_go > rank) --pos;
+  list.insert(pos, item);
 }
 
 void Simulator::complete(const Item& item, int step, ReplicationResult& out) {
@@ -357,7 +375,8 @@ void Simulator::complete(const Item& item, int step, ReplicationResult& out) {
   }
 }
 
-//! Step 5 for one authority: its capacity shared first come, first served; the scarcest
+//! Step 5 for one authority: its capacity shared in priority order (pass_gates keeps the
+//! list ordered: nearest to handover first, then first come, first served); the scarcest
 //! discipline sets a stage's rate (docs/model.md, "Capacity allocation"); stages progress.
 void Simulator::allocate(std::size_t a, int t, ReplicationResult& out, int& active_projects) {
   const Mechanisms& mech = sc_.mechanisms;

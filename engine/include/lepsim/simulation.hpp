@@ -184,6 +184,9 @@ class Simulator {
     std::int32_t needs;          // any demand > 0
     std::int32_t first, count;   // range in cls_k_ / cls_d_: disciplines with demand > 0
     std::uint64_t mask;          // bit k: demands discipline k (k < 64)
+    //! Pipeline priority (docs/model.md, "Capacity allocation"): stages on the longest
+    //! chain of the type's stages still to run after this one. Fewer goes first.
+    std::int32_t to_go = 0;
   };
   std::vector<StageClass> cls_;
   std::vector<std::int32_t> cls_base_;  // [type] index of its first class
@@ -201,7 +204,7 @@ class Simulator {
 
   // Authorities.
   std::vector<int> a_entry_step_;
-  std::vector<std::vector<Item>> a_active_;      // FCFS lists of items competing for capacity
+  std::vector<std::vector<Item>> a_active_;      // items competing for capacity, in priority order (to_go, then FCFS)
   std::vector<std::vector<Item>> a_milestone_waiters_;
   std::vector<std::vector<std::uint8_t>> a_milestone_done_;  // [authority][stage]
   std::vector<double> avail_;                    // scratch: FTE left this step, per discipline
