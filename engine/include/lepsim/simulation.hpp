@@ -24,6 +24,11 @@ inline std::uint32_t project_entity(int authority, int ordinal) {
   return 0x80000000u | (static_cast<std::uint32_t>(authority) << 16) | static_cast<std::uint32_t>(ordinal);
 }
 
+//! The capacity allocation rule the engine implements (docs/model.md, "Capacity allocation"),
+//! recorded in every run file as the root attribute `allocation` (format 1.2). Files of
+//! format 1.0 and 1.1 were made under first come, first served ("fcfs").
+inline constexpr const char* ALLOCATION_RULE = "pipeline-priority";
+
 //! Project states, one per project at every step (conservation holds over them).
 enum class ProjectState : int { PENDING = 0, WAITING = 1, ACTIVE = 2, DONE = 3 };
 inline constexpr int PROJECT_STATE_COUNT = 4;
