@@ -251,7 +251,7 @@ int cmd_size(const std::vector<std::string>& args) {
       << ", \"plan\": " << quoted(out) << ", \"trace\": " << quoted(trace) << "}\n";
     std::cout << j.str();
   } else {
-    std::printf("lepsim size: %s, group '%s', P(projects %s all finish by month %g) >= %g\n", path.c_str(), r.group.c_str(),
+    std::printf("lepsim size: %s, group '%s', P(every project [%s] done by month %g) >= %g\n", path.c_str(), r.group.c_str(),
                 o.projects.c_str(), o.by_month, o.probability);
     std::printf("plan (FTE, step %g):\n%s", o.step, plan_text(r, c).c_str());
     std::printf("cost:        %.1f FTE-months x %g GBP m = %.3f GBP m (planned team from entry to month %g, mean)\n",
