@@ -64,6 +64,17 @@ double list_scheduling(int c, int n_jobs, double lo, double hi, double by, int s
   return static_cast<double>(ok) / samples;
 }
 
+//! Options of a one-thread search: target by month `by` with probability `p`.
+SizingOptions options(double by, double p, int search, int certify) {
+  SizingOptions o;
+  o.by_month = by;
+  o.probability = p;
+  o.search_replications = search;
+  o.certify_replications = certify;
+  o.threads = 1;
+  return o;
+}
+
 //! P(X >= k) for X ~ Binomial(n, p), summed directly.
 double binomial_upper_tail(int k, int n, double p) {
   double s = 0;
@@ -92,12 +103,7 @@ TEST_CASE("size: deterministic work has an exact answer", "[sizing]") {
   // 12 projects of exactly 6 months on c servers finish at month 6 * ceil(12 / c): by month
   // 24 needs ceil(12 / c) <= 4, so c = 3 exactly; c = 2 finishes at month 36.
   const Scenario sc = parse_scenario(one_stage(12, "6"), "deterministic");
-  SizingOptions o;
-  o.by_month = 24;
-  o.probability = 0.8;
-  o.search_replications = 20;
-  o.certify_replications = 60;
-  o.threads = 1;
+  SizingOptions o = options(24, 0.8, 20, 60);
   const SizingResult r = size_capacity(sc, o);
   REQUIRE(r.phase_names.size() == 1);
   CHECK(r.certificate.fte == std::vector<double>{3.0});
@@ -123,12 +129,7 @@ TEST_CASE("size: stochastic work matches an independent list-scheduling calculat
   for (int c = 1; c <= 5; ++c) truth.push_back(list_scheduling(c, 6, 1, 7, 12, 200000));
   REQUIRE(truth[2] < 0.85);
   REQUIRE(truth[3] > 0.95);
-  SizingOptions o;
-  o.by_month = 12;
-  o.probability = 0.9;
-  o.search_replications = 400;
-  o.certify_replications = 2000;
-  o.threads = 1;
+  const SizingOptions o = options(12, 0.9, 400, 2000);
   const SizingResult r = size_capacity(sc, o);
   CHECK(r.certificate.fte == std::vector<double>{4.0});
   CHECK(r.certified);
@@ -146,13 +147,8 @@ TEST_CASE("size: the certificate's lower bound covers the true probability in >=
   const Scenario sc = parse_scenario(one_stage(6, R"({ dist = "uniform", min = 1, max = 7 })"), "coverage");
   std::vector<double> truth;
   for (int c = 1; c <= 6; ++c) truth.push_back(list_scheduling(c, 6, 1, 7, 12, 400000));
-  SizingOptions o;
-  o.by_month = 12;
-  o.probability = 0.7;
-  o.search_replications = 150;
-  o.certify_replications = 100;
+  SizingOptions o = options(12, 0.7, 150, 100);
   o.max_fte = {6};
-  o.threads = 1;
   const int searches = 200;
   int covered = 0, answered = 0;
   for (int s = 0; s < searches; ++s) {
@@ -170,11 +166,8 @@ TEST_CASE("size: the certificate's lower bound covers the true probability in >=
 
 TEST_CASE("size: refuses when no plan within the bounds reaches the target", "[sizing]") {
   const Scenario sc = parse_scenario(one_stage(12, "6"), "unreachable");
-  SizingOptions o;
-  o.by_month = 24;
+  SizingOptions o = options(24, 0.8, 20, 20);
   o.max_fte = {2};  // 2 FTE finish at month 36
-  o.search_replications = 20;
-  o.threads = 1;
   try {
     size_capacity(sc, o);
     FAIL("no refusal");

@@ -243,19 +243,24 @@ SizingResult size_capacity(const Scenario& sc, const SizingOptions& o) {
   // 1. Descent: each variable in turn to the smallest value still feasible (binary search,
   //    which relies on the monotone response tested in tests/test_monotonicity.cpp), until a
   //    whole pass changes nothing.
+  // The smallest value of variable v, others as in y (feasible), still feasible: bisection.
+  auto lowest = [&](const std::vector<int>& y, std::size_t v) {
+    int a = 0, b = y[v];  // b feasible
+    while (a < b && !res.budget_hit) {
+      std::vector<int> z = y;
+      z[v] = (a + b) / 2;
+      if (feasible(z))
+        b = z[v];
+      else
+        a = z[v] + 1;
+    }
+    return b;
+  };
   auto descend = [&]() {
     for (bool changed = true; changed && !res.budget_hit;) {
       changed = false;
       for (std::size_t v : order) {
-        int a = 0, b = x[v];  // b feasible
-        while (a < b && !res.budget_hit) {
-          std::vector<int> y = x;
-          y[v] = (a + b) / 2;
-          if (feasible(y))
-            b = y[v];
-          else
-            a = y[v] + 1;
-        }
+        const int b = lowest(x, v);
         if (b < x[v]) x[v] = b, changed = true;
       }
     }
@@ -273,16 +278,7 @@ SizingResult size_capacity(const Scenario& sc, const SizingOptions& o) {
         ++y[u];
         --y[v];
         if (!feasible(y)) continue;
-        int a = 0, b = y[v];
-        while (a < b && !res.budget_hit) {
-          std::vector<int> z = y;
-          z[v] = (a + b) / 2;
-          if (feasible(z))
-            b = z[v];
-          else
-            a = z[v] + 1;
-        }
-        y[v] = b;
+        y[v] = lowest(y, v);
         if (search(y).cost < search(x).cost - 1e-12) x = y, improved = true;
       }
     }
