@@ -323,7 +323,8 @@ int main(int argc, char** argv) {
     if (cmd == "compare") return cli::cmd_compare(args);
     if (cmd == "export") return cli::cmd_export(args);
     if (cmd == "size") return cli::cmd_size(args);
-    throw UsageError("unknown command '" + cmd + "'; commands: run, validate, info, summary, report, compare, export, size "
+    throw UsageError("unknown command '" + cmd +
+                     "'; commands: run, validate, info, summary, report, compare, export, size "
                      "(see lepsim --help)");
   } catch (const ScenarioError& e) {
     std::cerr << e.what() << "\n" << e.diagnostics().size() << " problem" << (e.diagnostics().size() == 1 ? "" : "s")

@@ -209,7 +209,7 @@ class Simulator {
 
   // Authorities.
   std::vector<int> a_entry_step_;
-  std::vector<std::vector<Item>> a_active_;      // items competing for capacity, in priority order (to_go, then FCFS)
+  std::vector<std::vector<Item>> a_active_;      // items competing for capacity, in priority order (§4)
   std::vector<std::vector<Item>> a_milestone_waiters_;
   std::vector<std::vector<std::uint8_t>> a_milestone_done_;  // [authority][stage]
   std::vector<double> avail_;                    // scratch: FTE left this step, per discipline
