@@ -424,7 +424,10 @@ TEST_CASE("exclusivity is withdrawn exactly when the scorecard rule says", "[mec
   }
 }
 
-TEST_CASE("every mechanism on: same seed, same bits for 1 and 2 threads", "[mechanisms][determinism][threads]") {
+namespace {
+
+//! base() with every mechanism on, capital spent and funded at "build" (envelope GBP m a year).
+Scenario every_mechanism_on(double envelope) {
   Scenario sc = base();
   Mechanisms& m = sc.mechanisms;
   m.setup.enabled = m.partnering.enabled = m.disputes.enabled = m.capacity.enabled = true;
@@ -432,8 +435,16 @@ TEST_CASE("every mechanism on: same seed, same bits for 1 and 2 threads", "[mech
   m.setup.strategy_stages = {stage_index(sc, "strategy")};
   m.costs.capital.assign(sc.types.size(), Distribution::pert(5, 10, 20));
   m.costs.spend_stage = m.funding.stages.emplace_back(stage_index(sc, "build"));
-  m.funding.annual_envelope = 40;
+  m.funding.annual_envelope = envelope;
   m.market.stages = m.funding.stages;
+  return sc;
+}
+
+}  // namespace
+
+TEST_CASE("every mechanism on: same seed, same bits for 1 and 2 threads", "[mechanisms][determinism][threads]") {
+  Scenario sc = every_mechanism_on(40);
+  Mechanisms& m = sc.mechanisms;
   m.disputes.months = Distribution::uniform(1, 4);
   sc.groups[0].setup.planning_quality = Distribution::uniform(0, 1);
   auto collect = [&](int threads) {
@@ -495,15 +506,8 @@ TEST_CASE("the probe: a traced replication records every draw site; step_lep can
 TEST_CASE("a reused simulator gives a replication the bits a fresh one gives", "[mechanisms][modules][determinism]") {
   // After its first replication a Simulator stops calling the hooks a mechanism left at
   // their default, and every mechanism resets its own state: neither may show in the numbers.
-  Scenario sc = base();
+  Scenario sc = every_mechanism_on(15);
   Mechanisms& m = sc.mechanisms;
-  m.setup.enabled = m.partnering.enabled = m.disputes.enabled = m.capacity.enabled = true;
-  m.costs.enabled = m.funding.enabled = m.market.enabled = m.transformation.enabled = m.exclusivity.enabled = true;
-  m.setup.strategy_stages = {stage_index(sc, "strategy")};
-  m.costs.capital.assign(sc.types.size(), Distribution::pert(5, 10, 20));
-  m.costs.spend_stage = m.funding.stages.emplace_back(stage_index(sc, "build"));
-  m.funding.annual_envelope = 15;
-  m.market.stages = m.funding.stages;
   m.market.reference_workload = 1;
   m.disputes.base_rate = 0.05;
   m.exclusivity.threshold = 0.9;

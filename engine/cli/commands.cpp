@@ -18,6 +18,17 @@ po::variables_map parse_command(const std::vector<std::string>& args, const po::
   return vm;
 }
 
+po::variables_map parse_command(const std::vector<std::string>& args, const po::options_description& opts, const char* name,
+                                const char* what) {
+  po::options_description hidden;
+  hidden.add_options()(name, po::value<std::string>(), what);
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description pos;
+  pos.add(name, 1);
+  return parse_command(args, all, pos);
+}
+
 namespace {
 extern "C" void on_signal(int) { interrupt_flag().store(true); }
 }  // namespace

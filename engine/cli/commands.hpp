@@ -16,6 +16,10 @@ namespace po = boost::program_options;
 //! Parses one command's arguments; a malformed command line throws UsageError (exit 2).
 po::variables_map parse_command(const std::vector<std::string>& args, const po::options_description& opts,
                                 const po::positional_options_description& pos);
+//! parse_command for a command of one positional argument, `name` (e.g. "scenario"), kept
+//! out of `opts` so that the help lists only the options.
+po::variables_map parse_command(const std::vector<std::string>& args, const po::options_description& opts, const char* name,
+                                const char* what);
 
 //! SIGINT and SIGTERM set lepsim::interrupt_flag() instead of killing the process, for
 //! commands that write files: they stop at their next check and remove their temporaries.
@@ -34,5 +38,8 @@ int cmd_summary(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);
 int cmd_compare(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
+
+// Capacity sizing (size_command.cpp).
+int cmd_size(const std::vector<std::string>& args);
 
 }  // namespace lepsim::cli

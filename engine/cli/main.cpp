@@ -40,6 +40,8 @@ Usage:
   lepsim report RUN.h5 [-o FILE.html]    an HTML report with charts
   lepsim compare A.h5 B.h5 [...]         figures side by side and their differences
   lepsim export RUN.h5 --to DIR          CSV files for spreadsheets
+  lepsim size SCENARIO.toml --by MONTH -o PLAN.toml
+                                         cheapest capacity plan to finish by MONTH
   lepsim COMMAND --help                  options and examples of one command
   lepsim --version                       engine version and git revision
 
@@ -50,7 +52,9 @@ Examples:
   lepsim info bsf.h5
 
 Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 invalid scenario,
-4 output could not be written, 5 run file unreadable, 130 interrupted.
+4 output could not be written, 5 run file unreadable, 6 not enough memory,
+7 size: no plan within the bounds reaches the target, 8 size: plan not certified,
+130 interrupted.
 Documentation: README.md, docs/scenario-format.md, docs/model.md, docs/run-file-format.md.
 )";
 
@@ -177,13 +181,7 @@ int cmd_run(const std::vector<std::string>& args) {
       ("check-every", po::value<std::int64_t>()->default_value(100), "with --precision: replications between checks")
       ("level", po::value<double>()->default_value(0.95, "0.95"), "with --precision: confidence level of the interval")
       ("help,h", "show this help");
-  po::options_description hidden;
-  hidden.add_options()("scenario", po::value<std::string>(), "scenario file");
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("scenario", 1);
-  auto vm = parse_command(args, all, pos);
+  auto vm = parse_command(args, opts, "scenario", "scenario file");
   if (vm.count("help")) {
     std::cout << RUN_HELP << opts << "\n";
     return 0;
@@ -247,13 +245,7 @@ int cmd_info(const std::vector<std::string>& args) {
   po::options_description opts;
   add_quick_option(opts);
   opts.add_options()("help,h", "show this help");
-  po::options_description hidden;
-  hidden.add_options()("run-file", po::value<std::string>(), "run file");
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("run-file", 1);
-  auto vm = parse_command(args, all, pos);
+  auto vm = parse_command(args, opts, "run-file", "run file");
   if (vm.count("help")) {
     std::cout << INFO_HELP << opts << "\n";
     return 0;
@@ -318,7 +310,9 @@ int main(int argc, char** argv) {
     if (cmd == "report") return cli::cmd_report(args);
     if (cmd == "compare") return cli::cmd_compare(args);
     if (cmd == "export") return cli::cmd_export(args);
-    throw UsageError("unknown command '" + cmd + "'; commands: run, validate, info, summary, report, compare, export "
+    if (cmd == "size") return cli::cmd_size(args);
+    throw UsageError("unknown command '" + cmd +
+                     "'; commands: run, validate, info, summary, report, compare, export, size "
                      "(see lepsim --help)");
   } catch (const ScenarioError& e) {
     std::cerr << e.what() << "\n" << e.diagnostics().size() << " problem" << (e.diagnostics().size() == 1 ? "" : "s")

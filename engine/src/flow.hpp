@@ -352,6 +352,9 @@ class Flow {
     std::int32_t needs;         // any demand > 0
     std::int32_t first, count;  // range in cls_k_ / cls_d_: disciplines with demand > 0
     std::uint64_t mask;         // bit k: demands discipline k (k < 64)
+    //! Pipeline priority (docs/model.md, "Capacity allocation"): stages on the longest
+    //! chain of the type's stages still to run after this one. Fewer goes first.
+    std::int32_t to_go = 0;
   };
   //! Mechanisms acting on each stage, for one per-stage hook.
   using PerStage = std::vector<std::vector<Mechanism*>>;
@@ -414,7 +417,7 @@ class Flow {
   IdVector<AuthorityId, int> a_entry_step_;
   IdVector<AuthorityId, std::int32_t> a_lep_step_;
   IdVector<AuthorityId, std::int32_t> a_projects_;     // projects generated
-  IdVector<AuthorityId, std::vector<Item>> a_active_;  // FCFS lists of items competing for capacity
+  IdVector<AuthorityId, std::vector<Item>> a_active_;  // items competing for capacity, in priority order (§4)
   IdVector<AuthorityId, std::vector<Item>> a_milestone_waiters_;
   IdVector<AuthorityId, std::vector<std::uint8_t>> a_milestone_done_;  // [authority][stage]
   std::vector<double> avail_;                                          // scratch: FTE left this step, per discipline

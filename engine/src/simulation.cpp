@@ -46,6 +46,13 @@ Flow::Flow(const Scenario& scenario) : sc_(scenario) {
         }
       cls_.push_back(c);
     }
+    // Pipeline priority: stages still to go after each stage, on the longest chain to the
+    // type's last stage. Predecessors point backwards only, so one backward pass suffices.
+    const auto base = static_cast<std::size_t>(cls_base_.back());
+    for (std::size_t l = type.stages.size(); l-- > 0;)
+      for (std::size_t j = l + 1; j < type.stages.size(); ++j)
+        if (type.stages[j].predecessors >> l & 1u)
+          cls_[base + l].to_go = std::max(cls_[base + l].to_go, cls_[base + j].to_go + 1);
   }
   for (const auto& st : sc_.stages) earliest_step_.push_back(sc_.time.step_at_or_after(st.earliest_month));
   // The planned path of each type: the on-time yardstick of a handover.
@@ -261,7 +268,18 @@ void Flow::pass_gates(Item item, int step) {
   item.started = step;
   if (p_start_step_[p] < 0) p_start_step_[p] = step;
   for (Mechanism* m : watchers_[static_cast<std::size_t>(s)]) m->on_stage_start(item, static_cast<StageId>(s), step);
-  a_active_[a].push_back(item);
+  // ALLOCATION RULE (docs/model.md, "Capacity allocation"): the authority's list is kept in
+  // priority order, work nearest to handover first (fewest stages still to go after it),
+  // and within equal priority first come, first served (the order items passed their
+  // gates). allocate() serves the list in this order, so a new start never takes the staff
+  // that work further along needs. With one stage every item has to_go 0 and this is a
+  // plain append: the FIFO of the M/M/c queue. Scanning from the back makes the common
+  // case (a new start, the largest to_go) O(1).
+  auto& list = a_active_[a];
+  const std::int32_t rank = cls_[static_cast<std::size_t>(item.cls)].to_go;
+  auto pos = list.end();
+  while (pos != list.begin() && cls_[static_cast<std::size_t>((pos - 1)->cls)].to_go > rank) --pos;
+  list.insert(pos, item);
 }
 
 void Flow::form_lep(AuthorityId a, int step) {
@@ -330,7 +348,8 @@ void Flow::complete(const Item& item, int step) {
   }
 }
 
-//! Step 5 for one authority: its capacity shared first come, first served; the scarcest
+//! Step 5 for one authority: its capacity shared in priority order (pass_gates keeps the
+//! list ordered: nearest to handover first, then first come, first served); the scarcest
 //! discipline sets a stage's rate (docs/model.md, "Capacity allocation"); stages progress.
 void Flow::allocate(AuthorityId a, int t, int& active_projects) {
   const std::size_t D = sc_.disciplines.size();
@@ -514,8 +533,8 @@ void Flow::step(int t) {
       if (stages[l].predecessors == 0) make_ready(Item{p, static_cast<std::int32_t>(l), 0.0, -1}, t);
   }
 
-  // 5. Each authority shares its capacity first come, first served; the scarcest
-  //    discipline sets a stage's rate (docs/model.md, "Capacity allocation").
+  // 5. Each authority shares its capacity in priority order (pass_gates: nearest to handover first,
+  //    then first come, first served); the scarcest discipline sets a stage's rate (docs/model.md, "Capacity allocation").
   completed_.clear();
   std::fill(blocked_.begin(), blocked_.end(), 0);
   std::fill(allocated_.begin(), allocated_.end(), 0.0);

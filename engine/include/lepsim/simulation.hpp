@@ -27,6 +27,11 @@ inline std::uint32_t project_entity(int authority, int ordinal) {
   return 0x80000000u | (static_cast<std::uint32_t>(authority) << 16) | static_cast<std::uint32_t>(ordinal);
 }
 
+//! The capacity allocation rule the engine implements (docs/model.md, "Capacity allocation"),
+//! recorded in every run file as the root attribute `allocation` (format 1.2). Files of
+//! format 1.0 and 1.1 were made under first come, first served ("fcfs").
+inline constexpr const char* ALLOCATION_RULE = "pipeline-priority";
+
 //! One random draw site's use in a replication: `count` draws from the stream
 //! (entity, purpose, substream), each `dist->sample` or, when dist is null, one uniform.
 //! Replaying a replication's records draws exactly the variates it consumed (bench/).
