@@ -12,6 +12,7 @@
 #include "lepsim/run_file.hpp"
 #include "lepsim/scenario.hpp"
 #include "lepsim/simulation.hpp"
+#include "lepsim/simulator_probe.hpp"
 
 using namespace lepsim;
 
@@ -124,11 +125,12 @@ BENCHMARK_CAPTURE(BM_Purpose, Exclusivity, Purpose::Exclusivity);
 void BM_LepStep(benchmark::State& state) {
   static Simulator sim(bsf());
   static ReplicationResult r;
+  SimulatorProbe probe(sim);
   const int step = 59;
-  sim.prepare(0, step, r);
+  probe.prepare(0, step, r);
   const int A = bsf().authority_count();
   for (auto _ : state)
-    for (int a = 0; a < A; ++a) benchmark::DoNotOptimize(sim.step_lep(a, step, r));
+    for (int a = 0; a < A; ++a) benchmark::DoNotOptimize(probe.step_lep(a, step));
   state.SetItemsProcessed(state.iterations() * A);
 }
 BENCHMARK(BM_LepStep)->Unit(benchmark::kMicrosecond);
@@ -161,8 +163,9 @@ void BM_DrawsOnlyBsf(benchmark::State& state) {
   ReplicationResult r;
   std::vector<std::vector<DrawRecord>> traces(REPS);
   std::int64_t draws = 0;
+  SimulatorProbe probe(sim);
   for (std::uint32_t i = 0; i < REPS; ++i) {
-    sim.set_draw_trace(&traces[i]);
+    probe.trace_draws(&traces[i]);
     sim.run(i, r);
     for (const auto& d : traces[i]) draws += d.count;
   }

@@ -37,8 +37,9 @@ if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
 import h5py, numpy as np
 f = h5py.File("ex.h5", "r")
 assert f.attrs["file_type"] == "lepsim-run", f.attrs["file_type"]
-assert list(f.attrs["format_version"]) == [1, 2]
+assert list(f.attrs["format_version"]) == [1, 3]
 assert f["scenario"].attrs["lever_cost_once"] == 0  # format 1.2: example.toml states no lever cost
+assert f.attrs["allocation"] == "pipeline-priority", f.attrs["allocation"]  # format 1.3
 assert "plan" not in f["scenario"]  # example.toml states no plan (format 1.1 writes one only when stated)
 assert f.attrs["replications"] == 20
 s = f["series/project_state"][:]
@@ -62,5 +63,17 @@ for d in series/stage_active series/utilisation projects/completion_step summary
     echo "FAIL: /$d differs between 1 and 2 threads"; fail=1
   fi
 done
+# lepsim size (docs/sizing.md): 12 projects of 6 months by month 24 need exactly 3 FTE.
+printf 'disciplines = ["staff"]\n[scenario]\nname = "s"\n[time]\nstart = "2008-04"\nstep_months = 1\nhorizon_months = 60\n[stages.build]\nwork = 6\ndemand = { staff = 1 }\n[project_types.t]\nstages = ["build"]\n[[authorities]]\nname = "x"\nschools = 12\nrelease_interval_months = 0\nmix = { t = 1 }\nteam = { staff = 1 }\n' > sz.toml
+check "size needs --by" 2 "$LEPSIM" size sz.toml -o plan.toml
+check "size: unreachable within the bounds" 7 "$LEPSIM" size sz.toml --by 24 --max staff=2 -o plan.toml --search-replications 20
+[ -f plan.toml ] && { echo "FAIL: a refused size wrote a plan"; fail=1; }
+grep -q "no plan within the bounds" err.txt || { echo "FAIL: refusal message"; cat err.txt; fail=1; }
+check "size: deterministic answer" 0 "$LEPSIM" size sz.toml --by 24 -o plan.toml --search-replications 20 --certify-replications 50 --json
+/usr/bin/python3 -c 'import json,sys; j=json.load(open("out.txt")); assert j["certificate"]["fte"]==[3.0] and j["certified"], j' \
+  || { echo "FAIL: size --json answer"; fail=1; }
+[ -f plan.trace.csv ] || { echo "FAIL: no search trace"; fail=1; }
+check "run the sized plan" 0 "$LEPSIM" run plan.toml -o plan.h5 -r 5
+
 [ $fail = 0 ] && echo "cli end to end: all passed"
 exit $fail

@@ -19,6 +19,7 @@
 #include "lepsim/run.hpp"
 #include "lepsim/scenario.hpp"
 #include "lepsim/simulation.hpp"
+#include "lepsim/simulator_probe.hpp"
 
 using namespace lepsim;
 
@@ -128,6 +129,7 @@ TEST_CASE("turning mechanisms off reproduces the core numbers bit for bit", "[me
     m.market.stages = {stage_index(sc, "build")};
     m.transformation.slowed_stages = {stage_index(sc, "build")};
     m.exclusivity.threshold = 1;
+    CHECK(Simulator(sc).mechanism_names().empty());  // no module built, no hook called
     same_core(core, run_one(sc));
   }
   SECTION("health simulated but with no effect on the flow: its own random stream disturbs nothing") {
@@ -422,7 +424,10 @@ TEST_CASE("exclusivity is withdrawn exactly when the scorecard rule says", "[mec
   }
 }
 
-TEST_CASE("every mechanism on: same seed, same bits for 1 and 2 threads", "[mechanisms][determinism][threads]") {
+namespace {
+
+//! base() with every mechanism on, capital spent and funded at "build" (envelope GBP m a year).
+Scenario every_mechanism_on(double envelope) {
   Scenario sc = base();
   Mechanisms& m = sc.mechanisms;
   m.setup.enabled = m.partnering.enabled = m.disputes.enabled = m.capacity.enabled = true;
@@ -430,8 +435,16 @@ TEST_CASE("every mechanism on: same seed, same bits for 1 and 2 threads", "[mech
   m.setup.strategy_stages = {stage_index(sc, "strategy")};
   m.costs.capital.assign(sc.types.size(), Distribution::pert(5, 10, 20));
   m.costs.spend_stage = m.funding.stages.emplace_back(stage_index(sc, "build"));
-  m.funding.annual_envelope = 40;
+  m.funding.annual_envelope = envelope;
   m.market.stages = m.funding.stages;
+  return sc;
+}
+
+}  // namespace
+
+TEST_CASE("every mechanism on: same seed, same bits for 1 and 2 threads", "[mechanisms][determinism][threads]") {
+  Scenario sc = every_mechanism_on(40);
+  Mechanisms& m = sc.mechanisms;
   m.disputes.months = Distribution::uniform(1, 4);
   sc.groups[0].setup.planning_quality = Distribution::uniform(0, 1);
   auto collect = [&](int threads) {
@@ -445,5 +458,80 @@ TEST_CASE("every mechanism on: same seed, same bits for 1 and 2 threads", "[mech
     CHECK(std::memcmp(one[i].health.data(), two[i].health.data(), one[i].health.size() * sizeof(double)) == 0);
     CHECK(std::memcmp(one[i].spend.data(), two[i].spend.data(), one[i].spend.size() * sizeof(double)) == 0);
     CHECK(one[i].lep_disputes == two[i].lep_disputes);
+  }
+}
+
+TEST_CASE("a scenario runs exactly the mechanisms it switches on, in hook order", "[mechanisms][modules]") {
+  Scenario sc = base();
+  Mechanisms& m = sc.mechanisms;
+  CHECK(Simulator(sc).mechanism_names().empty());
+  m.disputes.enabled = true;
+  CHECK(Simulator(sc).mechanism_names() == std::vector<std::string>{"disputes"});
+  m.partnering.enabled = true;  // reads the set-up attributes, so they are drawn
+  CHECK(Simulator(sc).mechanism_names() == std::vector<std::string>{"setup", "disputes", "partnering"});
+  m.setup.enabled = m.capacity.enabled = m.costs.enabled = m.funding.enabled = true;
+  m.market.enabled = m.transformation.enabled = m.exclusivity.enabled = true;
+  m.costs.capital.assign(sc.types.size(), Distribution::fixed(1));
+  CHECK(Simulator(sc).mechanism_names() == std::vector<std::string>{"setup", "costs", "funding", "capacity", "disputes",
+                                                                    "market", "partnering", "transformation",
+                                                                    "exclusivity"});
+}
+
+TEST_CASE("the probe: a traced replication records every draw site; step_lep can be repeated", "[mechanisms][modules]") {
+  Scenario sc = base();
+  Mechanisms& m = sc.mechanisms;
+  m.partnering.enabled = m.exclusivity.enabled = m.disputes.enabled = true;
+  sc.types[0].stages[0].work = Distribution::uniform(8, 12);
+  Simulator sim(sc);
+  SimulatorProbe probe(sim);
+  std::vector<DrawRecord> trace;
+  probe.trace_draws(&trace);
+  ReplicationResult r;
+  sim.run(0u, r);
+  // One StageWork record per stage instance made ready; one Health draw per LEP-step from formation.
+  const auto count = [&](Purpose p) {
+    std::int64_t n = 0;
+    for (const DrawRecord& d : trace) n += d.purpose == p ? d.count : 0;
+    return n;
+  };
+  CHECK(count(Purpose::StageWork) == sim.events().ready);
+  CHECK(count(Purpose::Health) == sc.time.steps - r.lep_formed_step[0]);
+  probe.trace_draws(nullptr);
+  probe.prepare(0, 40, r);  // the LEP formed at 15: health moves every step
+  const double first = probe.step_lep(0, 40);
+  CHECK(probe.step_lep(0, 40) == first);  // the health stream and the scorecard were put back
+  CHECK(probe.step_lep(0, 40) == first);
+}
+
+TEST_CASE("a reused simulator gives a replication the bits a fresh one gives", "[mechanisms][modules][determinism]") {
+  // After its first replication a Simulator stops calling the hooks a mechanism left at
+  // their default, and every mechanism resets its own state: neither may show in the numbers.
+  Scenario sc = every_mechanism_on(15);
+  Mechanisms& m = sc.mechanisms;
+  m.market.reference_workload = 1;
+  m.disputes.base_rate = 0.05;
+  m.exclusivity.threshold = 0.9;
+  m.exclusivity.years = 1;
+  Simulator reused(sc);
+  ReplicationResult warm;
+  for (std::uint32_t rep = 0; rep < 6; ++rep) {
+    reused.run(rep, warm);
+    const ReplicationResult fresh = run_one(sc, rep);
+    same_core(fresh, warm);
+    auto same = [](const std::vector<double>& a, const std::vector<double>& b) {
+      return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+    };
+    CHECK(same(fresh.health, warm.health));
+    CHECK(same(fresh.spend, warm.spend));
+    CHECK(same(fresh.fte, warm.fte));
+    CHECK(same(fresh.transformation, warm.transformation));
+    CHECK(same(fresh.funding_committed, warm.funding_committed));
+    CHECK(same(fresh.project_cost, warm.project_cost));
+    CHECK(same(fresh.lep_final_health, warm.lep_final_health));
+    CHECK(fresh.funding_queue == warm.funding_queue);
+    CHECK(fresh.disputes_active == warm.disputes_active);
+    CHECK(fresh.exclusive_leps == warm.exclusive_leps);
+    CHECK(fresh.lep_disputes == warm.lep_disputes);
+    CHECK(fresh.lep_exclusivity_lost_step == warm.lep_exclusivity_lost_step);
   }
 }

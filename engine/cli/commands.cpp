@@ -80,7 +80,7 @@ std::unique_ptr<analysis::RunReader> open_run(const std::string& path, const po:
 }
 
 const std::vector<Command>& commands() {
-  static const std::vector<Command> table = {RUN, VALIDATE, INFO, SUMMARY, REPORT, COMPARE, EXPORT};
+  static const std::vector<Command> table = {RUN, VALIDATE, INFO, SUMMARY, REPORT, COMPARE, EXPORT, SIZE};
   return table;
 }
 

@@ -55,5 +55,9 @@ std::unique_ptr<analysis::RunReader> open_run(const std::string& path, const po:
 // The table's entries, by source file.
 extern const Command RUN, VALIDATE, INFO;               // commands.cpp
 extern const Command SUMMARY, REPORT, COMPARE, EXPORT;  // analysis_commands.cpp
+extern const Command SIZE;                              // size_command.cpp
+
+// Capacity sizing (size_command.cpp).
+
 
 }  // namespace lepsim::cli

@@ -5,22 +5,8 @@
 namespace lepsim {
 
 std::string_view purpose_name(Purpose purpose) noexcept {
-  switch (purpose) {
-    case Purpose::AuthorityEntry: return "AuthorityEntry";
-    case Purpose::ProjectArrival: return "ProjectArrival";
-    case Purpose::ProjectType: return "ProjectType";
-    case Purpose::StageWork: return "StageWork";
-    case Purpose::AuthoritySetup: return "AuthoritySetup";
-    case Purpose::Health: return "Health";
-    case Purpose::Dispute: return "Dispute";
-    case Purpose::DisputeLength: return "DisputeLength";
-    case Purpose::Capital: return "Capital";
-    case Purpose::LepSetup: return "LepSetup";
-    case Purpose::Exclusivity: return "Exclusivity";
-    case Purpose::SingleProcurement: return "SingleProcurement";
-    case Purpose::Calibration: return "Calibration";
-  }
-  return "Purpose(?)";
+  const auto i = static_cast<std::size_t>(purpose);
+  return i < std::size(PURPOSE_NAMES) ? PURPOSE_NAMES[i] : "Purpose(?)";
 }
 
 void RandomStream::throw_exhausted_() const {

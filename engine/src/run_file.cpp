@@ -17,6 +17,7 @@
 #include "lepsim/h5.hpp"
 #include "lepsim/outputs.hpp"
 #include "lepsim/percentile.hpp"
+#include "lepsim/simulation.hpp"
 #include "lepsim/version.hpp"
 
 namespace lepsim {
@@ -257,6 +258,7 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
     root.set_attr("step_months", sc.time.step_months);
     root.set_attr("steps", static_cast<std::int32_t>(sc.time.steps));
     root.set_attr("durations", std::string(sc.durations == DurationBasis::PLANNED ? "planned" : "actual"));
+    root.set_attr("allocation", std::string(ALLOCATION_RULE));  // format 1.2
 
     h5::Group scen = root.create_group(dataset::SCENARIO);
     scen.write_text("text", sc.source_text);

@@ -18,6 +18,8 @@ enum class ExitCode : int {
   OUTPUT = 4,            //!< the run file could not be written
   RUN_FILE = 5,          //!< a run file could not be read (missing, corrupt, wrong format)
   RESOURCES = 6,         //!< the run would need more memory than the machine has available
+  UNREACHABLE = 7,       //!< `lepsim size`: no plan within the bounds reaches the target
+  NOT_CERTIFIED = 8,     //!< `lepsim size`: a plan was found but fresh streams did not certify it
   INTERRUPTED = 130,     //!< SIGINT/SIGTERM during a run
 };
 

@@ -13,6 +13,7 @@
 #include <Random123/philox.h>
 
 #include <cstdint>
+#include <iterator>
 #include <stdexcept>
 #include <string_view>
 
@@ -34,6 +35,15 @@ enum class Purpose : std::uint16_t {
   SingleProcurement = 11,  // months added to a project procured on its own
   Calibration = 12,        // calibration draws (entity = particle/point; substream = docs/calibration.md)
 };
+
+//! Names used in messages, indexed by Purpose (beside the enum, so a purpose is added in one place).
+inline constexpr std::string_view PURPOSE_NAMES[] = {
+    "AuthorityEntry", "ProjectArrival", "ProjectType", "StageWork", "AuthoritySetup", "Health",
+    "Dispute",        "DisputeLength",  "Capital",     "LepSetup",  "Exclusivity",    "SingleProcurement",
+    "Calibration",
+};
+static_assert(std::size(PURPOSE_NAMES) == static_cast<std::size_t>(Purpose::Calibration) + 1,
+              "one name per Purpose, in order");
 
 // Name used in messages, e.g. "StageWork"; "Purpose(?)" for values not listed above.
 std::string_view purpose_name(Purpose purpose) noexcept;
