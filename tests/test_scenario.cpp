@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lepsim/error.hpp"
+#include "lepsim/parameters.hpp"
 #include "lepsim/record.hpp"
 #include "lepsim/scenario.hpp"
 #include "lepsim/simulation.hpp"
@@ -923,124 +924,54 @@ self_assessment = [true, true, false, true, false, false, true, true, false, tru
 shadow_board = false
 )";
 
-void check_same_setup(const AuthoritySetup& a, const AuthoritySetup& b) {
-  CHECK(a.planning_quality == b.planning_quality);
-  CHECK(a.vision_count == b.vision_count);
-  CHECK(a.shadow_board == b.shadow_board);
-  CHECK(a.independent_chair == b.independent_chair);
-  CHECK(a.transition_team == b.transition_team);
-  CHECK(a.co_location == b.co_location);
-  CHECK(a.leadership == b.leadership);
-  for (int i = 0; i < PRACTICES; ++i) CHECK(a.practices[i] == b.practices[i]);
-  CHECK(a.transformation_targets == b.transformation_targets);
-}
-
-void check_same(const SetupMechanism& a, const SetupMechanism& b) {
-  CHECK(a.enabled == b.enabled);
-  CHECK(a.strategy_stages == b.strategy_stages);
-  CHECK(a.procurement_stages == b.procurement_stages);
-  CHECK(a.mobilisation_stages == b.mobilisation_stages);
-  CHECK(a.planning_effect == b.planning_effect);
-  CHECK(a.vision_effect == b.vision_effect);
-  CHECK(a.mobilisation_effect == b.mobilisation_effect);
-}
-
-void check_same(const PartneringMechanism& a, const PartneringMechanism& b) {
-  CHECK(a.enabled == b.enabled);
-  CHECK(a.long_run == b.long_run);
-  for (int i = 0; i < PRACTICES; ++i) CHECK(a.practice_level[i] == b.practice_level[i]);
-  CHECK(a.recovery == b.recovery);
-  CHECK(a.practice_recovery == b.practice_recovery);
-  CHECK(a.volatility == b.volatility);
-  CHECK(a.start_level == b.start_level);
-  CHECK(a.start_vision == b.start_vision);
-  CHECK(a.start_governance == b.start_governance);
-  CHECK(a.start_mobilisation == b.start_mobilisation);
-  CHECK(a.delay_shock == b.delay_shock);
-  CHECK(a.overrun_shock == b.overrun_shock);
-  CHECK(a.ontime_boost == b.ontime_boost);
-  CHECK(a.productivity == b.productivity);
-}
-
-void check_same(const DisputeMechanism& a, const DisputeMechanism& b) {
-  CHECK(a.enabled == b.enabled);
-  CHECK(a.base_rate == b.base_rate);
-  CHECK(a.health_sensitivity == b.health_sensitivity);
-  CHECK(a.months == b.months);
-}
-
-void check_same(const CapacityMechanism& a, const CapacityMechanism& b) {
-  CHECK(a.enabled == b.enabled);
-  CHECK(a.hiring_lag_months == b.hiring_lag_months);
-  CHECK(a.attrition == b.attrition);
-  CHECK(a.cost_per_fte_month == b.cost_per_fte_month);
-}
-
-void check_same(const CostMechanism& a, const CostMechanism& b) {
-  CHECK(a.enabled == b.enabled);
-  CHECK(a.capital == b.capital);
-  CHECK(a.delay_overrun == b.delay_overrun);
-  CHECK(a.health_overrun == b.health_overrun);
-  CHECK(a.lep_setup == b.lep_setup);
-  CHECK(a.spend_stage == b.spend_stage);
-}
-
-void check_same(const FundingMechanism& a, const FundingMechanism& b) {
-  CHECK(a.enabled == b.enabled);
-  CHECK(a.annual_envelope == b.annual_envelope);
-  CHECK(a.stages == b.stages);
-}
-
-void check_same(const MarketMechanism& a, const MarketMechanism& b) {
-  CHECK(a.enabled == b.enabled);
-  CHECK(a.stages == b.stages);
-  CHECK(a.reference_workload == b.reference_workload);
-  CHECK(a.price_elasticity == b.price_elasticity);
-  CHECK(a.duration_elasticity == b.duration_elasticity);
-  CHECK(a.max_factor == b.max_factor);
-}
-
-void check_same(const TransformationMechanism& a, const TransformationMechanism& b) {
-  CHECK(a.enabled == b.enabled);
-  CHECK(a.base == b.base);
-  CHECK(a.leadership_weight == b.leadership_weight);
-  CHECK(a.vision_weight == b.vision_weight);
-  CHECK(a.health_weight == b.health_weight);
-  CHECK(a.target_bonus == b.target_bonus);
-  CHECK(a.target_slowdown == b.target_slowdown);
-  CHECK(a.slowed_stages == b.slowed_stages);
-}
-
-void check_same(const ExclusivityMechanism& a, const ExclusivityMechanism& b) {
-  CHECK(a.enabled == b.enabled);
-  CHECK(a.weight_cost == b.weight_cost);
-  CHECK(a.weight_quality == b.weight_quality);
-  CHECK(a.weight_time == b.weight_time);
-  CHECK(a.weight_volume == b.weight_volume);
-  CHECK(a.threshold == b.threshold);
-  CHECK(a.years == b.years);
-  CHECK(a.act_probability == b.act_probability);
-  CHECK(a.single_procurement == b.single_procurement);
-  CHECK(a.single_cost_premium == b.single_cost_premium);
-}
-
-//! Field by field: a key the resolved text forgot would come back as its default.
+//! Every parameter the registry addresses, path by path (a key the resolved text forgot
+//! would come back as its default), then the structure keys the path API does not address.
 void check_same_mechanisms(const Scenario& a, const Scenario& b) {
+  // The mechanisms' own tables and each group's [authorities.setup], value by value (a
+  // default-built Scenario's group has no name, so groups are keyed by their place).
+  const auto mechanism_values = [](const Scenario& s) {
+    std::vector<std::pair<std::string, ParamValue>> out;
+    for (const std::string& p : parameter_paths(s)) {
+      const std::string table = p.substr(0, p.find('.'));
+      const bool mechanism = table == "setup" || table == "partnering" || table == "disputes" || table == "capacity" ||
+                             table == "costs" || table == "funding" || table == "market" || table == "transformation" ||
+                             table == "exclusivity";
+      const auto setup = p.find(".setup.");
+      if (mechanism) out.emplace_back(p, get_parameter(s, p));
+      else if (table == "authorities" && setup != std::string::npos) out.emplace_back(p.substr(setup), get_parameter(s, p));
+    }
+    return out;
+  };
+  const auto va = mechanism_values(a), vb = mechanism_values(b);
+  REQUIRE(va.size() == vb.size());
+  for (std::size_t i = 0; i < va.size(); ++i) {
+    INFO(va[i].first);
+    CHECK(va[i].first == vb[i].first);
+    CHECK(va[i].second == vb[i].second);
+  }
   const Mechanisms &x = a.mechanisms, &y = b.mechanisms;
   CHECK(x.lep_stage == y.lep_stage);
-  check_same(x.setup, y.setup);
-  check_same(x.partnering, y.partnering);
-  check_same(x.disputes, y.disputes);
-  check_same(x.capacity, y.capacity);
-  check_same(x.costs, y.costs);
-  check_same(x.funding, y.funding);
-  check_same(x.market, y.market);
-  check_same(x.transformation, y.transformation);
-  check_same(x.exclusivity, y.exclusivity);
+  CHECK(x.setup.enabled == y.setup.enabled);
+  CHECK(x.setup.strategy_stages == y.setup.strategy_stages);
+  CHECK(x.setup.procurement_stages == y.setup.procurement_stages);
+  CHECK(x.setup.mobilisation_stages == y.setup.mobilisation_stages);
+  CHECK(x.partnering.enabled == y.partnering.enabled);
+  CHECK(x.partnering.mandated == y.partnering.mandated);
+  CHECK(x.disputes.enabled == y.disputes.enabled);
+  CHECK(x.capacity.enabled == y.capacity.enabled);
+  CHECK(x.costs.enabled == y.costs.enabled);
+  CHECK(x.costs.capital == y.costs.capital);
+  CHECK(x.costs.spend_stage == y.costs.spend_stage);
+  CHECK(x.funding.enabled == y.funding.enabled);
+  CHECK(x.funding.stages == y.funding.stages);
+  CHECK(x.market.enabled == y.market.enabled);
+  CHECK(x.market.stages == y.market.stages);
+  CHECK(x.transformation.enabled == y.transformation.enabled);
+  CHECK(x.transformation.slowed_stages == y.transformation.slowed_stages);
+  CHECK(x.exclusivity.enabled == y.exclusivity.enabled);
   REQUIRE(a.groups.size() == b.groups.size());
   for (std::size_t gi = 0; gi < a.groups.size(); ++gi) {
     INFO("group " << gi);
-    check_same_setup(a.groups[gi].setup, b.groups[gi].setup);
     const auto &p = a.groups[gi].capacity_plan, &q = b.groups[gi].capacity_plan;
     REQUIRE(p.size() == q.size());
     for (std::size_t i = 0; i < p.size(); ++i) {
@@ -1189,8 +1120,9 @@ TEST_CASE("absent mechanism tables leave every mechanism off and the scenario as
   CHECK(m.costs.capital.empty());
   CHECK(m.costs.spend_stage == -1);
   CHECK(m.funding.annual_envelope == 0.0);
-  Scenario defaults;  // every field as scenario.hpp declares it
-  defaults.groups.resize(1);
+  Scenario defaults = s;  // the same programme with every mechanism field as scenario.hpp declares it
+  defaults.mechanisms = Mechanisms{};
+  for (AuthorityGroup& g : defaults.groups) g.setup = AuthoritySetup{}, g.capacity_plan.clear();
   check_same_mechanisms(s, defaults);
   // The resolved text has no mechanism either (and so reads back the same).
   const std::string r = s.resolved_toml();
@@ -1204,8 +1136,9 @@ TEST_CASE("a mechanism table present but empty takes the documented defaults", "
                                            "[transformation]\n[exclusivity]\n[authorities.setup]\n",
                                     "empty.toml");
   // (the [authorities.setup] header above is after [exclusivity]: it still belongs to the group)
-  Scenario expected;
-  expected.groups.resize(1);
+  Scenario expected = parse_scenario(BASE, "base.toml");  // the documented defaults are scenario.hpp's
+  expected.mechanisms = Mechanisms{};
+  for (AuthorityGroup& g : expected.groups) g.setup = AuthoritySetup{}, g.capacity_plan.clear();
   expected.mechanisms.lep_stage = 1;
   for (bool* on : {&expected.mechanisms.setup.enabled, &expected.mechanisms.partnering.enabled,
                    &expected.mechanisms.disputes.enabled, &expected.mechanisms.capacity.enabled,

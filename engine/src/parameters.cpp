@@ -644,6 +644,13 @@ void expand(const Scenario& s, const ParamSpec& spec, const std::function<void(c
   go(0);
 }
 
+//! "[k]": a list entry by its place.
+std::string index_text(std::size_t k) {
+  std::string out(1, '[');
+  out.append(std::to_string(k)).push_back(']');
+  return out;
+}
+
 std::string path_of(const Scenario& s, const ParamSpec& spec, const ParamIndex& idx, bool by_index) {
   std::string out;
   ParamIndex before;
@@ -651,7 +658,9 @@ std::string path_of(const Scenario& s, const ParamSpec& spec, const ParamIndex& 
     std::string part = tok;
     if (is_wildcard(tok)) {
       const auto k = static_cast<std::size_t>(idx[before.size()]);
-      part = by_index && tok == "{group}" ? "[" + std::to_string(k) + "]" : wild(s, tok, before).name(k);
+      part = wild(s, tok, before).name(k);
+      // An unnamed group (built in code) has only its place: authorities[k].
+      if (tok == "{group}" && (by_index || part.empty())) part = index_text(k);
       before.push_back(static_cast<int>(k));
     }
     out += out.empty() || part.front() == '[' ? part : "." + part;
