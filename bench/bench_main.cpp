@@ -13,6 +13,7 @@
 #include "lepsim/scenario.hpp"
 #include "lepsim/simulation.hpp"
 #include "lepsim/simulator_probe.hpp"
+#include "big_scenario.hpp"
 
 using namespace lepsim;
 
@@ -233,6 +234,22 @@ void BM_RunBsf(benchmark::State& state) {
 }
 BENCHMARK(BM_RunBsf)->ArgNames({"threads", "write"})->Args({1, 0})->Args({1, 1})->Args({2, 0})->Args({2, 1})
     ->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// A scenario of about a megabyte with very long lists (tests/big_scenario.hpp): reading and
+// validating it must stay near-linear (docs/scenario-format.md, "validate"). Validation
+// alone is the figure to watch; parsing includes toml11 reading the text.
+void BM_ParseMegabyteScenario(benchmark::State& state) {
+  const std::string text = lepsim::testing::megabyte_scenario();
+  for (auto _ : state) benchmark::DoNotOptimize(parse_scenario(text, "big.toml"));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_ParseMegabyteScenario)->Unit(benchmark::kMillisecond)->Iterations(2);
+
+void BM_ValidateMegabyteScenario(benchmark::State& state) {
+  const Scenario sc = parse_scenario(lepsim::testing::megabyte_scenario(), "big.toml");
+  for (auto _ : state) benchmark::DoNotOptimize(validate(sc));
+}
+BENCHMARK(BM_ValidateMegabyteScenario)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
