@@ -68,7 +68,7 @@ std::uint64_t header_checksum(const JournalHeader& h) {
 }
 
 //! Everything a unit's results depend on, so a journal is never resumed into another experiment.
-std::uint64_t fingerprint(const Experiment& ex, const std::vector<DesignPoint>& pts, int block) {
+std::uint64_t fingerprint(const Experiment& ex, const std::vector<DesignPoint>& pts) {
   Fnv f;
   f.add(std::string(engine_version()));
   f.add(ex.source_text);
@@ -78,7 +78,6 @@ std::uint64_t fingerprint(const Experiment& ex, const std::vector<DesignPoint>& 
   f.add_value(ex.seed);
   f.add_value(static_cast<int>(ex.streams));
   f.add_value(ex.replications);
-  f.add_value(block);
   for (const auto& m : ex.metrics) f.add(m);
   for (const auto& s : ex.series) f.add(s);
   for (const auto& p : pts) {
@@ -312,7 +311,7 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
 
   JournalHeader want{};
   std::memcpy(want.magic, JOURNAL_MAGIC, 8);
-  want.fingerprint = fingerprint(exb, pts, B);
+  want.fingerprint = fingerprint(exb, pts);
   want.points = P;
   want.replications = R;
   want.block = static_cast<std::uint32_t>(B);
