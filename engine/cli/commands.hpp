@@ -35,4 +35,11 @@ int cmd_report(const std::vector<std::string>& args);
 int cmd_compare(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
 
+// Experiments (experiment_command.cpp).
+int cmd_experiment(const std::vector<std::string>& args);
+//! `lepsim validate` of an experiment file: located errors, every problem listed.
+int validate_experiment_file(const std::string& path);
+//! Whether a TOML file is an experiment file (it has an [experiment] table).
+bool is_experiment_file(const std::string& path);
+
 }  // namespace lepsim::cli

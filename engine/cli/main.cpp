@@ -34,7 +34,8 @@ const char* MAIN_HELP = R"(lepsim - Monte Carlo simulation of programmes deliver
 
 Usage:
   lepsim run SCENARIO.toml [options]     simulate and write an HDF5 run file
-  lepsim validate SCENARIO.toml          check a scenario file without running it
+  lepsim validate SCENARIO.toml          check a scenario (or experiment) file without running it
+  lepsim experiment EXPERIMENT.toml      many scenario variants x replications into one file
   lepsim info RUN.h5                     check a run file and print what it holds
   lepsim summary RUN.h5                  headline figures with confidence intervals
   lepsim report RUN.h5 [-o FILE.html]    an HTML report with charts
@@ -151,6 +152,8 @@ int cmd_validate(const std::vector<std::string>& args) {
     return 0;
   }
   if (!vm.count("scenario")) throw UsageError("validate needs a scenario file: lepsim validate SCENARIO.toml");
+  if (cli::is_experiment_file(vm["scenario"].as<std::string>()))
+    return cli::validate_experiment_file(vm["scenario"].as<std::string>());
   const Scenario sc = load_scenario(vm["scenario"].as<std::string>());
   int projects = 0;
   for (const auto& g : sc.groups) projects += g.arrivals ? 0 : static_cast<int>(g.count * g.schools.mean() + 0.5);
@@ -313,12 +316,13 @@ int main(int argc, char** argv) {
     args.erase(args.begin());
     if (cmd == "run") return cmd_run(args);
     if (cmd == "validate") return cmd_validate(args);
+    if (cmd == "experiment") return cli::cmd_experiment(args);
     if (cmd == "info") return cmd_info(args);
     if (cmd == "summary") return cli::cmd_summary(args);
     if (cmd == "report") return cli::cmd_report(args);
     if (cmd == "compare") return cli::cmd_compare(args);
     if (cmd == "export") return cli::cmd_export(args);
-    throw UsageError("unknown command '" + cmd + "'; commands: run, validate, info, summary, report, compare, export "
+    throw UsageError("unknown command '" + cmd + "'; commands: run, experiment, validate, info, summary, report, compare, export "
                      "(see lepsim --help)");
   } catch (const ScenarioError& e) {
     std::cerr << e.what() << "\n" << e.diagnostics().size() << " problem" << (e.diagnostics().size() == 1 ? "" : "s")

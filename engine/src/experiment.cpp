@@ -1,0 +1,847 @@
+// Experiment files: parsing, designs, the CSV run plan, a point's scenario and the
+// metrics of one replication (docs/experiments.md).
+
+#include "lepsim/experiment.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <set>
+#include <sstream>
+#include <toml.hpp>
+
+namespace lepsim {
+
+namespace {
+
+using TValue = toml::basic_value<toml::discard_comments, std::map, std::vector>;
+
+int line_of(const TValue& v) { return static_cast<int>(v.location().line()); }
+
+std::string value_text(const TValue& v) {
+  std::ostringstream os;
+  os << v;
+  std::string s = os.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string number_text(double x) {
+  char buf[32];
+  if (x == std::round(x) && std::fabs(x) < 1e15) {
+    std::snprintf(buf, sizeof buf, "%.0f", x);
+    return buf;
+  }
+  std::snprintf(buf, sizeof buf, "%.17g", x);
+  // Shortest form that round-trips.
+  for (int prec = 1; prec <= 17; ++prec) {
+    char b2[32];
+    std::snprintf(b2, sizeof b2, "%.*g", prec, x);
+    if (std::strtod(b2, nullptr) == x) return b2;
+  }
+  return buf;
+}
+
+// ---------------------------------------------------------------------------
+// Parameter paths.
+// ADAPTER: replace with params's API (read a parameter by path; derive a validated
+// Scenario with it changed or a distribution scaled; validate(const Scenario&)).
+
+Distribution scaled(const Distribution& d, double s) {
+  const auto p = d.params();
+  auto times = [s](std::vector<double> v) {
+    for (double& x : v) x *= s;
+    return v;
+  };
+  switch (d.kind()) {
+    case DistKind::Fixed: return Distribution::fixed(p[0] * s);
+    case DistKind::Uniform: return Distribution::uniform(p[0] * s, p[1] * s);
+    case DistKind::Triangular: return Distribution::triangular(p[0] * s, p[1] * s, p[2] * s);
+    case DistKind::Pert: return Distribution::pert(p[0] * s, p[1] * s, p[2] * s, p[3]);
+    case DistKind::Normal: return Distribution::normal(p[0] * s, p[1] * s, p[2] * s, p[3] * s);
+    case DistKind::Lognormal: return Distribution::lognormal(p[0] * s, p[1] * s);
+    case DistKind::Exponential: return Distribution::exponential(p[0] * s);
+    case DistKind::Discrete: return Distribution::discrete(times(d.values()), d.weights());
+    case DistKind::Empirical: return Distribution::empirical(times(d.observations()));
+  }
+  return d;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == sep)
+      out.push_back(cur), cur.clear();
+    else
+      cur += c;
+  }
+  out.push_back(cur);
+  return out;
+}
+
+template <class T>
+int index_of(const std::vector<T>& v, const std::string& name) {
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (v[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+int index_of_name(const std::vector<std::string>& v, const std::string& name) {
+  auto it = std::find(v.begin(), v.end(), name);
+  return it == v.end() ? -1 : static_cast<int>(it - v.begin());
+}
+
+//! The real-valued parameters of the mechanisms reachable by path: [low, high] domain.
+struct MechanismParam {
+  const char* path;
+  double* (*at)(Scenario&);
+  double low, high;
+};
+const MechanismParam MECHANISM_PARAMS[] = {
+    {"partnering.long_run", [](Scenario& s) { return &s.mechanisms.partnering.long_run; }, 1e-9, 1 - 1e-9},
+    {"partnering.recovery", [](Scenario& s) { return &s.mechanisms.partnering.recovery; }, 0, 1e9},
+    {"partnering.volatility", [](Scenario& s) { return &s.mechanisms.partnering.volatility; }, 0, 1e9},
+    {"partnering.productivity", [](Scenario& s) { return &s.mechanisms.partnering.productivity; }, 0, 1.999},
+    {"disputes.base_rate", [](Scenario& s) { return &s.mechanisms.disputes.base_rate; }, 0, 1},
+    {"disputes.health_sensitivity", [](Scenario& s) { return &s.mechanisms.disputes.health_sensitivity; }, 0, 1e9},
+    {"capacity.attrition", [](Scenario& s) { return &s.mechanisms.capacity.attrition; }, 0, 1},
+    {"capacity.cost_per_fte_month", [](Scenario& s) { return &s.mechanisms.capacity.cost_per_fte_month; }, 0, 1e9},
+    {"costs.delay_overrun", [](Scenario& s) { return &s.mechanisms.costs.delay_overrun; }, 0, 1e9},
+    {"costs.health_overrun", [](Scenario& s) { return &s.mechanisms.costs.health_overrun; }, 0, 1.999},
+    {"funding.annual_envelope", [](Scenario& s) { return &s.mechanisms.funding.annual_envelope; }, 1e-9, 1e12},
+    {"market.price_elasticity", [](Scenario& s) { return &s.mechanisms.market.price_elasticity; }, 0, 1e9},
+    {"market.duration_elasticity", [](Scenario& s) { return &s.mechanisms.market.duration_elasticity; }, 0, 1e9},
+    {"market.reference_workload", [](Scenario& s) { return &s.mechanisms.market.reference_workload; }, 1e-9, 1e12},
+    {"exclusivity.threshold", [](Scenario& s) { return &s.mechanisms.exclusivity.threshold; }, 0, 1},
+    {"exclusivity.act_probability", [](Scenario& s) { return &s.mechanisms.exclusivity.act_probability; }, 0, 1},
+};
+
+bool mechanism_enabled(const Scenario& s, const std::string& table) {
+  const Mechanisms& m = s.mechanisms;
+  if (table == "partnering") return m.partnering.enabled;
+  if (table == "disputes") return m.disputes.enabled;
+  if (table == "capacity") return m.capacity.enabled;
+  if (table == "costs") return m.costs.enabled;
+  if (table == "funding") return m.funding.enabled;
+  if (table == "market") return m.market.enabled;
+  if (table == "exclusivity") return m.exclusivity.enabled;
+  return true;
+}
+
+//! Applies (or, with `sc` null-equivalent dry run, checks) one factor value. Returns "" when
+//! it applied, otherwise the rule broken. `base` receives the base value when known.
+std::string apply_path(Scenario& sc, const std::string& path, bool scale, double value, double* base) {
+  const auto parts = split(path, '.');
+  if (!std::isfinite(value)) return "must be a finite number";
+  if (scale && !(value > 0)) return "a scale must be > 0";
+  // national.<pool>.capacity
+  if (parts.size() == 3 && parts[0] == "national" && parts[2] == "capacity") {
+    const int p = index_of(sc.pools, parts[1]);
+    if (p < 0) return "no national pool '" + parts[1] + "' in the base scenario";
+    int& cap = sc.pools[static_cast<std::size_t>(p)].capacity;
+    if (base) *base = scale ? 1.0 : cap;
+    const double v = scale ? cap * value : value;
+    if (v != std::round(v) && !scale) return "a pool's capacity is a whole number of tokens";
+    if (std::round(v) < 1 || v > 1e9) return "a pool's capacity must be between 1 and 1e9";
+    cap = static_cast<int>(std::round(v));
+    return "";
+  }
+  // stages.<stage>.work (scale only): the stage's distribution and every type's copy of it.
+  if (parts.size() == 3 && parts[0] == "stages" && parts[2] == "work") {
+    const int st = index_of(sc.stages, parts[1]);
+    if (st < 0) return "no stage '" + parts[1] + "' in the base scenario";
+    if (base) *base = 1.0;
+    if (!scale) return "a stage's work is a distribution: vary it with scale = true";
+    sc.stages[static_cast<std::size_t>(st)].work = scaled(sc.stages[static_cast<std::size_t>(st)].work, value);
+    for (auto& t : sc.types)
+      for (auto& ts : t.stages)
+        if (ts.stage == st) ts.work = scaled(ts.work, value);
+    return "";
+  }
+  // authorities.<group|*>.team.<discipline>: the team at entry and in every capacity-plan step.
+  if (parts.size() == 4 && parts[0] == "authorities" && parts[2] == "team") {
+    const int d = index_of_name(sc.disciplines, parts[3]);
+    if (d < 0) return "no discipline '" + parts[3] + "' in the base scenario";
+    bool any = false;
+    for (auto& g : sc.groups) {
+      if (parts[1] != "*" && g.name != parts[1]) continue;
+      auto& x = g.team[static_cast<std::size_t>(d)];
+      if (base && !any) *base = scale ? 1.0 : x;
+      any = true;
+      x = scale ? x * value : value;
+      if (x < 0) return "a team must be >= 0 FTE";
+      if (scale)
+        for (auto& step : g.capacity_plan) step.team[static_cast<std::size_t>(d)] *= value;
+    }
+    if (!any) return "no authority group '" + parts[1] + "' in the base scenario";
+    return "";
+  }
+  // authorities.<group|*>.schools (scale only).
+  if (parts.size() == 3 && parts[0] == "authorities" && parts[2] == "schools") {
+    if (base) *base = 1.0;
+    if (!scale) return "schools per authority is a distribution: vary it with scale = true";
+    bool any = false;
+    for (auto& g : sc.groups)
+      if (parts[1] == "*" || g.name == parts[1]) g.schools = scaled(g.schools, value), any = true;
+    if (!any) return "no authority group '" + parts[1] + "' in the base scenario";
+    return "";
+  }
+  // partnering.mandated_practices: how many practices are mandated, first k in PRACTICE_NAMES order.
+  if (path == "partnering.mandated_practices") {
+    if (!sc.mechanisms.partnering.enabled) return "the base scenario has no [partnering] mechanism";
+    auto& m = sc.mechanisms.partnering.mandated;
+    if (base) *base = static_cast<double>(std::popcount(static_cast<unsigned>(m)));
+    if (scale) return "a count of practices cannot be scaled";
+    if (value != std::round(value) || value < 0 || value > PRACTICES)
+      return "the number of mandated practices is a whole number from 0 to " + std::to_string(PRACTICES);
+    m = static_cast<std::uint8_t>((1u << static_cast<unsigned>(value)) - 1u);
+    return "";
+  }
+  for (const auto& mp : MECHANISM_PARAMS) {
+    if (path != mp.path) continue;
+    if (!mechanism_enabled(sc, parts[0])) return "the base scenario has no [" + parts[0] + "] mechanism";
+    double& x = *mp.at(sc);
+    if (base) *base = scale ? 1.0 : x;
+    const double v = scale ? x * value : value;
+    if (v < mp.low || v > mp.high)
+      return "must be in [" + number_text(mp.low) + ", " + number_text(mp.high) + "], got " + number_text(v);
+    x = v;
+    return "";
+  }
+  return "unknown parameter path (known: national.POOL.capacity, stages.STAGE.work (scale), "
+         "authorities.GROUP.team.DISCIPLINE, authorities.GROUP.schools (scale), partnering.mandated_practices, "
+         "and the mechanisms' real-valued parameters, docs/experiments.md)";
+}
+
+bool is_whole_path(const std::string& path) {
+  return path == "partnering.mandated_practices" || (path.rfind("national.", 0) == 0 && path.size() > 9);
+}
+
+// ---------------------------------------------------------------------------
+// A small deterministic generator for the designs (SplitMix64): a pure function of the seed.
+struct SplitMix {
+  std::uint64_t s;
+  std::uint64_t next() {
+    std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * 0x1p-53; }
+  std::uint64_t below(std::uint64_t n) { return next() % n; }
+};
+
+//! A factor value for u in (0, 1): a level (stratum of the levels) or a point of the range.
+double factor_value(const Factor& f, double u) {
+  if (!f.levels.empty()) {
+    const auto k = std::min(f.levels.size() - 1, static_cast<std::size_t>(u * static_cast<double>(f.levels.size())));
+    return f.levels[k];
+  }
+  const double v = (*f.range)[0] + u * ((*f.range)[1] - (*f.range)[0]);
+  return is_whole_path(f.path) && !f.scale ? std::round(v) : v;
+}
+
+std::vector<std::vector<double>> lhs_unit(std::int64_t n, std::size_t k, SplitMix& g) {
+  std::vector<std::vector<double>> u(static_cast<std::size_t>(n), std::vector<double>(k));
+  for (std::size_t j = 0; j < k; ++j) {
+    std::vector<std::int64_t> perm(static_cast<std::size_t>(n));
+    std::iota(perm.begin(), perm.end(), 0);
+    for (std::size_t i = perm.size(); i > 1; --i) std::swap(perm[i - 1], perm[g.below(i)]);  // Fisher-Yates
+    for (std::size_t i = 0; i < perm.size(); ++i)
+      u[i][j] = (static_cast<double>(perm[i]) + g.uniform()) / static_cast<double>(n);
+  }
+  return u;
+}
+
+double min_distance(const std::vector<std::vector<double>>& u) {
+  double best = std::numeric_limits<double>::infinity();
+  for (std::size_t a = 0; a < u.size(); ++a)
+    for (std::size_t b = a + 1; b < u.size(); ++b) {
+      double d = 0;
+      for (std::size_t j = 0; j < u[a].size(); ++j) d += (u[a][j] - u[b][j]) * (u[a][j] - u[b][j]);
+      best = std::min(best, d);
+    }
+  return best;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+bool is_experiment_text(const std::string& text) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    const auto a = line.find_first_not_of(" \t");
+    if (a != std::string::npos && line.compare(a, 12, "[experiment]") == 0) return true;
+  }
+  return false;
+}
+
+Experiment load_experiment(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ScenarioError({{path, 0, "", "", "cannot read the experiment file"}});
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_experiment(ss.str(), path);
+}
+
+Experiment parse_experiment(const std::string& text, const std::string& path) {
+  std::vector<Diagnostic> diags;
+  auto err = [&](int line, const std::string& key, const std::string& value, const std::string& rule) {
+    diags.push_back({path, line, key, value, rule});
+  };
+  TValue root;
+  try {
+    std::istringstream in(text);
+    root = toml::parse<toml::discard_comments, std::map, std::vector>(in, path);
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    int line = 0;
+    // toml11 messages carry " --> FILE\n   |\n N | ..."; take the first line number.
+    for (std::size_t i = msg.find(" | "); i != std::string::npos; i = std::string::npos) {
+      std::size_t j = i;
+      while (j > 0 && std::isdigit(static_cast<unsigned char>(msg[j - 1]))) --j;
+      if (j < i) line = std::atoi(msg.substr(j, i - j).c_str());
+    }
+    throw ScenarioError({{path, line, "", "", "not valid TOML: " + msg.substr(0, msg.find('\n'))}});
+  }
+  Experiment ex;
+  ex.source_path = path;
+  ex.source_text = text;
+  const auto& top = root.as_table();
+  for (const auto& [k, v] : top)
+    if (k != "experiment" && k != "factor" && k != "output")
+      err(line_of(v), k, "", "unknown table (allowed: [experiment], [[factor]], [output])");
+  auto num = [&](const TValue& v, const std::string& key, double& out) {
+    if (v.is_integer()) return out = static_cast<double>(v.as_integer()), true;
+    if (v.is_floating()) return out = v.as_floating(), true;
+    err(line_of(v), key, value_text(v), "must be a number");
+    return false;
+  };
+  auto str = [&](const TValue& v, const std::string& key, std::string& out) {
+    if (v.is_string()) return out = v.as_string().str, true;
+    err(line_of(v), key, value_text(v), "must be a string");
+    return false;
+  };
+  auto integer = [&](const TValue& v, const std::string& key, std::int64_t lo, std::int64_t hi, std::int64_t& out) {
+    if (!v.is_integer()) return err(line_of(v), key, value_text(v), "must be a whole number"), false;
+    if (v.as_integer() < lo || v.as_integer() > hi)
+      return err(line_of(v), key, value_text(v), "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]"),
+             false;
+    out = v.as_integer();
+    return true;
+  };
+
+  std::string base_given, design = "grid";
+  if (!top.count("experiment") || !top.at("experiment").is_table()) {
+    err(0, "experiment", "", "an experiment file needs an [experiment] table");
+  } else {
+    const TValue& e = top.at("experiment");
+    const std::vector<std::string> allowed = {"name", "description",  "base", "design",  "points", "maximin",
+                                              "plan", "replications", "seed", "streams", "block"};
+    for (const auto& [k, v] : e.as_table()) {
+      const std::string key = "experiment." + k;
+      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+        std::string all;
+        for (const auto& a : allowed) all += (all.empty() ? "" : ", ") + a;
+        err(line_of(v), key, value_text(v), "unknown key (allowed: " + all + ")");
+      } else if (k == "name")
+        str(v, key, ex.name);
+      else if (k == "description")
+        str(v, key, ex.description);
+      else if (k == "base")
+        str(v, key, base_given);
+      else if (k == "plan")
+        str(v, key, ex.plan_path);
+      else if (k == "design") {
+        if (str(v, key, design) && design != "grid" && design != "one_at_a_time" && design != "lhs" && design != "plan")
+          err(line_of(v), key, value_text(v), "must be one of grid, one_at_a_time, lhs, plan");
+      } else if (k == "points")
+        integer(v, key, 2, MAX_EXPERIMENT_POINTS, ex.lhs_points);
+      else if (k == "maximin") {
+        if (v.is_boolean())
+          ex.maximin = v.as_boolean();
+        else
+          err(line_of(v), key, value_text(v), "must be true or false");
+      } else if (k == "replications")
+        integer(v, key, 1, 100'000'000, ex.replications);
+      else if (k == "seed") {
+        std::int64_t s = 0;
+        if (integer(v, key, 0, std::numeric_limits<std::int64_t>::max(), s)) ex.seed = static_cast<std::uint64_t>(s);
+      } else if (k == "streams") {
+        std::string s;
+        if (str(v, key, s)) {
+          if (s == "common")
+            ex.streams = StreamPolicy::COMMON;
+          else if (s == "independent")
+            ex.streams = StreamPolicy::INDEPENDENT;
+          else
+            err(line_of(v), key, value_text(v), "must be \"common\" (the default) or \"independent\"");
+        }
+      } else if (k == "block") {
+        std::int64_t b = 0;
+        if (integer(v, key, 1, 1'000'000, b)) ex.block = static_cast<int>(b);
+      }
+    }
+    if (base_given.empty()) err(line_of(e), "experiment.base", "", "the base scenario is required");
+    if (design == "lhs" && ex.lhs_points == 0) err(line_of(e), "experiment.points", "", "a Latin hypercube needs points");
+    if (design == "plan" && ex.plan_path.empty())
+      err(line_of(e), "experiment.plan", "", "design = \"plan\" needs plan = \"FILE.csv\"");
+    if (design != "plan" && !ex.plan_path.empty())
+      err(line_of(e.at("plan")), "experiment.plan", ex.plan_path, "only with design = \"plan\"");
+    if (design != "lhs" && e.as_table().count("points"))
+      err(line_of(e.at("points")), "experiment.points", value_text(e.at("points")), "only with design = \"lhs\"");
+  }
+  ex.design = design == "one_at_a_time" ? DesignKind::ONE_AT_A_TIME
+              : design == "lhs"         ? DesignKind::LHS
+              : design == "plan"        ? DesignKind::PLAN
+                                        : DesignKind::GRID;
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (!ex.plan_path.empty() && std::filesystem::path(ex.plan_path).is_relative())
+    ex.plan_path = (dir / ex.plan_path).string();
+
+  bool base_ok = false;
+  if (!base_given.empty()) {
+    const std::string base_path = std::filesystem::path(base_given).is_relative() ? (dir / base_given).string() : base_given;
+    try {
+      ex.base = load_scenario(base_path);
+      base_ok = true;
+    } catch (const ScenarioError& e) {
+      for (const auto& d : e.diagnostics()) diags.push_back(d);
+    }
+  }
+  if (ex.name.empty()) ex.name = std::filesystem::path(path).stem().string();
+
+  // Factors.
+  if (top.count("factor")) {
+    const TValue& fs = top.at("factor");
+    if (!fs.is_array())
+      err(line_of(fs), "factor", "", "factors are an array of tables: [[factor]]");
+    else {
+      std::set<std::string> names;
+      for (std::size_t i = 0; i < fs.as_array().size(); ++i) {
+        const TValue& f = fs.as_array()[i];
+        const std::string at = "factor[" + std::to_string(i + 1) + "]";
+        if (!f.is_table()) {
+          err(line_of(f), at, value_text(f), "must be a table");
+          continue;
+        }
+        Factor fac;
+        fac.line = line_of(f);
+        for (const auto& [k, v] : f.as_table()) {
+          const std::string key = at + "." + k;
+          if (k == "name")
+            str(v, key, fac.name);
+          else if (k == "path")
+            str(v, key, fac.path);
+          else if (k == "unit")
+            str(v, key, fac.unit);
+          else if (k == "scale") {
+            if (v.is_boolean())
+              fac.scale = v.as_boolean();
+            else
+              err(line_of(v), key, value_text(v), "must be true or false (the range or levels give the multipliers)");
+          } else if (k == "levels") {
+            if (!v.is_array() || v.as_array().empty())
+              err(line_of(v), key, value_text(v), "must be a non-empty array of numbers");
+            else
+              for (const auto& x : v.as_array()) {
+                double d = 0;
+                if (num(x, key, d)) fac.levels.push_back(d);
+              }
+          } else if (k == "range") {
+            double lo = 0, hi = 0;
+            if (!v.is_array() || v.as_array().size() != 2)
+              err(line_of(v), key, value_text(v), "must be [low, high]");
+            else if (num(v.as_array()[0], key, lo) && num(v.as_array()[1], key, hi)) {
+              if (!(lo < hi))
+                err(line_of(v), key, value_text(v), "low must be < high");
+              else
+                fac.range = std::array<double, 2>{lo, hi};
+            }
+          } else {
+            err(line_of(v), key, value_text(v), "unknown key (allowed: name, path, unit, scale, levels, range)");
+          }
+        }
+        if (fac.path.empty()) err(fac.line, at + ".path", "", "a factor needs a parameter path");
+        if (fac.name.empty()) fac.name = fac.path;
+        if (!names.insert(fac.name).second) err(fac.line, at + ".name", fac.name, "two factors have this name");
+        if (fac.name == "point") err(fac.line, at + ".name", fac.name, "'point' is the CSV plan's id column");
+        if (!fac.levels.empty() && fac.range) err(fac.line, at, "", "give levels or range, not both");
+        if (design == "grid" && fac.levels.empty())
+          err(fac.line, at + ".levels", "", "a grid needs levels for every factor");
+        if ((design == "lhs" || design == "one_at_a_time") && fac.levels.empty() && !fac.range)
+          err(fac.line, at, "", "give levels or range");
+        if (base_ok && !fac.path.empty()) {
+          Scenario probe = ex.base;
+          const double v = fac.scale ? 1.0 : 0.0;
+          std::string rule = apply_path(probe, fac.path, fac.scale, v, &fac.base);
+          // The probe value may break a domain rule; only path problems matter here.
+          if (rule.rfind("unknown parameter path", 0) == 0 || rule.rfind("no ", 0) == 0 || rule.rfind("the base", 0) == 0 ||
+              rule.find("vary it with scale") != std::string::npos || rule.find("cannot be scaled") != std::string::npos)
+            err(fac.line, at + ".path", fac.path, rule);
+          else {
+            std::vector<double> check = fac.levels;
+            if (fac.range) check.push_back((*fac.range)[0]), check.push_back((*fac.range)[1]);
+            for (double x : check) {
+              Scenario s2 = ex.base;
+              const std::string r2 = apply_path(s2, fac.path, fac.scale, x, nullptr);
+              if (!r2.empty()) err(fac.line, at, number_text(x), fac.path + ": " + r2);
+            }
+          }
+        }
+        ex.factors.push_back(std::move(fac));
+      }
+    }
+  }
+  if (ex.factors.empty() && diags.empty()) err(0, "factor", "", "an experiment needs at least one [[factor]]");
+
+  // Outputs.
+  if (top.count("output")) {
+    const TValue& o = top.at("output");
+    for (const auto& [k, v] : o.as_table()) {
+      const std::string key = "output." + k;
+      if (k != "metrics" && k != "series") {
+        err(line_of(v), key, value_text(v), "unknown key (allowed: metrics, series)");
+        continue;
+      }
+      auto& list = k == "metrics" ? ex.metrics : ex.series;
+      if (!v.is_array()) {
+        err(line_of(v), key, value_text(v), "must be an array of names");
+        continue;
+      }
+      for (const auto& x : v.as_array()) {
+        std::string name;
+        if (!str(x, key, name)) continue;
+        if (std::find(list.begin(), list.end(), name) != list.end())
+          err(line_of(x), key, name, "listed twice");
+        else
+          list.push_back(name);
+        if (!base_ok) continue;
+        const auto known = k == "metrics" ? known_metrics(ex.base) : known_series(ex.base);
+        const bool at_month = k == "metrics" && name.rfind("completed_cumulative@", 0) == 0;
+        if (at_month) {
+          char* end = nullptr;
+          const std::string m = name.substr(21);
+          const double month = std::strtod(m.c_str(), &end);
+          if (m.empty() || *end != '\0' || !(month > 0) || month > ex.base.time.horizon_months)
+            err(line_of(x), key, name, "completed_cumulative@MONTH needs a month in (0, horizon]");
+        } else if (std::find(known.begin(), known.end(), name) == known.end()) {
+          std::string all;
+          for (const auto& a : known) all += (all.empty() ? "" : ", ") + a;
+          err(line_of(x), key, name,
+              "unknown " + std::string(k == "metrics" ? "metric" : "series") + " for this base scenario (known: " + all +
+                  ")");
+        }
+      }
+    }
+  }
+  if (base_ok && ex.metrics.empty()) ex.metrics = {"completed", "finish_month"};
+  if (!diags.empty()) throw ScenarioError(std::move(diags));
+  if (ex.design == DesignKind::PLAN) (void)expand_design(ex);  // plan errors are validation errors too
+  return ex;
+}
+
+// ---------------------------------------------------------------------------
+
+std::vector<DesignPoint> expand_design(const Experiment& ex) {
+  std::vector<DesignPoint> pts;
+  const std::size_t k = ex.factors.size();
+  switch (ex.design) {
+    case DesignKind::GRID: {
+      std::int64_t n = 1;
+      for (const auto& f : ex.factors) n *= static_cast<std::int64_t>(f.levels.size());
+      std::vector<std::size_t> idx(k, 0);
+      for (std::int64_t p = 0; p < n; ++p) {
+        DesignPoint d{p, {}};
+        for (std::size_t j = 0; j < k; ++j) d.values.push_back(ex.factors[j].levels[idx[j]]);
+        pts.push_back(std::move(d));
+        for (std::size_t j = k; j-- > 0;) {  // last factor fastest
+          if (++idx[j] < ex.factors[j].levels.size()) break;
+          idx[j] = 0;
+        }
+      }
+      break;
+    }
+    case DesignKind::ONE_AT_A_TIME: {
+      std::vector<double> centre;
+      for (const auto& f : ex.factors) centre.push_back(f.base);
+      pts.push_back({0, centre});
+      for (std::size_t j = 0; j < k; ++j) {
+        const auto& f = ex.factors[j];
+        const double lo = f.levels.empty() ? (*f.range)[0] : f.levels.front();
+        const double hi = f.levels.empty() ? (*f.range)[1] : f.levels.back();
+        for (double v : {lo, hi}) {
+          auto vals = centre;
+          vals[j] = v;
+          pts.push_back({static_cast<std::int64_t>(pts.size()), vals});
+        }
+      }
+      break;
+    }
+    case DesignKind::LHS: {
+      // ADAPTER: replace with designs's LHS/maximin (engine/include/lepsim/design.hpp).
+      SplitMix g{ex.seed ^ 0x4C48535F44455349ull};  // "LHS_DESI": the design's own stream
+      auto best = lhs_unit(ex.lhs_points, k, g);
+      if (ex.maximin) {
+        double best_d = min_distance(best);
+        for (int c = 1; c < ex.maximin_candidates; ++c) {
+          auto cand = lhs_unit(ex.lhs_points, k, g);
+          const double d = min_distance(cand);
+          if (d > best_d) best_d = d, best = std::move(cand);
+        }
+      }
+      for (std::size_t i = 0; i < best.size(); ++i) {
+        DesignPoint d{static_cast<std::int64_t>(i), {}};
+        for (std::size_t j = 0; j < k; ++j) d.values.push_back(factor_value(ex.factors[j], best[i][j]));
+        pts.push_back(std::move(d));
+      }
+      break;
+    }
+    case DesignKind::PLAN: {
+      std::ifstream in(ex.plan_path, std::ios::binary);
+      if (!in) throw ScenarioError({{ex.source_path, 0, "experiment.plan", ex.plan_path, "cannot read the run plan"}});
+      std::ostringstream ss;
+      ss << in.rdbuf();
+      pts = read_plan_csv(ss.str(), ex.plan_path, ex.factors);
+      break;
+    }
+  }
+  if (pts.empty()) throw ScenarioError({{ex.source_path, 0, "experiment.design", "", "the design has no points"}});
+  if (static_cast<std::int64_t>(pts.size()) > MAX_EXPERIMENT_POINTS)
+    throw ScenarioError({{ex.source_path, 0, "experiment.design", std::to_string(pts.size()) + " points",
+                          "at most " + std::to_string(MAX_EXPERIMENT_POINTS) + " points"}});
+  return pts;
+}
+
+std::string plan_csv(const Experiment& ex, const std::vector<DesignPoint>& points) {
+  std::string out = "point";
+  for (const auto& f : ex.factors) out.append(1, ',').append(f.name);
+  out += "\n";
+  for (const auto& p : points) {
+    out += std::to_string(p.id);
+    for (double v : p.values) out.append(1, ',').append(number_text(v));
+    out += "\n";
+  }
+  return out;
+}
+
+std::vector<DesignPoint> read_plan_csv(const std::string& text, const std::string& path,
+                                       const std::vector<Factor>& factors) {
+  // ADAPTER: replace with designs's strict CSV run plan reader.
+  std::vector<Diagnostic> diags;
+  std::vector<std::string> lines;
+  {
+    std::string cur;
+    for (char c : text) {
+      if (c == '\n')
+        lines.push_back(cur), cur.clear();
+      else if (c != '\r')
+        cur += c;
+    }
+    if (!cur.empty()) lines.push_back(cur);
+  }
+  if (lines.empty()) throw ScenarioError({{path, 0, "", "", "the run plan is empty: it needs a header `point,FACTOR...`"}});
+  const auto header = split(lines[0], ',');
+  std::vector<int> column_factor(header.size(), -1);
+  int id_column = -1;
+  std::vector<int> factor_column(factors.size(), -1);
+  for (std::size_t c = 0; c < header.size(); ++c) {
+    const std::string& h = header[c];
+    const std::string col = "column " + std::to_string(c + 1);
+    if (h == "point") {
+      if (id_column >= 0) diags.push_back({path, 1, col, h, "'point' appears twice"});
+      id_column = static_cast<int>(c);
+      continue;
+    }
+    int f = -1;
+    for (std::size_t j = 0; j < factors.size(); ++j)
+      if (factors[j].name == h) f = static_cast<int>(j);
+    if (f < 0) {
+      std::string all;
+      for (const auto& x : factors) all += (all.empty() ? "" : ", ") + x.name;
+      diags.push_back({path, 1, col, h, "unknown column: not a factor of the experiment (factors: " + all + ")"});
+    } else if (factor_column[static_cast<std::size_t>(f)] >= 0) {
+      diags.push_back({path, 1, col, h, "column appears twice"});
+    } else {
+      factor_column[static_cast<std::size_t>(f)] = static_cast<int>(c), column_factor[c] = f;
+    }
+  }
+  if (id_column < 0) diags.push_back({path, 1, "point", "", "the run plan needs a `point` column of point ids"});
+  for (std::size_t j = 0; j < factors.size(); ++j)
+    if (factor_column[j] < 0) diags.push_back({path, 1, factors[j].name, "", "no column for this factor"});
+  std::vector<DesignPoint> pts;
+  std::map<std::int64_t, std::size_t> seen;  // id -> row
+  for (std::size_t r = 1; r < lines.size(); ++r) {
+    const int row = static_cast<int>(r + 1);
+    if (lines[r].find_first_not_of(" \t") == std::string::npos) {
+      diags.push_back({path, row, "", "", "empty row"});
+      continue;
+    }
+    const auto cells = split(lines[r], ',');
+    if (cells.size() != header.size()) {
+      diags.push_back({path, row, "", lines[r],
+                       std::to_string(cells.size()) + " cells, the header has " + std::to_string(header.size())});
+      continue;
+    }
+    DesignPoint p{0, std::vector<double>(factors.size(), 0.0)};
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      const std::string& cell = cells[c];
+      const std::string col = c < header.size() ? header[c] : "column " + std::to_string(c + 1);
+      if (static_cast<int>(c) != id_column && column_factor[c] < 0) continue;
+      if (cell.empty()) {
+        diags.push_back({path, row, "column " + col, "", "empty cell"});
+        continue;
+      }
+      char* end = nullptr;
+      errno = 0;
+      if (static_cast<int>(c) == id_column) {
+        const long long id = std::strtoll(cell.c_str(), &end, 10);
+        if (*end != '\0' || errno || id < 0) {
+          diags.push_back({path, row, "column point", cell, "a point id is a whole number >= 0"});
+          continue;
+        }
+        if (auto it = seen.find(id); it != seen.end())
+          diags.push_back(
+              {path, row, "column point", cell, "duplicate point id (also on row " + std::to_string(it->second) + ")"});
+        else
+          seen[id] = static_cast<std::size_t>(row);
+        p.id = id;
+      } else {
+        const double v = std::strtod(cell.c_str(), &end);
+        if (*end != '\0' || !std::isfinite(v)) {
+          diags.push_back({path, row, "column " + col, cell, "not a number"});
+          continue;
+        }
+        const Factor& f = factors[static_cast<std::size_t>(column_factor[c])];
+        if (f.range && (v < (*f.range)[0] || v > (*f.range)[1]))
+          diags.push_back(
+              {path, row, "column " + col, cell,
+               "outside the factor's range [" + number_text((*f.range)[0]) + ", " + number_text((*f.range)[1]) + "]"});
+        p.values[static_cast<std::size_t>(column_factor[c])] = v;
+      }
+    }
+    pts.push_back(std::move(p));
+  }
+  if (pts.empty() && diags.empty()) diags.push_back({path, 0, "", "", "the run plan has no rows"});
+  if (!diags.empty()) throw ScenarioError(std::move(diags));
+  return pts;
+}
+
+Scenario scenario_at(const Experiment& ex, const DesignPoint& point) {
+  Scenario sc = ex.base;
+  std::vector<Diagnostic> diags;
+  for (std::size_t j = 0; j < ex.factors.size(); ++j) {
+    const auto& f = ex.factors[j];
+    const std::string rule = apply_path(sc, f.path, f.scale, point.values[j], nullptr);
+    if (!rule.empty())
+      diags.push_back({ex.source_path, f.line, f.path, number_text(point.values[j]),
+                       rule + " (point " + std::to_string(point.id) + ")"});
+  }
+  if (!diags.empty()) throw ScenarioError(std::move(diags));
+  return sc;
+}
+
+std::string overrides_text(const Experiment& ex, const DesignPoint& point) {
+  std::string out;
+  for (std::size_t j = 0; j < ex.factors.size(); ++j) {
+    const auto& f = ex.factors[j];
+    out += (out.empty() ? "" : "; ") + f.path + (f.scale ? " x " : " = ") + number_text(point.values[j]);
+  }
+  return out;
+}
+
+std::uint64_t point_seed(const Experiment& ex, std::size_t point_index) {
+  if (ex.streams == StreamPolicy::COMMON) return ex.seed;
+  SplitMix g{ex.seed ^ (0xD1B54A32D192ED03ull * (static_cast<std::uint64_t>(point_index) + 1))};
+  return g.next();
+}
+
+// ---------------------------------------------------------------------------
+// Metrics and series of one replication.
+// ADAPTER: replace with outputs's registry (per-replication scalar metrics by name).
+
+std::vector<std::string> known_metrics(const Scenario& sc) {
+  std::vector<std::string> out = {"projects", "completed", "completed_cumulative@MONTH", "finish_month"};
+  const Mechanisms& m = sc.mechanisms;
+  if (m.costs.enabled || m.capacity.enabled) out.push_back("spend_total");
+  if (m.lep_stage >= 0) out.push_back("leps_formed");
+  if (m.partnering.enabled) out.push_back("health_final");
+  if (m.disputes.enabled) out.push_back("disputes");
+  if (m.transformation.enabled) out.push_back("transformation");
+  return out;
+}
+
+std::vector<std::string> known_series(const Scenario& sc) {
+  std::vector<std::string> out = {"completions", "completed_cumulative"};
+  const Mechanisms& m = sc.mechanisms;
+  if (m.costs.enabled || m.capacity.enabled) out.push_back("spend"), out.push_back("spend_cumulative");
+  if (m.lep_stage >= 0) out.push_back("leps_formed");
+  if (m.partnering.enabled) out.push_back("health_mean");
+  if (m.transformation.enabled) out.push_back("transformation");
+  if (m.funding.enabled) out.push_back("funding_queue");
+  return out;
+}
+
+double metric_value(const Scenario& sc, const ReplicationResult& r, const std::string& name) {
+  const auto T = static_cast<std::size_t>(r.steps);
+  if (name == "projects") return r.projects;
+  if (name == "completed") return r.completed;
+  if (name == "finish_month")
+    return r.finish_step < 0 ? std::numeric_limits<double>::quiet_NaN() : (r.finish_step + 1) * sc.time.step_months;
+  if (name.rfind("completed_cumulative@", 0) == 0) {
+    const double month = std::strtod(name.c_str() + 21, nullptr);
+    const auto steps = std::min<std::size_t>(T, static_cast<std::size_t>(std::floor(month / sc.time.step_months + 1e-9)));
+    double done = 0;
+    for (std::size_t t = 0; t < steps; ++t) done += r.completions[t];
+    return done;
+  }
+  if (name == "spend_total") {
+    double s = 0;
+    for (double x : r.spend) s += x;
+    return s;
+  }
+  if (name == "leps_formed") return r.leps_formed[T - 1];
+  if (name == "health_final") return r.health[(T - 1) * 3];
+  if (name == "disputes") {
+    double s = 0;
+    for (auto x : r.lep_disputes) s += x;
+    return s;
+  }
+  if (name == "transformation") return r.transformation[T - 1];
+  throw std::logic_error("metric_value: unknown metric " + name);
+}
+
+void series_values(const Scenario&, const ReplicationResult& r, const std::string& name, double* out) {
+  const auto T = static_cast<std::size_t>(r.steps);
+  double acc = 0;
+  for (std::size_t t = 0; t < T; ++t) {
+    if (name == "completions")
+      out[t] = r.completions[t];
+    else if (name == "completed_cumulative")
+      out[t] = acc += r.completions[t];
+    else if (name == "spend" || name == "spend_cumulative") {
+      const double s = r.spend[3 * t] + r.spend[3 * t + 1] + r.spend[3 * t + 2];
+      out[t] = name == "spend" ? s : (acc += s);
+    } else if (name == "leps_formed")
+      out[t] = r.leps_formed[t];
+    else if (name == "health_mean")
+      out[t] = r.health[3 * t];
+    else if (name == "transformation")
+      out[t] = r.transformation[t];
+    else if (name == "funding_queue")
+      out[t] = r.funding_queue[t];
+    else
+      throw std::logic_error("series_values: unknown series " + name);
+  }
+}
+
+}  // namespace lepsim
