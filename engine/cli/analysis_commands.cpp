@@ -302,6 +302,7 @@ int cmd_summary(const std::vector<std::string>& args) {
   if (p.help) return 0;
   if (!p.vm.count("run-file")) throw UsageError("summary needs a run file: lepsim summary RUN.h5");
   const std::string format = format_choice(p.vm);
+  if (const int rc = sensitivity_summary(p.vm["run-file"].as<std::vector<std::string>>()[0], format); rc >= 0) return rc;
   const analysis::FigureOptions fo = figure_options(p.vm);
   const auto run = open_run(p.vm["run-file"].as<std::vector<std::string>>()[0], p.vm);
   const auto figs = analysis::headline_figures(*run, fo);
@@ -326,6 +327,7 @@ int cmd_report(const std::vector<std::string>& args) {
   ro.figures = figure_options(p.vm);
   ro.output_path = p.vm.count("output") ? p.vm["output"].as<std::string>()
                                         : std::filesystem::path(path).stem().string() + ".html";
+  if (const int rc = sensitivity_report(path, ro.output_path, p.vm.count("force") > 0); rc >= 0) return rc;
   std::error_code ec;
   if (!p.vm.count("force") && std::filesystem::exists(ro.output_path, ec))
     throw OutputError(ro.output_path + " exists; use --force to overwrite it");

@@ -42,4 +42,11 @@ int validate_experiment_file(const std::string& path);
 //! Whether a TOML file is an experiment file (it has an [experiment] table).
 bool is_experiment_file(const std::string& path);
 
+// Sensitivity (sensitivity_command.cpp).
+int cmd_sensitivity(const std::vector<std::string>& args);
+//! `summary` / `report` of an experiment file holding /sensitivity: the ranked tables /
+//! the charts; -1 (nothing done) for any other file.
+int sensitivity_summary(const std::string& path, const std::string& format);
+int sensitivity_report(const std::string& path, const std::string& output, bool force);
+
 }  // namespace lepsim::cli

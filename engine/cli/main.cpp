@@ -36,6 +36,7 @@ Usage:
   lepsim run SCENARIO.toml [options]     simulate and write an HDF5 run file
   lepsim validate SCENARIO.toml          check a scenario (or experiment) file without running it
   lepsim experiment EXPERIMENT.toml      many scenario variants x replications into one file
+  lepsim sensitivity EXPERIMENT.h5       which inputs matter: Sobol', Morris, tornado, with intervals
   lepsim info RUN.h5                     check a run file and print what it holds
   lepsim summary RUN.h5                  headline figures with confidence intervals
   lepsim report RUN.h5 [-o FILE.html]    an HTML report with charts
@@ -317,12 +318,13 @@ int main(int argc, char** argv) {
     if (cmd == "run") return cmd_run(args);
     if (cmd == "validate") return cmd_validate(args);
     if (cmd == "experiment") return cli::cmd_experiment(args);
+    if (cmd == "sensitivity") return cli::cmd_sensitivity(args);
     if (cmd == "info") return cmd_info(args);
     if (cmd == "summary") return cli::cmd_summary(args);
     if (cmd == "report") return cli::cmd_report(args);
     if (cmd == "compare") return cli::cmd_compare(args);
     if (cmd == "export") return cli::cmd_export(args);
-    throw UsageError("unknown command '" + cmd + "'; commands: run, experiment, validate, info, summary, report, compare, export "
+    throw UsageError("unknown command '" + cmd + "'; commands: run, experiment, sensitivity, validate, info, summary, report, compare, export "
                      "(see lepsim --help)");
   } catch (const ScenarioError& e) {
     std::cerr << e.what() << "\n" << e.diagnostics().size() << " problem" << (e.diagnostics().size() == 1 ? "" : "s")

@@ -341,12 +341,14 @@ Experiment parse_experiment(const std::string& text, const std::string& path) {
   };
 
   std::string base_given, design = "grid";
+  bool streams_given = false;
   if (!top.count("experiment") || !top.at("experiment").is_table()) {
     err(0, "experiment", "", "an experiment file needs an [experiment] table");
   } else {
     const TValue& e = top.at("experiment");
     const std::vector<std::string> allowed = {"name", "description",  "base", "design",  "points", "maximin",
-                                              "plan", "replications", "seed", "streams", "block"};
+                                              "plan", "replications", "seed", "streams", "block",
+                                              "base_rows", "noise", "trajectories", "morris_levels"};
     for (const auto& [k, v] : e.as_table()) {
       const std::string key = "experiment." + k;
       if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
@@ -362,8 +364,9 @@ Experiment parse_experiment(const std::string& text, const std::string& path) {
       else if (k == "plan")
         str(v, key, ex.plan_path);
       else if (k == "design") {
-        if (str(v, key, design) && design != "grid" && design != "one_at_a_time" && design != "lhs" && design != "plan")
-          err(line_of(v), key, value_text(v), "must be one of grid, one_at_a_time, lhs, plan");
+        if (str(v, key, design) && design != "grid" && design != "one_at_a_time" && design != "lhs" && design != "plan" &&
+            design != "saltelli" && design != "morris")
+          err(line_of(v), key, value_text(v), "must be one of grid, one_at_a_time, lhs, plan, saltelli, morris");
       } else if (k == "points")
         integer(v, key, 2, MAX_EXPERIMENT_POINTS, ex.lhs_points);
       else if (k == "maximin") {
@@ -383,9 +386,27 @@ Experiment parse_experiment(const std::string& text, const std::string& path) {
             ex.streams = StreamPolicy::COMMON;
           else if (s == "independent")
             ex.streams = StreamPolicy::INDEPENDENT;
+          else if (s == "design")
+            ex.streams = StreamPolicy::DESIGN;
           else
-            err(line_of(v), key, value_text(v), "must be \"common\" (the default) or \"independent\"");
+            err(line_of(v), key, value_text(v), "must be \"common\", \"independent\" or \"design\"");
+          streams_given = true;
         }
+      } else if (k == "base_rows")
+        integer(v, key, 2, MAX_EXPERIMENT_POINTS, ex.base_rows);
+      else if (k == "trajectories")
+        integer(v, key, 2, MAX_EXPERIMENT_POINTS, ex.trajectories);
+      else if (k == "morris_levels") {
+        std::int64_t l = 0;
+        if (integer(v, key, 2, 100, l)) {
+          if (l % 2) err(line_of(v), key, value_text(v), "Morris levels must be even");
+          ex.morris_levels = static_cast<int>(l);
+        }
+      } else if (k == "noise") {
+        if (v.is_boolean())
+          ex.noise = v.as_boolean();
+        else
+          err(line_of(v), key, value_text(v), "must be true or false");
       } else if (k == "block") {
         std::int64_t b = 0;
         if (integer(v, key, 1, 1'000'000, b)) ex.block = static_cast<int>(b);
@@ -399,10 +420,28 @@ Experiment parse_experiment(const std::string& text, const std::string& path) {
       err(line_of(e.at("plan")), "experiment.plan", ex.plan_path, "only with design = \"plan\"");
     if (design != "lhs" && e.as_table().count("points"))
       err(line_of(e.at("points")), "experiment.points", value_text(e.at("points")), "only with design = \"lhs\"");
+    // Sensitivity designs (docs/experiments.md, "Sensitivity designs").
+    if (design == "saltelli" && ex.base_rows == 0)
+      err(line_of(e), "experiment.base_rows", "", "a Saltelli design needs base_rows (N; a power of two is best)");
+    if (design == "morris" && ex.trajectories == 0)
+      err(line_of(e), "experiment.trajectories", "", "a Morris design needs trajectories");
+    for (const char* k : {"base_rows", "noise"})
+      if (design != "saltelli" && e.as_table().count(k))
+        err(line_of(e.at(k)), std::string("experiment.") + k, value_text(e.at(k)), "only with design = \"saltelli\"");
+    for (const char* k : {"trajectories", "morris_levels"})
+      if (design != "morris" && e.as_table().count(k))
+        err(line_of(e.at(k)), std::string("experiment.") + k, value_text(e.at(k)), "only with design = \"morris\"");
+    if (design == "saltelli" && !streams_given) ex.streams = StreamPolicy::DESIGN;
+    if (design == "saltelli" && ex.streams == StreamPolicy::COMMON)
+      err(line_of(e.at("streams")), "experiment.streams", "common",
+          "a Saltelli design needs streams = \"design\" (pick-freeze rows share their base row's random streams) or "
+          "\"independent\"");
   }
   ex.design = design == "one_at_a_time" ? DesignKind::ONE_AT_A_TIME
               : design == "lhs"         ? DesignKind::LHS
               : design == "plan"        ? DesignKind::PLAN
+              : design == "saltelli"    ? DesignKind::SALTELLI
+              : design == "morris"      ? DesignKind::MORRIS
                                         : DesignKind::GRID;
   const auto dir = std::filesystem::path(path).parent_path();
   if (!ex.plan_path.empty() && std::filesystem::path(ex.plan_path).is_relative())
@@ -480,6 +519,8 @@ Experiment parse_experiment(const std::string& text, const std::string& path) {
           err(fac.line, at + ".levels", "", "a grid needs levels for every factor");
         if ((design == "lhs" || design == "one_at_a_time") && fac.levels.empty() && !fac.range)
           err(fac.line, at, "", "give levels or range");
+        if ((design == "saltelli" || design == "morris") && !fac.range)
+          err(fac.line, at + ".range", "", "a " + design + " design needs a range [low, high] for every factor");
         if (base_ok && !fac.path.empty()) {
           Scenario probe = ex.base;
           const double v = fac.scale ? 1.0 : 0.0;
@@ -606,6 +647,23 @@ std::vector<DesignPoint> expand_design(const Experiment& ex) {
       }
       break;
     }
+    case DesignKind::SALTELLI:
+    case DesignKind::MORRIS: {
+      // Sensitivity designs from lepsim/design.hpp: unit coordinates mapped onto each
+      // factor's range, the role and stream of every point kept for the estimators.
+      const design::Design d =
+          ex.design == DesignKind::SALTELLI
+              ? design::saltelli(saltelli_layout(ex), ex.seed)
+              : design::morris(static_cast<std::size_t>(ex.trajectories), k, ex.morris_levels, ex.seed);
+      for (std::size_t i = 0; i < d.points(); ++i) {
+        DesignPoint dp{static_cast<std::int64_t>(i), {}, d.info[i], {}};
+        const auto row = d.row(i);
+        dp.unit.assign(row.begin(), row.end());
+        for (std::size_t j = 0; j < k; ++j) dp.values.push_back(factor_value(ex.factors[j], row[j]));
+        pts.push_back(std::move(dp));
+      }
+      break;
+    }
     case DesignKind::PLAN: {
       std::ifstream in(ex.plan_path, std::ios::binary);
       if (!in) throw ScenarioError({{ex.source_path, 0, "experiment.plan", ex.plan_path, "cannot read the run plan"}});
@@ -615,6 +673,8 @@ std::vector<DesignPoint> expand_design(const Experiment& ex) {
       break;
     }
   }
+  if (ex.design != DesignKind::SALTELLI && ex.design != DesignKind::MORRIS)
+    for (std::size_t i = 0; i < pts.size(); ++i) pts[i].info.group = pts[i].info.stream = static_cast<std::int64_t>(i);
   if (pts.empty()) throw ScenarioError({{ex.source_path, 0, "experiment.design", "", "the design has no points"}});
   if (static_cast<std::int64_t>(pts.size()) > MAX_EXPERIMENT_POINTS)
     throw ScenarioError({{ex.source_path, 0, "experiment.design", std::to_string(pts.size()) + " points",
@@ -757,6 +817,15 @@ std::string overrides_text(const Experiment& ex, const DesignPoint& point) {
     out += (out.empty() ? "" : "; ") + f.path + (f.scale ? " x " : " = ") + number_text(point.values[j]);
   }
   return out;
+}
+
+design::SaltelliLayout saltelli_layout(const Experiment& ex) {
+  return {static_cast<std::size_t>(ex.base_rows), ex.factors.size(), false, ex.noise};
+}
+
+std::uint64_t point_seed(const Experiment& ex, const std::vector<DesignPoint>& points, std::size_t point_index) {
+  if (ex.streams == StreamPolicy::DESIGN) return point_seed(ex, static_cast<std::size_t>(points[point_index].info.stream));
+  return point_seed(ex, point_index);
 }
 
 std::uint64_t point_seed(const Experiment& ex, std::size_t point_index) {

@@ -30,6 +30,8 @@ const char* design_name(DesignKind d) {
     case DesignKind::ONE_AT_A_TIME: return "one_at_a_time";
     case DesignKind::LHS: return "lhs";
     case DesignKind::PLAN: return "plan";
+    case DesignKind::SALTELLI: return "saltelli";
+    case DesignKind::MORRIS: return "morris";
   }
   return "?";
 }
@@ -81,7 +83,9 @@ ExperimentFileWriter::ExperimentFileWriter(const std::string& final_path, const 
     root.set_attr("created", utc_now_text());
     root.set_attr("experiment_name", ex.name);
     root.set_attr("design", std::string(design_name(ex.design)));
-    root.set_attr("streams", std::string(ex.streams == StreamPolicy::COMMON ? "common" : "independent"));
+    root.set_attr("streams", std::string(ex.streams == StreamPolicy::COMMON        ? "common"
+                                         : ex.streams == StreamPolicy::INDEPENDENT ? "independent"
+                                                                                   : "design"));
     root.set_attr("steps", static_cast<std::int32_t>(ex.base.time.steps));
     root.set_attr("step_months", ex.base.time.step_months);
 
@@ -105,7 +109,7 @@ ExperimentFileWriter::ExperimentFileWriter(const std::string& final_path, const 
     for (std::size_t p = 0; p < P; ++p) {
       std::copy(points[p].values.begin(), points[p].values.end(), values.begin() + static_cast<std::ptrdiff_t>(p * F));
       ids[p] = points[p].id;
-      seeds[p] = point_seed(ex, p);
+      seeds[p] = point_seed(ex, points, p);
       overrides[p] = overrides_text(ex, points[p]);
     }
     design.write_array("values", values, {P, F});
@@ -123,6 +127,33 @@ ExperimentFileWriter::ExperimentFileWriter(const std::string& final_path, const 
     design.write_strings("factor_units", units);
     design.write_strings("factor_kinds", kinds);
     design.write_array("factor_base", base);
+    if (ex.design == DesignKind::SALTELLI || ex.design == DesignKind::MORRIS) {
+      // What the sensitivity estimators need (docs/experiment-file-format.md, "Sensitivity designs").
+      std::vector<double> unit(P * F);
+      std::vector<std::string> roles(P);
+      std::vector<std::int64_t> group(P), factor(P), stream(P);
+      std::vector<double> step(P);
+      for (std::size_t p = 0; p < P; ++p) {
+        std::copy(points[p].unit.begin(), points[p].unit.end(), unit.begin() + static_cast<std::ptrdiff_t>(p * F));
+        const design::PointInfo& in = points[p].info;
+        roles[p] = std::string(design::role_name(in.role));
+        group[p] = in.group, factor[p] = in.factor, stream[p] = in.stream, step[p] = in.step;
+      }
+      design.write_array("unit", unit, {P, F});
+      design.write_strings("role", roles);
+      design.write_array("group", group);
+      design.write_array("factor", factor);
+      design.write_array("stream", stream);
+      design.write_array("step", step);
+      if (ex.design == DesignKind::SALTELLI) {
+        design.set_attr("base_rows", static_cast<std::int64_t>(ex.base_rows));
+        design.set_attr("noise", static_cast<std::int32_t>(ex.noise ? 1 : 0));
+        design.set_attr("ba", static_cast<std::int32_t>(0));
+      } else {
+        design.set_attr("trajectories", static_cast<std::int64_t>(ex.trajectories));
+        design.set_attr("morris_levels", static_cast<std::int32_t>(ex.morris_levels));
+      }
+    }
 
     const h5::Filters filters{true, 4, false, false};
     auto rows_for = [&](std::size_t row_values) {

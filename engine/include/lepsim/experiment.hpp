@@ -13,8 +13,10 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "lepsim/design.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/scenario.hpp"
 #include "lepsim/simulation.hpp"
@@ -42,8 +44,11 @@ struct Factor {
   int line = 0;                                //!< where the factor is declared, for messages
 };
 
-enum class DesignKind { GRID, ONE_AT_A_TIME, LHS, PLAN };
-enum class StreamPolicy { COMMON, INDEPENDENT };
+enum class DesignKind { GRID, ONE_AT_A_TIME, LHS, PLAN, SALTELLI, MORRIS };
+//! COMMON: every point runs the experiment's seed; INDEPENDENT: each point its own seed;
+//! DESIGN: each point the seed of the point its PointInfo::stream names (Saltelli's
+//! pick-freeze rows share their base row's streams; docs/designs.md, "Streams").
+enum class StreamPolicy { COMMON, INDEPENDENT, DESIGN };
 
 struct Experiment {
   std::string name;
@@ -57,6 +62,11 @@ struct Experiment {
   bool maximin = false;         //!< LHS: best of `maximin_candidates` by the smallest pairwise distance
   int maximin_candidates = 20;
   std::string plan_path;           //!< PLAN: CSV run plan, relative to the experiment file
+  // Sensitivity designs (lepsim/design.hpp; docs/experiments.md, "Sensitivity designs").
+  std::int64_t base_rows = 0;     //!< SALTELLI: N base rows
+  bool noise = true;              //!< SALTELLI: pick-freeze rows for the model's randomness as a factor
+  std::int64_t trajectories = 0;  //!< MORRIS: trajectories
+  int morris_levels = 4;          //!< MORRIS: grid levels p (even)
   std::int64_t replications = 10;  //!< per point
   std::uint64_t seed = 1;
   StreamPolicy streams = StreamPolicy::COMMON;
@@ -67,9 +77,19 @@ struct Experiment {
 
 //! A point of the design: its id and one value per factor.
 struct DesignPoint {
+  DesignPoint() = default;
+  DesignPoint(std::int64_t id_, std::vector<double> values_, design::PointInfo info_ = {}, std::vector<double> unit_ = {})
+      : id(id_), values(std::move(values_)), info(info_), unit(std::move(unit_)) {}
   std::int64_t id = 0;
   std::vector<double> values;
+  //! The point's role; info.stream is the point (index) whose seed it runs with under
+  //! StreamPolicy::DESIGN (itself except Saltelli pick-freeze rows).
+  design::PointInfo info{};
+  std::vector<double> unit;  //!< SALTELLI, MORRIS: the point's unit coordinates (empty otherwise)
 };
+
+//! The Saltelli layout of a SALTELLI experiment (no BA rows).
+design::SaltelliLayout saltelli_layout(const Experiment& ex);
 
 //! True when the TOML text is an experiment file (it has an [experiment] table).
 bool is_experiment_text(const std::string& text);
@@ -94,6 +114,8 @@ std::string overrides_text(const Experiment& ex, const DesignPoint& point);
 //! The seed a point runs with: the experiment's seed under common random numbers, a
 //! seed mixed from (seed, point index) under independent streams.
 std::uint64_t point_seed(const Experiment& ex, std::size_t point_index);
+//! The seed point `point_index` of the expanded design runs with (DESIGN: its stream's).
+std::uint64_t point_seed(const Experiment& ex, const std::vector<DesignPoint>& points, std::size_t point_index);
 
 //! Metric and series names the experiment layer knows (docs/experiments.md).
 std::vector<std::string> known_metrics(const Scenario& sc);

@@ -1,0 +1,114 @@
+// `lepsim sensitivity EXPERIMENT.h5`: Sobol' indices, Morris effects or one-at-a-time
+// swings of an experiment's metrics, stored in the file (/sensitivity) and printed;
+// `summary` and `report` of an experiment file with /sensitivity show them.
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "commands.hpp"
+#include "lepsim/analysis/sensitivity_file.hpp"
+#include "lepsim/error.hpp"
+
+namespace lepsim::cli {
+
+namespace {
+
+const char* SENSITIVITY_HELP = R"(lepsim sensitivity EXPERIMENT.h5 [--metric NAME ...] [--json] [options]
+
+Which inputs matter, each figure with its interval (docs/analysis.md, "Sensitivity
+analysis"), from an experiment file whose design is made for it:
+  design = "saltelli"       Sobol' first-order (Saltelli 2010) and total (Jansen)
+                            indices, the model's randomness as a factor of its own
+                            ('noise') and the aleatory share; also the indices of the
+                            replication mean; convergence check (N/2 vs N base rows)
+  design = "morris"         elementary effects mu, mu*, sigma (screening)
+  design = "one_at_a_time"  low/high swings, paired under common random numbers (tornado)
+Intervals: seeded percentile bootstrap (B = --resamples), t intervals for swings.
+Every series in the file also gets its indices at every step (indices over time).
+The results are written into the experiment file under /sensitivity (unless
+--no-store) and printed as ranked tables; `lepsim summary EXPERIMENT.h5` prints them
+again and `lepsim report EXPERIMENT.h5` draws them.
+
+Examples:
+  lepsim experiment scenarios/experiments/bsf-morris.toml -o morris.h5
+  lepsim sensitivity morris.h5
+  lepsim sensitivity sobol.h5 --metric completed_cumulative@120 --json
+
+Exit codes: 0 ok, 2 bad command line or a file/design without indices, 4 cannot write the file.
+
+Options)";
+
+}  // namespace
+
+int cmd_sensitivity(const std::vector<std::string>& args) {
+  po::options_description opts(SENSITIVITY_HELP);
+  opts.add_options()("help,h", "this help")("metric,m", po::value<std::vector<std::string>>()->multitoken(),
+                                            "metrics to analyse (default: every metric in the file)")(
+      "json", "print JSON instead of tables")("resamples,B", po::value<int>()->default_value(1000),
+                                              "bootstrap resamples (>= 1000 for reported intervals)")(
+      "level", po::value<double>()->default_value(0.95), "interval level")(
+      "seed", po::value<std::uint64_t>()->default_value(1), "bootstrap seed")(
+      "no-series", "skip the indices over time of the file's series")("no-store", "do not write /sensitivity into the file");
+  po::options_description hidden;
+  hidden.add_options()("experiment-file", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description pos;
+  pos.add("experiment-file", -1);
+  const auto vm = parse_command(args, all, pos);
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return 0;
+  }
+  if (!vm.count("experiment-file") || vm["experiment-file"].as<std::vector<std::string>>().size() != 1)
+    throw UsageError("sensitivity needs one experiment file: lepsim sensitivity EXPERIMENT.h5");
+  const std::string path = vm["experiment-file"].as<std::vector<std::string>>()[0];
+  analysis::SensitivityOptions so;
+  if (vm.count("metric")) so.metrics = vm["metric"].as<std::vector<std::string>>();
+  so.bootstrap.resamples = vm["resamples"].as<int>();
+  so.bootstrap.level = vm["level"].as<double>();
+  so.bootstrap.seed = vm["seed"].as<std::uint64_t>();
+  so.series = !vm.count("no-series");
+  if (so.bootstrap.resamples < 10) throw UsageError("--resamples must be at least 10 (1000 or more for reported intervals)");
+  if (!(so.bootstrap.level > 0 && so.bootstrap.level < 1)) throw UsageError("--level must be in (0, 1)");
+  if (!std::filesystem::exists(path)) throw UsageError("no such file: " + path);
+  const auto result = analysis::compute_sensitivity(path, so);
+  if (!vm.count("no-store")) {
+    try {
+      analysis::store_sensitivity(path, result);
+    } catch (const UsageError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw OutputError("cannot write the indices into " + path + ": " + e.what());
+    }
+  }
+  std::cout << (vm.count("json") ? analysis::sensitivity_json(result) : analysis::sensitivity_text(result));
+  return 0;
+}
+
+int sensitivity_summary(const std::string& path, const std::string& format) {
+  if (!analysis::is_experiment_h5(path) || !analysis::has_sensitivity(path)) return -1;
+  const auto r = analysis::load_sensitivity(path);
+  std::cout << (format == "json" ? analysis::sensitivity_json(r) : analysis::sensitivity_text(r));
+  return 0;
+}
+
+int sensitivity_report(const std::string& path, const std::string& output, bool force) {
+  if (!analysis::is_experiment_h5(path) || !analysis::has_sensitivity(path)) return -1;
+  std::error_code ec;
+  if (!force && std::filesystem::exists(output, ec)) throw OutputError(output + " exists; use --force to overwrite it");
+  const auto r = analysis::load_sensitivity(path);
+  const std::string tmp = output + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << analysis::sensitivity_html(r);
+    if (!out.flush()) throw OutputError("cannot write " + output);
+  }
+  std::filesystem::rename(tmp, output, ec);
+  if (ec) throw OutputError("cannot write " + output + ": " + ec.message());
+  std::cout << "wrote " << output << "\n";
+  return 0;
+}
+
+}  // namespace lepsim::cli
