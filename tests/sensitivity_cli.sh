@@ -27,11 +27,6 @@ printf '[experiment]\nbase = "%s"\ndesign = "saltelli"\nbase_rows = 16\nreplicat
 printf '[experiment]\nbase = "%s"\ndesign = "lhs"\npoints = 4\nreplications = 2\n%s\n' "$ex" "$factors" > lhs.toml
 
 check "morris experiment" 0 "$LEPSIM" experiment morris.toml -o morris.h5 --threads 2
-check "sensitivity (text)" 0 "$LEPSIM" sensitivity morris.h5
-expect "text: Morris table ranked by mu*" grep -q "Morris elementary effects" out.txt
-expect "text: rank column and intervals" grep -Eq "^ +1 +(approvals|procurement|construction) +-?[0-9.]+ \[" out.txt
-expect "text: indices over time" grep -q "completed_cumulative over time" out.txt
-cp out.txt morris_text.txt
 check "sensitivity --json --metric" 0 "$LEPSIM" sensitivity morris.h5 --json --metric completed_cumulative@60
 /usr/bin/python3 - <<'PY' || fail=1
 import json
@@ -49,6 +44,11 @@ for c in m["columns"]:
     assert lo <= v <= hi, c
 print("ok: JSON Morris results")
 PY
+check "sensitivity (text)" 0 "$LEPSIM" sensitivity morris.h5
+expect "text: Morris table ranked by mu*" grep -q "Morris elementary effects" out.txt
+expect "text: rank column and intervals" grep -Eq "^ +1 +(approvals|procurement|construction) +-?[0-9.]+ \[" out.txt
+expect "text: indices over time" grep -q "completed_cumulative over time" out.txt
+cp out.txt morris_text.txt
 /usr/bin/python3 - <<'PY' || fail=1
 import h5py
 f = h5py.File("morris.h5", "r")
