@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <map>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -50,7 +50,8 @@ std::map<std::string, std::vector<double>> datasets(const std::string& path) {
       if (n != "factor_names" && n != "factor_paths" && n != "factor_units" && n != "factor_kinds" && n != "overrides")
         out[g + "/" + n] = root.open_group(g).read_array<double>(n);
   for (const auto& s : root.open_group("series").list())
-    for (const auto& st : root.open_group("series/" + s).list()) out["series/" + s + "/" + st] = root.open_group("series/" + s).read_array<double>(st);
+    for (const auto& st : root.open_group("series/" + s).list())
+      out["series/" + s + "/" + st] = root.open_group("series/" + s).read_array<double>(st);
   return out;
 }
 
@@ -245,14 +246,13 @@ TEST_CASE("experiment: common random numbers narrow a paired comparison", "[expe
     for (int r = 0; r < 300; ++r) sq += (m[300 + r] - m[r] - mean[k]) * (m[300 + r] - m[r] - mean[k]);
     var[k++] = sq / 299;
   }
-  INFO("variance of the paired difference: common " << var[0] << ", independent " << var[1] << ", means " << mean[0]
-                                                    << " / " << mean[1]);
-  CHECK(mean[0] > 0);                // faster procurement completes more by month 72
-  CHECK(var[0] < 0.25 * var[1]);     // measured 0.98 against 14.5, ratio 0.068 (docs/random-streams.md)
+  INFO("variance of the paired difference: common " << var[0] << ", independent " << var[1] << ", means " << mean[0] << " / "
+                                                    << mean[1]);
+  CHECK(mean[0] > 0);             // faster procurement completes more by month 72
+  CHECK(var[0] < 0.25 * var[1]);  // measured 0.98 against 14.5, ratio 0.068 (docs/random-streams.md)
 }
 
-TEST_CASE("experiment: docs/experiment-file-format.md names every dataset and attribute the writer makes",
-          "[experiment]") {
+TEST_CASE("experiment: docs/experiment-file-format.md names every dataset and attribute the writer makes", "[experiment]") {
   const Experiment ex = parse_experiment(grid_text(2), write("doc.toml", grid_text(2)));
   const std::string out = (dir() / "doc.h5").string();
   run_to(ex, out, 1);
@@ -260,7 +260,8 @@ TEST_CASE("experiment: docs/experiment-file-format.md names every dataset and at
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string doc = ss.str();
-  const std::string version = "Format version: " + std::to_string(EXPERIMENT_FORMAT_MAJOR) + "." + std::to_string(EXPERIMENT_FORMAT_MINOR);
+  const std::string version =
+      "Format version: " + std::to_string(EXPERIMENT_FORMAT_MAJOR) + "." + std::to_string(EXPERIMENT_FORMAT_MINOR);
   CHECK(doc.find(version) != std::string::npos);
   const h5::File f = h5::File::open_read(out);
   const h5::Group root = f.root();
