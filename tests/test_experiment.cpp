@@ -14,6 +14,7 @@
 
 #include "lepsim/experiment.hpp"
 #include "lepsim/h5.hpp"
+#include "lepsim/parameters.hpp"
 #include "test_support.hpp"
 
 using namespace lepsim;
@@ -99,6 +100,30 @@ TEST_CASE("experiment: grid design, last factor fastest, base point reproduces t
   CHECK(ra.completion_step == rb.completion_step);
 }
 
+TEST_CASE("experiment: a scaled stage's work scales every type's copy of it, overrides too; a wildcard team every group",
+          "[experiment]") {
+  const std::string bsf = std::string(LEPSIM_SOURCE_DIR) + "/scenarios/bsf.toml";
+  const std::string text = "[experiment]\nbase = \"" + bsf +
+                           "\"\nreplications = 1\n"
+                           "[[factor]]\npath = \"stages.procurement.work\"\nscale = true\nlevels = [1.25]\n"
+                           "[[factor]]\npath = \"authorities.*.team.design\"\nscale = true\nlevels = [0.5]\n";
+  const Experiment ex = parse_experiment(text, write("scale.toml", text));
+  const Scenario sc = scenario_at(ex, expand_design(ex)[0]);
+  int copies = 0;
+  for (std::size_t t = 0; t < sc.types.size(); ++t)
+    for (std::size_t k = 0; k < sc.types[t].stages.size(); ++k)
+      if (sc.stages[static_cast<std::size_t>(sc.types[t].stages[k].stage)].name == "procurement") {
+        CHECK(sc.types[t].stages[k].work == scaled(ex.base.types[t].stages[k].work, 1.25));
+        ++copies;
+      }
+  CHECK(copies == 2);  // sample and sample_pathfinder (whose procurement is an override)
+  for (std::size_t g = 0; g < sc.groups.size(); ++g) {
+    CHECK(sc.groups[g].team[2] == ex.base.groups[g].team[2] * 0.5);
+    for (std::size_t i = 0; i < sc.groups[g].capacity_plan.size(); ++i)
+      CHECK(sc.groups[g].capacity_plan[i].team[2] == ex.base.groups[g].capacity_plan[i].team[2] * 0.5);
+  }
+}
+
 TEST_CASE("experiment: one-at-a-time and LHS designs", "[experiment]") {
   const std::string oat = "[experiment]\nbase = \"" + EXAMPLE +
                           "\"\ndesign = \"one_at_a_time\"\nreplications = 2\n"
@@ -172,8 +197,8 @@ TEST_CASE("experiment: validation lists every problem, located", "[experiment]")
     CHECK(e.diagnostics().size() == 5);
     CHECK(all.find("e.toml:4: experiment.replications = 0") != std::string::npos);
     CHECK(all.find("e.toml:5: experiment.bogus = 1: unknown key") != std::string::npos);
-    CHECK(all.find("e.toml:6: factor[1].path = national.nowhere.capacity: no national pool") != std::string::npos);
-    CHECK(all.find("e.toml:9: factor[2] = 0: national.approvals.capacity: a pool's capacity must be") != std::string::npos);
+    CHECK(all.find("e.toml:6: factor[1].path = national.nowhere.capacity: unknown parameter") != std::string::npos);
+    CHECK(all.find("e.toml:9: factor[2] = 0: national.approvals.capacity: must be between 1 and") != std::string::npos);
     CHECK(all.find("e.toml:13: output.metrics = no_such_metric: unknown metric") != std::string::npos);
   }
 }
