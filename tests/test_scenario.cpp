@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lepsim/error.hpp"
+#include "lepsim/experiment.hpp"
 #include "lepsim/scenario.hpp"
 #include "lepsim/simulation.hpp"
 #include "test_support.hpp"
@@ -706,6 +707,10 @@ TEST_CASE("every scenario shipped in scenarios/ validates", "[scenario]") {
     if (entry.path().extension() != ".toml") continue;
     ++seen;
     INFO("scenario: " << entry.path().string());
+    if (entry.path().parent_path().filename() == "experiments") {  // experiment files (docs/experiments.md)
+      CHECK_NOTHROW(load_experiment(entry.path().string()));
+      continue;
+    }
     try {
       const Scenario s = load_scenario(entry.path().string());
       CHECK(!s.name.empty());

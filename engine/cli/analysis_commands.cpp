@@ -13,6 +13,7 @@
 
 #include "commands.hpp"
 #include "lepsim/analysis/compare.hpp"
+#include "lepsim/analysis/experiment_reader.hpp"
 #include "lepsim/analysis/export.hpp"
 #include "lepsim/analysis/figures.hpp"
 #include "lepsim/analysis/report.hpp"
@@ -304,6 +305,11 @@ int cmd_summary(const std::vector<std::string>& args) {
   const std::string format = format_choice(p.vm);
   if (const int rc = sensitivity_summary(p.vm["run-file"].as<std::vector<std::string>>()[0], format); rc >= 0) return rc;
   const analysis::FigureOptions fo = figure_options(p.vm);
+  if (const std::string f = p.vm["run-file"].as<std::vector<std::string>>()[0]; analysis::is_experiment_file(f)) {
+    const auto ex = analysis::read_experiment(f);  // experiment files: docs/experiments.md
+    std::cout << (format == "csv" ? analysis::experiment_csv(ex, fo.level) : analysis::experiment_summary_text(ex, fo.level));
+    return 0;
+  }
   const auto run = open_run(p.vm["run-file"].as<std::vector<std::string>>()[0], p.vm);
   const auto figs = analysis::headline_figures(*run, fo);
   const std::string out = format == "json" ? summary_json(run->metadata(), figs, fo.level)
@@ -332,6 +338,11 @@ int cmd_report(const std::vector<std::string>& args) {
   if (!p.vm.count("force") && std::filesystem::exists(ro.output_path, ec))
     throw OutputError(ro.output_path + " exists; use --force to overwrite it");
   install_signal_handlers();
+  if (analysis::is_experiment_file(path)) {  // experiment files: docs/experiments.md
+    analysis::write_text_file(ro.output_path, analysis::experiment_report_html(analysis::read_experiment(path), ro.figures.level));
+    std::cout << "wrote " << ro.output_path << "\n";
+    return 0;
+  }
   const auto run = open_run(path, p.vm);
   analysis::write_report(*run, ro);
   std::cout << "wrote " << ro.output_path << "\n";
@@ -442,6 +453,14 @@ int cmd_export(const std::vector<std::string>& args) {
   if (!p.vm.count("run-file")) throw UsageError("export needs a run file: lepsim export RUN.h5 --to DIR");
   if (!p.vm.count("to")) throw UsageError("export needs --to DIR: the folder for the CSV files");
   install_signal_handlers();
+  if (const std::string f = p.vm["run-file"].as<std::vector<std::string>>()[0]; analysis::is_experiment_file(f)) {
+    const std::string file = (std::filesystem::path(p.vm["to"].as<std::string>()) / "points.csv").string();
+    std::filesystem::create_directories(p.vm["to"].as<std::string>());  // experiment files: docs/experiments.md
+    if (!p.vm.count("force") && std::filesystem::exists(file)) throw OutputError(file + " exists; use --force to overwrite it");
+    analysis::write_text_file(file, analysis::experiment_csv(analysis::read_experiment(f), 0.95));
+    std::cout << "wrote " << file << "\n";
+    return 0;
+  }
   const auto run = open_run(p.vm["run-file"].as<std::vector<std::string>>()[0], p.vm);
   const auto files = analysis::export_csv(*run, p.vm["to"].as<std::string>(), p.vm.count("force") > 0);
   std::cout << "wrote " << files.size() << " CSV files in " << p.vm["to"].as<std::string>() << "\n";

@@ -3,6 +3,8 @@
 
 #include "lepsim/experiment.hpp"
 
+#include "lepsim/parameters.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -51,29 +53,10 @@ std::string number_text(double x) {
 }
 
 // ---------------------------------------------------------------------------
-// Parameter paths.
-// ADAPTER: replace with params's API (read a parameter by path; derive a validated
-// Scenario with it changed or a distribution scaled; validate(const Scenario&)).
-
-Distribution scaled(const Distribution& d, double s) {
-  const auto p = d.params();
-  auto times = [s](std::vector<double> v) {
-    for (double& x : v) x *= s;
-    return v;
-  };
-  switch (d.kind()) {
-    case DistKind::Fixed: return Distribution::fixed(p[0] * s);
-    case DistKind::Uniform: return Distribution::uniform(p[0] * s, p[1] * s);
-    case DistKind::Triangular: return Distribution::triangular(p[0] * s, p[1] * s, p[2] * s);
-    case DistKind::Pert: return Distribution::pert(p[0] * s, p[1] * s, p[2] * s, p[3]);
-    case DistKind::Normal: return Distribution::normal(p[0] * s, p[1] * s, p[2] * s, p[3] * s);
-    case DistKind::Lognormal: return Distribution::lognormal(p[0] * s, p[1] * s);
-    case DistKind::Exponential: return Distribution::exponential(p[0] * s);
-    case DistKind::Discrete: return Distribution::discrete(times(d.values()), d.weights());
-    case DistKind::Empirical: return Distribution::empirical(times(d.observations()));
-  }
-  return d;
-}
+// Parameter paths: the parameter registry (lepsim/parameters.hpp) with three additions of
+// the experiment layer (docs/experiments.md, "Parameter paths"): `authorities.*.KEY` (every
+// group), a scaled team also scales the team's capacity-plan steps, a scaled stage's work
+// also scales the types' overrides of it, and `partnering.mandated_practices` as a count.
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -88,113 +71,46 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-template <class T>
-int index_of(const std::vector<T>& v, const std::string& name) {
-  for (std::size_t i = 0; i < v.size(); ++i)
-    if (v[i].name == name) return static_cast<int>(i);
-  return -1;
-}
-int index_of_name(const std::vector<std::string>& v, const std::string& name) {
-  auto it = std::find(v.begin(), v.end(), name);
-  return it == v.end() ? -1 : static_cast<int>(it - v.begin());
+//! The first rule of a ScenarioError, without its location (the factor's line is given instead).
+std::string rule_of(const ScenarioError& e) {
+  if (e.diagnostics().empty()) return e.what();
+  const Diagnostic& d = e.diagnostics().front();
+  return d.rule.empty() ? e.what() : d.rule;
 }
 
-//! The real-valued parameters of the mechanisms reachable by path: [low, high] domain.
-struct MechanismParam {
-  const char* path;
-  double* (*at)(Scenario&);
-  double low, high;
-};
-const MechanismParam MECHANISM_PARAMS[] = {
-    {"partnering.long_run", [](Scenario& s) { return &s.mechanisms.partnering.long_run; }, 1e-9, 1 - 1e-9},
-    {"partnering.recovery", [](Scenario& s) { return &s.mechanisms.partnering.recovery; }, 0, 1e9},
-    {"partnering.volatility", [](Scenario& s) { return &s.mechanisms.partnering.volatility; }, 0, 1e9},
-    {"partnering.productivity", [](Scenario& s) { return &s.mechanisms.partnering.productivity; }, 0, 1.999},
-    {"disputes.base_rate", [](Scenario& s) { return &s.mechanisms.disputes.base_rate; }, 0, 1},
-    {"disputes.health_sensitivity", [](Scenario& s) { return &s.mechanisms.disputes.health_sensitivity; }, 0, 1e9},
-    {"capacity.attrition", [](Scenario& s) { return &s.mechanisms.capacity.attrition; }, 0, 1},
-    {"capacity.cost_per_fte_month", [](Scenario& s) { return &s.mechanisms.capacity.cost_per_fte_month; }, 0, 1e9},
-    {"costs.delay_overrun", [](Scenario& s) { return &s.mechanisms.costs.delay_overrun; }, 0, 1e9},
-    {"costs.health_overrun", [](Scenario& s) { return &s.mechanisms.costs.health_overrun; }, 0, 1.999},
-    {"funding.annual_envelope", [](Scenario& s) { return &s.mechanisms.funding.annual_envelope; }, 1e-9, 1e12},
-    {"market.price_elasticity", [](Scenario& s) { return &s.mechanisms.market.price_elasticity; }, 0, 1e9},
-    {"market.duration_elasticity", [](Scenario& s) { return &s.mechanisms.market.duration_elasticity; }, 0, 1e9},
-    {"market.reference_workload", [](Scenario& s) { return &s.mechanisms.market.reference_workload; }, 1e-9, 1e12},
-    {"exclusivity.threshold", [](Scenario& s) { return &s.mechanisms.exclusivity.threshold; }, 0, 1},
-    {"exclusivity.act_probability", [](Scenario& s) { return &s.mechanisms.exclusivity.act_probability; }, 0, 1},
-};
-
-bool mechanism_enabled(const Scenario& s, const std::string& table) {
-  const Mechanisms& m = s.mechanisms;
-  if (table == "partnering") return m.partnering.enabled;
-  if (table == "disputes") return m.disputes.enabled;
-  if (table == "capacity") return m.capacity.enabled;
-  if (table == "costs") return m.costs.enabled;
-  if (table == "funding") return m.funding.enabled;
-  if (table == "market") return m.market.enabled;
-  if (table == "exclusivity") return m.exclusivity.enabled;
-  return true;
-}
-
-//! Applies (or, with `sc` null-equivalent dry run, checks) one factor value. Returns "" when
-//! it applied, otherwise the rule broken. `base` receives the base value when known.
-std::string apply_path(Scenario& sc, const std::string& path, bool scale, double value, double* base) {
+//! The registry paths a factor's path stands for: `authorities.*.` expanded over the groups;
+//! with a scale, a team's capacity-plan steps and a stage's type overrides added.
+std::vector<std::string> expand_path(const Scenario& sc, const std::string& path, bool scale) {
+  std::vector<std::string> out;
   const auto parts = split(path, '.');
+  if (parts.size() >= 3 && parts[0] == "authorities" && parts[1] == "*") {
+    const std::string rest = path.substr(std::string("authorities.*.").size());
+    for (const auto& g : sc.groups) out.push_back("authorities." + g.name + "." + rest);
+  } else {
+    out.push_back(path);
+  }
+  if (!scale) return out;
+  const auto all = parameter_paths(sc);
+  std::vector<std::string> more;
+  for (const auto& p : out) {
+    const auto q = split(p, '.');
+    if (q.size() == 4 && q[0] == "authorities" && q[2] == "team") {
+      const std::string prefix = "authorities." + q[1] + ".capacity_plan[", suffix = "].team." + q[3];
+      for (const auto& a : all)
+        if (a.rfind(prefix, 0) == 0 && a.size() > suffix.size() &&
+            a.compare(a.size() - suffix.size(), suffix.size(), suffix) == 0)
+          more.push_back(a);
+    }
+  }
+  out.insert(out.end(), more.begin(), more.end());
+  return out;
+}
+
+//! Applies one factor value to `sc`. Returns "" when it applied, otherwise the rule broken.
+//! `base` receives the base value (1 for a scale).
+std::string apply_path(Scenario& sc, const std::string& path, bool scale, double value, double* base) {
   if (!std::isfinite(value)) return "must be a finite number";
   if (scale && !(value > 0)) return "a scale must be > 0";
-  // national.<pool>.capacity
-  if (parts.size() == 3 && parts[0] == "national" && parts[2] == "capacity") {
-    const int p = index_of(sc.pools, parts[1]);
-    if (p < 0) return "no national pool '" + parts[1] + "' in the base scenario";
-    int& cap = sc.pools[static_cast<std::size_t>(p)].capacity;
-    if (base) *base = scale ? 1.0 : cap;
-    const double v = scale ? cap * value : value;
-    if (v != std::round(v) && !scale) return "a pool's capacity is a whole number of tokens";
-    if (std::round(v) < 1 || v > 1e9) return "a pool's capacity must be between 1 and 1e9";
-    cap = static_cast<int>(std::round(v));
-    return "";
-  }
-  // stages.<stage>.work (scale only): the stage's distribution and every type's copy of it.
-  if (parts.size() == 3 && parts[0] == "stages" && parts[2] == "work") {
-    const int st = index_of(sc.stages, parts[1]);
-    if (st < 0) return "no stage '" + parts[1] + "' in the base scenario";
-    if (base) *base = 1.0;
-    if (!scale) return "a stage's work is a distribution: vary it with scale = true";
-    sc.stages[static_cast<std::size_t>(st)].work = scaled(sc.stages[static_cast<std::size_t>(st)].work, value);
-    for (auto& t : sc.types)
-      for (auto& ts : t.stages)
-        if (ts.stage == st) ts.work = scaled(ts.work, value);
-    return "";
-  }
-  // authorities.<group|*>.team.<discipline>: the team at entry and in every capacity-plan step.
-  if (parts.size() == 4 && parts[0] == "authorities" && parts[2] == "team") {
-    const int d = index_of_name(sc.disciplines, parts[3]);
-    if (d < 0) return "no discipline '" + parts[3] + "' in the base scenario";
-    bool any = false;
-    for (auto& g : sc.groups) {
-      if (parts[1] != "*" && g.name != parts[1]) continue;
-      auto& x = g.team[static_cast<std::size_t>(d)];
-      if (base && !any) *base = scale ? 1.0 : x;
-      any = true;
-      x = scale ? x * value : value;
-      if (x < 0) return "a team must be >= 0 FTE";
-      if (scale)
-        for (auto& step : g.capacity_plan) step.team[static_cast<std::size_t>(d)] *= value;
-    }
-    if (!any) return "no authority group '" + parts[1] + "' in the base scenario";
-    return "";
-  }
-  // authorities.<group|*>.schools (scale only).
-  if (parts.size() == 3 && parts[0] == "authorities" && parts[2] == "schools") {
-    if (base) *base = 1.0;
-    if (!scale) return "schools per authority is a distribution: vary it with scale = true";
-    bool any = false;
-    for (auto& g : sc.groups)
-      if (parts[1] == "*" || g.name == parts[1]) g.schools = scaled(g.schools, value), any = true;
-    if (!any) return "no authority group '" + parts[1] + "' in the base scenario";
-    return "";
-  }
-  // partnering.mandated_practices: how many practices are mandated, first k in PRACTICE_NAMES order.
   if (path == "partnering.mandated_practices") {
     if (!sc.mechanisms.partnering.enabled) return "the base scenario has no [partnering] mechanism";
     auto& m = sc.mechanisms.partnering.mandated;
@@ -205,24 +121,103 @@ std::string apply_path(Scenario& sc, const std::string& path, bool scale, double
     m = static_cast<std::uint8_t>((1u << static_cast<unsigned>(value)) - 1u);
     return "";
   }
-  for (const auto& mp : MECHANISM_PARAMS) {
-    if (path != mp.path) continue;
-    if (!mechanism_enabled(sc, parts[0])) return "the base scenario has no [" + parts[0] + "] mechanism";
-    double& x = *mp.at(sc);
-    if (base) *base = scale ? 1.0 : x;
-    const double v = scale ? x * value : value;
-    if (v < mp.low || v > mp.high)
-      return "must be in [" + number_text(mp.low) + ", " + number_text(mp.high) + "], got " + number_text(v);
-    x = v;
-    return "";
+  const auto paths = expand_path(sc, path, scale);
+  if (paths.empty()) return "no authority group in the base scenario";
+  // A scaled stage's work: every project type's copy of it is scaled once, overrides included.
+  const auto parts = split(path, '.');
+  std::vector<std::vector<Distribution>> type_work;
+  if (scale && parts.size() == 3 && parts[0] == "stages" && parts[2] == "work")
+    for (const auto& t : sc.types) {
+      type_work.emplace_back();
+      for (const auto& ts : t.stages) type_work.back().push_back(ts.work);
+    }
+  try {
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      const ParamValue now = get_parameter(sc, paths[i]);
+      if (base && i == 0) {
+        if (scale)
+          *base = 1.0;
+        else if (const auto* d = std::get_if<double>(&now))
+          *base = *d;
+        else if (const auto* n = std::get_if<std::int64_t>(&now))
+          *base = static_cast<double>(*n);
+        else if (const auto* b = std::get_if<bool>(&now))
+          *base = *b ? 1.0 : 0.0;
+      }
+      if (scale) {
+        if (std::holds_alternative<std::int64_t>(now)) {  // a whole number scaled: rounded
+          sc = with_parameter(
+              sc, paths[i],
+              static_cast<std::int64_t>(std::llround(static_cast<double>(std::get<std::int64_t>(now)) * value)));
+        } else if (std::holds_alternative<bool>(now)) {
+          return "a yes/no parameter cannot be scaled";
+        } else {
+          sc = with_scaled_parameter(sc, paths[i], value);
+        }
+      } else if (std::holds_alternative<std::int64_t>(now)) {
+        if (value != std::round(value)) return "a whole number (levels must be whole; ranges are rounded)";
+        sc = with_parameter(sc, paths[i], static_cast<std::int64_t>(value));
+      } else if (std::holds_alternative<Distribution>(now)) {
+        sc = with_parameter(sc, paths[i], Distribution::fixed(value));
+      } else if (std::holds_alternative<bool>(now)) {
+        if (value != 0 && value != 1) return "a yes/no parameter takes 0 or 1";
+        sc = with_parameter(sc, paths[i], value == 1);
+      } else {
+        sc = with_parameter(sc, paths[i], value);
+      }
+    }
+  } catch (const ScenarioError& e) {
+    return rule_of(e);
   }
-  return "unknown parameter path (known: national.POOL.capacity, stages.STAGE.work (scale), "
-         "authorities.GROUP.team.DISCIPLINE, authorities.GROUP.schools (scale), partnering.mandated_practices, "
-         "and the mechanisms' real-valued parameters, docs/experiments.md)";
+  if (!type_work.empty()) {
+    const auto st = static_cast<int>(
+        std::find_if(sc.stages.begin(), sc.stages.end(), [&](const Stage& x) { return x.name == parts[1]; }) -
+        sc.stages.begin());
+    for (std::size_t t = 0; t < sc.types.size(); ++t)
+      for (std::size_t k = 0; k < sc.types[t].stages.size(); ++k)
+        if (sc.types[t].stages[k].stage == st) sc.types[t].stages[k].work = scaled(type_work[t][k], value);
+  }
+  return "";
 }
 
-bool is_whole_path(const std::string& path) {
-  return path == "partnering.mandated_practices" || (path.rfind("national.", 0) == 0 && path.size() > 9);
+//! A problem with the path itself (unknown, or not a value a factor can set); "" when none.
+std::string path_problem(const Scenario& sc, const std::string& path, bool scale) {
+  if (path == "partnering.mandated_practices") {
+    if (!sc.mechanisms.partnering.enabled) return "the base scenario has no [partnering] mechanism";
+    return scale ? "a count of practices cannot be scaled" : "";
+  }
+  const Mechanisms& m = sc.mechanisms;
+  const std::pair<const char*, bool> tables[] = {{"setup", m.setup.enabled},
+                                                 {"partnering", m.partnering.enabled},
+                                                 {"disputes", m.disputes.enabled},
+                                                 {"capacity", m.capacity.enabled},
+                                                 {"costs", m.costs.enabled},
+                                                 {"funding", m.funding.enabled},
+                                                 {"market", m.market.enabled},
+                                                 {"transformation", m.transformation.enabled},
+                                                 {"exclusivity", m.exclusivity.enabled}};
+  const std::string table = split(path, '.').front();
+  for (const auto& [name, on] : tables)
+    if (table == name && !on) return "the base scenario has no [" + table + "] mechanism, so this would change nothing";
+  const auto paths = expand_path(sc, path, scale);
+  if (paths.empty()) return "no authority group in the base scenario";
+  try {
+    (void)parameter_spec(sc, paths.front());
+    (void)get_parameter(sc, paths.front());
+  } catch (const ScenarioError& e) {
+    return rule_of(e);
+  }
+  return "";
+}
+
+bool is_whole_path(const Scenario& sc, const std::string& path) {
+  if (path == "partnering.mandated_practices") return true;
+  try {
+    const auto paths = expand_path(sc, path, false);
+    return !paths.empty() && std::holds_alternative<std::int64_t>(get_parameter(sc, paths.front()));
+  } catch (const ScenarioError&) {
+    return false;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -246,7 +241,7 @@ double factor_value(const Factor& f, double u) {
     return f.levels[k];
   }
   const double v = (*f.range)[0] + u * ((*f.range)[1] - (*f.range)[0]);
-  return is_whole_path(f.path) && !f.scale ? std::round(v) : v;
+  return f.whole ? std::round(v) : v;
 }
 
 std::vector<std::vector<double>> lhs_unit(std::int64_t n, std::size_t k, SplitMix& g) {
@@ -522,14 +517,12 @@ Experiment parse_experiment(const std::string& text, const std::string& path) {
         if ((design == "saltelli" || design == "morris") && !fac.range)
           err(fac.line, at + ".range", "", "a " + design + " design needs a range [low, high] for every factor");
         if (base_ok && !fac.path.empty()) {
-          Scenario probe = ex.base;
-          const double v = fac.scale ? 1.0 : 0.0;
-          std::string rule = apply_path(probe, fac.path, fac.scale, v, &fac.base);
-          // The probe value may break a domain rule; only path problems matter here.
-          if (rule.rfind("unknown parameter path", 0) == 0 || rule.rfind("no ", 0) == 0 || rule.rfind("the base", 0) == 0 ||
-              rule.find("vary it with scale") != std::string::npos || rule.find("cannot be scaled") != std::string::npos)
+          if (const std::string rule = path_problem(ex.base, fac.path, fac.scale); !rule.empty()) {
             err(fac.line, at + ".path", fac.path, rule);
-          else {
+          } else {
+            Scenario probe = ex.base;
+            (void)apply_path(probe, fac.path, fac.scale, 1.0, &fac.base);  // reads the base value
+            fac.whole = !fac.scale && is_whole_path(ex.base, fac.path);
             std::vector<double> check = fac.levels;
             if (fac.range) check.push_back((*fac.range)[0]), check.push_back((*fac.range)[1]);
             for (double x : check) {

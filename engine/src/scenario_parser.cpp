@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -14,11 +15,16 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <toml.hpp>
 
 #include "lepsim/error.hpp"
+#include "lepsim/parameters.hpp"
 #include "lepsim/scenario.hpp"
+#include "lepsim/text.hpp"
+#include "scenario_internal.hpp"
 
 namespace lepsim {
 namespace {
@@ -26,35 +32,14 @@ namespace {
 using TValue = toml::basic_value<toml::discard_comments, std::map, std::vector>;
 using TTable = TValue::table_type;
 
-//! A string as a one-line TOML basic string, for messages.
-std::string quote(const std::string& str) {
-  std::string out = "\"";
-  for (char c : str) {
-    if (c == '"' || c == '\\') out += '\\', out += c;
-    else if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-      out += b;
-    } else out += c;
-  }
-  return out + "\"";
-}
+using detail::did_you_mean;
 
 std::string value_text(const TValue& v) {
   switch (v.type()) {
-    case toml::value_t::string: return quote(v.as_string().str);
+    case toml::value_t::string: return quoted_string(v.as_string().str);
     case toml::value_t::table: return "{...}";
     case toml::value_t::array: return "[...]";
-    case toml::value_t::floating: {  // shortest text that reads back the same: 0.3, not 0.29999999999999999
-      const double x = v.as_floating();
-      char buf[32];
-      const auto res = std::to_chars(buf, buf + sizeof buf, x);
-      std::string s(buf, res.ptr);
-      if (std::isfinite(x) && s.find_first_of(".e") == std::string::npos) s += ".0";  // still a float: 2.0
-      return s;
-    }
+    case toml::value_t::floating: return toml_float(v.as_floating());  // 0.3, not 0.29999999999999999; 2.0 stays a float
     default: {
       std::ostringstream os;
       os << toml::format(v);
@@ -69,28 +54,6 @@ std::string type_name(const TValue& v) {
   std::ostringstream os;
   os << v.type();
   return os.str();
-}
-
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-std::string did_you_mean(const std::string& word, const std::vector<std::string>& choices) {
-  std::string best;
-  std::size_t best_d = 3;  // suggest only close matches
-  for (const auto& c : choices) {
-    const std::size_t d = edit_distance(word, c);
-    if (d < best_d) best_d = d, best = c;
-  }
-  return best.empty() ? "" : " (did you mean '" + best + "'?)";
 }
 
 std::string join(const std::vector<std::string>& words) {
@@ -204,55 +167,8 @@ int too_deep(const std::string& t, int limit) {
   return 0;
 }
 
-//! Shortest text that reads back as the same double ("2", "-0.5", "-inf").
-std::string num_text(double x) {
-  char buf[32];
-  const auto res = std::to_chars(buf, buf + sizeof buf, x);
-  return std::string(buf, res.ptr);
-}
 
-//! A large whole number in plain digits ("6000000", not "6e+06").
-std::string count_text(double x) {
-  return std::fabs(x) < 9e15 ? std::to_string(static_cast<long long>(std::round(x))) : num_text(x);
-}
-
-//! A distribution for messages: a bare number as written, a table as the distribution it makes.
-std::string dist_text(const TValue& v, const Distribution& d) {
-  return v.is_table() ? d.describe() : value_text(v);
-}
-
-const std::vector<std::string> TOP_LEVEL_KEYS = {
-    "scenario", "time",    "run",     "output",  "disciplines", "national", "stages",         "project_types", "authorities", "lep",
-    "setup",    "partnering", "disputes", "capacity", "costs",     "funding",  "market", "transformation", "exclusivity"};
-
-//! An allowed range for a number; rule text like "must be >= 0" or "must be between 0 and 1".
-struct Range {
-  double lo = -std::numeric_limits<double>::infinity();
-  double hi = std::numeric_limits<double>::infinity();
-  bool lo_open = false, hi_open = false;
-
-  bool holds(double x) const {
-    return (lo_open ? x > lo : x >= lo) && (hi_open ? x < hi : x <= hi);
-  }
-  std::string rule() const {
-    const bool bounded_lo = std::isfinite(lo), bounded_hi = std::isfinite(hi);
-    if (bounded_lo && !bounded_hi) return std::string("must be ") + (lo_open ? "> " : ">= ") + num_text(lo);
-    if (!bounded_lo && bounded_hi) return std::string("must be ") + (hi_open ? "< " : "<= ") + num_text(hi);
-    if (!lo_open && !hi_open) return "must be between " + num_text(lo) + " and " + num_text(hi);
-    return std::string("must be ") + (lo_open ? "> " : ">= ") + num_text(lo) + " and " + (hi_open ? "< " : "<= ") +
-           num_text(hi);
-  }
-};
-
-constexpr double INF = std::numeric_limits<double>::infinity();
-const Range ANY{};                            // finite is checked for every number
-const Range NONNEG{0, INF};
-const Range POSITIVE{0, INF, true};
-const Range UNIT{0, 1};                       // probabilities, thresholds
-const Range OPEN_UNIT{0, 1, true, true};      // levels that go through a logit
-const Range EFFECT{0, 1.9};                   // multipliers 1 + e x (x - 0.5) with x in [0, 1] stay > 0
-const Range AT_LEAST_ONE{1, INF};
-const std::string EFFECT_WHY = " (so that the multiplier 1 + e x (0.5 - q) stays > 0 for q in [0, 1])";
+const std::vector<std::string> TOP_LEVEL_KEYS = table_keys("");
 
 const std::vector<std::string> PRACTICE_LIST(PRACTICE_NAMES, PRACTICE_NAMES + PRACTICES);
 const std::vector<std::string> SCORECARD_WEIGHTS = {"cost", "quality", "time", "volume"};
@@ -284,6 +200,7 @@ class Parser {
   }
   TValue read_toml(const std::string& text, const std::string& path) const;
   TValue with_bases(TValue root, const std::string& path, std::vector<std::string>& chain, Scenario& s);
+  void merge_groups(TValue& base, const TValue& over);
   void error_at(const TValue& v, const std::string& key, const std::string& rule) {
     error(v, key, value_text(v), rule);
   }
@@ -430,18 +347,7 @@ class Parser {
     return out;
   }
 
-  //! A name used as a key or reference: letters, digits, '_' and '-'.
-  void check_name(const TValue& at, const std::string& key, const std::string& name) {
-    const bool ok = !name.empty() && name.size() <= 64 &&
-                    std::all_of(name.begin(), name.end(), [](char c) {
-                      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-                    });
-    if (!ok) error(at, key, quote(name), "names use 1-64 letters, digits, '_' or '-'");
-  }
-
   std::optional<Distribution> distribution(const TValue& v, const std::string& full);
-  void check_nonnegative_support(const TValue& v, const std::string& full, const Distribution& d,
-                                 bool positive_mean);
   std::vector<double> discipline_table(const TValue& v, const std::string& full, const Scenario& s);
 
   void parse_meta(const TValue& root, Scenario& s);
@@ -453,35 +359,33 @@ class Parser {
   void parse_stages(const TValue& root, Scenario& s);
   void parse_types(const TValue& root, Scenario& s);
   void parse_authorities(const TValue& root, Scenario& s);
-  void cross_check(const TValue& root, Scenario& s);
 
   // Partnership mechanisms (docs/scenario-format.md, "Partnership mechanisms").
-  bool number_in(const TValue& t, const std::string& key, const std::string& path, double& out, const Range& r,
-                 const std::string& why = "", bool required = false);
+  void registry_values(const TValue& t, const std::string& pattern, const std::string& path, const ParamIndex& idx,
+                       Scenario& s);
   void probability(const TValue& v, const std::string& full, double& out);
+  const std::unordered_map<std::string, int>& stage_index(const Scenario& s);
+  std::string unknown_stage(const std::string& name, const Scenario& s) const;
   std::optional<int> stage_ref(const TValue& t, const std::string& key, const std::string& path, bool required,
                                const Scenario& s);
   std::vector<int> stage_refs(const TValue& t, const std::string& key, const std::string& path, bool required,
                               const Scenario& s);
-  void support_within(const TValue& t, const std::string& key, const std::string& path, Distribution& out, double lo,
-                      double hi);
-  void nonnegative_distribution(const TValue& t, const std::string& key, const std::string& path, Distribution& out,
-                                bool positive);
   void named_numbers(const TValue& t, const std::string& key, const std::string& path,
-                     const std::vector<std::string>& names, const std::string& what, double* out, const Range& r);
-  const TValue* mechanism(const TValue& root, const std::string& name, std::vector<std::string> keys, bool& enabled);
-  void parse_group_setup(const TValue& v, const std::string& path, AuthoritySetup& a);
-  void parse_capacity_plan(const TValue& v, const std::string& path, AuthorityGroup& g, const Scenario& s);
+                     const std::vector<std::string>& names, const std::string& what, double* out, bool nonnegative);
+  const TValue* mechanism(const TValue& root, const std::string& name, bool& enabled);
+  void parse_group_setup(const TValue& v, const std::string& path, std::size_t gi, Scenario& s);
+  void parse_capacity_plan(const TValue& v, const std::string& path, std::size_t gi, Scenario& s);
   void parse_mechanisms(const TValue& root, Scenario& s);
-  void check_funding(Scenario& s);
+  void report(const Scenario& s);
+  const TValue* locate(const std::string& key, bool& exact) const;
 
+  std::unordered_map<std::string, int> stage_index_, discipline_index_;  //!< stage name -> index, once the stages are read
+  //! validate() names capacity-plan steps in canonical order; the file in its own: (from, to) key prefixes.
+  std::vector<std::pair<std::string, std::string>> alias_;
   std::map<std::string, const TValue*> mechanism_values_;  //!< top-level mechanism tables present
-  bool horizon_known_ = false;  //!< [time] gave a valid horizon (the plan is checked against it)
-  std::vector<std::pair<const TValue*, std::string>> after_lep_steps_;  //!< plan steps with after_lep = true
 
   // Lines of named things, for messages from cross-checks.
-  std::map<std::string, const TValue*> stage_values_, type_values_;
-  std::vector<const TValue*> group_values_;
+  std::map<std::string, const TValue*> stage_values_;
   std::vector<std::vector<std::string>> stage_after_names_;  // parallel to s.stages
   std::vector<std::string> stage_milestone_names_;
   std::vector<std::string> stage_pool_names_;
@@ -503,7 +407,7 @@ std::optional<Distribution> Parser::distribution(const TValue& v, const std::str
   const std::vector<std::string> kinds = {"fixed", "uniform", "triangular", "pert", "normal",
                                           "lognormal", "exponential", "discrete", "empirical"};
   if (!kind) {
-    error(*find(v, "dist"), full + ".dist", quote(*name),
+    error(*find(v, "dist"), full + ".dist", quoted_string(*name),
           "unknown distribution" + did_you_mean(*name, kinds) + "; one of: " + join(kinds));
     return std::nullopt;
   }
@@ -610,42 +514,26 @@ std::optional<Distribution> Parser::distribution(const TValue& v, const std::str
 }
 
 //! Durations, counts and months: every value the distribution can produce must be >= 0.
-void Parser::check_nonnegative_support(const TValue& v, const std::string& full, const Distribution& d,
-                                       bool positive_mean) {
-  if (d.min_value() < 0.0)
-    error(v, full, dist_text(v, d), "can take negative values (lowest " + num_text(d.min_value()) +
-                                     "); durations, counts and months must be >= 0" +
-                                     (d.kind() == DistKind::Normal ? " (truncate with min = 0)" : ""));
-  else if (positive_mean && !(d.max_value() > 0.0))
-    error(v, full, dist_text(v, d), "must be > 0");
-}
-
 std::vector<double> Parser::discipline_table(const TValue& v, const std::string& full, const Scenario& s) {
   std::vector<double> out(s.disciplines.size(), 0.0);
   if (!v.is_table()) {
     error_at(v, full, "must be a table of discipline = FTE, e.g. { client = 2, design = 1.5 }");
     return out;
   }
+  if (discipline_index_.size() != s.disciplines.size()) {
+    discipline_index_.clear();
+    for (std::size_t k = 0; k < s.disciplines.size(); ++k) discipline_index_.emplace(s.disciplines[k], static_cast<int>(k));
+  }
   for (const auto& [k, fte] : v.as_table()) {
-    const auto it = std::find(s.disciplines.begin(), s.disciplines.end(), k);
-    if (it == s.disciplines.end()) {
+    const auto it = discipline_index_.find(k);
+    if (it == discipline_index_.end()) {
       error(fte, full + "." + k, value_text(fte),
             "unknown discipline" + did_you_mean(k, s.disciplines) +
                 (s.disciplines.empty() ? "; no disciplines are declared (disciplines = [...] goes above the first [table] header)"
                                        : "; declared: " + join(s.disciplines)));
       continue;
     }
-    auto x = number_value(fte, full + "." + k);
-    if (!x) continue;
-    if (*x < 0) {
-      error_at(fte, full + "." + k, "must be >= 0 FTE");
-      continue;
-    }
-    if (*x > 1e6) {
-      error_at(fte, full + "." + k, "must be <= 1e6 FTE");
-      continue;
-    }
-    out[static_cast<std::size_t>(it - s.disciplines.begin())] = *x;
+    if (auto x = number_value(fte, full + "." + k)) out[static_cast<std::size_t>(it->second)] = *x;  // range: validate()
   }
   return out;
 }
@@ -653,7 +541,7 @@ std::vector<double> Parser::discipline_table(const TValue& v, const std::string&
 void Parser::parse_meta(const TValue& root, Scenario& s) {
   const TValue* t = table(root, "scenario", "", true);
   if (!t) return;
-  check_keys(*t, "scenario", {"name", "description", "plan"});
+  check_keys(*t, "scenario", table_keys("scenario"));
   s.name = string(*t, "name", "scenario", true).value_or("");
   s.description = string(*t, "description", "scenario", false).value_or("");
 }
@@ -661,7 +549,7 @@ void Parser::parse_meta(const TValue& root, Scenario& s) {
 void Parser::parse_time(const TValue& root, Scenario& s) {
   const TValue* t = table(root, "time", "", true);
   if (!t) return;
-  check_keys(*t, "time", {"start", "step_months", "horizon_months"});
+  check_keys(*t, "time", table_keys("time"));
   if (auto start = string(*t, "start", "time", true)) {
     // Exactly YYYY-MM: four digits, a dash, two digits.
     const std::string& d = *start;
@@ -673,27 +561,11 @@ void Parser::parse_time(const TValue& root, Scenario& s) {
     s.time.start_year = y;
     s.time.start_month = m;
   }
-  // step_months defaults to one month (docs/model.md, "Time steps").
-  const auto step = find(*t, "step_months") ? number(*t, "step_months", "time", true) : std::optional<double>(1.0);
-  const auto horizon = number(*t, "horizon_months", "time", true);
-  if (step && !(*step > 0 && *step <= 12)) error_at(*find(*t, "step_months"), "time.step_months", "must be > 0 and <= 12");
-  if (horizon && !(*horizon > 0)) error_at(*find(*t, "horizon_months"), "time.horizon_months", "must be > 0");
-  if (step && horizon && *step > 0 && *horizon > 0) {
-    const double steps = std::max(1.0, std::ceil(*horizon / *step - 1e-9));  // a sliver of a step is a step
-    if (steps > 1e6)
-      error_at(*find(*t, "horizon_months"), "time.horizon_months",
-               "gives " + count_text(steps) + " steps of " + num_text(*step) + " months; at most 1000000 steps");
-    else {
-      s.time.step_months = *step;
-      s.time.horizon_months = *horizon;
-      s.time.steps = static_cast<int>(steps);
-      horizon_known_ = true;
-    }
-  }
+  registry_values(*t, "time", "time", {}, s);  // steps: refresh_derived(); the grid's rules: validate()
 }
 
 //! `[scenario] plan = [[month, cumulative_projects], ...]`: the stated plan the runs are
-//! drawn against (docs/scenario-format.md). Checked after [time], for the horizon.
+//! drawn against (docs/scenario-format.md).
 void Parser::parse_plan(const TValue& root, Scenario& s) {
   const TValue* t = find(root, "scenario");
   if (!t || !t->is_table()) return;
@@ -722,35 +594,15 @@ void Parser::parse_plan(const TValue& root, Scenario& s) {
     const TValue &mv = p.as_array()[0], &cv = p.as_array()[1];
     const auto month = number_value(mv, pk + "[0]");
     const auto count = number_value(cv, pk + "[1]");
-    if (month) {
-      if (!(*month > 0) || (horizon_known_ && *month > s.time.horizon_months))
-        error_at(mv, pk + "[0]",
-                 horizon_known_ ? "must be > 0 and <= time.horizon_months (" + num_text(s.time.horizon_months) +
-                                      "): months from the start"
-                                : "must be > 0: months from the start");
-      else if (!plan.empty() && !(*month > plan.back()[0]))
-        error_at(mv, pk + "[0]",
-                 "must be later than the previous point's month (" + num_text(plan.back()[0]) + "): list the plan in time order");
-    }
-    if (count) {
-      if (*count < 0) error_at(cv, pk + "[1]", "must be >= 0 projects");
-      else if (!plan.empty() && *count < plan.back()[1])
-        error_at(cv, pk + "[1]",
-                 "must be >= the previous point's count (" + num_text(plan.back()[1]) +
-                     "): the plan counts projects completed so far, so it never falls");
-    }
-    if (month && count) plan.push_back({*month, *count});
+    if (month && count) plan.push_back({*month, *count});  // months and counts in order: validate()
   }
   if (diags_.size() == before) s.plan = std::move(plan);
 }
 
 void Parser::parse_run(const TValue& root, Scenario& s) {
   if (const TValue* t = table(root, "run", "", false)) {
-    check_keys(*t, "run", {"replications", "seed", "durations"});
-    if (auto r = integer(*t, "replications", "run", false)) {
-      if (*r < 1 || *r > 100'000'000) error_at(*find(*t, "replications"), "run.replications", "must be between 1 and 100000000");
-      else s.replications = static_cast<int>(*r);
-    }
+    check_keys(*t, "run", table_keys("run"));
+    registry_values(*t, "run", "run", {}, s);  // (the seed, which no int holds, is read here)
     if (auto seed = integer(*t, "seed", "run", false)) {
       if (*seed < 0) error_at(*find(*t, "seed"), "run.seed", "must be >= 0");
       else s.seed = static_cast<std::uint64_t>(*seed);
@@ -762,22 +614,14 @@ void Parser::parse_run(const TValue& root, Scenario& s) {
     }
   }
   if (const TValue* t = table(root, "output", "", false)) {
-    check_keys(*t, "output", {"per_project", "chunk_replications"});
-    if (const TValue* v = find(*t, "per_project")) {
-      if (!v->is_boolean()) error_at(*v, "output.per_project", "must be true or false");
-      else s.per_project_output = v->as_boolean();
-    }
-    if (auto c = integer(*t, "chunk_replications", "output", false)) {
-      if (*c < 0 || *c > 1'000'000) error_at(*find(*t, "chunk_replications"), "output.chunk_replications", "must be between 0 and 1000000");
-      else s.chunk_replications = static_cast<int>(*c);
-    }
+    check_keys(*t, "output", table_keys("output"));
+    registry_values(*t, "output", "output", {}, s);
   }
 }
 
 void Parser::parse_disciplines(const TValue& root, Scenario& s) {
   auto names = string_list(root, "disciplines", "", false);
   if (!names) return;
-  for (std::size_t i = 0; i < names->size(); ++i) check_name(find(root, "disciplines")->as_array()[i], "disciplines[" + std::to_string(i) + "]", (*names)[i]);
   s.disciplines = *names;
 }
 
@@ -787,18 +631,13 @@ void Parser::parse_pools(const TValue& root, Scenario& s) {
   for (const auto& name : keys_in_file_order(*t)) {
     const TValue& pv = *find(*t, name);
     const std::string path = "national." + name;
-    check_name(pv, path, name);
     if (!pv.is_table()) {
       error_at(pv, path, "must be a table like [national." + name + "] capacity = 8");
       continue;
     }
-    check_keys(pv, path, {"capacity"});
-    NationalPool pool{name, 0};
-    if (auto c = integer(pv, "capacity", path, true)) {
-      if (*c < 1 || *c > 1'000'000) error_at(*find(pv, "capacity"), path + ".capacity", "must be between 1 and 1000000 tokens");
-      else pool.capacity = static_cast<int>(*c);
-    }
-    s.pools.push_back(pool);
+    check_keys(pv, path, table_keys("national.{pool}"));
+    s.pools.push_back({name, 0});
+    registry_values(pv, "national.{pool}", path, {static_cast<int>(s.pools.size() - 1)}, s);
   }
 }
 
@@ -809,27 +648,17 @@ void Parser::parse_stages(const TValue& root, Scenario& s) {
   for (const auto& name : keys_in_file_order(*t)) {
     const TValue& sv = *find(*t, name);
     const std::string path = "stages." + name;
-    check_name(sv, path, name);
     if (!sv.is_table()) {
       error_at(sv, path, "must be a table ([stages." + name + "])");
       continue;
     }
-    check_keys(sv, path, {"work", "planned", "demand", "after", "national", "earliest_month", "after_authority"});
-    Stage st;
+    check_keys(sv, path, table_keys("stages.{stage}"));
+    s.stages.push_back({});
+    Stage& st = s.stages.back();
     st.name = name;
     stage_values_[name] = &sv;
-    if (const TValue* w = find(sv, "work")) {
-      if (auto d = distribution(*w, path + ".work")) {
-        check_nonnegative_support(*w, path + ".work", *d, true);
-        st.work = *d;
-      }
-    } else {
-      error(sv, path + ".work", "", "required: the stage's work content in months at full resourcing");
-    }
-    if (auto p = number(sv, "planned", path, false)) {
-      if (!(*p > 0)) error_at(*find(sv, "planned"), path + ".planned", "must be > 0 months");
-      st.planned = *p;
-    }
+    registry_values(sv, "stages.{stage}", path, {static_cast<int>(s.stages.size() - 1)}, s);  // work, planned, earliest_month
+    if (!find(sv, "work")) error(sv, path + ".work", "", "required: the stage's work content in months at full resourcing");
     if (const TValue* d = find(sv, "demand")) st.demand = discipline_table(*d, path + ".demand", s);
     else st.demand.assign(s.disciplines.size(), 0.0);
     auto after = string_list(sv, "after", path, false);
@@ -837,97 +666,58 @@ void Parser::parse_stages(const TValue& root, Scenario& s) {
     stage_after_names_.push_back(after.value_or(std::vector<std::string>{}));
     stage_pool_names_.push_back(string(sv, "national", path, false).value_or(""));
     stage_milestone_names_.push_back(string(sv, "after_authority", path, false).value_or(""));
-    if (auto e = number(sv, "earliest_month", path, false)) {
-      if (*e < 0) error_at(*find(sv, "earliest_month"), path + ".earliest_month", "must be >= 0");
-      st.earliest_month = *e;
-    }
-    s.stages.push_back(std::move(st));
   }
-  // References among stages, now that every name is known.
-  std::vector<std::string> stage_names;
-  for (const auto& st : s.stages) stage_names.push_back(st.name);
-  auto index_of = [&](const std::string& n) {
-    return static_cast<int>(std::find(stage_names.begin(), stage_names.end(), n) - stage_names.begin());
-  };
+  // References among stages, now that every name is known (a stage following or waiting
+  // for itself is stored as written: validate() says so).
+  const auto& index = stage_index(s);
+  std::unordered_map<std::string, int> pool_index;
+  for (std::size_t i = 0; i < s.pools.size(); ++i) pool_index.emplace(s.pools[i].name, static_cast<int>(i));
   for (std::size_t i = 0; i < s.stages.size(); ++i) {
     Stage& st = s.stages[i];
     const TValue& sv = *stage_values_[st.name];
     const std::string path = "stages." + st.name;
     for (const auto& p : stage_after_names_[i]) {
-      const int j = index_of(p);
-      if (j == static_cast<int>(stage_names.size()))
-        error(*find(sv, "after"), path + ".after", quote(p),
-              "unknown predecessor stage" + did_you_mean(p, stage_names) + "; stages: " + join(stage_names));
-      else if (j == static_cast<int>(i))
-        error(*find(sv, "after"), path + ".after", quote(p), "a stage cannot follow itself");
-      else st.after.push_back(j);
+      const auto it = index.find(p);
+      if (it == index.end()) {
+        std::vector<std::string> names;
+        for (const auto& x : s.stages) names.push_back(x.name);
+        error(*find(sv, "after"), path + ".after", quoted_string(p),
+              "unknown predecessor stage" + did_you_mean(p, names) + "; stages: " + join(names));
+      } else st.after.push_back(it->second);
     }
     if (const auto& pn = stage_pool_names_[i]; !pn.empty()) {
-      auto it = std::find_if(s.pools.begin(), s.pools.end(), [&](const NationalPool& p) { return p.name == pn; });
-      if (it == s.pools.end()) {
+      const auto it = pool_index.find(pn);
+      if (it == pool_index.end()) {
         std::vector<std::string> pools;
         for (const auto& p : s.pools) pools.push_back(p.name);
-        error(*find(sv, "national"), path + ".national", quote(pn),
+        error(*find(sv, "national"), path + ".national", quoted_string(pn),
               "unknown national capacity pool" + did_you_mean(pn, pools) +
                   (pools.empty() ? "; declare it as [national." + pn + "] capacity = N" : "; pools: " + join(pools)));
       } else {
-        st.national_pool = static_cast<int>(it - s.pools.begin());
+        st.national_pool = it->second;
       }
     }
     if (const auto& mn = stage_milestone_names_[i]; !mn.empty()) {
-      const int j = index_of(mn);
-      if (j == static_cast<int>(stage_names.size()))
-        error(*find(sv, "after_authority"), path + ".after_authority", quote(mn),
-              "unknown stage" + did_you_mean(mn, stage_names) + "; stages: " + join(stage_names));
-      else if (j == static_cast<int>(i))
-        error(*find(sv, "after_authority"), path + ".after_authority", quote(mn),
-              "a stage cannot wait for itself: no project could ever complete it first");
-      else st.authority_milestone = j;
+      const auto it = index.find(mn);
+      if (it == index.end()) error(*find(sv, "after_authority"), path + ".after_authority", quoted_string(mn), unknown_stage(mn, s));
+      else st.authority_milestone = it->second;
     }
   }
-  // Cycles among predecessors: depth-first search, reporting the cycle's path.
-  std::vector<int> colour(s.stages.size(), 0);
-  std::vector<int> stack;
-  std::function<bool(int)> visit = [&](int u) -> bool {
-    colour[static_cast<std::size_t>(u)] = 1;
-    stack.push_back(u);
-    for (int v : s.stages[static_cast<std::size_t>(u)].after) {
-      if (colour[static_cast<std::size_t>(v)] == 1) {
-        std::string cycle;
-        auto from = std::find(stack.begin(), stack.end(), v);
-        for (auto it = from; it != stack.end(); ++it) cycle += s.stages[static_cast<std::size_t>(*it)].name + " -> ";
-        cycle += s.stages[static_cast<std::size_t>(v)].name;
-        const auto& name = s.stages[static_cast<std::size_t>(u)].name;
-        error(*find(*stage_values_[name], "after"), "stages." + name + ".after", "",
-              "predecessors form a cycle: " + cycle + " (each stage waits for the one after it)");
-        return true;
-      }
-      if (colour[static_cast<std::size_t>(v)] == 0 && visit(v)) return true;
-    }
-    stack.pop_back();
-    colour[static_cast<std::size_t>(u)] = 2;
-    return false;
-  };
-  for (std::size_t i = 0; i < s.stages.size(); ++i)
-    if (colour[i] == 0 && visit(static_cast<int>(i))) break;  // one cycle report is enough
 }
 
 void Parser::parse_types(const TValue& root, Scenario& s) {
   const TValue* t = table(root, "project_types", "", true);
   if (!t) return;
   if (t->as_table().empty()) error(*t, "project_types", "", "at least one project type is required");
-  std::vector<std::string> stage_names;
-  for (const auto& st : s.stages) stage_names.push_back(st.name);
+  const auto& index = stage_index(s);
   for (const auto& name : keys_in_file_order(*t)) {
     const TValue& tv = *find(*t, name);
     const std::string path = "project_types." + name;
-    check_name(tv, path, name);
-    type_values_[name] = &tv;
     if (!tv.is_table()) {
       error_at(tv, path, "must be a table ([project_types." + name + "])");
       continue;
     }
-    check_keys(tv, path, {"stages", "overrides"});
+    check_keys(tv, path, table_keys("project_types.{type}"));
     ProjectType pt;
     pt.name = name;
     auto listed = string_list(tv, "stages", path, true);
@@ -935,43 +725,47 @@ void Parser::parse_types(const TValue& root, Scenario& s) {
     if (listed && listed->size() > MAX_STAGES_PER_TYPE)
       error_at(*find(tv, "stages"), path + ".stages", "lists more than " + std::to_string(MAX_STAGES_PER_TYPE) + " stages");
     std::vector<int> global;  // local index -> stage index
-    if (listed) {
+    if (listed && listed->size() <= MAX_STAGES_PER_TYPE) {
       for (std::size_t i = 0; i < listed->size(); ++i) {
         const auto& sn = (*listed)[i];
-        auto it = std::find(stage_names.begin(), stage_names.end(), sn);
-        if (it == stage_names.end()) {
-          error(find(tv, "stages")->as_array()[i], path + ".stages[" + std::to_string(i) + "]", quote(sn),
-                "unknown stage" + did_you_mean(sn, stage_names) + "; stages: " + join(stage_names));
+        const auto it = index.find(sn);
+        if (it == index.end()) {
+          error(find(tv, "stages")->as_array()[i], path + ".stages[" + std::to_string(i) + "]", quoted_string(sn), unknown_stage(sn, s));
           continue;
         }
-        global.push_back(static_cast<int>(it - stage_names.begin()));
+        global.push_back(it->second);
       }
     }
-    if (global.size() > MAX_STAGES_PER_TYPE) global.clear();
+    // Predecessors, as local bits: for each pair of the type's stages, whether one is in the
+    // other's `after` (at most 64 x 64 lookups, however long the lists are).
+    std::vector<std::unordered_set<int>> after_sets(global.size());
+    for (std::size_t li = 0; li < global.size(); ++li) {
+      const Stage& st = s.stages[static_cast<std::size_t>(global[li])];
+      if (st.after_given) after_sets[li].insert(st.after.begin(), st.after.end());
+    }
     for (std::size_t li = 0; li < global.size(); ++li) {
       const Stage& st = s.stages[static_cast<std::size_t>(global[li])];
       TypeStage ts{global[li], st.work, st.planned, st.demand, 0};
       if (!st.after_given) {
         if (li > 0) ts.predecessors = std::uint64_t{1} << (li - 1);
       } else {
-        for (int p : st.after) {
-          auto pos = std::find(global.begin(), global.end(), p);
-          if (pos == global.end()) continue;  // predecessors outside the type do not apply to it
-          const auto pj = static_cast<std::size_t>(pos - global.begin());
+        for (std::size_t pj = 0; pj < global.size(); ++pj) {
+          if (pj == li || !after_sets[li].count(global[pj])) continue;  // predecessors outside the type do not apply to it
           if (pj > li)
             error(*find(tv, "stages"), path + ".stages", "",
-                  "stage '" + st.name + "' is listed before its predecessor '" + s.stages[static_cast<std::size_t>(p)].name +
+                  "stage '" + st.name + "' is listed before its predecessor '" + s.stages[static_cast<std::size_t>(global[pj])].name +
                       "'; list stages in an order that respects 'after'");
           else ts.predecessors |= std::uint64_t{1} << pj;
         }
       }
       pt.stages.push_back(std::move(ts));
     }
+    s.types.push_back(std::move(pt));
     if (const TValue* ov = table(tv, "overrides", path, false)) {
       for (const auto& [sn, o] : ov->as_table()) {
         const std::string opath = path + ".overrides." + sn;
-        auto it = std::find(global.begin(), global.end(),
-                            static_cast<int>(std::find(stage_names.begin(), stage_names.end(), sn) - stage_names.begin()));
+        const auto gi = index.find(sn);
+        const auto it = gi == index.end() ? global.end() : std::find(global.begin(), global.end(), gi->second);
         if (it == global.end()) {
           error(o, opath, "", "overrides a stage that this type does not list" + did_you_mean(sn, listed.value_or(std::vector<std::string>{})));
           continue;
@@ -980,21 +774,13 @@ void Parser::parse_types(const TValue& root, Scenario& s) {
           error_at(o, opath, "must be a table of work / planned / demand");
           continue;
         }
-        check_keys(o, opath, {"work", "planned", "demand"});
-        TypeStage& ts = pt.stages[static_cast<std::size_t>(it - global.begin())];
-        if (const TValue* w = find(o, "work"))
-          if (auto d = distribution(*w, opath + ".work")) {
-            check_nonnegative_support(*w, opath + ".work", *d, true);
-            ts.work = *d;
-          }
-        if (auto p = number(o, "planned", opath, false)) {
-          if (!(*p > 0)) error_at(*find(o, "planned"), opath + ".planned", "must be > 0 months");
-          ts.planned = *p;
-        }
-        if (const TValue* d = find(o, "demand")) ts.demand = discipline_table(*d, opath + ".demand", s);
+        check_keys(o, opath, table_keys("project_types.{type}.overrides.{tstage}"));
+        const int li = static_cast<int>(it - global.begin());
+        registry_values(o, "project_types.{type}.overrides.{tstage}", opath, {static_cast<int>(s.types.size() - 1), li}, s);
+        if (const TValue* d = find(o, "demand"))
+          s.types.back().stages[static_cast<std::size_t>(li)].demand = discipline_table(*d, opath + ".demand", s);
       }
     }
-    s.types.push_back(std::move(pt));
   }
 }
 
@@ -1009,80 +795,39 @@ void Parser::parse_authorities(const TValue& root, Scenario& s) {
     return;
   }
   std::vector<std::string> type_names;
-  for (const auto& t : s.types) type_names.push_back(t.name);
-  std::set<std::string> group_names;
-  long long total = 0;
-  for (std::size_t gi = 0; gi < a->as_array().size(); ++gi) {
-    const TValue& gv = a->as_array()[gi];
-    std::string path = "authorities[" + std::to_string(gi) + "]";
-    group_values_.push_back(&gv);
+  std::unordered_map<std::string, int> type_index;
+  for (const auto& t : s.types) type_index.emplace(t.name, static_cast<int>(type_names.size())), type_names.push_back(t.name);
+  for (std::size_t fi = 0; fi < a->as_array().size(); ++fi) {
+    const TValue& gv = a->as_array()[fi];
+    std::string path = "authorities[" + std::to_string(fi) + "]";
     if (!gv.is_table()) {
       error_at(gv, path, "must be a table");
       continue;
     }
-    check_keys(gv, path, {"name", "count", "entry_month", "schools", "arrivals", "release_interval_months", "mix",
-                          "first", "team", "setup", "capacity_plan"});
-    AuthorityGroup g;
-    g.name = string(gv, "name", path, true).value_or("group" + std::to_string(gi));
-    check_name(gv, path + ".name", g.name);
-    if (!group_names.insert(g.name).second) {
-      const TValue* nv = find(gv, "name");  // absent when the name was defaulted
-      error(nv ? *nv : gv, path + ".name", quote(g.name), "duplicate group name");
-    }
-    if (auto c = integer(gv, "count", path, false)) {
-      if (*c < 1 || *c > MAX_AUTHORITIES) error_at(*find(gv, "count"), path + ".count", "must be between 1 and " + std::to_string(MAX_AUTHORITIES));
-      else g.count = static_cast<int>(*c);
-    }
-    total += g.count;
+    check_keys(gv, path, table_keys("authorities.{group}"));
+    if (const TValue* add = find(gv, "add"))  // (a variant's entries have had it taken out)
+      error_at(*add, path + ".add", "adds a group to a base's groups, and this file has no base with [[authorities]]");
+    const std::size_t gi = s.groups.size();
+    s.groups.push_back({});
+    AuthorityGroup& g = s.groups.back();
+    g.name = string(gv, "name", path, true).value_or("group" + std::to_string(fi));
     g.entry_month = Distribution::fixed(0.0);
-    if (const TValue* e = find(gv, "entry_month"))
-      if (auto d = distribution(*e, path + ".entry_month")) {
-        check_nonnegative_support(*e, path + ".entry_month", *d, false);
-        g.entry_month = *d;
-      }
+    g.schools = Distribution::fixed(0.0);
     const TValue* sc = find(gv, "schools");
     const TValue* ar = find(gv, "arrivals");
     if (sc && ar) error(*ar, path + ".arrivals", "", "give either 'schools' (a count) or 'arrivals' (a Poisson process), not both");
     if (!sc && !ar) error(gv, path + ".schools", "", "required: 'schools' (projects per authority) or 'arrivals'");
-    g.schools = Distribution::fixed(0.0);
-    if (sc)
-      if (auto d = distribution(*sc, path + ".schools")) {
-        check_nonnegative_support(*sc, path + ".schools", *d, false);
-        if (d->max_value() > MAX_PROJECTS_PER_AUTHORITY - 1)
-          error(*sc, path + ".schools", dist_text(*sc, *d), "can exceed " + std::to_string(MAX_PROJECTS_PER_AUTHORITY - 1) + " projects per authority");
-        g.schools = *d;
-      }
+    const ParamIndex idx{static_cast<int>(gi)};
+    registry_values(gv, "authorities.{group}", path, idx, s);  // count, entry_month, schools, release_interval_months
     if (ar) {
       if (!ar->is_table()) error_at(*ar, path + ".arrivals", "must be a table like { rate_per_month = 0.5 }");
       else {
         const std::string apath = path + ".arrivals";
-        check_keys(*ar, apath, {"rate_per_month", "start_month", "end_month"});
-        ArrivalProcess p;
-        p.end_month = s.time.horizon_months;
-        if (auto r = number(*ar, "rate_per_month", apath, true)) {
-          if (!(*r > 0)) error_at(*find(*ar, "rate_per_month"), apath + ".rate_per_month", "must be > 0");
-          p.rate_per_month = *r;
-        }
-        if (auto v = number(*ar, "start_month", apath, false)) {
-          if (*v < 0) error_at(*find(*ar, "start_month"), apath + ".start_month", "must be >= 0");
-          p.start_month = *v;
-        }
-        if (auto v = number(*ar, "end_month", apath, false)) {
-          if (*v < 0) error_at(*find(*ar, "end_month"), apath + ".end_month", "must be >= 0");
-          p.end_month = *v;
-        }
-        // Expected count plus 10 sd must stay far below the per-authority entity limit.
-        const double mean = p.rate_per_month * std::max(0.0, p.end_month);
-        if (mean + 10 * std::sqrt(mean) > MAX_PROJECTS_PER_AUTHORITY - 1)
-          error(*ar, apath, "", "expects about " + count_text(mean) +
-                                    " projects per authority (rate_per_month x end_month); the expected count plus 10 sd must stay below " +
-                                    std::to_string(MAX_PROJECTS_PER_AUTHORITY - 1));
-        g.arrivals = p;
+        check_keys(*ar, apath, table_keys("authorities.{group}.arrivals"));
+        g.arrivals = ArrivalProcess{};
+        g.arrivals->end_month = s.time.horizon_months;
+        registry_values(*ar, "authorities.{group}.arrivals", apath, idx, s);
       }
-    }
-    if (auto r = number(gv, "release_interval_months", path, false)) {
-      if (*r < 0) error_at(*find(gv, "release_interval_months"), path + ".release_interval_months", "must be >= 0");
-      g.release_interval_months = *r;
     }
     g.mix.assign(s.types.size(), 0.0);
     if (const TValue* m = find(gv, "mix")) {
@@ -1090,18 +835,18 @@ void Parser::parse_authorities(const TValue& root, Scenario& s) {
       else {
         double sum = 0;
         for (const auto& [tn, w] : m->as_table()) {
-          auto it = std::find(type_names.begin(), type_names.end(), tn);
-          if (it == type_names.end()) {
+          const auto it = type_index.find(tn);
+          if (it == type_index.end()) {
             error(w, path + ".mix." + tn, value_text(w), "unknown project type" + did_you_mean(tn, type_names) + "; types: " + join(type_names));
             continue;
           }
           auto x = number_value(w, path + ".mix." + tn);
           if (!x) continue;
-          if (*x < 0) {
+          if (*x < 0) {  // (checked here: the shares are normalised below)
             error_at(w, path + ".mix." + tn, "must be >= 0");
             continue;
           }
-          g.mix[static_cast<std::size_t>(it - type_names.begin())] = *x;
+          g.mix[static_cast<std::size_t>(it->second)] = *x;
           sum += *x;
         }
         if (sum > 0) for (auto& x : g.mix) x /= sum;
@@ -1116,46 +861,76 @@ void Parser::parse_authorities(const TValue& root, Scenario& s) {
       const std::string fpath = path + ".first";
       if (!f->is_table()) error_at(*f, fpath, "must be a table like { type = \"sample\", count = 2 }");
       else {
-        check_keys(*f, fpath, {"type", "count"});
+        check_keys(*f, fpath, table_keys("authorities.{group}.first"));
         if (auto tn = string(*f, "type", fpath, true)) {
-          auto it = std::find(type_names.begin(), type_names.end(), *tn);
-          if (it == type_names.end())
-            error(*find(*f, "type"), fpath + ".type", quote(*tn), "unknown project type" + did_you_mean(*tn, type_names));
-          else g.first_type = static_cast<int>(it - type_names.begin());
+          const auto it = type_index.find(*tn);
+          if (it == type_index.end())
+            error(*find(*f, "type"), fpath + ".type", quoted_string(*tn), "unknown project type" + did_you_mean(*tn, type_names));
+          else g.first_type = it->second;
         }
-        if (auto c = integer(*f, "count", fpath, true)) {
-          if (*c < 0 || *c >= MAX_PROJECTS_PER_AUTHORITY) error_at(*find(*f, "count"), fpath + ".count", "must be between 0 and 65535");
-          else g.first_count = static_cast<int>(*c);
-        }
+        registry_values(*f, "authorities.{group}.first", fpath, idx, s);
       }
     }
     if (const TValue* tm = find(gv, "team")) g.team = discipline_table(*tm, path + ".team", s);
     else g.team.assign(s.disciplines.size(), 0.0);
-    if (const TValue* sv = find(gv, "setup")) parse_group_setup(*sv, path + ".setup", g.setup);
-    if (const TValue* pv = find(gv, "capacity_plan")) parse_capacity_plan(*pv, path + ".capacity_plan", g, s);
-    s.groups.push_back(std::move(g));
+    if (const TValue* sv = find(gv, "setup")) parse_group_setup(*sv, path + ".setup", gi, s);
+    if (const TValue* pv = find(gv, "capacity_plan")) parse_capacity_plan(*pv, path + ".capacity_plan", gi, s);
   }
-  if (total > MAX_AUTHORITIES) error(*a, "authorities", std::to_string(total), "more than " + std::to_string(MAX_AUTHORITIES) + " authorities in all");
 }
 
 // ---------------------------------------------------------------------------
 // Partnership mechanisms: each is on when its top-level table is present
 // (docs/scenario-format.md, "Partnership mechanisms"; docs/model.md, same title).
 
-//! An optional number checked against `r`; written to `out` only when valid.
-bool Parser::number_in(const TValue& t, const std::string& key, const std::string& path, double& out, const Range& r,
-                       const std::string& why, bool required) {
-  const auto x = number(t, key, path, required);
-  if (!x) return false;
-  if (!r.holds(*x)) {
-    error_at(*find(t, key), join_key(path, key), r.rule() + why);
-    return false;
+//! The values a table gives for the registry's addressable keys of `pattern` (numbers,
+//! integers, booleans, probabilities, distributions), each read into its slot as written;
+//! their ranges are judged by validate(). Structure keys are read by the callers.
+void Parser::registry_values(const TValue& t, const std::string& pattern, const std::string& path, const ParamIndex& idx,
+                             Scenario& s) {
+  for (const ParamSpec& p : parameter_registry()) {
+    if (!p.addressable() || p.path.size() <= pattern.size() || p.path.compare(0, pattern.size(), pattern) != 0 ||
+        p.path[pattern.size()] != '.')
+      continue;
+    const std::string key = p.path.substr(pattern.size() + 1);
+    if (key.find_first_of(".[{") != std::string::npos || key == "enabled") continue;
+    const TValue* v = find(t, key);
+    const std::string full = join_key(path, key);
+    if (!v) {
+      if (p.default_text == "required" && p.type != ParamType::Distribution)  // (a missing distribution says what it is)
+        error(t, full, "", p.type == ParamType::Integer ? "required integer is missing" : "required number is missing");
+      continue;
+    }
+    const ParamSlot slot = p.slot(s, idx);
+    switch (p.type) {
+      case ParamType::Number:
+        if (auto x = number_value(*v, full)) {
+          if (auto* d = std::get_if<double*>(&slot)) **d = *x;
+          else if (auto* o = std::get_if<std::optional<double>*>(&slot)) **o = *x;
+        }
+        break;
+      case ParamType::Integer:
+        if (!v->is_integer()) error_at(*v, full, "must be an integer, not " + type_name(*v));
+        else if (auto* n = std::get_if<int*>(&slot))
+          **n = static_cast<int>(std::clamp<std::int64_t>(v->as_integer(), std::numeric_limits<int>::min(),
+                                                          std::numeric_limits<int>::max()));
+        break;
+      case ParamType::Boolean:
+        if (!v->is_boolean()) error_at(*v, full, "must be true or false");
+        else if (auto* b = std::get_if<bool*>(&slot)) **b = v->as_boolean();
+        break;
+      case ParamType::Probability:
+        if (auto* d = std::get_if<double*>(&slot)) probability(*v, full, **d);
+        break;
+      case ParamType::Distribution:
+        if (auto d = distribution(*v, full))
+          if (auto* out = std::get_if<Distribution*>(&slot)) **out = *d;
+        break;
+      case ParamType::Structure: break;
+    }
   }
-  out = *x;
-  return true;
 }
 
-//! A probability in [0, 1], or true (1) / false (0).
+//! A probability: a number (its range is judged by validate()), or true (1) / false (0).
 void Parser::probability(const TValue& v, const std::string& full, double& out) {
   if (v.is_boolean()) {
     out = v.as_boolean() ? 1.0 : 0.0;
@@ -1165,86 +940,64 @@ void Parser::probability(const TValue& v, const std::string& full, double& out) 
     error_at(v, full, "must be a probability between 0 and 1, or true / false, not " + type_name(v));
     return;
   }
-  const auto x = number_value(v, full);
-  if (!x) return;
-  if (!UNIT.holds(*x)) error_at(v, full, "must be a probability between 0 and 1 (or true / false)");
-  else out = *x;
+  if (const auto x = number_value(v, full)) out = *x;
+}
+
+const std::unordered_map<std::string, int>& Parser::stage_index(const Scenario& s) {
+  if (stage_index_.size() != s.stages.size()) {
+    stage_index_.clear();
+    for (std::size_t i = 0; i < s.stages.size(); ++i) stage_index_.emplace(s.stages[i].name, static_cast<int>(i));
+  }
+  return stage_index_;
+}
+
+std::string Parser::unknown_stage(const std::string& name, const Scenario& s) const {
+  std::vector<std::string> names;
+  for (const auto& st : s.stages) names.push_back(st.name);
+  return "unknown stage" + did_you_mean(name, names) + "; stages: " + join(names);
 }
 
 std::optional<int> Parser::stage_ref(const TValue& t, const std::string& key, const std::string& path, bool required,
                                      const Scenario& s) {
   const auto name = string(t, key, path, required);
   if (!name) return std::nullopt;
-  std::vector<std::string> names;
-  for (const auto& st : s.stages) names.push_back(st.name);
-  const auto it = std::find(names.begin(), names.end(), *name);
-  if (it == names.end()) {
-    error(*find(t, key), join_key(path, key), quote(*name), "unknown stage" + did_you_mean(*name, names) + "; stages: " + join(names));
+  const auto& index = stage_index(s);
+  const auto it = index.find(*name);
+  if (it == index.end()) {
+    error(*find(t, key), join_key(path, key), quoted_string(*name), unknown_stage(*name, s));
     return std::nullopt;
   }
-  return static_cast<int>(it - names.begin());
+  return it->second;
 }
 
-//! A list of stage names (no duplicates) as stage indices; `required` also means at least one.
+//! A list of stage names (no duplicates) as stage indices (validate() wants at least one
+//! where the mechanism needs it).
 std::vector<int> Parser::stage_refs(const TValue& t, const std::string& key, const std::string& path, bool required,
                                     const Scenario& s) {
   const auto listed = string_list(t, key, path, required);
   std::vector<int> out;
   if (!listed) return out;
   const std::string full = join_key(path, key);
-  if (required && listed->empty()) error_at(*find(t, key), full, "must list at least one stage");
-  std::vector<std::string> names;
-  for (const auto& st : s.stages) names.push_back(st.name);
+  const auto& index = stage_index(s);
   for (std::size_t i = 0; i < listed->size(); ++i) {
     const auto& n = (*listed)[i];
-    const auto it = std::find(names.begin(), names.end(), n);
-    if (it == names.end())
-      error(find(t, key)->as_array()[i], full + "[" + std::to_string(i) + "]", quote(n),
-            "unknown stage" + did_you_mean(n, names) + "; stages: " + join(names));
-    else out.push_back(static_cast<int>(it - names.begin()));
+    const auto it = index.find(n);
+    if (it == index.end()) error(find(t, key)->as_array()[i], full + "[" + std::to_string(i) + "]", quoted_string(n), unknown_stage(n, s));
+    else out.push_back(it->second);
   }
   return out;
 }
 
-//! An optional distribution whose every value lies in [lo, hi] (a quality, a count of activities).
-void Parser::support_within(const TValue& t, const std::string& key, const std::string& path, Distribution& out,
-                            double lo, double hi) {
-  const TValue* v = find(t, key);
-  if (!v) return;
-  const std::string full = join_key(path, key);
-  const auto d = distribution(*v, full);
-  if (!d) return;
-  if (d->min_value() < lo || d->max_value() > hi) {
-    error(*v, full, dist_text(*v, *d),
-          "can take values outside [" + num_text(lo) + ", " + num_text(hi) + "] (lowest " + num_text(d->min_value()) +
-              ", highest " + num_text(d->max_value()) + ")" + (d->kind() == DistKind::Normal ? "; truncate it with min and max" : ""));
-    return;
-  }
-  out = *d;
-}
-
-//! An optional distribution of months or money: support >= 0 (and able to exceed 0 when `positive`).
-void Parser::nonnegative_distribution(const TValue& t, const std::string& key, const std::string& path,
-                                      Distribution& out, bool positive) {
-  const TValue* v = find(t, key);
-  if (!v) return;
-  const std::string full = join_key(path, key);
-  const auto d = distribution(*v, full);
-  if (!d) return;
-  const std::size_t before = diags_.size();
-  check_nonnegative_support(*v, full, *d, positive);
-  if (diags_.size() == before) out = *d;
-}
-
 //! A table name = number over a fixed set of names (practices, scorecard weights); names not
-//! listed keep their value in `out`.
+//! listed keep their value in `out`. Ranges are judged by validate(), except `nonnegative`
+//! ones that are normalised here.
 void Parser::named_numbers(const TValue& t, const std::string& key, const std::string& path,
-                           const std::vector<std::string>& names, const std::string& what, double* out, const Range& r) {
+                           const std::vector<std::string>& names, const std::string& what, double* out, bool nonnegative) {
   const TValue* v = find(t, key);
   if (!v) return;
   const std::string full = join_key(path, key);
   if (!v->is_table()) {
-    error_at(*v, full, "must be a table of " + what + " = number, e.g. { " + names[0] + " = " + (r.holds(0.5) ? "0.5" : "1") + " }");
+    error_at(*v, full, "must be a table of " + what + " = number, e.g. { " + names[0] + " = " + (nonnegative ? "1" : "0.5") + " }");
     return;
   }
   for (const auto& [k, x] : v->as_table()) {
@@ -1253,19 +1006,20 @@ void Parser::named_numbers(const TValue& t, const std::string& key, const std::s
       error(x, full + "." + k, value_text(x), "unknown " + what + did_you_mean(k, names) + "; " + what + "s: " + join(names));
       continue;
     }
-    number_in(*v, k, full, out[it - names.begin()], r);
+    const auto n = number_value(x, full + "." + k);
+    if (!n) continue;
+    if (nonnegative && *n < 0) error_at(x, full + "." + k, "must be >= 0");
+    else out[it - names.begin()] = *n;
   }
 }
 
 //! A mechanism's table: nullptr when absent (the mechanism stays off). `enabled = false`
 //! in it switches the mechanism off while keeping (and checking) its values.
-const TValue* Parser::mechanism(const TValue& root, const std::string& name, std::vector<std::string> keys,
-                                bool& enabled) {
+const TValue* Parser::mechanism(const TValue& root, const std::string& name, bool& enabled) {
   const TValue* t = table(root, name, "", false);
   if (!t) return nullptr;
   mechanism_values_[name] = t;
-  keys.push_back("enabled");
-  check_keys(*t, name, keys);
+  check_keys(*t, name, table_keys(name));
   enabled = true;
   if (const TValue* e = find(*t, "enabled")) {
     if (!e->is_boolean()) error_at(*e, name + ".enabled", "must be true or false");
@@ -1274,18 +1028,17 @@ const TValue* Parser::mechanism(const TValue& root, const std::string& name, std
   return t;
 }
 
-void Parser::parse_group_setup(const TValue& v, const std::string& path, AuthoritySetup& a) {
+void Parser::parse_group_setup(const TValue& v, const std::string& path, std::size_t gi, Scenario& s) {
   if (!v.is_table()) {
     error_at(v, path, "must be a table ([authorities.setup], after the group's [[authorities]])");
     return;
   }
-  check_keys(v, path, {"planning_quality", "vision_activities", "self_assessment", "vision_count", "shadow_board",
-                       "independent_chair", "transition_team", "co_location", "leadership", "practices",
-                       "transformation_targets"});
-  support_within(v, "planning_quality", path, a.planning_quality, 0.0, 1.0);
-  support_within(v, "leadership", path, a.leadership, 0.0, 1.0);
+  AuthoritySetup& a = s.groups[gi].setup;
+  check_keys(v, path, table_keys("authorities.{group}.setup"));
+  registry_values(v, "authorities.{group}.setup", path, {static_cast<int>(gi)}, s);
 
-  // PN3's shared vision: one of three ways of saying how many activities are done.
+  // PN3's shared vision: one of three ways of saying how many activities are done
+  // (vision_count, a distribution, is read with the registry's values).
   std::vector<std::pair<std::pair<int, int>, std::string>> given;
   for (const char* k : {"vision_activities", "self_assessment", "vision_count"})
     if (const TValue* x = find(v, k)) given.push_back({{line_of(*x), static_cast<int>(x->location().column())}, k});
@@ -1293,13 +1046,11 @@ void Parser::parse_group_setup(const TValue& v, const std::string& path, Authori
   for (std::size_t i = 1; i < given.size(); ++i)
     error_at(*find(v, given[i].second), path + "." + given[i].second,
              "give only one of vision_activities, self_assessment and vision_count (" + given[0].second + " is given)");
-  if (given.size() == 1) {
+  if (given.size() == 1 && given[0].second != "vision_count") {
     const std::string& k = given[0].second;
     const TValue& x = *find(v, k);
     const std::string full = path + "." + k;
-    if (k == "vision_count") {
-      support_within(v, k, path, a.vision_count, 0.0, VISION_ACTIVITIES);
-    } else if (!x.is_array()) {
+    if (!x.is_array()) {
       error_at(x, full, k == "vision_activities" ? "must be a list of activity numbers 1 to 10, e.g. [1, 2, 5]"
                                                  : "must be a list of 10 true / false answers");
     } else if (k == "vision_activities") {
@@ -1330,14 +1081,6 @@ void Parser::parse_group_setup(const TValue& v, const std::string& path, Authori
       if (ok) a.vision_count = Distribution::fixed(yes);
     }
   }
-
-  const std::pair<const char*, double*> chances[] = {{"shadow_board", &a.shadow_board},
-                                                     {"independent_chair", &a.independent_chair},
-                                                     {"transition_team", &a.transition_team},
-                                                     {"co_location", &a.co_location},
-                                                     {"transformation_targets", &a.transformation_targets}};
-  for (const auto& [k, out] : chances)
-    if (const TValue* x = find(v, k)) probability(*x, path + "." + k, *out);
   if (const TValue* p = find(v, "practices")) {
     const std::string full = path + ".practices";
     if (!p->is_table()) error_at(*p, full, "must be a table of practice = probability, e.g. { vision_review = 0.5 }");
@@ -1351,13 +1094,14 @@ void Parser::parse_group_setup(const TValue& v, const std::string& path, Authori
   }
 }
 
-void Parser::parse_capacity_plan(const TValue& v, const std::string& path, AuthorityGroup& g, const Scenario& s) {
+//! The steps in canonical order (entry-relative, then after_lep, each in the order given);
+//! validate()'s messages name a step by its place in the file (alias_).
+void Parser::parse_capacity_plan(const TValue& v, const std::string& path, std::size_t gi, Scenario& s) {
   if (!v.is_array() || v.as_array().empty()) {
     error_at(v, path, "must be one or more [[authorities.capacity_plan]] tables");
     return;
   }
-  double last[2] = {-1.0, -1.0};  // latest month so far: entry-relative, after_lep
-  std::vector<CapacityPlanStep> steps[2];
+  std::vector<std::pair<CapacityPlanStep, std::size_t>> steps[2];  // with the step's place in the file
   for (std::size_t i = 0; i < v.as_array().size(); ++i) {
     const TValue& e = v.as_array()[i];
     const std::string spath = path + "[" + std::to_string(i) + "]";
@@ -1365,131 +1109,69 @@ void Parser::parse_capacity_plan(const TValue& v, const std::string& path, Autho
       error_at(e, spath, "must be a table like { month = 12, team = { client = 3 } }");
       continue;
     }
-    check_keys(e, spath, {"month", "after_lep", "team"});
-    CapacityPlanStep st;
-    const bool month_ok = number_in(e, "month", spath, st.month, NONNEG);
-    if (const TValue* b = find(e, "after_lep")) {
-      if (!b->is_boolean()) error_at(*b, spath + ".after_lep", "must be true or false");
-      else st.after_lep = b->as_boolean();
-    }
-    if (st.after_lep) after_lep_steps_.push_back({find(e, "after_lep"), spath + ".after_lep"});
+    check_keys(e, spath, table_keys("authorities.{group}.capacity_plan[{step}]"));
+    AuthorityGroup& g = s.groups[gi];
+    g.capacity_plan.push_back({});  // read through the registry's slots, then moved
+    registry_values(e, "authorities.{group}.capacity_plan[{step}]", spath,
+                    {static_cast<int>(gi), static_cast<int>(g.capacity_plan.size() - 1)}, s);
+    CapacityPlanStep st = std::move(g.capacity_plan.back());
+    g.capacity_plan.pop_back();
     if (const TValue* tm = find(e, "team")) st.team = discipline_table(*tm, spath + ".team", s);
     else {
       error(e, spath + ".team", "", "required: the team to aim for from this month, e.g. team = { client = 3 }");
       st.team.assign(s.disciplines.size(), 0.0);
     }
-    double& prev = last[st.after_lep ? 1 : 0];
-    if (month_ok || !find(e, "month")) {
-      if (st.month <= prev) {
-        const TValue* m = find(e, "month");
-        error(m ? *m : e, spath + ".month", num_text(st.month),
-              std::string("must be later than the previous ") + (st.after_lep ? "after_lep" : "entry-relative") +
-                  " step's month (" + num_text(prev) + "): list each kind of step in time order");
-      }
-      prev = std::max(prev, st.month);
-    }
-    steps[st.after_lep ? 1 : 0].push_back(std::move(st));
+    steps[st.after_lep ? 1 : 0].push_back({std::move(st), i});
   }
-  // Canonical order: the entry-relative steps by month, then the after_lep ones.
-  g.capacity_plan = std::move(steps[0]);
-  for (auto& st : steps[1]) g.capacity_plan.push_back(std::move(st));
+  AuthorityGroup& g = s.groups[gi];
+  for (auto& kind : steps)
+    for (auto& [st, file_index] : kind) {
+      const std::size_t k = g.capacity_plan.size();
+      if (k != file_index)
+        alias_.push_back({path + "[" + std::to_string(k) + "]", path + "[" + std::to_string(file_index) + "]"});
+      g.capacity_plan.push_back(std::move(st));
+    }
 }
 
 void Parser::parse_mechanisms(const TValue& root, Scenario& s) {
   Mechanisms& m = s.mechanisms;
   if (const TValue* t = table(root, "lep", "", false)) {
     mechanism_values_["lep"] = t;
-    check_keys(*t, "lep", {"formed_at"});
+    check_keys(*t, "lep", table_keys("lep"));
     if (auto st = stage_ref(*t, "formed_at", "lep", true, s)) m.lep_stage = *st;
   }
+  // Every mechanism's numbers and distributions through the registry; its other keys below.
+  const std::pair<const char*, bool*> tables[] = {
+      {"setup", &m.setup.enabled},         {"partnering", &m.partnering.enabled}, {"disputes", &m.disputes.enabled},
+      {"capacity", &m.capacity.enabled},   {"costs", &m.costs.enabled},           {"funding", &m.funding.enabled},
+      {"market", &m.market.enabled},       {"transformation", &m.transformation.enabled},
+      {"exclusivity", &m.exclusivity.enabled}};
+  if (find(root, "costs")) m.costs.capital.assign(s.types.size(), Distribution::fixed(0.0));
+  for (const auto& [name, enabled] : tables)
+    if (const TValue* t = mechanism(root, name, *enabled)) registry_values(*t, name, name, {}, s);
 
-  if (const TValue* t = mechanism(root, "setup", {"strategy_stages", "procurement_stages", "mobilisation_stages",
-                                                  "planning_effect", "vision_effect", "mobilisation_effect"},
-                                  m.setup.enabled)) {
+  if (const TValue* t = find(root, "setup"); t && t->is_table()) {
     SetupMechanism& x = m.setup;
-    // A stage takes one set-up effect.
-    std::map<int, std::string> taken;
-    const std::pair<const char*, std::vector<int>*> lists[] = {{"strategy_stages", &x.strategy_stages},
-                                                               {"procurement_stages", &x.procurement_stages},
-                                                               {"mobilisation_stages", &x.mobilisation_stages}};
-    for (const auto& [k, out] : lists) {
-      *out = stage_refs(*t, k, "setup", false, s);
-      for (int st : *out)
-        if (auto [it, fresh] = taken.insert({st, k}); !fresh)
-          error(*find(*t, k), std::string("setup.") + k, quote(s.stages[static_cast<std::size_t>(st)].name),
-                "stage already listed in setup." + it->second + "; a stage takes one set-up effect");
-    }
-    number_in(*t, "planning_effect", "setup", x.planning_effect, EFFECT, EFFECT_WHY);
-    number_in(*t, "vision_effect", "setup", x.vision_effect, EFFECT, EFFECT_WHY);
-    number_in(*t, "mobilisation_effect", "setup", x.mobilisation_effect, EFFECT, EFFECT_WHY);
+    x.strategy_stages = stage_refs(*t, "strategy_stages", "setup", false, s);
+    x.procurement_stages = stage_refs(*t, "procurement_stages", "setup", false, s);
+    x.mobilisation_stages = stage_refs(*t, "mobilisation_stages", "setup", false, s);
   }
-
-  if (const TValue* t = mechanism(root, "partnering",
-                                  {"long_run", "practice_level", "recovery", "practice_recovery", "volatility",
-                                   "start_level", "start_vision", "start_governance", "start_mobilisation",
-                                   "delay_shock", "overrun_shock", "ontime_boost", "productivity", "mandated_practices"},
-                                  m.partnering.enabled)) {
+  if (const TValue* t = find(root, "partnering"); t && t->is_table()) {
     PartneringMechanism& x = m.partnering;
     const std::string p = "partnering";
-    number_in(*t, "long_run", p, x.long_run, OPEN_UNIT);
-    named_numbers(*t, "practice_level", p, PRACTICE_LIST, "practice", x.practice_level, ANY);
+    named_numbers(*t, "practice_level", p, PRACTICE_LIST, "practice", x.practice_level, false);
     if (const auto listed = string_list(*t, "mandated_practices", p, false))
       for (std::size_t i = 0; i < listed->size(); ++i) {
         const auto& n = (*listed)[i];
         const auto it = std::find(PRACTICE_LIST.begin(), PRACTICE_LIST.end(), n);
         if (it == PRACTICE_LIST.end())
           error(find(*t, "mandated_practices")->as_array()[i], p + ".mandated_practices[" + std::to_string(i) + "]",
-                quote(n), "unknown practice" + did_you_mean(n, PRACTICE_LIST) + "; practices: " + join(PRACTICE_LIST));
+                quoted_string(n), "unknown practice" + did_you_mean(n, PRACTICE_LIST) + "; practices: " + join(PRACTICE_LIST));
         else x.mandated |= static_cast<std::uint8_t>(1u << (it - PRACTICE_LIST.begin()));
       }
-    const bool r_ok = number_in(*t, "recovery", p, x.recovery, NONNEG) || !find(*t, "recovery");
-    const bool pr_ok = number_in(*t, "practice_recovery", p, x.practice_recovery, NONNEG) || !find(*t, "practice_recovery");
-    number_in(*t, "volatility", p, x.volatility, NONNEG);
-    number_in(*t, "start_level", p, x.start_level, OPEN_UNIT);
-    number_in(*t, "start_vision", p, x.start_vision, ANY);
-    number_in(*t, "start_governance", p, x.start_governance, ANY);
-    number_in(*t, "start_mobilisation", p, x.start_mobilisation, ANY);
-    number_in(*t, "delay_shock", p, x.delay_shock, NONNEG);
-    number_in(*t, "overrun_shock", p, x.overrun_shock, NONNEG);
-    number_in(*t, "ontime_boost", p, x.ontime_boost, NONNEG);
-    number_in(*t, "productivity", p, x.productivity, EFFECT, " (so that progress x (1 + productivity x (H - 0.5)) stays > 0)");
-    // Euler step of the mean reversion: kappa x dt above 1 overshoots the long-run level.
-    const double kappa = x.recovery + PRACTICES * x.practice_recovery;
-    if (r_ok && pr_ok && kappa > 1.0 / s.time.step_months) {
-      const char* at = find(*t, "practice_recovery") && !find(*t, "recovery") ? "practice_recovery" : "recovery";
-      const TValue* v = find(*t, at);
-      error(v ? *v : *t, p + "." + at, v ? value_text(*v) : "",
-            "recovery + 4 x practice_recovery = " + num_text(kappa) + " per month must be <= 1 / step_months = " +
-                num_text(1.0 / s.time.step_months) + ", or health would overshoot its long-run level each step");
-    }
   }
-
-  if (const TValue* t = mechanism(root, "disputes", {"base_rate", "health_sensitivity", "months"}, m.disputes.enabled)) {
-    DisputeMechanism& x = m.disputes;
-    number_in(*t, "base_rate", "disputes", x.base_rate, NONNEG);
-    number_in(*t, "health_sensitivity", "disputes", x.health_sensitivity, NONNEG);
-    nonnegative_distribution(*t, "months", "disputes", x.months, true);
-    if (x.enabled && !m.partnering.enabled)
-      error(*t, "disputes", "",
-            std::string("[disputes] needs [partnering]: the dispute hazard depends on partnering health; ") +
-                (mechanism_values_.count("partnering") ? "[partnering] is switched off (enabled = false)"
-                                                       : "add a [partnering] table"));
-  }
-
-  if (const TValue* t = mechanism(root, "capacity", {"hiring_lag_months", "attrition", "cost_per_fte_month"},
-                                  m.capacity.enabled)) {
-    CapacityMechanism& x = m.capacity;
-    // A hire due after the horizon never arrives; the cap also bounds the hiring pipeline's memory.
-    number_in(*t, "hiring_lag_months", "capacity", x.hiring_lag_months, Range{0, s.time.horizon_months},
-              " (time.horizon_months)");
-    number_in(*t, "attrition", "capacity", x.attrition, UNIT, " (a fraction per month)");
-    number_in(*t, "cost_per_fte_month", "capacity", x.cost_per_fte_month, NONNEG);
-  }
-
-  if (const TValue* t = mechanism(root, "costs", {"capital", "delay_overrun", "health_overrun", "lep_setup", "spend_stage"},
-                                  m.costs.enabled)) {
+  if (const TValue* t = find(root, "costs"); t && t->is_table()) {
     CostMechanism& x = m.costs;
-    x.capital.assign(s.types.size(), Distribution::fixed(0.0));
     if (const TValue* c = find(*t, "capital")) {
       std::vector<std::string> type_names;
       for (const auto& pt : s.types) type_names.push_back(pt.name);
@@ -1501,197 +1183,108 @@ void Parser::parse_mechanisms(const TValue& root, Scenario& s) {
           if (it == type_names.end())
             error(d, "costs.capital." + tn, value_text(d),
                   "unknown project type" + did_you_mean(tn, type_names) + "; types: " + join(type_names));
-          else nonnegative_distribution(*c, tn, "costs.capital", x.capital[static_cast<std::size_t>(it - type_names.begin())], false);
+          else if (auto dist = distribution(d, "costs.capital." + tn))
+            x.capital[static_cast<std::size_t>(it - type_names.begin())] = *dist;
         }
     }
-    number_in(*t, "delay_overrun", "costs", x.delay_overrun, NONNEG);
-    number_in(*t, "health_overrun", "costs", x.health_overrun, NONNEG);
-    nonnegative_distribution(*t, "lep_setup", "costs", x.lep_setup, false);
     if (auto st = stage_ref(*t, "spend_stage", "costs", true, s)) x.spend_stage = *st;
   }
-
-  if (const TValue* t = mechanism(root, "funding", {"annual_envelope", "stages"}, m.funding.enabled)) {
-    FundingMechanism& x = m.funding;
-    number_in(*t, "annual_envelope", "funding", x.annual_envelope, POSITIVE, " GBP m per programme year", true);
-    x.stages = stage_refs(*t, "stages", "funding", true, s);
-    if (x.enabled && !m.costs.enabled)
-      error(*t, "funding", "",
-            std::string("[funding] needs [costs]: the envelope is spent on project capital; ") +
-                (mechanism_values_.count("costs") ? "[costs] is switched off (enabled = false)" : "add a [costs] table"));
-  }
-
-  if (const TValue* t = mechanism(root, "market", {"stages", "reference_workload", "price_elasticity",
-                                                   "duration_elasticity", "max_factor"},
-                                  m.market.enabled)) {
-    MarketMechanism& x = m.market;
-    x.stages = stage_refs(*t, "stages", "market", true, s);
-    number_in(*t, "reference_workload", "market", x.reference_workload, POSITIVE);
-    number_in(*t, "price_elasticity", "market", x.price_elasticity, NONNEG);
-    number_in(*t, "duration_elasticity", "market", x.duration_elasticity, NONNEG);
-    number_in(*t, "max_factor", "market", x.max_factor, AT_LEAST_ONE);
-  }
-
-  if (const TValue* t = mechanism(root, "transformation", {"base", "leadership_weight", "vision_weight", "health_weight",
-                                                           "target_bonus", "target_slowdown", "slowed_stages"},
-                                  m.transformation.enabled)) {
-    TransformationMechanism& x = m.transformation;
-    const std::string p = "transformation", why = " (so that the factor 1 + w x (q - 0.5) stays > 0)";
-    number_in(*t, "base", p, x.base, NONNEG);
-    number_in(*t, "leadership_weight", p, x.leadership_weight, EFFECT, why);
-    number_in(*t, "vision_weight", p, x.vision_weight, EFFECT, why);
-    number_in(*t, "health_weight", p, x.health_weight, EFFECT, why);
-    number_in(*t, "target_bonus", p, x.target_bonus, NONNEG);
-    number_in(*t, "target_slowdown", p, x.target_slowdown, NONNEG);
-    x.slowed_stages = stage_refs(*t, "slowed_stages", p, false, s);
-  }
-
-  if (const TValue* t = mechanism(root, "exclusivity", {"weights", "threshold", "years", "act_probability",
-                                                        "single_procurement_months", "single_cost_premium"},
-                                  m.exclusivity.enabled)) {
+  if (const TValue* t = find(root, "funding"); t && t->is_table()) m.funding.stages = stage_refs(*t, "stages", "funding", true, s);
+  if (const TValue* t = find(root, "market"); t && t->is_table()) m.market.stages = stage_refs(*t, "stages", "market", true, s);
+  if (const TValue* t = find(root, "transformation"); t && t->is_table())
+    m.transformation.slowed_stages = stage_refs(*t, "slowed_stages", "transformation", false, s);
+  if (const TValue* t = find(root, "exclusivity"); t && t->is_table() && find(*t, "weights")) {
+    // Weights not listed are 0; the rest are normalised to sum 1 (like a group's mix).
     ExclusivityMechanism& x = m.exclusivity;
-    const std::string p = "exclusivity";
-    if (const TValue* w = find(*t, "weights")) {
-      // Weights not listed are 0; the rest are normalised to sum 1 (like a group's mix).
-      double given[4] = {0, 0, 0, 0};
-      const std::size_t before = diags_.size();
-      named_numbers(*t, "weights", p, SCORECARD_WEIGHTS, "weight", given, NONNEG);
-      const double sum = given[0] + given[1] + given[2] + given[3];
-      if (diags_.size() == before && w->is_table()) {
-        if (!(sum > 0)) error(*w, p + ".weights", "", "weights must add up to more than 0");
-        else {
-          x.weight_cost = given[0] / sum;
-          x.weight_quality = given[1] / sum;
-          x.weight_time = given[2] / sum;
-          x.weight_volume = given[3] / sum;
-        }
+    double given[4] = {0, 0, 0, 0};
+    const std::size_t before = diags_.size();
+    named_numbers(*t, "weights", "exclusivity", SCORECARD_WEIGHTS, "weight", given, true);
+    const double sum = given[0] + given[1] + given[2] + given[3];
+    if (diags_.size() == before && find(*t, "weights")->is_table()) {
+      const double by = sum > 0 ? sum : 1.0;  // all zero: validate() says so
+      x.weight_cost = given[0] / by;
+      x.weight_quality = given[1] / by;
+      x.weight_time = given[2] / by;
+      x.weight_volume = given[3] / by;
+    }
+  }
+}
+
+
+//! The value at a diagnostic's key ("authorities[0].team.design"), or the deepest table
+//! above it that the file has; `exact` says which.
+const TValue* Parser::locate(const std::string& key, bool& exact) const {
+  const TValue* at = root_;
+  exact = false;
+  std::size_t i = 0;
+  while (i < key.size()) {
+    if (key[i] == '.') ++i;
+    if (key[i] == '[') {
+      const std::size_t close = key.find(']', i);
+      if (close == std::string::npos || !at->is_array()) return at;
+      std::size_t k = 0;
+      const auto res = std::from_chars(key.data() + i + 1, key.data() + close, k);
+      if (res.ptr != key.data() + close || k >= at->as_array().size()) return at;
+      at = &at->as_array()[k];
+      i = close + 1;
+      continue;
+    }
+    std::size_t end = key.find_first_of(".[", i);
+    if (end == std::string::npos) end = key.size();
+    if (!at->is_table()) return at;
+    const TValue* next = find(*at, key.substr(i, end - i));
+    if (!next) return at;
+    at = next;
+    i = end;
+  }
+  exact = true;
+  return at;
+}
+
+//! validate()'s problems, located in the file: at the first of a problem's keys the file
+//! has (or at the earliest, when the problem says so), else at the nearest table above it.
+//! A key the parser already reported is not reported twice.
+void Parser::report(const Scenario& s) {
+  detail::ValidateContext ctx;
+  ctx.table_given = [this](const std::string& t) { return mechanism_values_.count(t) > 0; };
+  ctx.cross_checks = diags_.empty();
+  std::unordered_set<std::string> reported;
+  for (const auto& d : diags_) reported.insert(d.key);
+  for (detail::Problem& p : detail::find_problems(s, ctx)) {
+    for (std::string& k : p.keys)
+      for (const auto& [from, to] : alias_)
+        if (k.compare(0, from.size(), from) == 0 && (k.size() == from.size() || k[from.size()] == '.'))
+          k = to + k.substr(from.size());
+    if (p.earliest) {  // the places in file order; the message names them in that order
+      std::vector<std::pair<std::pair<int, int>, std::size_t>> order;
+      for (std::size_t i = 0; i < p.keys.size(); ++i) {
+        bool ex = false;
+        const TValue* n = locate(p.keys[i], ex);
+        order.push_back({ex ? std::pair(rank_of(*n), line_of(*n)) : std::pair(INT_MAX, INT_MAX), i});
+      }
+      std::stable_sort(order.begin(), order.end());
+      std::vector<std::string> keys, names;
+      for (const auto& [where, i] : order) keys.push_back(p.keys[i]), names.push_back(i < p.names.size() ? p.names[i] : "");
+      p.keys = std::move(keys), p.names = std::move(names);
+    }
+    const TValue* node = nullptr;
+    std::string key;
+    bool exact = false;
+    for (const std::string& k : p.keys) {
+      bool ex = false;
+      const TValue* n = locate(k, ex);
+      if (ex) {
+        node = n, key = k, exact = true;
+        break;
       }
     }
-    number_in(*t, "threshold", p, x.threshold, UNIT);
-    if (auto y = integer(*t, "years", p, false)) {
-      if (*y < 1 || *y > 1'000'000) error_at(*find(*t, "years"), p + ".years", "must be between 1 and 1000000");
-      else x.years = static_cast<int>(*y);
-    }
-    number_in(*t, "act_probability", p, x.act_probability, UNIT);
-    nonnegative_distribution(*t, "single_procurement_months", p, x.single_procurement, false);
-    number_in(*t, "single_cost_premium", p, x.single_cost_premium, NONNEG);
-  }
-
-  // Mechanisms that start when an authority's LEP forms need to know when that is.
-  if (m.lep_stage < 0 && !mechanism_values_.count("lep")) {
-    std::vector<std::pair<const TValue*, std::string>> users;
-    for (const char* k : {"partnering", "disputes", "exclusivity"}) {
-      const bool on = (k == std::string("partnering") && m.partnering.enabled) ||
-                      (k == std::string("disputes") && m.disputes.enabled) ||
-                      (k == std::string("exclusivity") && m.exclusivity.enabled);
-      if (on) users.push_back({mechanism_values_.at(k), "[" + std::string(k) + "]"});
-    }
-    if (m.costs.enabled && m.costs.lep_setup.max_value() > 0)
-      users.push_back({find(*mechanism_values_.at("costs"), "lep_setup"), "costs.lep_setup"});
-    if (m.capacity.enabled)
-      for (const auto& [v, key] : after_lep_steps_) users.push_back({v, key});
-    if (!users.empty()) {
-      std::stable_sort(users.begin(), users.end(),
-                       [&](const auto& a, const auto& b) { return line_of(*a.first) < line_of(*b.first); });
-      std::vector<std::string> names;
-      for (const auto& u : users) names.push_back(u.second);
-      error(*users.front().first, "lep.formed_at", "",
-            "required by " + join(names) +
-                ": they start when an authority's LEP forms; name the stage whose first completion forms it, "
-                "e.g. [lep] formed_at = \"procurement\"");
-    }
+    if (!node) node = locate(key = p.keys.front(), exact);
+    if (!p.report_key.empty()) key = p.report_key, exact = false;
+    if (!reported.insert(key).second) continue;
+    error(*node, key, exact && !node->is_table() && !node->is_array() ? value_text(*node) : p.value,
+          detail::fill_names(p.rule, p.names));
   }
 }
-
-//! Every type's largest possible capital (with the exclusivity premium and the market cap)
-//! must fit in one year's envelope, or a project of that type could never start.
-void Parser::check_funding(Scenario& s) {
-  const Mechanisms& m = s.mechanisms;
-  if (!m.funding.enabled || !m.costs.enabled) return;
-  const double premium = m.exclusivity.enabled ? 1.0 + m.exclusivity.single_cost_premium : 1.0;
-  const double market = m.market.enabled ? m.market.max_factor : 1.0;
-  const TValue* env = find(*mechanism_values_.at("funding"), "annual_envelope");
-  for (std::size_t ti = 0; ti < s.types.size(); ++ti) {
-    const Distribution& c = m.costs.capital[ti];
-    const double need = c.max_value() * premium * market;
-    if (need <= m.funding.annual_envelope) continue;
-    std::string figure = "capital up to " + num_text(c.max_value());
-    if (m.exclusivity.enabled) figure += " x (1 + exclusivity.single_cost_premium " + num_text(m.exclusivity.single_cost_premium) + ")";
-    if (m.market.enabled) figure += " x market.max_factor " + num_text(m.market.max_factor);
-    if (m.exclusivity.enabled || m.market.enabled) figure += " = " + num_text(need);
-    error(*env, "funding.annual_envelope", num_text(m.funding.annual_envelope),
-          "is less than what one '" + s.types[ti].name + "' project may need (" + figure +
-              " GBP m): such a project could never start" +
-              (std::isfinite(c.max_value()) ? "" : "; give costs.capital." + s.types[ti].name + " a bounded distribution"));
-  }
-}
-
-//! Rules that span sections: every demanded discipline is staffed, milestones are reachable.
-void Parser::cross_check(const TValue& root, Scenario& s) {
-  (void)root;
-  std::vector<bool> any_runs(s.stages.size(), false);  // stages some project type runs
-  for (const ProjectType& t : s.types)
-    for (const TypeStage& ts : t.stages) any_runs[static_cast<std::size_t>(ts.stage)] = true;
-  for (std::size_t gi = 0; gi < s.groups.size(); ++gi) {
-    const AuthorityGroup& g = s.groups[gi];
-    const std::string gpath = "authorities[" + std::to_string(gi) + "]";
-    std::vector<bool> reported(s.disciplines.size(), false);  // one message per missing discipline
-    // A discipline is supplied by the team, or (with [capacity] on, which hires towards the
-    // plan) by any step of the group's capacity plan.
-    std::vector<bool> supplied(s.disciplines.size(), false), planned(s.disciplines.size(), false);
-    for (std::size_t k = 0; k < s.disciplines.size(); ++k) {
-      for (const CapacityPlanStep& st : g.capacity_plan) planned[k] = planned[k] || st.team[k] > 0;
-      supplied[k] = g.team[k] > 0 || (planned[k] && s.mechanisms.capacity.enabled);
-    }
-    std::vector<bool> runs(s.stages.size(), false);           // stages some project of the group may run
-    for (std::size_t ti = 0; ti < s.types.size(); ++ti) {
-      const bool used = g.mix[ti] > 0 || (g.first_type == static_cast<int>(ti) && g.first_count > 0);
-      if (!used) continue;
-      for (const TypeStage& ts : s.types[ti].stages) {
-        runs[static_cast<std::size_t>(ts.stage)] = true;
-        for (std::size_t k = 0; k < s.disciplines.size(); ++k) {
-          if (ts.demand[k] > 0 && !supplied[k] && !reported[k]) {
-            reported[k] = true;
-            const TValue* team = find(*group_values_[gi], "team");
-            error(team ? *team : *group_values_[gi], gpath + ".team." + s.disciplines[k], team ? "0" : "",
-                  "stage '" + s.stages[static_cast<std::size_t>(ts.stage)].name + "' of project type '" + s.types[ti].name +
-                      "' demands " + s.disciplines[k] + " but authority group '" + g.name +
-                      "' has no " + s.disciplines[k] + " FTE" +
-                      (planned[k] ? " in its team, and its capacity_plan applies only with [capacity] on" : "") +
-                      ": its projects would never finish");
-          }
-        }
-      }
-    }
-    // An authority milestone opens only when a project of the same authority completes
-    // that stage, so the group's own project types must run it.
-    std::set<int> reported_milestones;
-    for (std::size_t si = 0; si < s.stages.size(); ++si) {
-      const int m = s.stages[si].authority_milestone;
-      if (!runs[si] || m < 0 || runs[static_cast<std::size_t>(m)] || !any_runs[static_cast<std::size_t>(m)] ||
-          !reported_milestones.insert(m).second)
-        continue;  // (a stage no type runs at all is reported once, below)
-      error(*find(*stage_values_[s.stages[si].name], "after_authority"), "stages." + s.stages[si].name + ".after_authority",
-            quote(s.stages[static_cast<std::size_t>(m)].name),
-            "authority group '" + g.name + "' (" + gpath + ") runs stage '" + s.stages[si].name +
-                "' but none of its project types runs '" + s.stages[static_cast<std::size_t>(m)].name +
-                "', so the gate would never open for it");
-    }
-  }
-  // A stage gated on an authority milestone needs some type that runs the milestone stage.
-  for (const Stage& st : s.stages) {
-    if (st.authority_milestone < 0) continue;
-    if (!any_runs[static_cast<std::size_t>(st.authority_milestone)])
-      error(*find(*stage_values_[st.name], "after_authority"), "stages." + st.name + ".after_authority",
-            quote(s.stages[static_cast<std::size_t>(st.authority_milestone)].name),
-            "no project type runs that stage, so the gate would never open");
-  }
-  // The LEP forms when an authority first completes [lep] formed_at: some type must run it.
-  if (const int ls = s.mechanisms.lep_stage; ls >= 0 && !any_runs[static_cast<std::size_t>(ls)])
-    error(*find(*mechanism_values_.at("lep"), "formed_at"), "lep.formed_at", quote(s.stages[static_cast<std::size_t>(ls)].name),
-          "no project type runs that stage, so no LEP would ever form");
-  check_funding(s);
-}
-
 
 //! Reads a scenario file whole; returns what is wrong ("" when read). Only regular files
 //! up to MAX_SCENARIO_BYTES: a device or FIFO named by mistake (/dev/zero) must not hang.
@@ -1751,10 +1344,59 @@ void merge_over(TValue& into, const TValue& over) {
   }
 }
 
+//! A variant's [[authorities]] laid over its base's: an entry named like a base group changes
+//! that group (key by key, as tables merge); one with `add = true` is a new group, after the
+//! base's; any other name is an error, so a variant cannot drop the base's groups by accident
+//! (docs/scenario-format.md, "Changing part of a list").
+void Parser::merge_groups(TValue& base, const TValue& over) {
+  std::unordered_map<std::string, std::size_t> by_name;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < base.as_array().size(); ++i) {
+    const TValue& g = base.as_array()[i];
+    if (g.is_table() && g.as_table().count("name") && g.as_table().at("name").is_string())
+      by_name.emplace(g.as_table().at("name").as_string().str, i), names.push_back(g.as_table().at("name").as_string().str);
+  }
+  for (std::size_t i = 0; i < over.as_array().size(); ++i) {
+    TValue e = over.as_array()[i];
+    const std::string path = "authorities[" + std::to_string(i) + "]";
+    if (!e.is_table()) {
+      base.as_array().push_back(e);  // reported by the parser
+      continue;
+    }
+    bool add = false;
+    if (const TValue* a = find(e, "add")) {
+      if (!a->is_boolean()) error_at(*a, path + ".add", "must be true or false");
+      else add = a->as_boolean();
+      e.as_table().erase("add");
+    }
+    const TValue* n = find(e, "name");
+    if (!n || !n->is_string()) {
+      error(n ? *n : e, path + ".name", n ? value_text(*n) : "",
+            "a variant's [[authorities]] entry needs the name of the base's group it changes (or add = true and a new name)");
+      continue;
+    }
+    const auto it = by_name.find(n->as_string().str);
+    if (add && it != by_name.end()) {
+      error_at(*n, path + ".name", "is already a group of the base; leave out add = true to change that group");
+    } else if (add) {
+      base.as_array().push_back(std::move(e));
+    } else if (it == by_name.end()) {
+      error_at(*n, path + ".name",
+               "no group of the base has this name" + did_you_mean(n->as_string().str, names) + "; groups: " + join(names) +
+                   ". Write add = true in the entry to add a group, or replace = [\"authorities\"] above the first [header] "
+                   "to give the whole list");
+    } else {
+      merge_over(base.as_array()[it->second], e);
+    }
+  }
+}
+
 //! `base = "FILE"`: the file named (relative to this one) is read first and this one's
 //! values are laid over it (docs/scenario-format.md, "Inheriting from a base scenario").
+//! `replace = ["authorities", ...]` names top-level tables and lists the file gives whole.
 TValue Parser::with_bases(TValue root, const std::string& path, std::vector<std::string>& chain, Scenario& s) {
   if (!root.is_table() || !root.as_table().count("base")) return root;
+  file_rank_.emplace(path, 0);  // (its rank is set once its own base is read)
   const TValue& b = root.as_table().at("base");
   const auto fail = [&](const std::string& rule) {
     throw ScenarioError({{path, static_cast<int>(b.location().line()), "base", value_text(b), rule}});
@@ -1779,6 +1421,29 @@ TValue Parser::with_bases(TValue root, const std::string& path, std::vector<std:
   s.base_files.push_back({file, text});
   TValue over = std::move(root);
   over.as_table().erase("base");
+  std::set<std::string> whole;
+  if (const TValue* r = find(over, "replace")) {
+    const auto listed = string_list(over, "replace", "", false);
+    const std::vector<std::string> tops = table_keys("");
+    for (std::size_t i = 0; listed && i < listed->size(); ++i) {
+      const std::string& k = (*listed)[i];
+      const TValue& at = r->as_array()[i];
+      if (k == "base" || k == "replace" || std::find(tops.begin(), tops.end(), k) == tops.end())
+        error_at(at, "replace[" + std::to_string(i) + "]", "not a top-level table or list" + did_you_mean(k, tops));
+      else if (!find(over, k))
+        error_at(at, "replace[" + std::to_string(i) + "]", "this file gives no '" + k + "' to replace the base's with");
+      else whole.insert(k);
+    }
+    over.as_table().erase("replace");
+  }
+  for (const std::string& k : whole) merged.as_table()[k] = over.as_table().at(k), over.as_table().erase(k);
+  if (const TValue* a = find(over, "authorities"); a && a->is_array()) {
+    if (TValue* into = merged.as_table().count("authorities") ? &merged.as_table().at("authorities") : nullptr;
+        into && into->is_array()) {
+      merge_groups(*into, *a);
+      over.as_table().erase("authorities");
+    }
+  }
   merge_over(merged, over);
   return merged;
 }
@@ -1794,6 +1459,8 @@ Scenario Parser::parse(const std::string& text) {
   root_ = &root;
   if (!root.is_table() || root.as_table().empty())
     throw ScenarioError({{path_, 0, "", "", "the scenario is empty: it needs [scenario], [time], [stages.*], [project_types.*] and [[authorities]]"}});
+  if (const TValue* r = find(root, "replace"))  // (a file with a base has had it taken out)
+    error_at(*r, "replace", "needs a base: replace names what this file gives whole instead of changing its base's");
   check_keys(root, "", TOP_LEVEL_KEYS);
   parse_meta(root, s);
   parse_time(root, s);
@@ -1805,19 +1472,14 @@ Scenario Parser::parse(const std::string& text) {
   parse_types(root, s);
   parse_authorities(root, s);
   parse_mechanisms(root, s);
-  if (diags_.empty()) cross_check(root, s);
+  detail::refresh_derived(s);
+  report(s);
   if (!diags_.empty()) {
     std::stable_sort(diags_.begin(), diags_.end(), [&](const Diagnostic& a, const Diagnostic& b) {
       return std::pair(file_rank_[a.file], a.line) < std::pair(file_rank_[b.file], b.line);
     });
     throw ScenarioError(std::move(diags_));
   }
-  for (std::size_t gi = 0; gi < s.groups.size(); ++gi)
-    for (int i = 0; i < s.groups[gi].count; ++i) {
-      s.authority_group.push_back(static_cast<int>(gi));
-      s.authority_names.push_back(s.groups[gi].count == 1 ? s.groups[gi].name
-                                                          : s.groups[gi].name + "-" + std::to_string(i + 1));
-    }
   return s;
 }
 

@@ -41,6 +41,7 @@ struct Factor {
   std::vector<double> levels;                  //!< discrete values (grid, one-at-a-time ends, LHS strata)
   std::optional<std::array<double, 2>> range;  //!< [low, high] for continuous designs
   double base = 0;                             //!< the base scenario's value (1 for a scale): one-at-a-time centre
+  bool whole = false;                          //!< the parameter is a whole number: design values are rounded
   int line = 0;                                //!< where the factor is declared, for messages
 };
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lepsim/distribution.hpp"
+#include "lepsim/error.hpp"
 
 namespace lepsim {
 
@@ -276,5 +277,14 @@ struct Scenario {
 Scenario load_scenario(const std::string& path);
 //! Same, from text already in memory; `path` is used in messages.
 Scenario parse_scenario(const std::string& text, const std::string& path);
+
+//! Every rule and cross-check of docs/scenario-format.md, judged on the scenario itself
+//! however it was made (a file, code, the path API of lepsim/parameters.hpp). Each
+//! problem names its key (`authorities[0].team.design`), value and rule; file and line are
+//! empty (the parser adds them for files). Empty when the scenario is valid. Near-linear in
+//! the scenario's size.
+std::vector<Diagnostic> validate(const Scenario& s);
+//! Throws ScenarioError with validate()'s problems, if any.
+void check_valid(const Scenario& s);
 
 }  // namespace lepsim
