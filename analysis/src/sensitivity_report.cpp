@@ -294,11 +294,17 @@ std::string series_chart(const SeriesSensitivity& s) {
 }  // namespace
 
 std::string sensitivity_html(const SensitivityResult& r) {
+  return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sensitivity: " + html(r.experiment_name) +
+         "</title><style>body{font-family:system-ui,sans-serif;max-width:820px;margin:2em auto;color:#1f2933}</style>"
+         "</head><body>\n" +
+         sensitivity_html_section(r) + "</body></html>\n";
+}
+
+std::string sensitivity_html_section(const SensitivityResult& r) {
   std::string o =
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sensitivity: " + html(r.experiment_name) +
-      "</title><style>body{font-family:system-ui,sans-serif;max-width:820px;margin:2em auto;color:#1f2933}"
-      "svg text{fill:#3e4c59}svg .title{font-size:15px;font-weight:700}svg .tick{font-size:11px}"
-      "svg .sub{font-size:11px}svg .label{font-size:12.5px}pre{font-size:12px;overflow-x:auto}</style></head><body>\n";
+      "<section id=\"sensitivity\"><style>svg.sens{max-width:100%;height:auto}svg.sens text{fill:#3e4c59}"
+      "svg.sens .title{font-size:15px;font-weight:700}svg.sens .tick{font-size:11px}svg.sens .sub{font-size:11px}"
+      "svg.sens .label{font-size:12.5px}#sensitivity pre{font-size:12px;overflow-x:auto}</style>\n";
   o += "<h1>Sensitivity: " + html(r.experiment_name) + "</h1>\n<p>" + html(r.design) + " design, " +
        std::to_string(r.points) + " points &times; " + std::to_string(r.replications) + " replications; bars show " +
        fixed(100 * r.level, 0) + "% bootstrap intervals (B = " + std::to_string(r.resamples) + ").</p>\n";
@@ -314,7 +320,7 @@ std::string sensitivity_html(const SensitivityResult& r) {
   }
   for (const auto& s : r.series)
     if (!s.months.empty()) o.append("<h2>").append(html(s.series)).append(" over time</h2>\n").append(series_chart(s));
-  o += "<h2>Tables</h2>\n<pre>" + html(sensitivity_text(r)) + "</pre>\n</body></html>\n";
+  o += "<h2>Sensitivity tables</h2>\n<pre>" + html(sensitivity_text(r)) + "</pre>\n</section>\n";
   return o;
 }
 

@@ -303,11 +303,12 @@ int cmd_summary(const std::vector<std::string>& args) {
   if (p.help) return 0;
   if (!p.vm.count("run-file")) throw UsageError("summary needs a run file: lepsim summary RUN.h5");
   const std::string format = format_choice(p.vm);
-  if (const int rc = sensitivity_summary(p.vm["run-file"].as<std::vector<std::string>>()[0], format); rc >= 0) return rc;
   const analysis::FigureOptions fo = figure_options(p.vm);
   if (const std::string f = p.vm["run-file"].as<std::vector<std::string>>()[0]; analysis::is_experiment_file(f)) {
+    if (const std::string s = stored_sensitivity(f, format); format == "json" && !s.empty()) return std::cout << s, 0;
     const auto ex = analysis::read_experiment(f);  // experiment files: docs/experiments.md
     std::cout << (format == "csv" ? analysis::experiment_csv(ex, fo.level) : analysis::experiment_summary_text(ex, fo.level));
+    if (format == "text") std::cout << stored_sensitivity(f, format);  // the ranked indices, when computed
     return 0;
   }
   const auto run = open_run(p.vm["run-file"].as<std::vector<std::string>>()[0], p.vm);
@@ -333,13 +334,12 @@ int cmd_report(const std::vector<std::string>& args) {
   ro.figures = figure_options(p.vm);
   ro.output_path = p.vm.count("output") ? p.vm["output"].as<std::string>()
                                         : std::filesystem::path(path).stem().string() + ".html";
-  if (const int rc = sensitivity_report(path, ro.output_path, p.vm.count("force") > 0); rc >= 0) return rc;
   std::error_code ec;
   if (!p.vm.count("force") && std::filesystem::exists(ro.output_path, ec))
     throw OutputError(ro.output_path + " exists; use --force to overwrite it");
   install_signal_handlers();
   if (analysis::is_experiment_file(path)) {  // experiment files: docs/experiments.md
-    analysis::write_text_file(ro.output_path, analysis::experiment_report_html(analysis::read_experiment(path), ro.figures.level));
+    analysis::write_text_file(ro.output_path, with_sensitivity(analysis::experiment_report_html(analysis::read_experiment(path), ro.figures.level), path));
     std::cout << "wrote " << ro.output_path << "\n";
     return 0;
   }

@@ -44,9 +44,11 @@ bool is_experiment_file(const std::string& path);
 
 // Sensitivity (sensitivity_command.cpp).
 int cmd_sensitivity(const std::vector<std::string>& args);
-//! `summary` / `report` of an experiment file holding /sensitivity: the ranked tables /
-//! the charts; -1 (nothing done) for any other file.
-int sensitivity_summary(const std::string& path, const std::string& format);
-int sensitivity_report(const std::string& path, const std::string& output, bool force);
+//! `summary` of an experiment file: its stored /sensitivity as `format` (text: the ranked
+//! tables after a blank line; json), or "" when the file holds none.
+std::string stored_sensitivity(const std::string& path, const std::string& format);
+//! `report` of an experiment file: the page with the sensitivity charts inserted before
+//! </body> when the file holds /sensitivity, unchanged otherwise.
+std::string with_sensitivity(std::string html, const std::string& path);
 
 }  // namespace lepsim::cli

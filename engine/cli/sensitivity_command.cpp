@@ -3,7 +3,6 @@
 // `summary` and `report` of an experiment file with /sensitivity show them.
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "commands.hpp"
@@ -28,7 +27,7 @@ Intervals: seeded percentile bootstrap (B = --resamples), t intervals for swings
 Every series in the file also gets its indices at every step (indices over time).
 The results are written into the experiment file under /sensitivity (unless
 --no-store) and printed as ranked tables; `lepsim summary EXPERIMENT.h5` prints them
-again and `lepsim report EXPERIMENT.h5` draws them.
+after the per-point figures and `lepsim report EXPERIMENT.h5` adds their charts.
 
 Examples:
   lepsim experiment scenarios/experiments/bsf-morris.toml -o morris.h5
@@ -87,28 +86,18 @@ int cmd_sensitivity(const std::vector<std::string>& args) {
   return 0;
 }
 
-int sensitivity_summary(const std::string& path, const std::string& format) {
-  if (!analysis::is_experiment_h5(path) || !analysis::has_sensitivity(path)) return -1;
+std::string stored_sensitivity(const std::string& path, const std::string& format) {
+  if (!analysis::is_experiment_h5(path) || !analysis::has_sensitivity(path)) return "";
   const auto r = analysis::load_sensitivity(path);
-  std::cout << (format == "json" ? analysis::sensitivity_json(r) : analysis::sensitivity_text(r));
-  return 0;
+  return format == "json" ? analysis::sensitivity_json(r) : "\n" + analysis::sensitivity_text(r);
 }
 
-int sensitivity_report(const std::string& path, const std::string& output, bool force) {
-  if (!analysis::is_experiment_h5(path) || !analysis::has_sensitivity(path)) return -1;
-  std::error_code ec;
-  if (!force && std::filesystem::exists(output, ec)) throw OutputError(output + " exists; use --force to overwrite it");
-  const auto r = analysis::load_sensitivity(path);
-  const std::string tmp = output + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << analysis::sensitivity_html(r);
-    if (!out.flush()) throw OutputError("cannot write " + output);
-  }
-  std::filesystem::rename(tmp, output, ec);
-  if (ec) throw OutputError("cannot write " + output + ": " + ec.message());
-  std::cout << "wrote " << output << "\n";
-  return 0;
+std::string with_sensitivity(std::string html, const std::string& path) {
+  if (!analysis::is_experiment_h5(path) || !analysis::has_sensitivity(path)) return html;
+  const std::string section = analysis::sensitivity_html_section(analysis::load_sensitivity(path));
+  const auto at = html.rfind("</body>");
+  html.insert(at == std::string::npos ? html.size() : at, section);
+  return html;
 }
 
 }  // namespace lepsim::cli

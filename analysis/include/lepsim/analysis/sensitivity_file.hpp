@@ -88,5 +88,7 @@ std::string sensitivity_json(const SensitivityResult& result);
 //! A standalone HTML page: tornado / Sobol' bars with intervals per metric and the
 //! indices over time of every series (inline SVG, no scripts).
 std::string sensitivity_html(const SensitivityResult& result);
+//! The same charts and tables as a <section>, for a page of its own or the experiment report.
+std::string sensitivity_html_section(const SensitivityResult& result);
 
 }  // namespace lepsim::analysis
