@@ -24,6 +24,7 @@ metrics = ["completed_cumulative@60", "completed"]
 series = ["completed_cumulative"]'
 printf '[experiment]\nbase = "%s"\ndesign = "morris"\ntrajectories = 6\nreplications = 8\nseed = 5\n%s\n' "$ex" "$factors" > morris.toml
 printf '[experiment]\nbase = "%s"\ndesign = "saltelli"\nbase_rows = 16\nreplications = 4\nseed = 5\n%s\n' "$ex" "$factors" > sobol.toml
+printf '[experiment]\nbase = "%s"\ndesign = "one_at_a_time"\nreplications = 10\nseed = 5\n%s\n' "$ex" "$factors" > oat.toml
 printf '[experiment]\nbase = "%s"\ndesign = "lhs"\npoints = 4\nreplications = 2\n%s\n' "$ex" "$factors" > lhs.toml
 
 check "morris experiment" 0 "$LEPSIM" experiment morris.toml -o morris.h5 --threads 2
@@ -84,6 +85,21 @@ print("ok: JSON Sobol' results with the noise column")
 PY
 check "report of the Saltelli file" 0 "$LEPSIM" report sobol.h5 -o sobol.html
 expect "tornado-free Sobol' bars" grep -q "<title>" sobol.html
+
+check "one-at-a-time experiment" 0 "$LEPSIM" experiment oat.toml -o oat.h5
+check "swings of a one-at-a-time design" 0 "$LEPSIM" sensitivity oat.h5 --json
+/usr/bin/python3 - <<'PY' || fail=1
+import json
+d = json.load(open("out.txt"))
+m = d["metrics"][0]
+assert m["method"] == "oat" and d["series"] == [], d["series"]
+for c in m["columns"]:
+    lo, hi, sw = c["low"], c["high"], c["swing"]
+    assert abs(sw[0] - (hi[0] - lo[0])) < 1e-9 and sw[1] <= sw[0] <= sw[2], c
+print("ok: JSON swings (high - low = swing, intervals around it)")
+PY
+check "report of the one-at-a-time file: a tornado" 0 "$LEPSIM" report oat.h5 -o oat.html
+expect "tornado drawn" grep -q "one-at-a-time swings" oat.html
 
 check "lhs experiment" 0 "$LEPSIM" experiment lhs.toml -o lhs.h5
 check "a design without indices is refused" 2 "$LEPSIM" sensitivity lhs.h5

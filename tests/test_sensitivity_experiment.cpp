@@ -101,8 +101,8 @@ TEST_CASE("sensitivity of a lepsim scenario with a known decomposition", "[sensi
     const auto* s = m.stat(stat);
     REQUIRE(s);
     for (std::size_t i = 0; i < 4; ++i) {
-      INFO(stat << " " << m.columns[i] << " = " << s->values[i].value << " [" << s->values[i].lo << ", "
-                << s->values[i].hi << "]");
+      INFO(stat << " " << m.columns[i] << " = " << s->values[i].value << " [" << s->values[i].lo << ", " << s->values[i].hi
+                << "]");
       CHECK(std::abs(s->values[i].value - exact[i]) < 0.06);
       CHECK(s->values[i].lo <= exact[i] + 0.02);  // the interval covers (up to the quarter-month rounding)
       CHECK(s->values[i].hi >= exact[i] - 0.02);
@@ -144,8 +144,8 @@ TEST_CASE("a Saltelli experiment needs its own streams and ranges", "[sensitivit
   const Experiment ex = load_experiment(write("ok.toml", experiment("design", 8)));
   const auto pts = expand_design(ex);
   REQUIRE(pts.size() == 8 * 6);
-  CHECK(point_seed(ex, pts, 2) == point_seed(ex, pts, 0));   // AB_{0,0} runs A_0's streams
-  CHECK(point_seed(ex, pts, 5) == point_seed(ex, pts, 1));   // AB_{0,noise} runs B_0's streams
+  CHECK(point_seed(ex, pts, 2) == point_seed(ex, pts, 0));  // AB_{0,0} runs A_0's streams
+  CHECK(point_seed(ex, pts, 5) == point_seed(ex, pts, 1));  // AB_{0,noise} runs B_0's streams
   CHECK(point_seed(ex, pts, 0) != point_seed(ex, pts, 1));
-  CHECK(point_seed(ex, pts, 6) != point_seed(ex, pts, 0));   // the next base row: streams of its own
+  CHECK(point_seed(ex, pts, 6) != point_seed(ex, pts, 0));  // the next base row: streams of its own
 }

@@ -43,8 +43,8 @@ std::vector<std::string> columns_of(const Layout& L, const std::vector<std::stri
 }
 
 //! The indices of one output given as P x reps values.
-MetricSensitivity indices_of(const Layout& L, const std::vector<double>& y, std::size_t reps,
-                             const BootstrapOptions& boot, bool both_targets) {
+MetricSensitivity indices_of(const Layout& L, const std::vector<double>& y, std::size_t reps, const BootstrapOptions& boot,
+                             bool both_targets) {
   MetricSensitivity m;
   m.method = L.design == "saltelli" ? "sobol" : L.design == "morris" ? "morris" : "oat";
   if (m.method == "sobol") {
@@ -157,8 +157,8 @@ SensitivityResult compute_sensitivity(const std::string& path, const Sensitivity
     L.trajectories = static_cast<std::size_t>(dg.attr<std::int64_t>("trajectories"));
     L.unit = dg.read_array<double>("unit");
   } else if (L.design != "one_at_a_time") {
-    throw UsageError("sensitivity needs an experiment with design = \"saltelli\", \"morris\" or \"one_at_a_time\"; " +
-                     path + " has design = \"" + L.design + "\"");
+    throw UsageError("sensitivity needs an experiment with design = \"saltelli\", \"morris\" or \"one_at_a_time\"; " + path +
+                     " has design = \"" + L.design + "\"");
   }
   const auto columns = columns_of(L, r.factors);
 
@@ -294,7 +294,8 @@ SensitivityResult load_sensitivity(const std::string& path) {
       for (const auto& s : x.read_strings("stat_names")) m.stats.push_back({s, read_estimates(x, s, level)});
     const auto scalars = x.exists("scalars") ? read_estimates(x, "scalars", level) : std::vector<Estimate>{};
     const auto scalar_names = x.exists("scalar_names") ? x.read_strings("scalar_names") : std::vector<std::string>{};
-    for (std::size_t i = 0; i < scalar_names.size() && i < scalars.size(); ++i) m.scalars.push_back({scalar_names[i], scalars[i]});
+    for (std::size_t i = 0; i < scalar_names.size() && i < scalars.size(); ++i)
+      m.scalars.push_back({scalar_names[i], scalars[i]});
     r.metrics.push_back(std::move(m));
   }
   const h5::Group sg = g.open_group("series");

@@ -129,6 +129,7 @@ std::string sensitivity_text(const SensitivityResult& r) {
     const std::size_t stat = s.stat_names.size() - 1;  // total (Sobol') or mu* (Morris) is the last stat
     std::string line = "  " + pad("month", 7);
     for (const auto& c : s.columns) line.append(" ").append(pad(c.substr(0, 14), 14));
+    while (!line.empty() && line.back() == ' ') line.pop_back();
     o += line + "\n";
     const std::size_t stride = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(12 / (s.months[0]))));
     for (std::size_t t = stride - 1; t < s.months.size(); t += stride) {
@@ -142,11 +143,11 @@ std::string sensitivity_text(const SensitivityResult& r) {
 }
 
 std::string sensitivity_json(const SensitivityResult& r) {
-  std::string o = "{\n  \"experiment\": " + jstr(r.experiment_name) + ",\n  \"design\": " + jstr(r.design) +
-                  ",\n  \"points\": " + std::to_string(r.points) + ",\n  \"replications\": " +
-                  std::to_string(r.replications) + ",\n  \"level\": " + jnum(r.level) +
-                  ",\n  \"resamples\": " + std::to_string(r.resamples) + ",\n  \"bootstrap_seed\": " +
-                  std::to_string(r.seed) + ",\n  \"seconds\": " + jnum(r.seconds) + ",\n  \"metrics\": [";
+  std::string o =
+      "{\n  \"experiment\": " + jstr(r.experiment_name) + ",\n  \"design\": " + jstr(r.design) +
+      ",\n  \"points\": " + std::to_string(r.points) + ",\n  \"replications\": " + std::to_string(r.replications) +
+      ",\n  \"level\": " + jnum(r.level) + ",\n  \"resamples\": " + std::to_string(r.resamples) +
+      ",\n  \"bootstrap_seed\": " + std::to_string(r.seed) + ",\n  \"seconds\": " + jnum(r.seconds) + ",\n  \"metrics\": [";
   for (std::size_t i = 0; i < r.metrics.size(); ++i) {
     const auto& m = r.metrics[i];
     o += std::string(i ? "," : "") + "\n    {\"metric\": " + jstr(m.metric) + ", \"method\": " + jstr(m.method);
@@ -235,8 +236,7 @@ std::string bar_chart(const MetricSensitivity& m, const std::vector<std::string>
       const double y = y0 + ROW * static_cast<double>(b) + 4, h = ROW - 8;
       const double a = std::min(X(0), X(e.value)), w = std::abs(X(e.value) - X(0));
       o += "<rect x=\"" + num(a) + "\" y=\"" + num(y) + "\" width=\"" + num(w) + "\" height=\"" + num(h) + "\" fill=\"" +
-           COLOURS[b % 10] + "\" opacity=\"0.8\"><title>" + html(m.columns[c] + " " + bars[b] + " " +
-                                                                  with_interval(e, 3)) +
+           COLOURS[b % 10] + "\" opacity=\"0.8\"><title>" + html(m.columns[c] + " " + bars[b] + " " + with_interval(e, 3)) +
            "</title></rect>";
       if (std::isfinite(e.lo) && std::isfinite(e.hi)) {
         const double ym = y + h / 2;
