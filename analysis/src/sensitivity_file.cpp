@@ -10,6 +10,7 @@
 #include <limits>
 #include <numeric>
 
+#include "lepsim/analysis/experiment_reader.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/experiment.hpp"
 #include "lepsim/h5.hpp"
@@ -120,19 +121,9 @@ std::vector<std::size_t> MetricSensitivity::ranking() const {
   return order;
 }
 
-bool is_experiment_h5(const std::string& path) {
-  try {
-    const h5::File f = h5::File::open_read(path);
-    const h5::Group root = f.root();
-    return root.has_attr("file_type") && root.attr_string("file_type") == EXPERIMENT_FILE_TYPE;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
 SensitivityResult compute_sensitivity(const std::string& path, const SensitivityOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
-  if (!is_experiment_h5(path)) throw UsageError(path + " is not a lepsim experiment file (lepsim experiment writes one)");
+  if (!is_experiment_file(path)) throw UsageError(path + " is not a lepsim experiment file (lepsim experiment writes one)");
   const h5::File f = h5::File::open_read(path);
   const h5::Group root = f.root();
   if (root.attr_array<std::int32_t>("format_version").at(0) != EXPERIMENT_FORMAT_MAJOR)
@@ -266,7 +257,7 @@ bool has_sensitivity(const std::string& path) {
 }
 
 SensitivityResult load_sensitivity(const std::string& path) {
-  if (!is_experiment_h5(path)) throw UsageError(path + " is not a lepsim experiment file");
+  if (!is_experiment_file(path)) throw UsageError(path + " is not a lepsim experiment file");
   const h5::File f = h5::File::open_read(path);
   const h5::Group root = f.root();
   if (!root.exists("sensitivity"))

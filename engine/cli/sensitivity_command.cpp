@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "lepsim/analysis/experiment_reader.hpp"
 #include "lepsim/analysis/sensitivity_file.hpp"
 #include "lepsim/error.hpp"
 
@@ -87,13 +88,13 @@ int cmd_sensitivity(const std::vector<std::string>& args) {
 }
 
 std::string stored_sensitivity(const std::string& path, const std::string& format) {
-  if (!analysis::is_experiment_h5(path) || !analysis::has_sensitivity(path)) return "";
+  if (!analysis::is_experiment_file(path) || !analysis::has_sensitivity(path)) return "";
   const auto r = analysis::load_sensitivity(path);
   return format == "json" ? analysis::sensitivity_json(r) : "\n" + analysis::sensitivity_text(r);
 }
 
 std::string with_sensitivity(std::string html, const std::string& path) {
-  if (!analysis::is_experiment_h5(path) || !analysis::has_sensitivity(path)) return html;
+  if (!analysis::is_experiment_file(path) || !analysis::has_sensitivity(path)) return html;
   const std::string section = analysis::sensitivity_html_section(analysis::load_sensitivity(path));
   const auto at = html.rfind("</body>");
   html.insert(at == std::string::npos ? html.size() : at, section);

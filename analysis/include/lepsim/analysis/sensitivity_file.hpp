@@ -67,9 +67,6 @@ struct SensitivityOptions {
   bool series = true;  //!< also indices over time of every stored series
 };
 
-//! Whether the file is an experiment file (file_type attribute).
-bool is_experiment_h5(const std::string& path);
-
 //! Reads an experiment file and computes the indices its design supports: Saltelli ->
 //! Sobol' (both targets), Morris -> elementary effects, one_at_a_time -> swings. Another
 //! design, or an unknown metric, is a UsageError.
