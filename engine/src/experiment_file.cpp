@@ -29,6 +29,9 @@ const char* design_name(DesignKind d) {
     case DesignKind::GRID: return "grid";
     case DesignKind::ONE_AT_A_TIME: return "one_at_a_time";
     case DesignKind::LHS: return "lhs";
+    case DesignKind::SOBOL: return "sobol";
+    case DesignKind::SALTELLI: return "saltelli";
+    case DesignKind::MORRIS: return "morris";
     case DesignKind::PLAN: return "plan";
   }
   return "?";
@@ -105,13 +108,26 @@ ExperimentFileWriter::ExperimentFileWriter(const std::string& final_path, const 
     for (std::size_t p = 0; p < P; ++p) {
       std::copy(points[p].values.begin(), points[p].values.end(), values.begin() + static_cast<std::ptrdiff_t>(p * F));
       ids[p] = points[p].id;
-      seeds[p] = point_seed(ex, p);
+      seeds[p] = point_seed(ex, points[p], p);
       overrides[p] = overrides_text(ex, points[p]);
     }
     design.write_array("values", values, {P, F});
     design.write_array("point_id", ids);
     design.write_array("seed", seeds);
     design.write_strings("overrides", overrides);
+    std::vector<std::string> roles(P);
+    std::vector<std::int64_t> groups(P), streams(P);
+    std::vector<std::int32_t> changed(P);
+    std::vector<double> steps(P);
+    for (std::size_t p = 0; p < P; ++p) {
+      roles[p] = points[p].role, groups[p] = points[p].group, changed[p] = points[p].factor;
+      streams[p] = points[p].stream < 0 ? static_cast<std::int64_t>(p) : points[p].stream, steps[p] = points[p].step;
+    }
+    design.write_strings("role", roles);
+    design.write_array("group", groups);
+    design.write_array("changed_factor", changed);
+    design.write_array("stream", streams);
+    design.write_array("step", steps);
     std::vector<std::string> names, paths, units, kinds;
     std::vector<double> base;
     for (const auto& f : ex.factors) {

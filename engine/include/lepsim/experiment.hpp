@@ -43,7 +43,7 @@ struct Factor {
   int line = 0;                                //!< where the factor is declared, for messages
 };
 
-enum class DesignKind { GRID, ONE_AT_A_TIME, LHS, PLAN };
+enum class DesignKind { GRID, ONE_AT_A_TIME, LHS, SOBOL, SALTELLI, MORRIS, PLAN };
 enum class StreamPolicy { COMMON, INDEPENDENT };
 
 struct Experiment {
@@ -54,9 +54,11 @@ struct Experiment {
   Scenario base;            //!< the base scenario, loaded and validated
   std::vector<Factor> factors;
   DesignKind design = DesignKind::GRID;
-  std::int64_t lhs_points = 0;  //!< LHS: points
+  std::int64_t lhs_points = 0;  //!< LHS and Sobol': points; Saltelli: base rows; Morris: trajectories
   bool maximin = false;         //!< LHS: best of `maximin_candidates` by the smallest pairwise distance
-  int maximin_candidates = 20;
+  int maximin_candidates = 32;
+  int morris_levels = 4;           //!< Morris: grid levels p (even)
+  bool saltelli_ba = false;        //!< Saltelli: also the BA rows
   std::string plan_path;           //!< PLAN: CSV run plan, relative to the experiment file
   std::int64_t replications = 10;  //!< per point
   std::uint64_t seed = 1;
@@ -70,6 +72,11 @@ struct Experiment {
 struct DesignPoint {
   std::int64_t id = 0;
   std::vector<double> values;
+  std::string role = "point";  //!< design::role_name: point, base, low, high, A, B, AB, BA, morris_start, ...
+  std::int64_t group = 0;      //!< Saltelli base row, Morris trajectory, else the point
+  std::int32_t factor = -1;    //!< the factor changed from the reference point (-1 none)
+  std::int64_t stream = -1;    //!< the point whose streams it uses under independent streams (-1: itself)
+  double step = 0;             //!< Morris: signed change of `factor`, in the unit cube
 };
 
 //! True when the TOML text is an experiment file (it has an [experiment] table).
@@ -93,8 +100,9 @@ Scenario scenario_at(const Experiment& ex, const DesignPoint& point);
 //! "national.approvals.capacity = 60; stages.procurement.work x 1.2"
 std::string overrides_text(const Experiment& ex, const DesignPoint& point);
 //! The seed a point runs with: the experiment's seed under common random numbers, a
-//! seed mixed from (seed, point index) under independent streams.
-std::uint64_t point_seed(const Experiment& ex, std::size_t point_index);
+//! seed mixed from (seed, the point's stream index) under independent streams (a Saltelli
+//! pick-freeze row shares the streams of its A or B row).
+std::uint64_t point_seed(const Experiment& ex, const DesignPoint& point, std::size_t point_index);
 
 //! Metric and series names the experiment layer knows (docs/experiments.md).
 std::vector<std::string> known_metrics(const Scenario& sc);
