@@ -37,8 +37,8 @@ expect "same metrics from the plan" cmp -s <(h5dump -d /metrics/spend_total lhs.
 printf 'point,approvals_capacity,procurement_scale,bogus\n1,30,1,0\n2,,1,0\n2,40,abc,0\n' > bad.csv
 sed -e "s|^plan = \"run-plan.csv\"|plan = \"$PWD/bad.csv\"|" -e "s|^base = \"../bsf.toml\"|base = \"$SOURCE_DIR/scenarios/bsf.toml\"|" "$X/run-plan.toml" > bad-plan.toml
 check "a bad run plan is refused (exit 3)" 3 "$LEPSIM" validate bad-plan.toml
-for want in "bad.csv:1: column 4 = bogus: unknown column" "bad.csv:3: column approvals_capacity: empty cell" \
-            "bad.csv:4: column point = 2: duplicate point id" "bad.csv:4: column procurement_scale = abc: not a number" "4 problems found"; do
+for want in "bad.csv:1: column 4 (bogus) = bogus: unknown column" "bad.csv:3: column 2 (approvals_capacity): empty cell" \
+            "bad.csv:4: column 1 (point) = 2: duplicate point id" "bad.csv:4: column 3 (procurement_scale) = abc: not a number" "4 problems found"; do
   grep -qF "$want" err.txt || { echo "FAIL: no '$want' in"; cat err.txt; fail=1; }
 done
 

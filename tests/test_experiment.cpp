@@ -48,7 +48,8 @@ std::map<std::string, std::vector<double>> datasets(const std::string& path) {
   const h5::Group root = f.root();
   for (const std::string g : {"metrics", "design"})
     for (const auto& n : root.open_group(g).list())
-      if (n != "factor_names" && n != "factor_paths" && n != "factor_units" && n != "factor_kinds" && n != "overrides")
+      if (n != "factor_names" && n != "factor_paths" && n != "factor_units" && n != "factor_kinds" && n != "overrides" &&
+          n != "role")
         out[g + "/" + n] = root.open_group(g).read_array<double>(n);
   for (const auto& s : root.open_group("series").list())
     for (const auto& st : root.open_group("series/" + s).list())
@@ -162,7 +163,7 @@ TEST_CASE("experiment: the CSV run plan is strict, every error located by row an
   a.name = "cap", b.name = "proc";
   b.range = std::array<double, 2>{0.5, 1.5};
   const std::vector<Factor> fs = {a, b};
-  const std::string bad = "point,cap,proc,extra\n1,2,1.0,9\n2,,1.1,9\n3,x,1.1,9\n1,2,0.9,9\n4,2,7,9\n";
+  const std::string bad = "point,cap,proc,extra\n1,2,1.0,9\n2,,1.1,9\n3,x,1.1,9\n1,2,0.9,9\n";
   try {
     read_plan_csv(bad, "plan.csv", fs);
     FAIL("no error");
@@ -170,12 +171,23 @@ TEST_CASE("experiment: the CSV run plan is strict, every error located by row an
     std::string all;
     for (const auto& d : e.diagnostics()) all += d.format() + "\n";
     INFO(all);
-    CHECK(e.diagnostics().size() == 5);
-    CHECK(all.find("plan.csv:1: column 4 = extra: unknown column") != std::string::npos);
-    CHECK(all.find("plan.csv:3: column cap: empty cell") != std::string::npos);
-    CHECK(all.find("plan.csv:4: column cap = x: not a number") != std::string::npos);
-    CHECK(all.find("plan.csv:5: column point = 1: duplicate point id (also on row 2)") != std::string::npos);
-    CHECK(all.find("plan.csv:6: column proc = 7: outside the factor's range") != std::string::npos);
+    CHECK(e.diagnostics().size() == 4);
+    CHECK(all.find("plan.csv:1: column 4 (extra) = extra: unknown column") != std::string::npos);
+    CHECK(all.find("plan.csv:3: column 2 (cap): empty cell") != std::string::npos);
+    CHECK(all.find("plan.csv:4: column 2 (cap) = x: not a number") != std::string::npos);
+    CHECK(all.find("plan.csv:5: column 1 (point) = 1: duplicate point id (first on line 2)") != std::string::npos);
+  }
+  // Values outside a factor's range, and ids an experiment cannot use, once the CSV is well formed.
+  try {
+    read_plan_csv("point,cap,proc\n4,2,7\nx1,2,1\n", "plan.csv", fs);
+    FAIL("no error");
+  } catch (const ScenarioError& e) {
+    std::string all;
+    for (const auto& d : e.diagnostics()) all += d.format() + "\n";
+    INFO(all);
+    CHECK(e.diagnostics().size() == 2);
+    CHECK(all.find("plan.csv:2: column proc = 7: outside the factor's range [0.5, 1.5]") != std::string::npos);
+    CHECK(all.find("plan.csv:3: column point = x1: an experiment's point id is a whole number") != std::string::npos);
   }
   CHECK_THROWS_AS(read_plan_csv("point,cap\n1,2\n", "p.csv", fs), ScenarioError);  // missing column proc
   CHECK(read_plan_csv("point,proc,cap\n5,1.25,3\n", "p.csv", fs)[0].values == std::vector<double>{3, 1.25});
@@ -305,4 +317,30 @@ TEST_CASE("experiment: docs/experiment-file-format.md names every dataset and at
     INFO("series statistic " << n);
     CHECK(doc.find("`/series/NAME/" + n + "`") != std::string::npos);
   }
+}
+
+TEST_CASE("experiment: Saltelli and Morris designs; pick-freeze rows share their A/B row's streams", "[experiment]") {
+  auto text = [](const std::string& design) {
+    return "[experiment]\nbase = \"" + EXAMPLE + "\"\n" + design +
+           "replications = 2\nstreams = \"independent\"\n"
+           "[[factor]]\npath = \"stages.procurement.work\"\nscale = true\nrange = [0.8, 1.2]\n"
+           "[[factor]]\npath = \"national.approvals.capacity\"\nrange = [1, 4]\n";
+  };
+  const std::string s = text("design = \"saltelli\"\nbase_rows = 4\n");
+  const Experiment sal = parse_experiment(s, write("sal.toml", s));
+  const auto pts = expand_design(sal);
+  REQUIRE(pts.size() == 4 * (2 + 2 + 1));  // A, B, AB per factor, and the noise row (noise = true by default)
+  CHECK(pts[0].role == "A");
+  CHECK(pts[2].role == "AB");
+  CHECK(pts[2].factor == 0);
+  CHECK(pts[2].values[0] == pts[1].values[0]);  // AB_0 takes factor 0 from B ...
+  CHECK(pts[2].values[1] == pts[0].values[1]);  // ... and the rest from A
+  CHECK(point_seed(sal, pts[2], 2) == point_seed(sal, pts[0], 0));
+  CHECK(point_seed(sal, pts[1], 1) != point_seed(sal, pts[0], 0));
+  for (const auto& p : pts) CHECK(p.values[1] == std::round(p.values[1]));  // a whole-number parameter
+
+  const std::string m = text("design = \"morris\"\ntrajectories = 3\nlevels = 4\n");
+  const auto mp = expand_design(parse_experiment(m, write("mor.toml", m)));
+  REQUIRE(mp.size() == 3 * 3);
+  for (const auto& p : mp) CHECK((p.values[0] >= 0.8 && p.values[0] <= 1.2));
 }

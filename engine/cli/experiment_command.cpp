@@ -108,7 +108,8 @@ int cmd_experiment(const std::vector<std::string>& args) {
   }
   if (vm.count("points")) {
     const auto n = vm["points"].as<std::int64_t>();
-    if (ex.design != DesignKind::LHS) throw UsageError("--points applies to a Latin hypercube (design = \"lhs\") only");
+    if (ex.design == DesignKind::GRID || ex.design == DesignKind::ONE_AT_A_TIME || ex.design == DesignKind::PLAN)
+      throw UsageError("--points applies to lhs and sobol (points), saltelli (base rows) and morris (trajectories) designs");
     if (n < 2 || n > MAX_EXPERIMENT_POINTS) throw UsageError("--points must be in [2, 10000000], got " + std::to_string(n));
     ex.lhs_points = n;
   }

@@ -3,6 +3,7 @@
 
 #include "lepsim/experiment.hpp"
 
+#include "lepsim/design.hpp"
 #include "lepsim/parameters.hpp"
 
 #include <algorithm>
@@ -237,34 +238,12 @@ struct SplitMix {
 //! A factor value for u in (0, 1): a level (stratum of the levels) or a point of the range.
 double factor_value(const Factor& f, double u) {
   if (!f.levels.empty()) {
-    const auto k = std::min(f.levels.size() - 1, static_cast<std::size_t>(u * static_cast<double>(f.levels.size())));
+    const auto k =
+        std::min(f.levels.size() - 1, static_cast<std::size_t>(u * static_cast<double>(f.levels.size())));  // u = 1: last
     return f.levels[k];
   }
   const double v = (*f.range)[0] + u * ((*f.range)[1] - (*f.range)[0]);
   return f.whole ? std::round(v) : v;
-}
-
-std::vector<std::vector<double>> lhs_unit(std::int64_t n, std::size_t k, SplitMix& g) {
-  std::vector<std::vector<double>> u(static_cast<std::size_t>(n), std::vector<double>(k));
-  for (std::size_t j = 0; j < k; ++j) {
-    std::vector<std::int64_t> perm(static_cast<std::size_t>(n));
-    std::iota(perm.begin(), perm.end(), 0);
-    for (std::size_t i = perm.size(); i > 1; --i) std::swap(perm[i - 1], perm[g.below(i)]);  // Fisher-Yates
-    for (std::size_t i = 0; i < perm.size(); ++i)
-      u[i][j] = (static_cast<double>(perm[i]) + g.uniform()) / static_cast<double>(n);
-  }
-  return u;
-}
-
-double min_distance(const std::vector<std::vector<double>>& u) {
-  double best = std::numeric_limits<double>::infinity();
-  for (std::size_t a = 0; a < u.size(); ++a)
-    for (std::size_t b = a + 1; b < u.size(); ++b) {
-      double d = 0;
-      for (std::size_t j = 0; j < u[a].size(); ++j) d += (u[a][j] - u[b][j]) * (u[a][j] - u[b][j]);
-      best = std::min(best, d);
-    }
-  return best;
 }
 
 }  // namespace
@@ -336,14 +315,13 @@ Experiment parse_experiment(const std::string& text, const std::string& path) {
   };
 
   std::string base_given, design = "grid";
-  bool streams_given = false;
   if (!top.count("experiment") || !top.at("experiment").is_table()) {
     err(0, "experiment", "", "an experiment file needs an [experiment] table");
   } else {
     const TValue& e = top.at("experiment");
-    const std::vector<std::string> allowed = {"name", "description",  "base", "design",  "points", "maximin",
-                                              "plan", "replications", "seed", "streams", "block",
-                                              "base_rows", "noise", "trajectories", "morris_levels"};
+    const std::vector<std::string> allowed = {"name",    "description",  "base", "design",       "points",
+                                              "maximin", "base_rows",    "ba",   "trajectories", "levels", "noise",
+                                              "plan",    "replications", "seed", "streams",      "block"};
     for (const auto& [k, v] : e.as_table()) {
       const std::string key = "experiment." + k;
       if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
@@ -360,11 +338,29 @@ Experiment parse_experiment(const std::string& text, const std::string& path) {
         str(v, key, ex.plan_path);
       else if (k == "design") {
         if (str(v, key, design) && design != "grid" && design != "one_at_a_time" && design != "lhs" && design != "plan" &&
-            design != "saltelli" && design != "morris")
-          err(line_of(v), key, value_text(v), "must be one of grid, one_at_a_time, lhs, plan, saltelli, morris");
+            design != "sobol" && design != "saltelli" && design != "morris")
+          err(line_of(v), key, value_text(v), "must be one of grid, one_at_a_time, lhs, sobol, saltelli, morris, plan");
       } else if (k == "points")
         integer(v, key, 2, MAX_EXPERIMENT_POINTS, ex.lhs_points);
-      else if (k == "maximin") {
+      else if (k == "base_rows" || k == "trajectories")
+        integer(v, key, 1, MAX_EXPERIMENT_POINTS, ex.lhs_points);
+      else if (k == "levels") {
+        std::int64_t l = 0;
+        if (integer(v, key, 2, 1000, l)) {
+          if (l % 2) err(line_of(v), key, value_text(v), "Morris levels must be even");
+          ex.morris_levels = static_cast<int>(l);
+        }
+      } else if (k == "noise") {
+        if (v.is_boolean())
+          ex.saltelli_noise = v.as_boolean();
+        else
+          err(line_of(v), key, value_text(v), "must be true or false");
+      } else if (k == "ba") {
+        if (v.is_boolean())
+          ex.saltelli_ba = v.as_boolean();
+        else
+          err(line_of(v), key, value_text(v), "must be true or false");
+      } else if (k == "maximin") {
         if (v.is_boolean())
           ex.maximin = v.as_boolean();
         else
@@ -381,62 +377,50 @@ Experiment parse_experiment(const std::string& text, const std::string& path) {
             ex.streams = StreamPolicy::COMMON;
           else if (s == "independent")
             ex.streams = StreamPolicy::INDEPENDENT;
-          else if (s == "design")
-            ex.streams = StreamPolicy::DESIGN;
           else
-            err(line_of(v), key, value_text(v), "must be \"common\", \"independent\" or \"design\"");
-          streams_given = true;
+            err(line_of(v), key, value_text(v), "must be \"common\" (the default) or \"independent\"");
         }
-      } else if (k == "base_rows")
-        integer(v, key, 2, MAX_EXPERIMENT_POINTS, ex.base_rows);
-      else if (k == "trajectories")
-        integer(v, key, 2, MAX_EXPERIMENT_POINTS, ex.trajectories);
-      else if (k == "morris_levels") {
-        std::int64_t l = 0;
-        if (integer(v, key, 2, 100, l)) {
-          if (l % 2) err(line_of(v), key, value_text(v), "Morris levels must be even");
-          ex.morris_levels = static_cast<int>(l);
-        }
-      } else if (k == "noise") {
-        if (v.is_boolean())
-          ex.noise = v.as_boolean();
-        else
-          err(line_of(v), key, value_text(v), "must be true or false");
       } else if (k == "block") {
         std::int64_t b = 0;
         if (integer(v, key, 1, 1'000'000, b)) ex.block = static_cast<int>(b);
       }
     }
     if (base_given.empty()) err(line_of(e), "experiment.base", "", "the base scenario is required");
-    if (design == "lhs" && ex.lhs_points == 0) err(line_of(e), "experiment.points", "", "a Latin hypercube needs points");
+    if ((design == "lhs" || design == "sobol") && ex.lhs_points == 0)
+      err(line_of(e), "experiment.points", "", "this design needs points");
+    if (design == "saltelli" && ex.lhs_points == 0)
+      err(line_of(e), "experiment.base_rows", "", "a Saltelli design needs base_rows");
+    if (design == "morris" && ex.lhs_points == 0)
+      err(line_of(e), "experiment.trajectories", "", "a Morris design needs trajectories");
+    for (const auto& [key, owner] : std::vector<std::pair<std::string, std::string>>{{"maximin", "lhs"},
+                                                                                     {"base_rows", "saltelli"},
+                                                                                     {"ba", "saltelli"},
+                                                                                     {"noise", "saltelli"},
+                                                                                     {"trajectories", "morris"},
+                                                                                     {"levels", "morris"}})
+      if (design != owner && e.as_table().count(key))
+        err(line_of(e.at(key)), "experiment." + key, value_text(e.at(key)), "only with design = \"" + owner + "\"");
+    // Sensitivity: a Saltelli design's pick-freeze rows must share their A/B row's streams
+    // and A and B rows must not share theirs, which is `independent` (its default here).
+    if (design == "saltelli" && !e.as_table().count("streams")) ex.streams = StreamPolicy::INDEPENDENT;
+    if (design == "saltelli" && ex.streams == StreamPolicy::COMMON)
+      err(line_of(e.at("streams")), "experiment.streams", "common",
+          "a Saltelli design needs streams = \"independent\" (the default: pick-freeze rows share their A or B row's "
+          "streams, A and B rows have their own), or the model's randomness cannot be told from the inputs");
     if (design == "plan" && ex.plan_path.empty())
       err(line_of(e), "experiment.plan", "", "design = \"plan\" needs plan = \"FILE.csv\"");
     if (design != "plan" && !ex.plan_path.empty())
       err(line_of(e.at("plan")), "experiment.plan", ex.plan_path, "only with design = \"plan\"");
-    if (design != "lhs" && e.as_table().count("points"))
-      err(line_of(e.at("points")), "experiment.points", value_text(e.at("points")), "only with design = \"lhs\"");
-    // Sensitivity designs (docs/experiments.md, "Sensitivity designs").
-    if (design == "saltelli" && ex.base_rows == 0)
-      err(line_of(e), "experiment.base_rows", "", "a Saltelli design needs base_rows (N; a power of two is best)");
-    if (design == "morris" && ex.trajectories == 0)
-      err(line_of(e), "experiment.trajectories", "", "a Morris design needs trajectories");
-    for (const char* k : {"base_rows", "noise"})
-      if (design != "saltelli" && e.as_table().count(k))
-        err(line_of(e.at(k)), std::string("experiment.") + k, value_text(e.at(k)), "only with design = \"saltelli\"");
-    for (const char* k : {"trajectories", "morris_levels"})
-      if (design != "morris" && e.as_table().count(k))
-        err(line_of(e.at(k)), std::string("experiment.") + k, value_text(e.at(k)), "only with design = \"morris\"");
-    if (design == "saltelli" && !streams_given) ex.streams = StreamPolicy::DESIGN;
-    if (design == "saltelli" && ex.streams == StreamPolicy::COMMON)
-      err(line_of(e.at("streams")), "experiment.streams", "common",
-          "a Saltelli design needs streams = \"design\" (pick-freeze rows share their base row's random streams) or "
-          "\"independent\"");
+    if (design != "lhs" && design != "sobol" && e.as_table().count("points"))
+      err(line_of(e.at("points")), "experiment.points", value_text(e.at("points")),
+          "only with design = \"lhs\" or \"sobol\"");
   }
   ex.design = design == "one_at_a_time" ? DesignKind::ONE_AT_A_TIME
               : design == "lhs"         ? DesignKind::LHS
-              : design == "plan"        ? DesignKind::PLAN
+              : design == "sobol"       ? DesignKind::SOBOL
               : design == "saltelli"    ? DesignKind::SALTELLI
               : design == "morris"      ? DesignKind::MORRIS
+              : design == "plan"        ? DesignKind::PLAN
                                         : DesignKind::GRID;
   const auto dir = std::filesystem::path(path).parent_path();
   if (!ex.plan_path.empty() && std::filesystem::path(ex.plan_path).is_relative())
@@ -512,10 +496,8 @@ Experiment parse_experiment(const std::string& text, const std::string& path) {
         if (!fac.levels.empty() && fac.range) err(fac.line, at, "", "give levels or range, not both");
         if (design == "grid" && fac.levels.empty())
           err(fac.line, at + ".levels", "", "a grid needs levels for every factor");
-        if ((design == "lhs" || design == "one_at_a_time") && fac.levels.empty() && !fac.range)
+        if (design != "grid" && design != "plan" && fac.levels.empty() && !fac.range)
           err(fac.line, at, "", "give levels or range");
-        if ((design == "saltelli" || design == "morris") && !fac.range)
-          err(fac.line, at + ".range", "", "a " + design + " design needs a range [low, high] for every factor");
         if (base_ok && !fac.path.empty()) {
           if (const std::string rule = path_problem(ex.base, fac.path, fac.scale); !rule.empty()) {
             err(fac.line, at + ".path", fac.path, rule);
@@ -621,39 +603,26 @@ std::vector<DesignPoint> expand_design(const Experiment& ex) {
       }
       break;
     }
-    case DesignKind::LHS: {
-      // ADAPTER: replace with designs's LHS/maximin (engine/include/lepsim/design.hpp).
-      SplitMix g{ex.seed ^ 0x4C48535F44455349ull};  // "LHS_DESI": the design's own stream
-      auto best = lhs_unit(ex.lhs_points, k, g);
-      if (ex.maximin) {
-        double best_d = min_distance(best);
-        for (int c = 1; c < ex.maximin_candidates; ++c) {
-          auto cand = lhs_unit(ex.lhs_points, k, g);
-          const double d = min_distance(cand);
-          if (d > best_d) best_d = d, best = std::move(cand);
-        }
-      }
-      for (std::size_t i = 0; i < best.size(); ++i) {
-        DesignPoint d{static_cast<std::int64_t>(i), {}};
-        for (std::size_t j = 0; j < k; ++j) d.values.push_back(factor_value(ex.factors[j], best[i][j]));
-        pts.push_back(std::move(d));
-      }
-      break;
-    }
+    case DesignKind::LHS:
+    case DesignKind::SOBOL:
     case DesignKind::SALTELLI:
     case DesignKind::MORRIS: {
-      // Sensitivity designs from lepsim/design.hpp: unit coordinates mapped onto each
-      // factor's range, the role and stream of every point kept for the estimators.
-      const design::Design d =
-          ex.design == DesignKind::SALTELLI
-              ? design::saltelli(saltelli_layout(ex), ex.seed)
-              : design::morris(static_cast<std::size_t>(ex.trajectories), k, ex.morris_levels, ex.seed);
+      const auto n = static_cast<std::size_t>(ex.lhs_points);
+      const design::Design d = ex.design == DesignKind::LHS
+                                   ? design::latin_hypercube(n, k, ex.seed, {ex.maximin, ex.maximin_candidates})
+                               : ex.design == DesignKind::SOBOL ? design::sobol_sequence(n, k, ex.seed)
+                               : ex.design == DesignKind::SALTELLI
+                                   ? design::saltelli(design::SaltelliLayout{n, k, ex.saltelli_ba, ex.saltelli_noise}, ex.seed)
+                                   : design::morris(n, k, ex.morris_levels, ex.seed);
       for (std::size_t i = 0; i < d.points(); ++i) {
-        DesignPoint dp{static_cast<std::int64_t>(i), {}, d.info[i], {}};
-        const auto row = d.row(i);
-        dp.unit.assign(row.begin(), row.end());
-        for (std::size_t j = 0; j < k; ++j) dp.values.push_back(factor_value(ex.factors[j], row[j]));
-        pts.push_back(std::move(dp));
+        DesignPoint q{static_cast<std::int64_t>(i), {}};
+        // Morris's grid includes 1: the range's high end; a level factor takes the last level there.
+        for (std::size_t j = 0; j < k; ++j) q.values.push_back(factor_value(ex.factors[j], std::min(d.u(i, j), 1.0)));
+        const auto& info = d.info[i];
+        q.role = std::string(design::role_name(info.role));
+        q.group = info.group, q.factor = info.factor, q.stream = info.stream, q.step = info.step;
+        q.unit.assign(d.row(i).begin(), d.row(i).end());
+        pts.push_back(std::move(q));
       }
       break;
     }
@@ -666,8 +635,6 @@ std::vector<DesignPoint> expand_design(const Experiment& ex) {
       break;
     }
   }
-  if (ex.design != DesignKind::SALTELLI && ex.design != DesignKind::MORRIS)
-    for (std::size_t i = 0; i < pts.size(); ++i) pts[i].info.group = pts[i].info.stream = static_cast<std::int64_t>(i);
   if (pts.empty()) throw ScenarioError({{ex.source_path, 0, "experiment.design", "", "the design has no points"}});
   if (static_cast<std::int64_t>(pts.size()) > MAX_EXPERIMENT_POINTS)
     throw ScenarioError({{ex.source_path, 0, "experiment.design", std::to_string(pts.size()) + " points",
@@ -676,115 +643,42 @@ std::vector<DesignPoint> expand_design(const Experiment& ex) {
 }
 
 std::string plan_csv(const Experiment& ex, const std::vector<DesignPoint>& points) {
-  std::string out = "point";
-  for (const auto& f : ex.factors) out.append(1, ',').append(f.name);
-  out += "\n";
+  design::Plan plan;
+  for (const auto& f : ex.factors) plan.factors.push_back(f.name);
   for (const auto& p : points) {
-    out += std::to_string(p.id);
-    for (double v : p.values) out.append(1, ',').append(number_text(v));
-    out += "\n";
+    plan.ids.push_back(std::to_string(p.id));
+    plan.values.insert(plan.values.end(), p.values.begin(), p.values.end());
   }
-  return out;
+  return design::write_plan(plan);
 }
 
 std::vector<DesignPoint> read_plan_csv(const std::string& text, const std::string& path,
                                        const std::vector<Factor>& factors) {
-  // ADAPTER: replace with designs's strict CSV run plan reader.
+  std::vector<std::string> names;
+  for (const auto& f : factors) names.push_back(f.name);
+  const design::Plan plan = design::read_plan(text, path, names);  // strict: located errors, all of them
   std::vector<Diagnostic> diags;
-  std::vector<std::string> lines;
-  {
-    std::string cur;
-    for (char c : text) {
-      if (c == '\n')
-        lines.push_back(cur), cur.clear();
-      else if (c != '\r')
-        cur += c;
-    }
-    if (!cur.empty()) lines.push_back(cur);
-  }
-  if (lines.empty()) throw ScenarioError({{path, 0, "", "", "the run plan is empty: it needs a header `point,FACTOR...`"}});
-  const auto header = split(lines[0], ',');
-  std::vector<int> column_factor(header.size(), -1);
-  int id_column = -1;
-  std::vector<int> factor_column(factors.size(), -1);
-  for (std::size_t c = 0; c < header.size(); ++c) {
-    const std::string& h = header[c];
-    const std::string col = "column " + std::to_string(c + 1);
-    if (h == "point") {
-      if (id_column >= 0) diags.push_back({path, 1, col, h, "'point' appears twice"});
-      id_column = static_cast<int>(c);
-      continue;
-    }
-    int f = -1;
-    for (std::size_t j = 0; j < factors.size(); ++j)
-      if (factors[j].name == h) f = static_cast<int>(j);
-    if (f < 0) {
-      std::string all;
-      for (const auto& x : factors) all += (all.empty() ? "" : ", ") + x.name;
-      diags.push_back({path, 1, col, h, "unknown column: not a factor of the experiment (factors: " + all + ")"});
-    } else if (factor_column[static_cast<std::size_t>(f)] >= 0) {
-      diags.push_back({path, 1, col, h, "column appears twice"});
-    } else {
-      factor_column[static_cast<std::size_t>(f)] = static_cast<int>(c), column_factor[c] = f;
-    }
-  }
-  if (id_column < 0) diags.push_back({path, 1, "point", "", "the run plan needs a `point` column of point ids"});
-  for (std::size_t j = 0; j < factors.size(); ++j)
-    if (factor_column[j] < 0) diags.push_back({path, 1, factors[j].name, "", "no column for this factor"});
   std::vector<DesignPoint> pts;
-  std::map<std::int64_t, std::size_t> seen;  // id -> row
-  for (std::size_t r = 1; r < lines.size(); ++r) {
-    const int row = static_cast<int>(r + 1);
-    if (lines[r].find_first_not_of(" \t") == std::string::npos) {
-      diags.push_back({path, row, "", "", "empty row"});
-      continue;
-    }
-    const auto cells = split(lines[r], ',');
-    if (cells.size() != header.size()) {
-      diags.push_back({path, row, "", lines[r],
-                       std::to_string(cells.size()) + " cells, the header has " + std::to_string(header.size())});
-      continue;
-    }
-    DesignPoint p{0, std::vector<double>(factors.size(), 0.0)};
-    for (std::size_t c = 0; c < cells.size(); ++c) {
-      const std::string& cell = cells[c];
-      const std::string col = c < header.size() ? header[c] : "column " + std::to_string(c + 1);
-      if (static_cast<int>(c) != id_column && column_factor[c] < 0) continue;
-      if (cell.empty()) {
-        diags.push_back({path, row, "column " + col, "", "empty cell"});
-        continue;
-      }
-      char* end = nullptr;
-      errno = 0;
-      if (static_cast<int>(c) == id_column) {
-        const long long id = std::strtoll(cell.c_str(), &end, 10);
-        if (*end != '\0' || errno || id < 0) {
-          diags.push_back({path, row, "column point", cell, "a point id is a whole number >= 0"});
-          continue;
-        }
-        if (auto it = seen.find(id); it != seen.end())
-          diags.push_back(
-              {path, row, "column point", cell, "duplicate point id (also on row " + std::to_string(it->second) + ")"});
-        else
-          seen[id] = static_cast<std::size_t>(row);
-        p.id = id;
-      } else {
-        const double v = std::strtod(cell.c_str(), &end);
-        if (*end != '\0' || !std::isfinite(v)) {
-          diags.push_back({path, row, "column " + col, cell, "not a number"});
-          continue;
-        }
-        const Factor& f = factors[static_cast<std::size_t>(column_factor[c])];
-        if (f.range && (v < (*f.range)[0] || v > (*f.range)[1]))
-          diags.push_back(
-              {path, row, "column " + col, cell,
-               "outside the factor's range [" + number_text((*f.range)[0]) + ", " + number_text((*f.range)[1]) + "]"});
-        p.values[static_cast<std::size_t>(column_factor[c])] = v;
-      }
+  for (std::size_t i = 0; i < plan.points(); ++i) {
+    const int row = static_cast<int>(i + 2);
+    DesignPoint p;
+    char* end = nullptr;
+    errno = 0;
+    const long long id = std::strtoll(plan.ids[i].c_str(), &end, 10);
+    if (*end != '\0' || errno || id < 0)
+      diags.push_back({path, row, "column point", plan.ids[i], "an experiment's point id is a whole number >= 0"});
+    p.id = id;
+    for (std::size_t j = 0; j < factors.size(); ++j) {
+      const double v = plan.value(i, j);
+      const Factor& f = factors[j];
+      if (f.range && (v < (*f.range)[0] || v > (*f.range)[1]))
+        diags.push_back(
+            {path, row, "column " + f.name, number_text(v),
+             "outside the factor's range [" + number_text((*f.range)[0]) + ", " + number_text((*f.range)[1]) + "]"});
+      p.values.push_back(v);
     }
     pts.push_back(std::move(p));
   }
-  if (pts.empty() && diags.empty()) diags.push_back({path, 0, "", "", "the run plan has no rows"});
   if (!diags.empty()) throw ScenarioError(std::move(diags));
   return pts;
 }
@@ -812,18 +706,10 @@ std::string overrides_text(const Experiment& ex, const DesignPoint& point) {
   return out;
 }
 
-design::SaltelliLayout saltelli_layout(const Experiment& ex) {
-  return {static_cast<std::size_t>(ex.base_rows), ex.factors.size(), false, ex.noise};
-}
-
-std::uint64_t point_seed(const Experiment& ex, const std::vector<DesignPoint>& points, std::size_t point_index) {
-  if (ex.streams == StreamPolicy::DESIGN) return point_seed(ex, static_cast<std::size_t>(points[point_index].info.stream));
-  return point_seed(ex, point_index);
-}
-
-std::uint64_t point_seed(const Experiment& ex, std::size_t point_index) {
+std::uint64_t point_seed(const Experiment& ex, const DesignPoint& point, std::size_t point_index) {
   if (ex.streams == StreamPolicy::COMMON) return ex.seed;
-  SplitMix g{ex.seed ^ (0xD1B54A32D192ED03ull * (static_cast<std::uint64_t>(point_index) + 1))};
+  const std::uint64_t stream = point.stream < 0 ? point_index : static_cast<std::uint64_t>(point.stream);
+  SplitMix g{ex.seed ^ (0xD1B54A32D192ED03ull * (stream + 1))};
   return g.next();
 }
 

@@ -29,9 +29,10 @@ const char* design_name(DesignKind d) {
     case DesignKind::GRID: return "grid";
     case DesignKind::ONE_AT_A_TIME: return "one_at_a_time";
     case DesignKind::LHS: return "lhs";
-    case DesignKind::PLAN: return "plan";
+    case DesignKind::SOBOL: return "sobol";
     case DesignKind::SALTELLI: return "saltelli";
     case DesignKind::MORRIS: return "morris";
+    case DesignKind::PLAN: return "plan";
   }
   return "?";
 }
@@ -83,9 +84,7 @@ ExperimentFileWriter::ExperimentFileWriter(const std::string& final_path, const 
     root.set_attr("created", utc_now_text());
     root.set_attr("experiment_name", ex.name);
     root.set_attr("design", std::string(design_name(ex.design)));
-    root.set_attr("streams", std::string(ex.streams == StreamPolicy::COMMON        ? "common"
-                                         : ex.streams == StreamPolicy::INDEPENDENT ? "independent"
-                                                                                   : "design"));
+    root.set_attr("streams", std::string(ex.streams == StreamPolicy::COMMON ? "common" : "independent"));
     root.set_attr("steps", static_cast<std::int32_t>(ex.base.time.steps));
     root.set_attr("step_months", ex.base.time.step_months);
 
@@ -109,13 +108,41 @@ ExperimentFileWriter::ExperimentFileWriter(const std::string& final_path, const 
     for (std::size_t p = 0; p < P; ++p) {
       std::copy(points[p].values.begin(), points[p].values.end(), values.begin() + static_cast<std::ptrdiff_t>(p * F));
       ids[p] = points[p].id;
-      seeds[p] = point_seed(ex, points, p);
+      seeds[p] = point_seed(ex, points[p], p);
       overrides[p] = overrides_text(ex, points[p]);
     }
     design.write_array("values", values, {P, F});
     design.write_array("point_id", ids);
     design.write_array("seed", seeds);
     design.write_strings("overrides", overrides);
+    std::vector<std::string> roles(P);
+    std::vector<std::int64_t> groups(P), streams(P);
+    std::vector<std::int32_t> changed(P);
+    std::vector<double> steps(P);
+    for (std::size_t p = 0; p < P; ++p) {
+      roles[p] = points[p].role, groups[p] = points[p].group, changed[p] = points[p].factor;
+      streams[p] = points[p].stream < 0 ? static_cast<std::int64_t>(p) : points[p].stream, steps[p] = points[p].step;
+    }
+    design.write_strings("role", roles);
+    design.write_array("group", groups);
+    design.write_array("changed_factor", changed);
+    design.write_array("stream", streams);
+    design.write_array("step", steps);
+    if (ex.design == DesignKind::SALTELLI || ex.design == DesignKind::MORRIS) {
+      // What `lepsim sensitivity` needs to rebuild the layout (docs/experiment-file-format.md).
+      std::vector<double> unit(P * F);
+      for (std::size_t p = 0; p < P; ++p)
+        std::copy(points[p].unit.begin(), points[p].unit.end(), unit.begin() + static_cast<std::ptrdiff_t>(p * F));
+      design.write_array("unit", unit, {P, F});
+      if (ex.design == DesignKind::SALTELLI) {
+        design.set_attr("base_rows", static_cast<std::int64_t>(ex.lhs_points));
+        design.set_attr("ba", static_cast<std::int32_t>(ex.saltelli_ba ? 1 : 0));
+        design.set_attr("noise", static_cast<std::int32_t>(ex.saltelli_noise ? 1 : 0));
+      } else {
+        design.set_attr("trajectories", static_cast<std::int64_t>(ex.lhs_points));
+        design.set_attr("morris_levels", static_cast<std::int32_t>(ex.morris_levels));
+      }
+    }
     std::vector<std::string> names, paths, units, kinds;
     std::vector<double> base;
     for (const auto& f : ex.factors) {
@@ -127,33 +154,6 @@ ExperimentFileWriter::ExperimentFileWriter(const std::string& final_path, const 
     design.write_strings("factor_units", units);
     design.write_strings("factor_kinds", kinds);
     design.write_array("factor_base", base);
-    if (ex.design == DesignKind::SALTELLI || ex.design == DesignKind::MORRIS) {
-      // What the sensitivity estimators need (docs/experiment-file-format.md, "Sensitivity designs").
-      std::vector<double> unit(P * F);
-      std::vector<std::string> roles(P);
-      std::vector<std::int64_t> group(P), factor(P), stream(P);
-      std::vector<double> step(P);
-      for (std::size_t p = 0; p < P; ++p) {
-        std::copy(points[p].unit.begin(), points[p].unit.end(), unit.begin() + static_cast<std::ptrdiff_t>(p * F));
-        const design::PointInfo& in = points[p].info;
-        roles[p] = std::string(design::role_name(in.role));
-        group[p] = in.group, factor[p] = in.factor, stream[p] = in.stream, step[p] = in.step;
-      }
-      design.write_array("unit", unit, {P, F});
-      design.write_strings("role", roles);
-      design.write_array("group", group);
-      design.write_array("factor", factor);
-      design.write_array("stream", stream);
-      design.write_array("step", step);
-      if (ex.design == DesignKind::SALTELLI) {
-        design.set_attr("base_rows", static_cast<std::int64_t>(ex.base_rows));
-        design.set_attr("noise", static_cast<std::int32_t>(ex.noise ? 1 : 0));
-        design.set_attr("ba", static_cast<std::int32_t>(0));
-      } else {
-        design.set_attr("trajectories", static_cast<std::int64_t>(ex.trajectories));
-        design.set_attr("morris_levels", static_cast<std::int32_t>(ex.morris_levels));
-      }
-    }
 
     const h5::Filters filters{true, 4, false, false};
     auto rows_for = [&](std::size_t row_values) {

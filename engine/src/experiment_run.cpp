@@ -360,7 +360,7 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
           cached_point = p;
         }
         const std::uint32_t first = unit_first(u), count = unit_count(u);
-        const std::uint64_t seed = point_seed(ex, pts, p);
+        const std::uint64_t seed = point_seed(ex, pts[p], p);
         rows.assign(static_cast<std::size_t>(count) * row, 0.0);
         bool complete = true;
         for (std::uint32_t i = 0; i < count; ++i) {

@@ -13,10 +13,8 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "lepsim/design.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/scenario.hpp"
 #include "lepsim/simulation.hpp"
@@ -45,11 +43,8 @@ struct Factor {
   int line = 0;                                //!< where the factor is declared, for messages
 };
 
-enum class DesignKind { GRID, ONE_AT_A_TIME, LHS, PLAN, SALTELLI, MORRIS };
-//! COMMON: every point runs the experiment's seed; INDEPENDENT: each point its own seed;
-//! DESIGN: each point the seed of the point its PointInfo::stream names (Saltelli's
-//! pick-freeze rows share their base row's streams; docs/designs.md, "Streams").
-enum class StreamPolicy { COMMON, INDEPENDENT, DESIGN };
+enum class DesignKind { GRID, ONE_AT_A_TIME, LHS, SOBOL, SALTELLI, MORRIS, PLAN };
+enum class StreamPolicy { COMMON, INDEPENDENT };
 
 struct Experiment {
   std::string name;
@@ -59,15 +54,15 @@ struct Experiment {
   Scenario base;            //!< the base scenario, loaded and validated
   std::vector<Factor> factors;
   DesignKind design = DesignKind::GRID;
-  std::int64_t lhs_points = 0;  //!< LHS: points
+  std::int64_t lhs_points = 0;  //!< LHS and Sobol': points; Saltelli: base rows; Morris: trajectories
   bool maximin = false;         //!< LHS: best of `maximin_candidates` by the smallest pairwise distance
-  int maximin_candidates = 20;
+  int maximin_candidates = 32;
+  int morris_levels = 4;           //!< Morris: grid levels p (even)
+  bool saltelli_ba = false;        //!< Saltelli: also the BA rows
+  //! Saltelli: also the noise rows (A's inputs with B's streams), so the model's randomness
+  //! gets pick-freeze indices like an input (sensitivity, docs/analysis.md).
+  bool saltelli_noise = true;
   std::string plan_path;           //!< PLAN: CSV run plan, relative to the experiment file
-  // Sensitivity designs (lepsim/design.hpp; docs/experiments.md, "Sensitivity designs").
-  std::int64_t base_rows = 0;     //!< SALTELLI: N base rows
-  bool noise = true;              //!< SALTELLI: pick-freeze rows for the model's randomness as a factor
-  std::int64_t trajectories = 0;  //!< MORRIS: trajectories
-  int morris_levels = 4;          //!< MORRIS: grid levels p (even)
   std::int64_t replications = 10;  //!< per point
   std::uint64_t seed = 1;
   StreamPolicy streams = StreamPolicy::COMMON;
@@ -78,19 +73,15 @@ struct Experiment {
 
 //! A point of the design: its id and one value per factor.
 struct DesignPoint {
-  DesignPoint() = default;
-  DesignPoint(std::int64_t id_, std::vector<double> values_, design::PointInfo info_ = {}, std::vector<double> unit_ = {})
-      : id(id_), values(std::move(values_)), info(info_), unit(std::move(unit_)) {}
   std::int64_t id = 0;
   std::vector<double> values;
-  //! The point's role; info.stream is the point (index) whose seed it runs with under
-  //! StreamPolicy::DESIGN (itself except Saltelli pick-freeze rows).
-  design::PointInfo info{};
-  std::vector<double> unit;  //!< SALTELLI, MORRIS: the point's unit coordinates (empty otherwise)
+  std::string role = "point";  //!< design::role_name: point, base, low, high, A, B, AB, BA, morris_start, ...
+  std::int64_t group = 0;      //!< Saltelli base row, Morris trajectory, else the point
+  std::int32_t factor = -1;    //!< the factor changed from the reference point (-1 none)
+  std::int64_t stream = -1;    //!< the point whose streams it uses under independent streams (-1: itself)
+  double step = 0;             //!< Morris: signed change of `factor`, in the unit cube
+  std::vector<double> unit{};  //!< unit-cube designs: the point's unit coordinates (sensitivity's Morris effects)
 };
-
-//! The Saltelli layout of a SALTELLI experiment (no BA rows).
-design::SaltelliLayout saltelli_layout(const Experiment& ex);
 
 //! True when the TOML text is an experiment file (it has an [experiment] table).
 bool is_experiment_text(const std::string& text);
@@ -113,10 +104,9 @@ Scenario scenario_at(const Experiment& ex, const DesignPoint& point);
 //! "national.approvals.capacity = 60; stages.procurement.work x 1.2"
 std::string overrides_text(const Experiment& ex, const DesignPoint& point);
 //! The seed a point runs with: the experiment's seed under common random numbers, a
-//! seed mixed from (seed, point index) under independent streams.
-std::uint64_t point_seed(const Experiment& ex, std::size_t point_index);
-//! The seed point `point_index` of the expanded design runs with (DESIGN: its stream's).
-std::uint64_t point_seed(const Experiment& ex, const std::vector<DesignPoint>& points, std::size_t point_index);
+//! seed mixed from (seed, the point's stream index) under independent streams (a Saltelli
+//! pick-freeze row shares the streams of its A or B row).
+std::uint64_t point_seed(const Experiment& ex, const DesignPoint& point, std::size_t point_index);
 
 //! Metric and series names the experiment layer knows (docs/experiments.md).
 std::vector<std::string> known_metrics(const Scenario& sc);
