@@ -257,7 +257,7 @@ std::string bar_chart(const MetricSensitivity& m, const std::vector<std::string>
 
 std::string series_chart(const SeriesSensitivity& s) {
   const std::size_t stat = s.stat_names.size() - 1;
-  const double H = 300, top = 40, bottom = 260;
+  const double H = std::max(300.0, 70 + 14 * static_cast<double>(s.columns.size())), top = 40, bottom = H - 40;
   double hi = s.method == "sobol" ? 1.0 : 0;
   for (const auto& step : s.stats[stat])
     for (const auto& e : step)
