@@ -76,7 +76,10 @@ expect "no temporary is left behind" test -z "$(ls | grep -F .tmp-)"
 
 check "export" 0 "$LEPSIM" export a.h5 --to csv
 expect "replications.csv has a row per replication" test "$(wc -l < csv/replications.csv)" = 41
-expect "series CSV with units" grep -q "completed_cumulative (projects)" csv/series/completed_cumulative.csv
+expect "series CSV in snake_case with month_end" grep -qx "replication,step,month_end,completed_cumulative" csv/series/completed_cumulative.csv
+expect "units in the data dictionary" grep -q "^series/completed_cumulative.csv,completed_cumulative,projects," csv/data-dictionary.csv
+check "export --outputs with an unknown name" 2 "$LEPSIM" export a.h5 --to csv2 --outputs completed_cumulative,schools
+expect "the unknown name is named" grep -q "unknown output .schools." err.txt
 check "export refuses to overwrite" 4 "$LEPSIM" export a.h5 --to csv
 check "export --force" 0 "$LEPSIM" export a.h5 --to csv --force
 

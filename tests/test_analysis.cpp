@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -142,26 +143,43 @@ TEST_CASE("compare refuses runs of different format majors", "[analysis][compare
   }
 }
 
-TEST_CASE("export writes CSV with units, one row per replication and step, and keeps files", "[analysis][export]") {
+TEST_CASE("export writes snake_case CSV, month_end, a data dictionary, and keeps files", "[analysis][export]") {
   const Scenario sc = load_scenario(LEPSIM_SOURCE_DIR "/scenarios/authority-capacity.toml");
   const std::string path = run(sc, "export.h5", 3, 9);
   const RunReader reader(path);
   const std::string dir = (temp_dir() / "csv").string();
   fs::remove_all(dir);
   const auto files = export_csv(reader, dir, false);
-  CHECK(files.size() == 2 + 2 * reader.metadata().series.size() + (reader.metadata().per_project ? 1 : 0));
+  CHECK(files.size() == 3 + 2 * reader.metadata().series.size() + (reader.metadata().per_project ? 1 : 0));
   const auto reps = lines_of(dir + "/replications.csv");
   REQUIRE(reps.size() == 4);
-  CHECK(reps[0].find("completed (projects)") != std::string::npos);
+  CHECK(reps[0] == "replication,projects,completed,finish_step,finish_month");
   const auto series = lines_of(dir + "/series/completed_cumulative.csv");
   CHECK(series.size() == 1 + 3 * static_cast<std::size_t>(sc.time.steps));
-  CHECK(series[0] == "replication,step,month (months from start),completed_cumulative (projects)");
+  CHECK(series[0] == "replication,step,month_end,completed_cumulative");
+  // month_end is the end of the step: the first step ends at step_months, the last at the horizon.
+  std::string first_row = "0,0,", horizon = ",";  // append(), not operator+: GCC 12 warns falsely (-Wrestrict)
+  first_row.append(std::to_string(static_cast<int>(sc.time.step_months))).append(",");
+  horizon.append(std::to_string(static_cast<int>(sc.time.horizon_months))).append(",");
+  CHECK(series[1].rfind(first_row, 0) == 0);
+  CHECK(series.back().find(horizon) != std::string::npos);
   const auto util = lines_of(dir + "/series/utilisation.csv");
-  CHECK(util[0].find("utilisation[" + sc.disciplines[0] + "] (fraction of FTE)") != std::string::npos);
+  CHECK(util[0].find("utilisation_" + snake_case(sc.disciplines[0])) != std::string::npos);
+  CHECK(util[0].find('(') == std::string::npos);  // no units in the header
   const auto leps = lines_of(dir + "/leps.csv");
   CHECK(leps.size() == 1 + 3 * static_cast<std::size_t>(sc.authority_count()));
-  CHECK(leps[0].find("capacity_cost (GBP m)") != std::string::npos);
+  CHECK(leps[0].find(",capacity_cost") != std::string::npos);
+  // Units and meanings live in the dictionary, one row per column of every file written.
+  const auto dict = lines_of(dir + "/data-dictionary.csv");
+  CHECK(dict[0] == "file,column,unit,description");
+  CHECK(
+      std::find(dict.begin(), dict.end(),
+                "series/completed_cumulative.csv,completed_cumulative,projects,projects finished by the end of the step") !=
+      dict.end());
+  CHECK(std::any_of(dict.begin(), dict.end(),
+                    [](const std::string& l) { return l.rfind("leps.csv,capacity_cost,GBP m,", 0) == 0; }));
   const auto summary = lines_of(dir + "/summary/completed_cumulative.csv");
+  CHECK(summary[0] == "step,month_end,component,mean,sd,p10,p50,p90,replications");
   CHECK(summary.size() == 1 + static_cast<std::size_t>(sc.time.steps));
   // The last row of the summary is the mean of the replications' completions.
   const auto last = summary.back();
@@ -172,11 +190,40 @@ TEST_CASE("export writes CSV with units, one row per replication and step, and k
   std::getline(ss, month, ',');
   std::getline(ss, comp, ',');
   std::getline(ss, mean, ',');
+  CHECK(std::stod(month) == Approx(sc.time.horizon_months));
   CHECK(std::stod(mean) == Approx((completed[0] + completed[1] + completed[2]) / 3));
   // Nothing is overwritten without force, and no temporary is left.
   CHECK_THROWS_AS(export_csv(reader, dir, false), OutputError);
   CHECK_NOTHROW(export_csv(reader, dir, true));
   for (const auto& e : fs::recursive_directory_iterator(dir)) CHECK(e.path().string().find(".tmp-") == std::string::npos);
+}
+
+TEST_CASE("export --outputs writes only the outputs named and refuses unknown ones", "[analysis][export]") {
+  const Scenario sc = load_scenario(LEPSIM_SOURCE_DIR "/scenarios/authority-capacity.toml");
+  const std::string path = run(sc, "export-some.h5", 2, 9);
+  const RunReader reader(path);
+  const std::string dir = (temp_dir() / "csv-some").string();
+  fs::remove_all(dir);
+  ExportOptions o;
+  o.outputs = {"completed_cumulative", "capacity_cost"};
+  const auto files = export_csv(reader, dir, o);
+  CHECK(files.size() == 4);  // series and summary of one series, leps.csv, the dictionary
+  CHECK(fs::exists(dir + "/series/completed_cumulative.csv"));
+  CHECK(fs::exists(dir + "/summary/completed_cumulative.csv"));
+  CHECK(!fs::exists(dir + "/replications.csv"));
+  CHECK(!fs::exists(dir + "/series/stage_active.csv"));
+  CHECK(lines_of(dir + "/leps.csv")[0] == "replication,authority,capacity_cost");
+  o.outputs = {"schools"};
+  fs::remove_all(dir);
+  try {
+    export_csv(reader, dir, o);
+    FAIL("an unknown output was accepted");
+  } catch (const UsageError& e) {
+    CHECK(std::string(e.what()).find("unknown output 'schools'") != std::string::npos);
+  }
+  o.outputs = {"funding_queue"};  // a registry output whose mechanism is off in this run
+  CHECK_THROWS_WITH(export_csv(reader, dir, o), Catch::Contains("is not in"));
+  CHECK(!fs::exists(dir));
 }
 
 TEST_CASE("an interrupted export or report writes nothing and leaves no temporary", "[analysis][faults]") {

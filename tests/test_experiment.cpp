@@ -211,7 +211,7 @@ TEST_CASE("experiment: validation lists every problem, located", "[experiment]")
     CHECK(all.find("e.toml:5: experiment.bogus = 1: unknown key") != std::string::npos);
     CHECK(all.find("e.toml:6: factor[1].path = national.nowhere.capacity: unknown parameter") != std::string::npos);
     CHECK(all.find("e.toml:9: factor[2] = 0: national.approvals.capacity: must be between 1 and") != std::string::npos);
-    CHECK(all.find("e.toml:13: output.metrics = no_such_metric: unknown metric") != std::string::npos);
+    CHECK(all.find("e.toml:13: output.metrics = no_such_metric: unknown output") != std::string::npos);
   }
 }
 

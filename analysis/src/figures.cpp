@@ -70,52 +70,22 @@ std::vector<Figure> headline_figures(const RunReader& run, const FigureOptions& 
   const double horizon = static_cast<double>(T) * dt;
   std::vector<Figure> out;
   try {
-    // Cumulative completions at chosen months: the last step ending by the month.
-    auto step_ending_by = [&](double month) -> std::int64_t {
-      return static_cast<std::int64_t>(std::floor(month / dt + 1e-9)) - 1;
+    // Per-replication values by the metrics' one definition (lepsim/outputs.hpp), shared
+    // with the engine's convergence rules and the experiments.
+    const auto values = [&](const std::string& name, double month = -1) {
+      Metric metric = parse_metric(name);
+      metric.month = month;
+      return metric_values(run, metric);
     };
     std::vector<double> months;
     for (double mo : {60.0, 120.0})
       if (mo <= horizon + 1e-9) months.push_back(mo);
     if (months.empty() || std::abs(months.back() - horizon) > 1e-9) months.push_back(horizon);
-    std::vector<Target> targets = options.targets;
-    std::vector<std::vector<double>> at(months.size(), std::vector<double>(R));
-    std::vector<std::vector<double>> met(targets.size(), std::vector<double>(R));
-    std::vector<double> projects(R);
-    {
-      const h5::Group reps = run.file().root().open_group("replications");
-      for (std::uint64_t r0 = 0; r0 < R; r0 += 1u << 20) {
-        const std::uint64_t n = std::min<std::uint64_t>(1u << 20, R - r0);
-        const auto p = reps.read_rows<std::int32_t>("projects", r0, n);
-        for (std::uint64_t i = 0; i < n; ++i) projects[r0 + i] = p[i];
-      }
-    }
-    for_each_row<std::int32_t>(run, "series", "completed_cumulative", [&](std::uint64_t r, const std::int32_t* row, std::uint64_t) {
-      for (std::size_t k = 0; k < months.size(); ++k) {
-        const std::int64_t s = step_ending_by(months[k]);
-        at[k][r] = s < 0 ? 0.0 : row[std::min<std::int64_t>(s, static_cast<std::int64_t>(T) - 1)];
-      }
-      for (std::size_t k = 0; k < targets.size(); ++k) {
-        const std::int64_t s = step_ending_by(targets[k].month);
-        const double done = s < 0 ? 0.0 : row[std::min<std::int64_t>(s, static_cast<std::int64_t>(T) - 1)];
-        const double need = targets[k].count < 0 ? projects[r] : targets[k].count;
-        met[k][r] = done >= need && s < static_cast<std::int64_t>(T) ? 1.0 : 0.0;
-      }
-    });
-    for (std::size_t k = 0; k < months.size(); ++k) {
-      const std::string mo = number_text(months[k]);
-      out.push_back(mean_figure("completed_month" + mo, "schools completed by month " + mo, "projects", std::move(at[k]), level));
-    }
+    for (double mo : months)
+      out.push_back(mean_figure("completed_month" + number_text(mo), "schools completed by month " + number_text(mo),
+                                "projects", values("completed_cumulative", mo), level));
     // Programme finish: the end of the step its last project finished, +inf if after the horizon.
-    std::vector<double> finish(R);
-    {
-      const h5::Group reps = run.file().root().open_group("replications");
-      for (std::uint64_t r0 = 0; r0 < R; r0 += 1u << 20) {
-        const std::uint64_t n = std::min<std::uint64_t>(1u << 20, R - r0);
-        const auto f = reps.read_rows<std::int32_t>("finish_step", r0, n);
-        for (std::uint64_t i = 0; i < n; ++i) finish[r0 + i] = f[i] < 0 ? INF : static_cast<double>(f[i] + 1) * dt;
-      }
-    }
+    const std::vector<double> finish = values("finish_month");
     out.push_back(percentile_figure("finish_p50", "programme finish, P50", finish, 50, level));
     out.push_back(percentile_figure("finish_p80", "programme finish, P80", finish, 80, level));
     {
@@ -124,21 +94,25 @@ std::vector<Figure> headline_figures(const RunReader& run, const FigureOptions& 
       out.push_back(probability_figure("finish_within_horizon", "P(every project done by month " + number_text(horizon) + ")",
                                        std::move(done), level));
     }
-    for (std::size_t k = 0; k < targets.size(); ++k) {
-      const std::string what = targets[k].count < 0 ? "every project" : number_text(targets[k].count) + " schools";
-      out.push_back(probability_figure("target_" + std::to_string(k + 1),
-                                       "P(" + what + " done by month " + number_text(targets[k].month) + ")",
-                                       std::move(met[k]), level));
+    if (!options.targets.empty()) {
+      const std::vector<double> projects = values("projects");
+      for (std::size_t k = 0; k < options.targets.size(); ++k) {
+        const Target& target = options.targets[k];
+        // A target after the horizon is never met within the run.
+        const bool within = target.month <= horizon + 1e-9;
+        const std::vector<double> done =
+            within && target.month > 0 ? values("completed_cumulative", target.month) : std::vector<double>(R, 0.0);
+        std::vector<double> met(R);
+        for (std::size_t r = 0; r < R; ++r)
+          met[r] = within && done[r] >= (target.count < 0 ? projects[r] : target.count) ? 1.0 : 0.0;
+        const std::string what = target.count < 0 ? "every project" : number_text(target.count) + " schools";
+        out.push_back(probability_figure("target_" + std::to_string(k + 1),
+                                         "P(" + what + " done by month " + number_text(target.month) + ")", std::move(met),
+                                         level));
+      }
     }
-    if (has(m.series, "spend")) {
-      std::vector<double> spend(R);
-      for_each_row<double>(run, "series", "spend", [&](std::uint64_t r, const double* row, std::uint64_t n) {
-        double s = 0;
-        for (std::uint64_t i = 0; i < n; ++i) s += row[i];
-        spend[r] = s;
-      });
-      out.push_back(mean_figure("spend_total", "spend over the horizon", "GBP m", std::move(spend), level));
-    }
+    if (has(m.series, "spend"))
+      out.push_back(mean_figure("spend_total", "spend over the horizon", "GBP m", values("spend_total"), level));
     if (has(m.series, "utilisation")) {
       // Peak of the trailing 12-month mean, per discipline: a single month's peak is 1 as soon
       // as the first authority's team is busy, which says nothing about the programme.
@@ -166,41 +140,17 @@ std::vector<Figure> headline_figures(const RunReader& run, const FigureOptions& 
                                   "peak utilisation, " + m.disciplines[k] + " (12-month mean)", "fraction of FTE",
                                   std::move(peak[k]), level));
     }
-    if (has(m.series, "health")) {
-      std::vector<double> h(R);
-      for_each_row<double>(run, "series", "health", [&](std::uint64_t r, const double* row, std::uint64_t n) {
-        h[r] = row[n - 3];  // mean over LEPs at the last step
-      });
-      out.push_back(mean_figure("health_final", "partnering health at the horizon (mean over LEPs)", "0-1", std::move(h), level));
-    }
-    auto lep_sum = [&](const std::string& name, std::string key, std::string label, std::string unit,
-                       const std::function<double(std::int32_t)>& value) {
-      if (!has(m.leps, name)) return;
-      std::vector<double> v(R);
-      for_each_row<std::int32_t>(run, "leps", name, [&](std::uint64_t r, const std::int32_t* row, std::uint64_t n) {
-        double s = 0;
-        for (std::uint64_t i = 0; i < n; ++i) s += value(row[i]);
-        v[r] = s;
-      });
-      out.push_back(mean_figure(std::move(key), std::move(label), std::move(unit), std::move(v), level));
+    const auto metric_figure = [&](bool on, const std::string& name, std::string label, std::string unit) {
+      if (on) out.push_back(mean_figure(name, std::move(label), std::move(unit), values(name), level));
     };
-    lep_sum("disputes", "disputes", "disputes started", "disputes", [](std::int32_t x) { return static_cast<double>(x); });
-    lep_sum("exclusivity_lost_step", "exclusivity_withdrawn", "LEPs whose exclusivity was withdrawn", "LEPs",
-            [](std::int32_t x) { return x >= 0 ? 1.0 : 0.0; });
-    auto last_step = [&](const std::string& name, std::string key, std::string label, std::string unit) {
-      if (!has(m.series, name)) return;
-      std::vector<double> v(R);
-      const bool real = name == "transformation_cumulative";
-      if (real)
-        for_each_row<double>(run, "series", name, [&](std::uint64_t r, const double* row, std::uint64_t n) { v[r] = row[n - 1]; });
-      else
-        for_each_row<std::int32_t>(run, "series", name,
-                                   [&](std::uint64_t r, const std::int32_t* row, std::uint64_t n) { v[r] = row[n - 1]; });
-      out.push_back(mean_figure(std::move(key), std::move(label), std::move(unit), std::move(v), level));
-    };
-    last_step("leps_formed", "leps_formed", "LEPs formed by the horizon", "LEPs");
-    last_step("exclusive_leps", "exclusive_leps", "LEPs holding exclusivity at the horizon", "LEPs");
-    last_step("transformation_cumulative", "transformation", "transformation score at the horizon", "score");
+    metric_figure(has(m.series, "health"), "health_final", "partnering health at the horizon (mean over LEPs)", "0-1");
+    metric_figure(has(m.leps, "disputes"), "disputes", "disputes started", "disputes");
+    metric_figure(has(m.leps, "exclusivity_lost_step"), "exclusivity_withdrawn", "LEPs whose exclusivity was withdrawn",
+                  "LEPs");
+    metric_figure(has(m.series, "leps_formed"), "leps_formed", "LEPs formed by the horizon", "LEPs");
+    metric_figure(has(m.series, "exclusive_leps"), "exclusive_leps", "LEPs holding exclusivity at the horizon", "LEPs");
+    metric_figure(has(m.series, "transformation_cumulative"), "transformation", "transformation score at the horizon",
+                  "score");
   } catch (const h5::Error& e) {
     run.fail(std::string("corrupted: ") + e.what());
   }

@@ -4,11 +4,13 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <new>
 #include <stdexcept>
 #include <system_error>
 
 #include "lepsim/error.hpp"
+#include "lepsim/percentile.hpp"
 
 namespace lepsim::analysis {
 namespace {
@@ -18,10 +20,11 @@ using Dims = std::vector<std::uint64_t>;
 
 constexpr std::uint64_t BLOCK_BYTES = 16ull << 20;  // one read-back block: memory bounded whatever R
 constexpr double INF = std::numeric_limits<double>::infinity();
-const char* const FILE_TYPE = "lepsim-run";
+const char* const FILE_TYPE = RUN_FILE_TYPE;
 const char* const FORMAT_DOC = " (docs/run-file-format.md)";
-//! Statistics every /summary/SERIES group holds; `count` came later in format 1 and is optional.
-const char* const SUMMARY_STATS[] = {"mean", "sd", "p10", "p50", "p90", "sum", "sum_sq"};
+//! `count` came later in format 1: optional; every other statistic of
+//! dataset::SUMMARY_STATISTICS is required.
+bool optional_statistic(const std::string& stat) { return stat == "count"; }
 
 std::string dims_text(const Dims& d) {
   std::string s = "[";
@@ -56,10 +59,10 @@ double finish_percentile(const std::vector<std::int64_t>& count, std::int64_t un
     }
     return INF;
   };
-  const double h = static_cast<double>(n - 1) * p / 100.0;
-  const auto lo = static_cast<std::int64_t>(std::floor(h));
-  const double frac = h - static_cast<double>(lo), x_lo = order_stat(lo);
-  const double v = frac == 0 ? x_lo : x_lo + frac * (order_stat(std::min(lo + 1, n - 1)) - x_lo);
+  const detail::Type7Rank rank = detail::type7_rank(static_cast<std::size_t>(n), static_cast<double>(n - 1) * p / 100.0);
+  const double x_lo = order_stat(static_cast<std::int64_t>(rank.lo));
+  const double x_hi = rank.frac == 0 ? x_lo : order_stat(static_cast<std::int64_t>(rank.hi));
+  const double v = x_lo == x_hi ? x_lo : rank.value(x_lo, x_hi);
   return std::isfinite(v) ? v : -1.0;
 }
 
@@ -220,21 +223,32 @@ void RunReader::check_structure() {
   meta_.project_types = names("project_types");
   meta_.authorities = names("authorities");
   if (meta_.stages.empty()) fail("inconsistent: /dimensions/stages is empty; a scenario has at least one stage");
-  if (names("project_states").size() != 4) fail("inconsistent: /dimensions/project_states must name 4 states");
-  need_shape("/dimensions/step_start_month", {T});
-  need_type("/dimensions/step_start_month", Kind::Float);
+  if (names(axis_dimension(Axis::State)).size() != PROJECT_STATE_COUNT)
+    fail("inconsistent: /dimensions/project_states must name 4 states");
+  const std::string step_start = std::string("/") + dataset::DIMENSIONS + "/" + dataset::STEP_START_MONTH;
+  need_shape(step_start, {T});
+  need_type(step_start, Kind::Float);
   const auto S = meta_.stages.size(), D = meta_.disciplines.size(), P = meta_.pools.size(),
              A = meta_.authorities.size();
 
   // Series: the core ones are required with their documented shapes; any other (a
   // mechanism's, or a newer minor's) must still be per replication and step.
-  std::vector<SeriesInfo> core = {{"stage_active", S},  {"stage_queued", S},         {"stage_completions", S},
-                                  {"completions", 0},   {"completed_cumulative", 0}, {"project_state", 4}};
-  if (D > 0) core.push_back({"utilisation", D});  // absent when D = 0
-  if (P > 0) core.push_back({"pool_in_use", P}), core.push_back({"pool_queue", P});
-  for (const auto& s : core) {
-    need_shape("/series/" + s.name, s.inner ? Dims{R, T, s.inner} : Dims{R, T});
-    need_type("/series/" + s.name, s.name == "utilisation" ? Kind::Float : Kind::Integer);
+  // Which are core, and their shapes and types, is the output registry's (lepsim/outputs.hpp).
+  OutputShape shape;
+  shape.steps = static_cast<int>(T), shape.stages = static_cast<int>(S), shape.disciplines = static_cast<int>(D);
+  shape.pools = static_cast<int>(P), shape.authorities = static_cast<int>(A);
+  for (const OutputSpec& spec : output_registry()) {
+    const bool core = spec.presence == Presence::Always || (spec.presence == Presence::Disciplines && D > 0) ||
+                      (spec.presence == Presence::Pools && P > 0);
+    if (!core || spec.scope == OutputScope::Lep || spec.scope == OutputScope::Project) continue;
+    const std::string path = std::string("/") + spec.group() + "/" + spec.name;
+    if (spec.scope == OutputScope::Replication) {
+      need_shape(path, {R});
+    } else {
+      const auto K = static_cast<std::uint64_t>(axis_size(spec.axis, shape));
+      need_shape(path, spec.axis != Axis::None ? Dims{R, T, K} : Dims{R, T});
+    }
+    need_type(path, spec.real() ? Kind::Float : Kind::Integer);
   }
   const h5::Group series = root.open_group("series");
   for (const auto& name : series.list()) {
@@ -251,15 +265,12 @@ void RunReader::check_structure() {
     const std::string g = "/summary/" + s.name;
     need_group(g);
     const Dims want = s.inner ? Dims{T, s.inner} : Dims{T};
-    for (const char* stat : SUMMARY_STATS) need_shape(g + "/" + stat, want), need_type(g + "/" + stat, Kind::Float);
-    if (root.exists(g + "/count")) need_shape(g + "/count", want);
+    for (const char* stat : dataset::SUMMARY_STATISTICS)
+      if (!optional_statistic(stat) || root.exists(g + "/" + stat))
+        need_shape(g + "/" + stat, want), need_type(g + "/" + stat, Kind::Float);
     const h5::Group sg = root.open_group(g);
     if (!sg.has_attr("n") || sg.attr<std::int64_t>("n") != meta_.replications)
       fail("inconsistent: " + g + " has no attribute n = " + std::to_string(R) + " (the replications)");
-  }
-  for (const char* col : {"projects", "completed", "finish_step", "first_project"}) {
-    need_shape(std::string("/replications/") + col, {R});
-    need_type(std::string("/replications/") + col, Kind::Integer);
   }
 
   if (root.exists("leps")) {
@@ -282,9 +293,10 @@ void RunReader::check_structure() {
     const std::int64_t n = first.at(0) + count.at(0);
     if (n < 0) fail("corrupted: /replications/first_project and /projects give " + std::to_string(n) + " project rows");
     meta_.project_rows = n;
-    for (const char* col : {"authority", "type", "arrival_step", "completion_step"}) {
-      need_shape(std::string("/projects/") + col, {static_cast<std::uint64_t>(n)});
-      need_type(std::string("/projects/") + col, Kind::Integer);
+    for (const OutputSpec& spec : output_registry()) {
+      if (spec.scope != OutputScope::Project || spec.presence != Presence::Always) continue;
+      need_shape(std::string("/projects/") + spec.name, {static_cast<std::uint64_t>(n)});
+      need_type(std::string("/projects/") + spec.name, spec.real() ? Kind::Float : Kind::Integer);
     }
     const h5::Group proj = root.open_group("projects");
     for (const auto& name : proj.list()) need_shape("/projects/" + name, {static_cast<std::uint64_t>(n)});
@@ -410,13 +422,13 @@ void RunReader::verify() const {
     // percentiles between the extremes and in order. A cell with no value is NaN throughout.
     for (std::size_t j = 0; j < meta_.series.size(); ++j) {
       const std::string g = "/summary/" + meta_.series[j].name + "/";
-      std::vector<std::vector<double>> stat;
-      for (const char* name : SUMMARY_STATS) {
+      std::map<std::string, std::vector<double>> stat;
+      for (const char* name : dataset::SUMMARY_STATISTICS) {
         where = g + name;
-        stat.push_back(root.read_array<double>(where));
+        if (!optional_statistic(name)) stat[name] = root.read_array<double>(where);
       }
-      const auto &mean = stat[0], &sd = stat[1], &p10 = stat[2], &p50 = stat[3], &p90 = stat[4], &sum = stat[5],
-                 &sum_sq = stat[6];
+      const auto &mean = stat["mean"], &sd = stat["sd"], &p10 = stat["p10"], &p50 = stat["p50"], &p90 = stat["p90"],
+                 &sum = stat["sum"], &sum_sq = stat["sum_sq"];
       const Cells& c = cells[j];
       std::vector<double> count = c.count;
       where = g + "count";
@@ -477,6 +489,82 @@ void RunReader::verify() const {
     fail("corrupted: cannot read " + where + ": " + e.what());
   } catch (const std::bad_alloc&) {
     fail("corrupted: cannot read " + where + ": a size recorded in the file is implausibly large");
+  }
+}
+
+Metric run_metric(const RunReader& run, const std::string& name) {
+  const Metric m = parse_metric(name);
+  check_metric(run, m);
+  return m;
+}
+
+void check_metric(const RunReader& run, const Metric& metric) {
+  const RunMetadata& meta = run.metadata();
+  const h5::Group root = run.file().root();
+  for (const char* need : metric.spec->needs) {
+    const OutputSpec* spec = find_output(need);
+    if (!spec || !root.is_dataset(std::string(spec->group()) + "/" + need))
+      throw UsageError("output '" + metric.name() + "' is not in " + meta.path + ": it needs " +
+                       presence_text(metric.spec->presence));
+  }
+  const double horizon = static_cast<double>(meta.steps) * meta.step_months;
+  if (metric.month > horizon + 1e-9)
+    throw UsageError("output '" + metric.name() + "': the month is after the horizon of " + meta.path + " (month " +
+                     std::to_string(static_cast<long long>(horizon)) + ")");
+}
+
+std::vector<double> metric_values(const RunReader& run, const Metric& metric) {
+  const RunMetadata& meta = run.metadata();
+  const auto R = static_cast<std::uint64_t>(meta.replications);
+  struct Input {
+    const OutputSpec* spec;
+    std::string path;
+    std::uint64_t row;
+  };
+  std::vector<Input> inputs;
+  std::uint64_t row_values = 0;
+  const h5::Group root = run.file().root();
+  try {
+    for (const char* need : metric.spec->needs) {
+      const OutputSpec* spec = find_output(need);
+      Input in{spec, std::string(spec->group()) + "/" + need, 1};
+      const Dims d = root.dims(in.path);
+      for (std::size_t i = 1; i < d.size(); ++i) in.row *= d[i];
+      row_values += in.row;
+      inputs.push_back(std::move(in));
+    }
+    ReplicationResult r;
+    r.steps = static_cast<int>(meta.steps);
+    std::vector<double> out(static_cast<std::size_t>(R));
+    const std::uint64_t block = block_rows(row_values);
+    for (std::uint64_t r0 = 0; r0 < R; r0 += block) {
+      const std::uint64_t n = std::min(block, R - r0);
+      std::vector<std::vector<std::int32_t>> ints(inputs.size());
+      std::vector<std::vector<double>> reals(inputs.size());
+      for (std::size_t j = 0; j < inputs.size(); ++j) {
+        if (inputs[j].spec->real())
+          reals[j] = root.read_rows<double>(inputs[j].path, r0, n);
+        else
+          ints[j] = root.read_rows<std::int32_t>(inputs[j].path, r0, n);
+      }
+      for (std::uint64_t i = 0; i < n; ++i) {
+        for (std::size_t j = 0; j < inputs.size(); ++j) {
+          const OutputSpec& spec = *inputs[j].spec;
+          const auto lo = static_cast<std::ptrdiff_t>(i * inputs[j].row),
+                     hi = lo + static_cast<std::ptrdiff_t>(inputs[j].row);
+          if (spec.scalar)
+            r.*spec.scalar = ints[j][static_cast<std::size_t>(i)];
+          else if (spec.ints)
+            (r.*spec.ints).assign(ints[j].begin() + lo, ints[j].begin() + hi);
+          else if (spec.reals)
+            (r.*spec.reals).assign(reals[j].begin() + lo, reals[j].begin() + hi);
+        }
+        out[static_cast<std::size_t>(r0 + i)] = metric.value(r, meta.step_months);
+      }
+    }
+    return out;
+  } catch (const h5::Error& e) {
+    run.fail(std::string("corrupted: ") + e.what());
   }
 }
 

@@ -8,23 +8,17 @@
 #include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/students_t.hpp>
 
+#include "lepsim/outputs.hpp"
+#include "lepsim/percentile.hpp"
+
 namespace lepsim::analysis {
 namespace {
 
 constexpr double NaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double INF = std::numeric_limits<double>::infinity();
 
-struct Moments {
-  std::int64_t n = 0;
-  double mean = 0, m2 = 0;  // Welford: stable for large counts
-  void add(double x) {
-    ++n;
-    const double d = x - mean;
-    mean += d / static_cast<double>(n);
-    m2 += d * (x - mean);
-  }
-  double variance() const { return n > 1 ? m2 / static_cast<double>(n - 1) : NaN; }
-};
+// Running moments and the type-7 percentile have one home, in the engine's public headers.
+using Moments = RunningMoments;
 
 Estimate t_interval(const Moments& m, double level) {
   Estimate e;
@@ -56,12 +50,7 @@ Estimate mean_interval(std::span<const double> x, double level) {
 }
 
 double percentile(std::span<const double> sorted, double p) {
-  if (sorted.empty()) return NaN;
-  const double h = (static_cast<double>(sorted.size()) - 1) * p / 100.0;
-  const auto lo = static_cast<std::size_t>(std::floor(h));
-  const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
-  if (sorted[lo] == sorted[hi]) return sorted[lo];  // (inf - inf would be NaN)
-  return sorted[lo] + (h - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+  return sorted.empty() ? NaN : detail::percentile_sorted(sorted, p);
 }
 
 Estimate percentile_interval(std::span<const double> sorted, double p, double level) {

@@ -75,18 +75,24 @@ Examples:
 
 Options)";
 
-const char* EXPORT_HELP = R"(lepsim export RUN.h5 --to DIR [--force]
+const char* EXPORT_HELP = R"(lepsim export RUN.h5 --to DIR [--outputs NAME,...] [--force]
 
-CSV files for spreadsheets, each with a header row naming units:
+CSV files for pandas, R and spreadsheets, with plain snake_case column names:
   DIR/replications.csv      one row per replication
   DIR/series/NAME.csv       one row per replication and step, a column per component
   DIR/summary/NAME.csv      mean, sd, P10, P50, P90 per step and component
   DIR/leps.csv              per LEP per replication (partnership runs)
   DIR/projects.csv          per project (when the run kept per-project rows)
+  DIR/data-dictionary.csv   file, column, unit, description of every column written
+Time is `step` (from 0) and `month_end`, the months from the start to the end of the
+step: "completed by month 60" is the row with month_end == 60.
+--outputs picks what to write: series names (both its files), LEP outputs (columns of
+leps.csv) or the groups replications, series, summary, leps, projects.
 Existing files are kept unless --force.
 
-Example:
+Examples:
   lepsim export bsf.h5 --to bsf-csv
+  lepsim export bsf.h5 --to bsf-csv --outputs summary,completed_cumulative
 
 Options)";
 
@@ -446,6 +452,7 @@ int cmd_compare(const std::vector<std::string>& args) {
 int cmd_export(const std::vector<std::string>& args) {
   po::options_description opts;
   opts.add_options()("to", po::value<std::string>(), "folder to write the CSV files in (created if missing)")(
+      "outputs", po::value<std::string>(), "comma-separated outputs to write (default: all)")(
       "force,f", "overwrite existing CSV files");
   add_quick_option(opts);
   Parsed p = parse(args, opts, EXPORT_HELP, "run-file", 1);
@@ -462,7 +469,15 @@ int cmd_export(const std::vector<std::string>& args) {
     return 0;
   }
   const auto run = open_run(p.vm["run-file"].as<std::vector<std::string>>()[0], p.vm);
-  const auto files = analysis::export_csv(*run, p.vm["to"].as<std::string>(), p.vm.count("force") > 0);
+  analysis::ExportOptions eo;
+  eo.force = p.vm.count("force") > 0;
+  if (p.vm.count("outputs")) {
+    std::stringstream list(p.vm["outputs"].as<std::string>());
+    for (std::string name; std::getline(list, name, ',');)
+      if (!name.empty()) eo.outputs.push_back(name);
+    if (eo.outputs.empty()) throw UsageError("--outputs needs at least one name, e.g. --outputs completed_cumulative");
+  }
+  const auto files = analysis::export_csv(*run, p.vm["to"].as<std::string>(), eo);
   std::cout << "wrote " << files.size() << " CSV files in " << p.vm["to"].as<std::string>() << "\n";
   return 0;
 }

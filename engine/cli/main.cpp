@@ -176,7 +176,7 @@ int cmd_run(const std::vector<std::string>& args) {
       ("precision", po::value<double>(), "add replications until each --on output's interval half-width is within "
                                          "this fraction of its mean (e.g. 0.01)")
       ("on", po::value<std::vector<std::string>>()->composing(), "an output the precision applies to (repeatable; "
-                                                                  "e.g. completed, completed_month60, spend_total)")
+                                                                  "e.g. completed, completed_cumulative@60, spend_total)")
       ("max-replications", po::value<std::int64_t>(), "with --precision: stop here even if not met (default 100000)")
       ("check-every", po::value<std::int64_t>()->default_value(100), "with --precision: replications between checks")
       ("level", po::value<double>()->default_value(0.95, "0.95"), "with --precision: confidence level of the interval")

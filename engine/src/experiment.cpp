@@ -4,6 +4,7 @@
 #include "lepsim/experiment.hpp"
 
 #include "lepsim/design.hpp"
+#include "lepsim/outputs.hpp"
 #include "lepsim/parameters.hpp"
 
 #include <algorithm>
@@ -542,20 +543,15 @@ Experiment parse_experiment(const std::string& text, const std::string& path) {
         else
           list.push_back(name);
         if (!base_ok) continue;
-        const auto known = k == "metrics" ? known_metrics(ex.base) : known_series(ex.base);
-        const bool at_month = k == "metrics" && name.rfind("completed_cumulative@", 0) == 0;
-        if (at_month) {
-          char* end = nullptr;
-          const std::string m = name.substr(21);
-          const double month = std::strtod(m.c_str(), &end);
-          if (m.empty() || *end != '\0' || !(month > 0) || month > ex.base.time.horizon_months)
-            err(line_of(x), key, name, "completed_cumulative@MONTH needs a month in (0, horizon]");
-        } else if (std::find(known.begin(), known.end(), name) == known.end()) {
+        if (k == "metrics") {
+          if (const std::string why = metric_problem(ex.base, name); !why.empty()) err(line_of(x), key, name, why);
+          continue;
+        }
+        const auto known = known_series(ex.base);
+        if (std::find(known.begin(), known.end(), name) == known.end()) {
           std::string all;
           for (const auto& a : known) all += (all.empty() ? "" : ", ") + a;
-          err(line_of(x), key, name,
-              "unknown " + std::string(k == "metrics" ? "metric" : "series") + " for this base scenario (known: " + all +
-                  ")");
+          err(line_of(x), key, name, "unknown series for this base scenario (known: " + all + ")");
         }
       }
     }
@@ -715,17 +711,18 @@ std::uint64_t point_seed(const Experiment& ex, const DesignPoint& point, std::si
 
 // ---------------------------------------------------------------------------
 // Metrics and series of one replication.
-// ADAPTER: replace with outputs's registry (per-replication scalar metrics by name).
+// Metrics are the output registry's (lepsim/outputs.hpp); the summarised series below are
+// the experiment layer's own cumulative and total forms of the registry's series.
 
-std::vector<std::string> known_metrics(const Scenario& sc) {
-  std::vector<std::string> out = {"projects", "completed", "completed_cumulative@MONTH", "finish_month"};
-  const Mechanisms& m = sc.mechanisms;
-  if (m.costs.enabled || m.capacity.enabled) out.push_back("spend_total");
-  if (m.lep_stage >= 0) out.push_back("leps_formed");
-  if (m.partnering.enabled) out.push_back("health_final");
-  if (m.disputes.enabled) out.push_back("disputes");
-  if (m.transformation.enabled) out.push_back("transformation");
-  return out;
+std::vector<std::string> known_metrics(const Scenario& sc) { return metric_names(output_shape(sc)); }
+
+std::string metric_problem(const Scenario& sc, const std::string& name) {
+  try {
+    (void)parse_metric(name, output_shape(sc));
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 std::vector<std::string> known_series(const Scenario& sc) {
@@ -740,32 +737,7 @@ std::vector<std::string> known_series(const Scenario& sc) {
 }
 
 double metric_value(const Scenario& sc, const ReplicationResult& r, const std::string& name) {
-  const auto T = static_cast<std::size_t>(r.steps);
-  if (name == "projects") return r.projects;
-  if (name == "completed") return r.completed;
-  if (name == "finish_month")
-    return r.finish_step < 0 ? std::numeric_limits<double>::quiet_NaN() : (r.finish_step + 1) * sc.time.step_months;
-  if (name.rfind("completed_cumulative@", 0) == 0) {
-    const double month = std::strtod(name.c_str() + 21, nullptr);
-    const auto steps = std::min<std::size_t>(T, static_cast<std::size_t>(std::floor(month / sc.time.step_months + 1e-9)));
-    double done = 0;
-    for (std::size_t t = 0; t < steps; ++t) done += r.completions[t];
-    return done;
-  }
-  if (name == "spend_total") {
-    double s = 0;
-    for (double x : r.spend) s += x;
-    return s;
-  }
-  if (name == "leps_formed") return r.leps_formed[T - 1];
-  if (name == "health_final") return r.health[(T - 1) * 3];
-  if (name == "disputes") {
-    double s = 0;
-    for (auto x : r.lep_disputes) s += x;
-    return s;
-  }
-  if (name == "transformation") return r.transformation[T - 1];
-  throw std::logic_error("metric_value: unknown metric " + name);
+  return parse_metric(name, output_shape(sc)).value(r, sc.time.step_months);
 }
 
 void series_values(const Scenario&, const ReplicationResult& r, const std::string& name, double* out) {

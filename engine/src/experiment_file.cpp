@@ -15,15 +15,6 @@ namespace lepsim::detail {
 
 namespace {
 
-std::string utc_now_text() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 const char* design_name(DesignKind d) {
   switch (d) {
     case DesignKind::GRID: return "grid";
@@ -81,7 +72,7 @@ ExperimentFileWriter::ExperimentFileWriter(const std::string& final_path, const 
     root.set_attr("seed", ex.seed);
     root.set_attr("points", static_cast<std::int64_t>(points.size()));
     root.set_attr("replications", static_cast<std::int64_t>(ex.replications));
-    root.set_attr("created", utc_now_text());
+    root.set_attr("created", utc_now());
     root.set_attr("experiment_name", ex.name);
     root.set_attr("design", std::string(design_name(ex.design)));
     root.set_attr("streams", std::string(ex.streams == StreamPolicy::COMMON ? "common" : "independent"));

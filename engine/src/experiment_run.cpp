@@ -19,6 +19,7 @@
 
 #include "experiment_file.hpp"
 #include "lepsim/experiment.hpp"
+#include "lepsim/outputs.hpp"
 #include "lepsim/run.hpp"
 #include "lepsim/version.hpp"
 
@@ -346,6 +347,7 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
       std::size_t cached_point = ~std::size_t{0};
       std::unique_ptr<Scenario> sc;
       std::unique_ptr<Simulator> sim;
+      std::vector<Metric> metrics;
       ReplicationResult res;
       std::vector<double> rows;
       for (;;) {
@@ -357,6 +359,8 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
           sim.reset();
           sc = std::make_unique<Scenario>(scenario_at(ex, pts[p]));
           sim = std::make_unique<Simulator>(*sc);
+          metrics.clear();
+          for (const auto& name : ex.metrics) metrics.push_back(parse_metric(name, output_shape(*sc)));
           cached_point = p;
         }
         const std::uint32_t first = unit_first(u), count = unit_count(u);
@@ -370,7 +374,7 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
           }
           sim->run(seed, first + i, res);
           double* out = rows.data() + static_cast<std::size_t>(i) * row;
-          for (std::size_t k = 0; k < M; ++k) out[k] = metric_value(*sc, res, ex.metrics[k]);
+          for (std::size_t k = 0; k < M; ++k) out[k] = metrics[k].value(res, sc->time.step_months);
           for (std::size_t s = 0; s < S; ++s) series_values(*sc, res, ex.series[s], out + M + s * T);
         }
         if (!complete) break;

@@ -25,6 +25,7 @@
 #include <tbb/task_group.h>
 
 #include "lepsim/error.hpp"
+#include "lepsim/outputs.hpp"
 #include "lepsim/run_file.hpp"
 
 namespace lepsim {
@@ -68,41 +69,58 @@ constexpr double SIMULATOR_BYTES_PER_PROJECT = 96;          // a simulator's per
 //! fill the disk; that is then reported as exit code 4 with nothing left behind.
 constexpr double BEST_COMPRESSION = 10.0;
 
-//! Bytes of one replication, by part; keep in step with ReplicationResult::resize and the
-//! run file's datasets (tests/test_run.cpp compares the estimate with a written file).
+//! Bytes of one replication, by part, from the output registry (the same declarations
+//! that size ReplicationResult and write the run file; tests/test_run.cpp compares the
+//! estimate with a written file).
 struct ReplicationSize {
-  double series = 0;       //!< per-step series (/series), bytes
-  double per_lep = 0;      //!< per-LEP outcomes (/leps), bytes
-  double projects = 0;     //!< expected projects
-  double per_project = 0;  //!< bytes per project in the results (and in /projects when written)
+  double series = 0;           //!< per-step series (/series, completed_cumulative included), bytes
+  double series_cells = 0;     //!< values per step and component of all series (their summaries' cells)
+  double per_lep = 0;          //!< per-LEP outcomes (/leps), bytes
+  double per_replication = 0;  //!< /replications columns, bytes
+  double projects = 0;         //!< expected projects
+  double per_project = 0;      //!< bytes per project in the results (and in /projects when written)
 };
 
 ReplicationSize replication_size(const Scenario& sc) {
-  const double T = sc.time.steps, S = static_cast<double>(sc.stages.size()),
-               D = static_cast<double>(sc.disciplines.size()), P = static_cast<double>(sc.pools.size()),
-               A = sc.authority_count();
-  const Mechanisms& m = sc.mechanisms;
-  // int32 and float64 values per step: stage_* (3S), completions, cumulative, project states, pools (2P), utilisation (D).
-  double ints = 3 * S + 2 + PROJECT_STATE_COUNT + 2 * P, reals = D;
-  if (m.partnering.enabled) reals += 3;
-  if (m.lep_stage >= 0) ints += 1;
-  if (m.disputes.enabled) ints += 1;
-  if (m.exclusivity.enabled) ints += 1;
-  if (m.costs.enabled || m.capacity.enabled) reals += 3;
-  if (m.transformation.enabled) reals += 1;
-  if (m.capacity.enabled) reals += D;
-  if (m.funding.enabled) ints += 1, reals += 1;
+  OutputShape shape = output_shape(sc);
+  shape.per_project = true;  // the results hold per-project values whether written or not
+  const double T = sc.time.steps, A = sc.authority_count();
   ReplicationSize r;
-  r.series = T * (4 * ints + 8 * reals);
-  r.per_lep = 8 * A * (m.partnering.enabled + 2 * (m.lep_stage >= 0) + m.disputes.enabled + m.exclusivity.enabled +
-                       2 * m.costs.enabled + m.capacity.enabled + m.transformation.enabled);
+  for (const OutputSpec& spec : output_registry()) {
+    if (!present(spec, shape)) continue;
+    const auto bytes = static_cast<double>(spec.value_bytes());
+    switch (spec.scope) {
+      case OutputScope::Series:
+        r.series += T * axis_size(spec.axis, shape) * bytes;
+        r.series_cells += T * axis_size(spec.axis, shape);
+        break;
+      case OutputScope::Lep:
+        r.per_lep += A * 8;
+        break;  // as chunked: 8 bytes a value
+      case OutputScope::Replication:
+        r.per_replication += bytes;
+        break;
+      case OutputScope::Project:
+        r.per_project += bytes;
+        break;
+    }
+  }
   for (int a = 0; a < sc.authority_count(); ++a) {
     const auto& g = sc.groups[static_cast<std::size_t>(sc.authority_group[static_cast<std::size_t>(a)])];
     r.projects += g.arrivals ? g.arrivals->rate_per_month * std::max(0.0, g.arrivals->end_month - g.arrivals->start_month)
                              : g.schools.mean();
   }
-  r.per_project = 16.0 + (m.costs.enabled ? 8.0 : 0.0);  // authority, type, arrival, completion (+ cost)
   return r;
+}
+
+//! Half-width of the t interval of the mean over |mean| (infinite until it can be computed).
+double relative_half_width(const RunningMoments& w, double level) {
+  if (w.n < 2) return std::numeric_limits<double>::infinity();
+  const double half =
+      boost::math::quantile(boost::math::students_t_distribution<double>(static_cast<double>(w.n - 1)), 0.5 + level / 2) *
+      std::sqrt(w.m2 / static_cast<double>(w.n - 1) / static_cast<double>(w.n));
+  if (half == 0) return 0;
+  return w.mean == 0 ? std::numeric_limits<double>::infinity() : half / std::abs(w.mean);
 }
 
 //! Refuses, before anything is written, a run whose output cannot fit the disk or whose
@@ -162,16 +180,19 @@ RunEstimate estimate_run(const Scenario& sc, std::int64_t replications, int thre
   } else {
     e.chunk_replications = chunk_for(e.replication_bytes, static_cast<double>(replications), threads);
   }
-  const double R = static_cast<double>(replications), T = sc.time.steps;
-  // The file: per replication its series, per-LEP values, /projects rows when written,
-  // completed_cumulative and /replications; once, the summaries (8 statistics of at most
-  // one cell per series value) and the scenario twice (verbatim and resolved).
-  const double file_replication = size.series + size.per_lep + (sc.per_project_output ? size.projects * size.per_project : 0) +
-                                  4.0 * T + 20;
-  e.file_bytes = R * file_replication + 8.0 * 8 * (size.series / 4 + T) + 2.0 * static_cast<double>(sc.source_text.size());
+  const double R = static_cast<double>(replications);
+  // The file: per replication its series, per-LEP values, /projects rows when written and
+  // /replications; once, the summaries (8 float64 statistics per series cell) and the
+  // scenario twice (verbatim and resolved).
+  const double file_replication =
+      size.series + size.per_lep + (sc.per_project_output ? size.projects * size.per_project : 0) + size.per_replication;
+  e.file_bytes = R * file_replication + 8.0 * std::size(dataset::SUMMARY_STATISTICS) * size.series_cells +
+                 2.0 * static_cast<double>(sc.source_text.size());
   // The summaries read one step of the widest series back for every replication at once.
-  const double widest = std::max({static_cast<double>(sc.stages.size()), static_cast<double>(sc.disciplines.size()),
-                                  static_cast<double>(sc.pools.size()), static_cast<double>(PROJECT_STATE_COUNT)});
+  double widest = 1;
+  for (const OutputSpec& spec : output_registry())
+    if (spec.is_series() && present(spec, output_shape(sc)))
+      widest = std::max(widest, static_cast<double>(axis_size(spec.axis, output_shape(sc))));
   e.summary_bytes = R * (widest + 1) * 8;
   // Simulating: three chunks of results (one being written while the next two are
   // simulated), the writer's pending chunks, and a simulator per worker (result-sized
@@ -358,74 +379,14 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
   }
 }
 
-std::vector<std::string> convergence_outputs(const Scenario& sc) {
-  std::vector<std::string> out = {"completed"};
-  const double horizon = sc.time.horizon_months;
-  for (double m = 12; m < horizon; m += 12) out.push_back("completed_month" + std::to_string(static_cast<int>(m)));
-  const Mechanisms& m = sc.mechanisms;
-  if (m.costs.enabled || m.capacity.enabled) out.push_back("spend_total");
-  if (m.partnering.enabled) out.push_back("health_final");
-  if (m.disputes.enabled) out.push_back("disputes");
-  if (m.transformation.enabled) out.push_back("transformation");
-  return out;
-}
-
-namespace {
-
-//! One replication's value of a convergence output (NaN when undefined, e.g. no LEP formed).
-double convergence_value(const ReplicationResult& r, const std::string& name, const Scenario& sc) {
-  const auto T = static_cast<std::size_t>(r.steps);
-  if (name == "completed") return r.completed;
-  if (name.rfind("completed_month", 0) == 0) {
-    const double month = std::stod(name.substr(15));
-    const auto steps = std::min<std::size_t>(T, static_cast<std::size_t>(std::floor(month / sc.time.step_months + 1e-9)));
-    double done = 0;
-    for (std::size_t t = 0; t < steps; ++t) done += r.completions[t];
-    return done;
-  }
-  if (name == "spend_total") {
-    double s = 0;
-    for (double x : r.spend) s += x;
-    return s;
-  }
-  if (name == "health_final") return r.health[(T - 1) * 3];
-  if (name == "disputes") {
-    double s = 0;
-    for (auto x : r.lep_disputes) s += x;
-    return s;
-  }
-  return r.transformation[T - 1];  // "transformation"
-}
-
-//! Welford moments of one output, updated replication by replication in order.
-struct Running {
-  std::int64_t n = 0;
-  double mean = 0, m2 = 0;
-  void add(double x) {
-    if (std::isnan(x)) return;
-    ++n;
-    const double d = x - mean;
-    mean += d / static_cast<double>(n);
-    m2 += d * (x - mean);
-  }
-  //! Half-width of the t interval over |mean| (infinite until it can be computed).
-  double relative_half_width(double level) const {
-    if (n < 2) return std::numeric_limits<double>::infinity();
-    const double half = boost::math::quantile(boost::math::students_t_distribution<double>(static_cast<double>(n - 1)),
-                                              0.5 + level / 2) *
-                        std::sqrt(m2 / static_cast<double>(n - 1) / static_cast<double>(n));
-    if (half == 0) return 0;
-    return mean == 0 ? std::numeric_limits<double>::infinity() : half / std::abs(mean);
-  }
-};
-
-}  // namespace
+std::vector<std::string> convergence_outputs(const Scenario& sc) { return metric_names(output_shape(sc)); }
 
 RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   RunInfo info;
   info.output_path = opt.output_path;
   const std::optional<ConvergenceRule>& rule = opt.convergence;
+  std::vector<Metric> watched;  // the rule's outputs, parsed
   info.replications = rule ? rule->max_replications : opt.replications.value_or(sc.replications);
   info.seed = opt.seed.value_or(sc.seed);
   info.threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -433,13 +394,21 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
     throw UsageError(std::string(rule ? "--max-replications" : "--replications") + " = " +
                      std::to_string(info.replications) + ": must be between 1 and " + std::to_string(MAX_REPLICATIONS));
   if (rule) {
-    const auto valid = convergence_outputs(sc);
     std::string list;
-    for (const auto& v : valid) list += (list.empty() ? "" : ", ") + v;
+    for (const auto& v : convergence_outputs(sc)) list += (list.empty() ? "" : ", ") + v;
     if (rule->outputs.empty()) throw UsageError("--precision needs --on OUTPUT; outputs of this scenario: " + list);
-    for (const auto& o : rule->outputs)
-      if (std::find(valid.begin(), valid.end(), o) == valid.end())
+    for (const auto& o : rule->outputs) {
+      try {
+        parse_metric(o);
+      } catch (const UsageError&) {
         throw UsageError("--on " + o + ": not an output of this scenario; choose from: " + list);
+      }
+      try {
+        watched.push_back(parse_metric(o, output_shape(sc)));
+      } catch (const UsageError& e) {
+        throw UsageError(std::string("--on: ") + e.what() + "; choose from: " + list);
+      }
+    }
     if (!(rule->precision > 0)) throw UsageError("--precision must be > 0, e.g. 0.01 for 1%");
     if (!(rule->level > 0 && rule->level < 1)) throw UsageError("--level must be between 0 and 1");
     if (rule->check_every < 2) throw UsageError("--check-every must be at least 2 replications");
@@ -454,11 +423,11 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
   try {
     RunFileWriter writer(opt.output_path, sc, info.seed, static_cast<int>(info.replications), opt.force);
     std::int64_t done = 0;
-    std::vector<Running> watch(rule ? rule->outputs.size() : 0);
+    std::vector<RunningMoments> watch(watched.size());
     auto sink = [&](std::span<const ReplicationResult> results) {
       writer.append(results);
       for (const ReplicationResult& r : results)
-        for (std::size_t k = 0; k < watch.size(); ++k) watch[k].add(convergence_value(r, rule->outputs[k], sc));
+        for (std::size_t k = 0; k < watch.size(); ++k) watch[k].add(watched[k].value(r, sc.time.step_months));
       done += static_cast<std::int64_t>(results.size());
       if (opt.progress) opt.progress(done, info.replications);
     };
@@ -474,8 +443,8 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
       if (rule) {
         info.relative_half_width.clear();
         bool met = true;
-        for (const Running& w : watch) {
-          info.relative_half_width.push_back(w.relative_half_width(rule->level));
+        for (const RunningMoments& w : watch) {
+          info.relative_half_width.push_back(relative_half_width(w, rule->level));
           met = met && info.relative_half_width.back() <= rule->precision;
         }
         info.converged = met;

@@ -8,13 +8,16 @@
 #include <ctime>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "lepsim/error.hpp"
 #include "lepsim/h5.hpp"
+#include "lepsim/outputs.hpp"
+#include "lepsim/percentile.hpp"
 #include "lepsim/version.hpp"
-#include "percentile.hpp"
 
 namespace lepsim {
 namespace {
@@ -41,132 +44,19 @@ std::uint64_t chunk_rows(std::uint64_t row_bytes, std::uint64_t max_rows) {
   return (rows + chunks - 1) / chunks;
 }
 
-//! One per-replication series: how to find it in a result and how to describe it.
-struct SeriesSpec {
-  const char* name;
-  const char* units;
-  const char* dims;  // names of the dimensions, for readers
-  const char* description;
-  int inner;         // K: values per step (0 for a [R, T] dataset)
-  bool real;         // double, else int32
-  std::function<const void*(const ReplicationResult&)> data;
-};
-
-std::vector<SeriesSpec> series_specs(const Scenario& sc) {
-  const int S = static_cast<int>(sc.stages.size()), D = static_cast<int>(sc.disciplines.size()),
-            P = static_cast<int>(sc.pools.size());
-  std::vector<SeriesSpec> v = {
-      {"stage_active", "stage instances", "replication,step,stage", "stage instances progressing during the step", S, false,
-       [](const ReplicationResult& r) -> const void* { return r.stage_active.data(); }},
-      {"stage_queued", "stage instances", "replication,step,stage",
-       "stage instances ready but held by a gate or by lack of capacity during the step", S, false,
-       [](const ReplicationResult& r) -> const void* { return r.stage_queued.data(); }},
-      {"stage_completions", "stage instances per step", "replication,step,stage", "stage instances finished in the step", S,
-       false, [](const ReplicationResult& r) -> const void* { return r.stage_completions.data(); }},
-      {"completions", "projects per step", "replication,step", "projects finished in the step", 0, false,
-       [](const ReplicationResult& r) -> const void* { return r.completions.data(); }},
-      {"project_state", "projects", "replication,step,state",
-       "projects in each state (pending, waiting, active, done) during the step", PROJECT_STATE_COUNT, false,
-       [](const ReplicationResult& r) -> const void* { return r.project_state.data(); }},
-  };
-  if (D > 0)
-    v.push_back({"utilisation", "fraction of FTE", "replication,step,discipline",
-                 "FTE allocated / FTE of the authorities that have entered", D, true,
-                 [](const ReplicationResult& r) -> const void* { return r.utilisation.data(); }});
-  if (P > 0) {
-    v.push_back({"pool_in_use", "tokens", "replication,step,pool", "national capacity tokens held", P, false,
-                 [](const ReplicationResult& r) -> const void* { return r.pool_in_use.data(); }});
-    v.push_back({"pool_queue", "stage instances", "replication,step,pool", "stage instances queuing for a national token", P,
-                 false, [](const ReplicationResult& r) -> const void* { return r.pool_queue.data(); }});
+h5::Filters filters_of(Storage storage) {
+  switch (storage) {
+    case Storage::Counts:
+      return COUNTS;
+    case Storage::Reals:
+      return REALS;
+    case Storage::DeflateOnly:
+      return DEFLATE_ONLY;
   }
-  // Partnership mechanisms: written only when the mechanism is on (docs/model.md, 11-18).
-  const Mechanisms& m = sc.mechanisms;
-  if (m.partnering.enabled)
-    v.push_back({"health", "0-1", "replication,step,statistic",
-                 "partnering health over formed LEPs at the end of the step: mean, P10, P90 (NaN before any LEP forms)", 3, true,
-                 [](const ReplicationResult& r) -> const void* { return r.health.data(); }});
-  if (m.lep_stage >= 0)
-    v.push_back({"leps_formed", "LEPs", "replication,step", "LEPs formed by the end of the step", 0, false,
-                 [](const ReplicationResult& r) -> const void* { return r.leps_formed.data(); }});
-  if (m.disputes.enabled)
-    v.push_back({"disputes_active", "LEPs", "replication,step", "LEPs whose work a dispute stalls during the step", 0, false,
-                 [](const ReplicationResult& r) -> const void* { return r.disputes_active.data(); }});
-  if (m.exclusivity.enabled)
-    v.push_back({"exclusive_leps", "LEPs", "replication,step", "formed LEPs holding exclusivity at the end of the step", 0,
-                 false, [](const ReplicationResult& r) -> const void* { return r.exclusive_leps.data(); }});
-  if (m.costs.enabled || m.capacity.enabled)
-    v.push_back({"spend", "GBP m per step", "replication,step,kind",
-                 "money spent in the step: capital (incl. overruns), LEP set-up, capacity (staff)", 3, true,
-                 [](const ReplicationResult& r) -> const void* { return r.spend.data(); }});
-  if (m.transformation.enabled)
-    v.push_back({"transformation_cumulative", "score", "replication,step",
-                 "transformation score of the schools completed by the end of the step", 0, true,
-                 [](const ReplicationResult& r) -> const void* { return r.transformation.data(); }});
-  if (m.capacity.enabled && D > 0)
-    v.push_back({"fte", "FTE", "replication,step,discipline", "FTE employed by the authorities that have entered", D, true,
-                 [](const ReplicationResult& r) -> const void* { return r.fte.data(); }});
-  if (m.funding.enabled) {
-    v.push_back({"funding_queue", "stage instances", "replication,step", "stage instances waiting for funds", 0, false,
-                 [](const ReplicationResult& r) -> const void* { return r.funding_queue.data(); }});
-    v.push_back({"funding_committed", "GBP m", "replication,step", "capital committed in the programme year so far", 0, true,
-                 [](const ReplicationResult& r) -> const void* { return r.funding_committed.data(); }});
-  }
-  return v;
-}
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return COUNTS;
 }
 
 }  // namespace
-
-//! One per-LEP outcome, written as a [R, A] dataset under /leps when its mechanism is on.
-struct LepSpec {
-  const char* name;
-  const char* units;
-  const char* description;
-  bool real;
-  std::function<const void*(const ReplicationResult&)> data;
-  std::function<bool(const Mechanisms&)> on;
-};
-
-const std::vector<LepSpec>& lep_specs() {
-  static const std::vector<LepSpec> specs = {
-      {"final_health", "0-1", "partnering health at the horizon (NaN if the LEP never formed)", true,
-       [](const ReplicationResult& r) -> const void* { return r.lep_final_health.data(); },
-       [](const Mechanisms& m) { return m.partnering.enabled; }},
-      {"formed_step", "step", "step the LEP formed; -1 if never", false,
-       [](const ReplicationResult& r) -> const void* { return r.lep_formed_step.data(); },
-       [](const Mechanisms& m) { return m.lep_stage >= 0; }},
-      {"disputes", "disputes", "disputes started", false,
-       [](const ReplicationResult& r) -> const void* { return r.lep_disputes.data(); },
-       [](const Mechanisms& m) { return m.disputes.enabled; }},
-      {"exclusivity_lost_step", "step", "step the authority withdrew exclusivity; -1 if kept or never formed", false,
-       [](const ReplicationResult& r) -> const void* { return r.lep_exclusivity_lost_step.data(); },
-       [](const Mechanisms& m) { return m.exclusivity.enabled; }},
-      {"capital_cost", "GBP m", "capital of its completed projects, overruns included", true,
-       [](const ReplicationResult& r) -> const void* { return r.lep_capital_cost.data(); },
-       [](const Mechanisms& m) { return m.costs.enabled; }},
-      {"setup_cost", "GBP m", "cost of setting up the LEP", true,
-       [](const ReplicationResult& r) -> const void* { return r.lep_setup_cost.data(); },
-       [](const Mechanisms& m) { return m.costs.enabled; }},
-      {"capacity_cost", "GBP m", "cost of the authority's staff over the horizon", true,
-       [](const ReplicationResult& r) -> const void* { return r.lep_capacity_cost.data(); },
-       [](const Mechanisms& m) { return m.capacity.enabled; }},
-      {"schools_completed", "projects", "projects completed within the horizon", false,
-       [](const ReplicationResult& r) -> const void* { return r.lep_schools_completed.data(); },
-       [](const Mechanisms& m) { return m.lep_stage >= 0; }},
-      {"transformation", "score", "transformation score of its completed schools", true,
-       [](const ReplicationResult& r) -> const void* { return r.lep_transformation.data(); },
-       [](const Mechanisms& m) { return m.transformation.enabled; }},
-  };
-  return specs;
-}
 
 //! Exact statistics of an integer series, cell by cell, kept as chunks are appended so the
 //! summary needs no read-back of the (compressed) series: Σx and Σx² (exact in double for
@@ -237,31 +127,91 @@ class IntSummary {
   std::vector<std::vector<std::uint64_t>> hist_;
 };
 
+//! One dataset of the registry being written: a series, a per-replication column, a
+//! per-project column or a per-LEP outcome.
+struct Column {
+  const OutputSpec* spec = nullptr;
+  std::size_t row = 0;  //!< values per replication (0 for per-project columns)
+  h5::Appendable<std::int32_t> i32;
+  h5::Appendable<std::int64_t> i64;
+  h5::Appendable<double> f64;
+  std::optional<IntSummary> summary;  //!< integer series: summarised as written
+  void close() {
+    i32.close();
+    i64.close();
+    f64.close();
+  }
+};
+
 struct RunFileWriter::Impl {
   std::string final_path, temp_path;
   const Scenario& sc;
-  std::vector<SeriesSpec> specs;
+  OutputShape shape;
   h5::File file;
-  std::vector<h5::Appendable<std::int32_t>> int_series;
-  std::vector<IntSummary> int_summaries;  // one per int series, then completed_cumulative
-  std::vector<h5::Appendable<double>> real_series;
-  h5::Appendable<std::int32_t> cumulative, rep_projects, rep_completed, rep_finish;
-  h5::Appendable<std::int64_t> rep_first_project;
-  h5::Appendable<std::int32_t> proj_authority, proj_type, proj_arrival, proj_completion;
-  h5::Appendable<double> proj_cost;
-  std::vector<const LepSpec*> leps;
-  std::vector<h5::Appendable<std::int32_t>> lep_int;
-  std::vector<h5::Appendable<double>> lep_real;
+  std::vector<Column> columns;  //!< in registry order
   std::int64_t projects_written = 0;
   std::int64_t replications_written = 0;
   std::int64_t replications_expected = 0;
   std::vector<std::int32_t> scratch_i;
+  std::vector<std::int64_t> scratch_l;
   std::vector<double> scratch_d;
   bool finished = false;
 
-  Impl(const Scenario& s) : sc(s) {}
+  Impl(const Scenario& s) : sc(s), shape(output_shape(s)) {}
+  void create_columns(h5::Group& root, std::uint64_t chunk);
   void write_summaries(int threads);
 };
+
+void RunFileWriter::Impl::create_columns(h5::Group& root, std::uint64_t chunk) {
+  const auto T = static_cast<std::uint64_t>(sc.time.steps), A = static_cast<std::uint64_t>(sc.authority_count());
+  std::map<std::string, h5::Group> groups;
+  for (const OutputSpec& spec : output_registry()) {
+    if (!present(spec, shape)) continue;
+    auto it = groups.find(spec.group());
+    if (it == groups.end()) it = groups.emplace(spec.group(), root.create_group(spec.group())).first;
+    h5::Group& g = it->second;
+    Column c;
+    c.spec = &spec;
+    std::vector<std::uint64_t> inner;
+    std::uint64_t rows = 0;
+    switch (spec.scope) {
+      case OutputScope::Series: {
+        const auto K = static_cast<std::uint64_t>(axis_size(spec.axis, shape));
+        inner = {T};
+        if (spec.axis != Axis::None) inner.push_back(K);
+        c.row = static_cast<std::size_t>(T * K);
+        // On-disk chunks of about 1 MiB of rows, but no more rows than the run has.
+        rows = chunk_rows(T * K * spec.value_bytes(), chunk);
+        if (!spec.real()) c.summary.emplace(c.row);
+        break;
+      }
+      case OutputScope::Lep:
+        inner = {A};
+        c.row = static_cast<std::size_t>(A);
+        rows = chunk_rows(A * 8, chunk);
+        break;
+      case OutputScope::Replication:
+        c.row = 1;
+        rows = 4096;
+        break;
+      case OutputScope::Project:
+        rows = PROJECT_CHUNK;
+        break;
+    }
+    const h5::Filters f = filters_of(spec.storage);
+    h5::Dataset* d = nullptr;
+    if (spec.type == ValueType::Int32)
+      c.i32 = g.create_appendable<std::int32_t>(spec.name, inner, rows, f), d = &c.i32.dataset();
+    if (spec.type == ValueType::Int64)
+      c.i64 = g.create_appendable<std::int64_t>(spec.name, inner, rows, f), d = &c.i64.dataset();
+    if (spec.type == ValueType::Float64)
+      c.f64 = g.create_appendable<double>(spec.name, inner, rows, f), d = &c.f64.dataset();
+    if (*spec.unit) d->set_attr("units", spec.unit);
+    if (const std::string dims = spec.dims(); !dims.empty()) d->set_attr("dims", dims);
+    d->set_attr("description", spec.description);
+    columns.push_back(std::move(c));
+  }
+}
 
 RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, std::uint64_t seed, int replications,
                              bool force)
@@ -299,7 +249,7 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
     root.set_attr("steps", static_cast<std::int32_t>(sc.time.steps));
     root.set_attr("durations", std::string(sc.durations == DurationBasis::PLANNED ? "planned" : "actual"));
 
-    h5::Group scen = root.create_group("scenario");
+    h5::Group scen = root.create_group(dataset::SCENARIO);
     scen.write_text("text", sc.source_text);
     scen.write_text("resolved", sc.resolved_toml());
     scen.set_attr("source_path", sc.source_path);
@@ -315,7 +265,7 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
       d.set_attr("description", "[scenario] plan: months from the start and projects completed by then, as planned");
     }
 
-    h5::Group dims = root.create_group("dimensions");
+    h5::Group dims = root.create_group(dataset::DIMENSIONS);
     std::vector<std::string> names;
     for (const auto& s : sc.stages) names.push_back(s.name);
     dims.write_strings("stages", names);
@@ -327,96 +277,13 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
     for (const auto& t : sc.types) names.push_back(t.name);
     dims.write_strings("project_types", names);
     dims.write_strings("authorities", sc.authority_names);
-    dims.write_strings("project_states", {"pending", "waiting", "active", "done"});
-    dims.write_strings("health_statistics", {"mean", "p10", "p90"});
-    dims.write_strings("spend_kinds", {"capital", "lep_setup", "capacity"});
+    for (Axis axis : {Axis::State, Axis::HealthStatistic, Axis::SpendKind})
+      dims.write_strings(axis_dimension(axis), fixed_dimension(axis));
     std::vector<double> month_of_step(static_cast<std::size_t>(sc.time.steps));
     for (std::size_t t = 0; t < month_of_step.size(); ++t) month_of_step[t] = static_cast<double>(t) * sc.time.step_months;
-    dims.write_array("step_start_month", month_of_step).set_attr("units", "months from start");
+    dims.write_array(dataset::STEP_START_MONTH, month_of_step).set_attr("units", "months from start");
 
-    const auto T = static_cast<std::uint64_t>(sc.time.steps);
-    // On-disk chunks of about 1 MiB of rows, but no more rows than the run has.
-    const auto chunk = static_cast<std::uint64_t>(std::max(1, replications));
-    h5::Group series = root.create_group("series");
-    m.specs = series_specs(sc);
-    for (const auto& spec : m.specs) {
-      std::vector<std::uint64_t> inner = {T};
-      if (spec.inner > 0) inner.push_back(static_cast<std::uint64_t>(spec.inner));
-      const std::uint64_t rows =
-          chunk_rows(T * static_cast<std::uint64_t>(std::max(1, spec.inner)) * (spec.real ? 8 : 4), chunk);
-      if (spec.real) {
-        // Real-valued series barely compress (about 1.2x) and cost the most to deflate:
-        // stored uncompressed, with a checksum (docs/performance.md, "Output").
-        m.real_series.push_back(series.create_appendable<double>(spec.name, inner, rows, REALS));
-        m.real_series.back().set_attr("units", spec.units);
-        m.real_series.back().set_attr("dims", spec.dims);
-        m.real_series.back().set_attr("description", spec.description);
-      } else {
-        m.int_series.push_back(series.create_appendable<std::int32_t>(spec.name, inner, rows, COUNTS));
-        m.int_summaries.emplace_back(static_cast<std::size_t>(T * static_cast<std::uint64_t>(std::max(1, spec.inner))));
-        m.int_series.back().set_attr("units", spec.units);
-        m.int_series.back().set_attr("dims", spec.dims);
-        m.int_series.back().set_attr("description", spec.description);
-      }
-    }
-    m.cumulative = series.create_appendable<std::int32_t>("completed_cumulative", {T}, chunk_rows(T * 4, chunk), COUNTS);
-    m.int_summaries.emplace_back(static_cast<std::size_t>(T));
-    m.cumulative.set_attr("units", "projects");
-    m.cumulative.set_attr("dims", "replication,step");
-    m.cumulative.set_attr("description", "projects finished by the end of the step");
-
-    h5::Group reps = root.create_group("replications");
-    auto rep_col = [&](const char* name, const char* units, const char* desc) {
-      auto a = reps.create_appendable<std::int32_t>(name, {}, 4096, COUNTS);
-      a.set_attr("units", units);
-      a.set_attr("description", desc);
-      return a;
-    };
-    m.rep_projects = rep_col("projects", "projects", "projects generated in the replication");
-    m.rep_completed = rep_col("completed", "projects", "projects finished within the horizon");
-    m.rep_finish = rep_col("finish_step", "step", "step the last project finished; -1 if any is unfinished at the horizon");
-    m.rep_first_project = reps.create_appendable<std::int64_t>("first_project", {}, 4096, COUNTS);
-    m.rep_first_project.set_attr("description", "index of the replication's first row in /projects (when written)");
-
-    if (sc.per_project_output) {
-      h5::Group proj = root.create_group("projects");
-      // Shuffle or not, per column: whichever deflated smaller and faster on bsf.toml.
-      auto col = [&](const char* name, const char* units, const char* desc, bool shuffle) {
-        auto a = proj.create_appendable<std::int32_t>(name, {}, PROJECT_CHUNK, shuffle ? COUNTS : DEFLATE_ONLY);
-        a.set_attr("units", units);
-        a.set_attr("description", desc);
-        return a;
-      };
-      m.proj_authority = col("authority", "index", "authority (index into /dimensions/authorities)", false);
-      m.proj_type = col("type", "index", "project type (index into /dimensions/project_types)", true);
-      m.proj_arrival = col("arrival_step", "step", "first step the project is in the programme (steps if never)", true);
-      m.proj_completion = col("completion_step", "step", "step the project finished; -1 if not by the horizon", false);
-      if (sc.mechanisms.costs.enabled) {
-        // Costs deflate smaller and faster without the shuffle filter (measured: 4.9x -> 6.6x).
-        m.proj_cost = proj.create_appendable<double>("cost", {}, PROJECT_CHUNK, DEFLATE_ONLY);
-        m.proj_cost.set_attr("units", "GBP m");
-        m.proj_cost.set_attr("description", "capital incl. overrun of completed projects; committed capital otherwise (0 if none)");
-      }
-    }
-    const auto A = static_cast<std::uint64_t>(sc.authority_count());
-    h5::Group leps;
-    for (const LepSpec& spec : lep_specs()) {
-      if (!spec.on(sc.mechanisms)) continue;
-      if (m.leps.empty()) leps = root.create_group("leps");
-      m.leps.push_back(&spec);
-      const std::uint64_t rows = chunk_rows(A * 8, chunk);
-      if (spec.real) {
-        m.lep_real.push_back(leps.create_appendable<double>(spec.name, {A}, rows, REALS));
-        m.lep_real.back().set_attr("units", spec.units);
-        m.lep_real.back().set_attr("dims", "replication,authority");
-        m.lep_real.back().set_attr("description", spec.description);
-      } else {
-        m.lep_int.push_back(leps.create_appendable<std::int32_t>(spec.name, {A}, rows, COUNTS));
-        m.lep_int.back().set_attr("units", spec.units);
-        m.lep_int.back().set_attr("dims", "replication,authority");
-        m.lep_int.back().set_attr("description", spec.description);
-      }
-    }
+    m.create_columns(root, static_cast<std::uint64_t>(std::max(1, replications)));
   } catch (const h5::Error& e) {
     throw OutputError(std::string("cannot write the run file: ") + e.what());
   }
@@ -424,8 +291,7 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
 
 RunFileWriter::~RunFileWriter() {
   if (!impl_ || impl_->finished) return;
-  impl_->int_series.clear();
-  impl_->real_series.clear();
+  impl_->columns.clear();
   try {
     impl_->file = h5::File();  // release every handle before removing the file
   } catch (...) {
@@ -437,77 +303,57 @@ void RunFileWriter::append(std::span<const ReplicationResult> chunk) {
   Impl& m = *impl_;
   if (chunk.empty()) return;
   try {
-    const std::size_t T = static_cast<std::size_t>(m.sc.time.steps);
-    std::size_t ii = 0, ri = 0;
-    for (const auto& spec : m.specs) {
-      const std::size_t row = T * static_cast<std::size_t>(std::max(1, spec.inner));
-      if (spec.real) {
-        m.scratch_d.resize(row * chunk.size());
-        for (std::size_t r = 0; r < chunk.size(); ++r) {
-          const auto* src = static_cast<const double*>(spec.data(chunk[r]));
-          std::copy(src, src + row, m.scratch_d.begin() + static_cast<std::ptrdiff_t>(r * row));
+    const std::size_t n = chunk.size();
+    for (Column& c : m.columns) {
+      const OutputSpec& spec = *c.spec;
+      if (spec.scope == OutputScope::Project) {
+        for (const auto& r : chunk) {
+          if (spec.ints) c.i32.append(r.*spec.ints);
+          if (spec.reals) c.f64.append(r.*spec.reals);
         }
-        m.real_series[ri++].append(m.scratch_d);
-      } else {
-        m.scratch_i.resize(row * chunk.size());
-        for (std::size_t r = 0; r < chunk.size(); ++r) {
-          const auto* src = static_cast<const std::int32_t*>(spec.data(chunk[r]));
-          std::copy(src, src + row, m.scratch_i.begin() + static_cast<std::ptrdiff_t>(r * row));
-        }
-        m.int_summaries[ii].add(m.scratch_i.data(), chunk.size());
-        m.int_series[ii++].append(m.scratch_i);
+        continue;
       }
-    }
-    m.scratch_i.resize(T * chunk.size());
-    for (std::size_t r = 0; r < chunk.size(); ++r) {
-      std::int32_t c = 0;
-      for (std::size_t t = 0; t < T; ++t) m.scratch_i[r * T + t] = (c += chunk[r].completions[t]);
-    }
-    m.int_summaries.back().add(m.scratch_i.data(), chunk.size());
-    m.cumulative.append(m.scratch_i);
-
-    auto scalar_col = [&](h5::Appendable<std::int32_t>& a, auto get) {
-      m.scratch_i.resize(chunk.size());
-      for (std::size_t r = 0; r < chunk.size(); ++r) m.scratch_i[r] = get(chunk[r]);
-      a.append(m.scratch_i);
-    };
-    scalar_col(m.rep_projects, [](const ReplicationResult& r) { return r.projects; });
-    scalar_col(m.rep_completed, [](const ReplicationResult& r) { return r.completed; });
-    scalar_col(m.rep_finish, [](const ReplicationResult& r) { return r.finish_step; });
-    std::vector<std::int64_t> first(chunk.size());
-    for (std::size_t r = 0; r < chunk.size(); ++r) {
-      first[r] = m.projects_written;
-      m.projects_written += chunk[r].projects;
-    }
-    m.rep_first_project.append(first);
-    if (m.sc.per_project_output)
-      for (const auto& r : chunk) {
-        m.proj_authority.append(r.project_authority);
-        m.proj_type.append(r.project_type);
-        m.proj_arrival.append(r.arrival_step);
-        m.proj_completion.append(r.completion_step);
-        if (m.sc.mechanisms.costs.enabled) m.proj_cost.append(r.project_cost);
-      }
-    const auto A = static_cast<std::size_t>(m.sc.authority_count());
-    std::size_t li = 0, lr = 0;
-    for (const LepSpec* spec : m.leps) {
-      if (spec->real) {
-        m.scratch_d.resize(A * chunk.size());
-        for (std::size_t r = 0; r < chunk.size(); ++r) {
-          const auto* src = static_cast<const double*>(spec->data(chunk[r]));
-          std::copy(src, src + A, m.scratch_d.begin() + static_cast<std::ptrdiff_t>(r * A));
+      if (spec.scope == OutputScope::Replication) {
+        if (spec.derived) {  // first_project: the rows of /projects before the replication's
+          m.scratch_l.resize(n);
+          for (std::size_t r = 0; r < n; ++r) {
+            m.scratch_l[r] = m.projects_written;
+            m.projects_written += chunk[r].projects;
+          }
+          c.i64.append(m.scratch_l);
+        } else {
+          m.scratch_i.resize(n);
+          for (std::size_t r = 0; r < n; ++r) m.scratch_i[r] = chunk[r].*spec.scalar;
+          c.i32.append(m.scratch_i);
         }
-        m.lep_real[lr++].append(m.scratch_d);
-      } else {
-        m.scratch_i.resize(A * chunk.size());
-        for (std::size_t r = 0; r < chunk.size(); ++r) {
-          const auto* src = static_cast<const std::int32_t*>(spec->data(chunk[r]));
-          std::copy(src, src + A, m.scratch_i.begin() + static_cast<std::ptrdiff_t>(r * A));
-        }
-        m.lep_int[li++].append(m.scratch_i);
+        continue;
       }
+      const std::size_t row = c.row;
+      if (spec.real()) {
+        m.scratch_d.resize(row * n);
+        for (std::size_t r = 0; r < n; ++r) {
+          const auto& src = chunk[r].*spec.reals;
+          std::copy(src.begin(), src.begin() + static_cast<std::ptrdiff_t>(row),
+                    m.scratch_d.begin() + static_cast<std::ptrdiff_t>(r * row));
+        }
+        c.f64.append(m.scratch_d);
+        continue;
+      }
+      m.scratch_i.resize(row * n);
+      for (std::size_t r = 0; r < n; ++r) {
+        if (spec.derived) {  // completed_cumulative: the running sum of completions
+          std::int32_t sum = 0;
+          for (std::size_t t = 0; t < row; ++t) m.scratch_i[r * row + t] = (sum += chunk[r].completions[t]);
+        } else {
+          const auto& src = chunk[r].*spec.ints;
+          std::copy(src.begin(), src.begin() + static_cast<std::ptrdiff_t>(row),
+                    m.scratch_i.begin() + static_cast<std::ptrdiff_t>(r * row));
+        }
+      }
+      if (c.summary) c.summary->add(m.scratch_i.data(), n);
+      c.i32.append(m.scratch_i);
     }
-    m.replications_written += static_cast<std::int64_t>(chunk.size());
+    m.replications_written += static_cast<std::int64_t>(n);
   } catch (const h5::Error& e) {
     throw OutputError(std::string("cannot write the run file (disk full?): ") + e.what());
   }
@@ -517,20 +363,16 @@ void RunFileWriter::append(std::span<const ReplicationResult> chunk) {
 //! back from the file a block of steps at a time so memory stays bounded.
 void RunFileWriter::Impl::write_summaries(int threads) {
   h5::Group root = file.root();
-  h5::Group summary = root.create_group("summary");
-  h5::Group series = root.open_group("series");
-  std::vector<std::string> names;
-  for (const auto& s : specs) names.push_back(s.name);
-  names.push_back("completed_cumulative");
+  h5::Group summary = root.create_group(dataset::SUMMARY);
+  h5::Group series = root.open_group(dataset::SERIES);
   const auto R = static_cast<std::uint64_t>(replications_written);
   const auto T = static_cast<std::uint64_t>(sc.time.steps);
   // Integer series were summarised as they were written (IntSummary); real ones are read
   // back a block of steps at a time.
-  std::size_t next_int = 0;
-  for (std::size_t j = 0; j < names.size(); ++j) {
-    const std::string& name = names[j];
-    const bool is_int = j == specs.size() || !specs[j].real;
-    const IntSummary* hist = is_int ? &int_summaries[next_int++] : nullptr;
+  for (const Column& out : columns) {
+    if (!out.spec->is_series()) continue;
+    const std::string name = out.spec->name;
+    const IntSummary* hist = out.summary ? &*out.summary : nullptr;
     const auto dims = series.dims(name);
     const std::uint64_t K = dims.size() > 2 ? dims[2] : 1;
     std::vector<std::uint64_t> out_dims = {T};
@@ -566,7 +408,7 @@ void RunFileWriter::Impl::write_summaries(int threads) {
       // HDF5 reads stay on this one), each with its own column, so the statistics are the
       // same bits whatever the count.
       const auto workers = static_cast<std::size_t>(std::max(1, threads));
-      std::vector<std::vector<double>> columns(workers, std::vector<double>(static_cast<std::size_t>(R)));
+      std::vector<std::vector<double>> cells_of(workers, std::vector<double>(static_cast<std::size_t>(R)));
       for (std::uint64_t t0 = 0; t0 < T; t0 += block) {
         const std::uint64_t nb = std::min(block, T - t0);
         const std::vector<double> buf = series.read_block<double>(name, 0, R, t0, nb);
@@ -602,7 +444,7 @@ void RunFileWriter::Impl::write_summaries(int threads) {
         std::mutex failed_mutex;
         const auto cell_share = [&](std::size_t w) {  // worker w's cells; this thread is worker 0
           try {
-            cell_stats(columns[w], w * share, std::min(block_cells, (w + 1) * share));
+            cell_stats(cells_of[w], w * share, std::min(block_cells, (w + 1) * share));
           } catch (...) {
             const std::lock_guard<std::mutex> lock(failed_mutex);
             failed = std::current_exception();
@@ -657,15 +499,7 @@ void RunFileWriter::finish(int threads) {
   try {
     // Write the last, partly filled chunks and close the appendable datasets: their
     // buffers and chunk caches are not needed any more.
-    for (auto& a : m.int_series) a.close();
-    for (auto& a : m.real_series) a.close();
-    for (auto& a : m.lep_int) a.close();
-    for (auto& a : m.lep_real) a.close();
-    for (auto* a : {&m.cumulative, &m.rep_projects, &m.rep_completed, &m.rep_finish, &m.proj_authority, &m.proj_type,
-                    &m.proj_arrival, &m.proj_completion})
-      a->close();
-    m.rep_first_project.close();
-    m.proj_cost.close();
+    for (Column& c : m.columns) c.close();
     m.write_summaries(threads);
     m.file.close();
   } catch (const h5::Error& e) {

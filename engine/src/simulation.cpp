@@ -23,46 +23,7 @@ std::uint32_t Simulator::project_stream_entity(int project) const {
   return project_entity(p_authority_[static_cast<std::size_t>(project)], p_ordinal_[static_cast<std::size_t>(project)]);
 }
 
-void ReplicationResult::resize(int t, int s, int d, int p, int a, const Mechanisms& m) {
-  steps = t, stages = s, disciplines = d, pools = p;
-  const auto T = static_cast<std::size_t>(t);
-  stage_active.assign(T * static_cast<std::size_t>(s), 0);
-  stage_queued.assign(T * static_cast<std::size_t>(s), 0);
-  stage_completions.assign(T * static_cast<std::size_t>(s), 0);
-  completions.assign(T, 0);
-  project_state.assign(T * PROJECT_STATE_COUNT, 0);
-  utilisation.assign(T * static_cast<std::size_t>(d), 0.0);
-  pool_in_use.assign(T * static_cast<std::size_t>(p), 0);
-  pool_queue.assign(T * static_cast<std::size_t>(p), 0);
-  const bool lep = m.lep_stage >= 0;
-  const auto A = static_cast<std::size_t>(a);
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  health.assign(m.partnering.enabled ? T * 3 : 0, nan);
-  leps_formed.assign(lep ? T : 0, 0);
-  disputes_active.assign(m.disputes.enabled ? T : 0, 0);
-  exclusive_leps.assign(m.exclusivity.enabled ? T : 0, 0);
-  spend.assign(m.costs.enabled || m.capacity.enabled ? T * 3 : 0, 0.0);
-  transformation.assign(m.transformation.enabled ? T : 0, 0.0);
-  fte.assign(m.capacity.enabled ? T * static_cast<std::size_t>(d) : 0, 0.0);
-  funding_queue.assign(m.funding.enabled ? T : 0, 0);
-  funding_committed.assign(m.funding.enabled ? T : 0, 0.0);
-  lep_final_health.assign(m.partnering.enabled ? A : 0, nan);
-  lep_formed_step.assign(lep ? A : 0, -1);
-  lep_disputes.assign(m.disputes.enabled ? A : 0, 0);
-  lep_exclusivity_lost_step.assign(m.exclusivity.enabled ? A : 0, -1);
-  lep_capital_cost.assign(m.costs.enabled ? A : 0, 0.0);
-  lep_setup_cost.assign(m.costs.enabled ? A : 0, 0.0);
-  lep_capacity_cost.assign(m.capacity.enabled ? A : 0, 0.0);
-  lep_schools_completed.assign(lep ? A : 0, 0);
-  lep_transformation.assign(m.transformation.enabled ? A : 0, 0.0);
-  project_authority.clear();
-  project_type.clear();
-  arrival_step.clear();
-  completion_step.clear();
-  project_cost.clear();
-  projects = completed = 0;
-  finish_step = -1;
-}
+// ReplicationResult::resize: engine/src/outputs.cpp, from the output registry.
 
 Simulator::Simulator(const Scenario& scenario) : sc_(scenario) {
   const std::size_t D = sc_.disciplines.size();

@@ -111,6 +111,8 @@ std::uint64_t point_seed(const Experiment& ex, const DesignPoint& point, std::si
 //! Metric and series names the experiment layer knows (docs/experiments.md).
 std::vector<std::string> known_metrics(const Scenario& sc);
 std::vector<std::string> known_series(const Scenario& sc);
+//! Why `name` is not a metric of the output registry for this scenario; "" when it is.
+std::string metric_problem(const Scenario& sc, const std::string& name);
 //! One replication's value of a metric (NaN when undefined, e.g. the programme unfinished).
 double metric_value(const Scenario& sc, const ReplicationResult& r, const std::string& name);
 //! One replication's series, one value per step (NaN where undefined).

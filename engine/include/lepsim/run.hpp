@@ -22,7 +22,7 @@ inline constexpr std::int64_t MAX_REPLICATIONS = 100'000'000;
 //! `lepsim run --precision REL --on OUTPUT --max-replications N`: add replications until
 //! every output's confidence-interval half-width is within REL of its mean (docs/analysis.md).
 struct ConvergenceRule {
-  std::vector<std::string> outputs;  //!< names from convergence_outputs()
+  std::vector<std::string> outputs;  //!< metric names (parse_metric), e.g. completed_cumulative@60
   double precision = 0.01;           //!< relative half-width wanted, > 0
   double level = 0.95;               //!< confidence level of the interval
   std::int64_t max_replications = 0; //!< stop here whether met or not

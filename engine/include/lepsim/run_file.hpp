@@ -9,17 +9,14 @@
 #include <span>
 #include <string>
 
+#include "lepsim/outputs.hpp"
 #include "lepsim/scenario.hpp"
-#include "lepsim/simulation.hpp"
 
 namespace lepsim {
 
 inline constexpr const char* RUN_FILE_TYPE = "lepsim-run";
 inline constexpr int RUN_FORMAT_MAJOR = 1;  //!< readers refuse other majors
 inline constexpr int RUN_FORMAT_MINOR = 1;  //!< additions that old readers may ignore
-
-//! Percentiles stored for every series (docs/run-file-format.md).
-inline constexpr double SUMMARY_PERCENTILES[] = {10.0, 50.0, 90.0};
 
 class RunFileWriter {
  public:

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "lepsim/h5.hpp"
+#include "lepsim/outputs.hpp"
+#include "lepsim/run_file.hpp"
 
 namespace lepsim::analysis {
 
@@ -100,5 +102,15 @@ extern template void for_each_row<std::int32_t>(const RunReader&, const std::str
                                                 const std::function<void(std::uint64_t, const std::int32_t*, std::uint64_t)>&);
 extern template void for_each_row<double>(const RunReader&, const std::string&, const std::string&,
                                           const std::function<void(std::uint64_t, const double*, std::uint64_t)>&);
+
+//! A per-replication metric (lepsim/outputs.hpp) by name, e.g. "completed_cumulative@60",
+//! checked against the run: throws UsageError for an unknown name, one whose outputs the
+//! file does not hold (its mechanism was off) or a month after the horizon.
+Metric run_metric(const RunReader& run, const std::string& name);
+void check_metric(const RunReader& run, const Metric& metric);
+//! The metric's value in every replication, in replication order, by the engine's own
+//! definition (Metric::value on a ReplicationResult filled from the datasets it needs), a
+//! block of replications at a time. Throws RunFileError.
+std::vector<double> metric_values(const RunReader& run, const Metric& metric);
 
 }  // namespace lepsim::analysis
