@@ -13,6 +13,7 @@
 
 #include "commands.hpp"
 #include "lepsim/analysis/compare.hpp"
+#include "lepsim/analysis/experiment_reader.hpp"
 #include "lepsim/analysis/export.hpp"
 #include "lepsim/analysis/figures.hpp"
 #include "lepsim/analysis/format.hpp"
@@ -91,6 +92,15 @@ int cmd_summary(const po::variables_map& vm) {
   if (files.size() != 1) throw UsageError("summary needs a run file: lepsim summary RUN.h5");
   const analysis::Format format = format_choice(vm);
   const analysis::FigureOptions fo = figure_options(vm);
+  if (analysis::is_experiment_file(files[0])) {  // experiment files: docs/experiments.md
+    const std::string stored = stored_sensitivity(files[0], format);
+    if (format == analysis::Format::Json && !stored.empty()) return std::cout << stored, 0;
+    const auto ex = analysis::read_experiment(files[0]);
+    std::cout << (format == analysis::Format::Csv ? analysis::experiment_csv(ex, fo.level)
+                                                  : analysis::experiment_summary_text(ex, fo.level));
+    if (format == analysis::Format::Text) std::cout << stored;  // the ranked indices, when computed
+    return 0;
+  }
   const auto run = open_run(files[0], vm);
   const std::string out = analysis::render_summary(format, run->metadata(), analysis::headline_figures(*run, fo), fo.level);
   std::cout << out;
@@ -115,6 +125,13 @@ int cmd_report(const po::variables_map& vm) {
   if (!vm.count("force") && std::filesystem::exists(ro.output_path, ec))
     throw OutputError(ro.output_path + " exists; use --force to overwrite it");
   install_signal_handlers();
+  if (files.size() == 1 && analysis::is_experiment_file(files[0])) {  // experiment files: docs/experiments.md
+    analysis::write_text_file(
+        ro.output_path,
+        with_sensitivity(analysis::experiment_report_html(analysis::read_experiment(files[0]), ro.figures.level), files[0]));
+    std::cout << "wrote " << ro.output_path << "\n";
+    return 0;
+  }
   const OpenRuns opened(files, vm);
   const std::vector<const analysis::RunReader*>& runs = opened.runs;
   if (runs.size() == 1)
@@ -149,6 +166,15 @@ int cmd_export(const po::variables_map& vm) {
   if (files.size() != 1) throw UsageError("export needs a run file: lepsim export RUN.h5 --to DIR");
   if (!vm.count("to")) throw UsageError("export needs --to DIR: the folder for the CSV files");
   install_signal_handlers();
+  if (analysis::is_experiment_file(files[0])) {  // experiment files: docs/experiments.md
+    const std::string dir = vm["to"].as<std::string>();
+    const std::string file = (std::filesystem::path(dir) / "points.csv").string();
+    std::filesystem::create_directories(dir);
+    if (!vm.count("force") && std::filesystem::exists(file)) throw OutputError(file + " exists; use --force to overwrite it");
+    analysis::write_text_file(file, analysis::experiment_csv(analysis::read_experiment(files[0]), 0.95));
+    std::cout << "wrote " << file << "\n";
+    return 0;
+  }
   const auto run = open_run(files[0], vm);
   analysis::ExportOptions eo;
   eo.force = vm.count("force") > 0;
