@@ -7,6 +7,7 @@
 
 #include "atomic_file.hpp"
 #include "lepsim/error.hpp"
+#include "lepsim/text.hpp"
 #include "lepsim/h5.hpp"
 
 namespace lepsim::analysis {
@@ -35,22 +36,6 @@ std::string column_name(std::string s) {
   return s;
 }
 
-std::string html_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '<')
-      o += "&lt;";
-    else if (c == '>')
-      o += "&gt;";
-    else if (c == '&')
-      o += "&amp;";
-    else if (c == '"')
-      o += "&quot;";
-    else
-      o += c;
-  }
-  return o;
-}
 
 }  // namespace
 

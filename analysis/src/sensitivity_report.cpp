@@ -6,7 +6,9 @@
 #include <cmath>
 #include <cstdio>
 
+#include "lepsim/analysis/format.hpp"
 #include "lepsim/analysis/sensitivity_file.hpp"
+#include "lepsim/text.hpp"
 
 namespace lepsim::analysis {
 
@@ -37,35 +39,7 @@ std::string pad(std::string s, std::size_t w) {
   return s;
 }
 
-std::string jnum(double x) {
-  if (!std::isfinite(x)) return "null";
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.17g", x);
-  return buf;
-}
-
-std::string jstr(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\')
-      out += '\\', out += c;
-    else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else
-      out += c;
-  }
-  return out + "\"";
-}
-
-std::string jest(const Estimate& e) { return "[" + jnum(e.value) + ", " + jnum(e.lo) + ", " + jnum(e.hi) + "]"; }
-
-std::string html(const std::string& s) {
-  std::string o;
-  for (char c : s) o += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : c == '"' ? "&quot;" : std::string(1, c);
-  return o;
-}
+std::string jest(const Estimate& e) { return "[" + json_number(e.value) + ", " + json_number(e.lo) + ", " + json_number(e.hi) + "]"; }
 
 const char* method_title(const std::string& m) {
   return m == "sobol"    ? "Sobol' indices (every replication a sample; 'noise' = the model's own randomness)"
@@ -144,41 +118,41 @@ std::string sensitivity_text(const SensitivityResult& r) {
 
 std::string sensitivity_json(const SensitivityResult& r) {
   std::string o =
-      "{\n  \"experiment\": " + jstr(r.experiment_name) + ",\n  \"design\": " + jstr(r.design) +
+      "{\n  \"experiment\": " + json_string(r.experiment_name) + ",\n  \"design\": " + json_string(r.design) +
       ",\n  \"points\": " + std::to_string(r.points) + ",\n  \"replications\": " + std::to_string(r.replications) +
-      ",\n  \"level\": " + jnum(r.level) + ",\n  \"resamples\": " + std::to_string(r.resamples) +
-      ",\n  \"bootstrap_seed\": " + std::to_string(r.seed) + ",\n  \"seconds\": " + jnum(r.seconds) + ",\n  \"metrics\": [";
+      ",\n  \"level\": " + json_number(r.level) + ",\n  \"resamples\": " + std::to_string(r.resamples) +
+      ",\n  \"bootstrap_seed\": " + std::to_string(r.seed) + ",\n  \"seconds\": " + json_number(r.seconds) + ",\n  \"metrics\": [";
   for (std::size_t i = 0; i < r.metrics.size(); ++i) {
     const auto& m = r.metrics[i];
-    o += std::string(i ? "," : "") + "\n    {\"metric\": " + jstr(m.metric) + ", \"method\": " + jstr(m.method);
-    if (!m.skipped.empty()) o += ", \"skipped\": " + jstr(m.skipped);
+    o += std::string(i ? "," : "") + "\n    {\"metric\": " + json_string(m.metric) + ", \"method\": " + json_string(m.method);
+    if (!m.skipped.empty()) o += ", \"skipped\": " + json_string(m.skipped);
     o += ", \"ranking\": [";
     const auto order = m.ranking();
-    for (std::size_t k = 0; k < order.size(); ++k) o += (k ? ", " : "") + jstr(m.columns[order[k]]);
+    for (std::size_t k = 0; k < order.size(); ++k) o += (k ? ", " : "") + json_string(m.columns[order[k]]);
     o += "],\n     \"columns\": [";
     for (std::size_t c = 0; c < m.columns.size(); ++c) {
-      o += std::string(c ? "," : "") + "\n       {\"name\": " + jstr(m.columns[c]);
-      for (const auto& s : m.stats) o += ", " + jstr(s.name) + ": " + jest(s.values[c]);
+      o += std::string(c ? "," : "") + "\n       {\"name\": " + json_string(m.columns[c]);
+      for (const auto& s : m.stats) o += ", " + json_string(s.name) + ": " + jest(s.values[c]);
       o += "}";
     }
     o += "]";
-    for (const auto& s : m.scalars) o += ",\n     " + jstr(s.name) + ": " + jest(s.value);
+    for (const auto& s : m.scalars) o += ",\n     " + json_string(s.name) + ": " + jest(s.value);
     o += "}";
   }
   o += "\n  ],\n  \"series\": [";
   for (std::size_t i = 0; i < r.series.size(); ++i) {
     const auto& s = r.series[i];
-    o += std::string(i ? "," : "") + "\n    {\"series\": " + jstr(s.series) + ", \"method\": " + jstr(s.method) +
+    o += std::string(i ? "," : "") + "\n    {\"series\": " + json_string(s.series) + ", \"method\": " + json_string(s.method) +
          ", \"columns\": [";
-    for (std::size_t c = 0; c < s.columns.size(); ++c) o += (c ? ", " : "") + jstr(s.columns[c]);
+    for (std::size_t c = 0; c < s.columns.size(); ++c) o += (c ? ", " : "") + json_string(s.columns[c]);
     o += "], \"months\": [";
-    for (std::size_t t = 0; t < s.months.size(); ++t) o += (t ? ", " : "") + jnum(s.months[t]);
+    for (std::size_t t = 0; t < s.months.size(); ++t) o += (t ? ", " : "") + json_number(s.months[t]);
     o += "]";
     for (std::size_t k = 0; k < s.stat_names.size(); ++k) {
-      o += ", " + jstr(s.stat_names[k]) + ": [";
+      o += ", " + json_string(s.stat_names[k]) + ": [";
       for (std::size_t t = 0; t < s.months.size(); ++t) {
         o += t ? ", [" : "[";
-        for (std::size_t c = 0; c < s.columns.size(); ++c) o += (c ? ", " : "") + jnum(s.stats[k][t][c].value);
+        for (std::size_t c = 0; c < s.columns.size(); ++c) o += (c ? ", " : "") + json_number(s.stats[k][t][c].value);
         o += "]";
       }
       o += "]";
@@ -216,7 +190,7 @@ std::string bar_chart(const MetricSensitivity& m, const std::vector<std::string>
   if (hi == lo) hi = lo + 1;
   auto X = [&](double v) { return LEFT + (v - lo) / (hi - lo) * (W - LEFT - RIGHT); };
   std::string o = "<svg class=\"sens\" viewBox=\"0 0 " + num(W) + " " + num(H) + "\" width=\"" + num(W) + "\" height=\"" +
-                  num(H) + "\" role=\"img\"><text class=\"title\" x=\"10\" y=\"20\">" + html(m.metric) + "</text>";
+                  num(H) + "\" role=\"img\"><text class=\"title\" x=\"10\" y=\"20\">" + html_escape(m.metric) + "</text>";
   o += "<line x1=\"" + num(X(0)) + "\" y1=\"36\" x2=\"" + num(X(0)) + "\" y2=\"" + num(H - 28) + "\" stroke=\"#444\"/>";
   for (int t = 0; t <= 4; ++t) {
     const double v = lo + (hi - lo) * t / 4;
@@ -227,7 +201,7 @@ std::string bar_chart(const MetricSensitivity& m, const std::vector<std::string>
     const std::size_t c = order[k];
     const double y0 = 40 + per * static_cast<double>(k);
     o += "<text class=\"label\" x=\"" + num(LEFT - 8) + "\" y=\"" + num(y0 + per / 2 + 4) + "\" text-anchor=\"end\">" +
-         html(m.columns[c]) + "</text>";
+         html_escape(m.columns[c]) + "</text>";
     for (std::size_t b = 0; b < bars.size(); ++b) {
       const IndexColumn* s = m.stat(bars[b]);
       if (!s) continue;
@@ -236,7 +210,7 @@ std::string bar_chart(const MetricSensitivity& m, const std::vector<std::string>
       const double y = y0 + ROW * static_cast<double>(b) + 4, h = ROW - 8;
       const double a = std::min(X(0), X(e.value)), w = std::abs(X(e.value) - X(0));
       o += "<rect x=\"" + num(a) + "\" y=\"" + num(y) + "\" width=\"" + num(w) + "\" height=\"" + num(h) + "\" fill=\"" +
-           COLOURS[b % 10] + "\" opacity=\"0.8\"><title>" + html(m.columns[c] + " " + bars[b] + " " + with_interval(e, 3)) +
+           COLOURS[b % 10] + "\" opacity=\"0.8\"><title>" + html_escape(m.columns[c] + " " + bars[b] + " " + with_interval(e, 3)) +
            "</title></rect>";
       if (std::isfinite(e.lo) && std::isfinite(e.hi)) {
         const double ym = y + h / 2;
@@ -249,7 +223,7 @@ std::string bar_chart(const MetricSensitivity& m, const std::vector<std::string>
   double lx = LEFT;
   for (std::size_t b = 0; b < bars.size(); ++b) {
     o += "<rect x=\"" + num(lx) + "\" y=\"26\" width=\"10\" height=\"10\" fill=\"" + COLOURS[b % 10] +
-         "\"/><text class=\"sub\" x=\"" + num(lx + 14) + "\" y=\"35\">" + html(bars[b]) + "</text>";
+         "\"/><text class=\"sub\" x=\"" + num(lx + 14) + "\" y=\"35\">" + html_escape(bars[b]) + "</text>";
     lx += 120;
   }
   return o + "</svg>\n";
@@ -267,8 +241,8 @@ std::string series_chart(const SeriesSensitivity& s) {
   auto X = [&](double m) { return 60 + (m - m0) / (m1 - m0) * (W - 60 - 160); };
   auto Y = [&](double v) { return bottom - std::clamp(v, 0.0, hi) / hi * (bottom - top); };
   std::string o = "<svg class=\"sens\" viewBox=\"0 0 " + num(W) + " " + num(H) + "\" width=\"" + num(W) + "\" height=\"" +
-                  num(H) + "\" role=\"img\"><text class=\"title\" x=\"10\" y=\"20\">" + html(s.series) + ": " +
-                  html(s.stat_names[stat]) + " by month</text>";
+                  num(H) + "\" role=\"img\"><text class=\"title\" x=\"10\" y=\"20\">" + html_escape(s.series) + ": " +
+                  html_escape(s.stat_names[stat]) + " by month</text>";
   o += "<path d=\"M60 " + num(top) + "V" + num(bottom) + "H" + num(X(m1)) + "\" stroke=\"#444\" fill=\"none\"/>";
   for (int t = 0; t <= 4; ++t) {
     o += "<text class=\"tick\" x=\"54\" y=\"" + num(Y(hi * t / 4) + 4) + "\" text-anchor=\"end\">" + fixed(hi * t / 4, 2) +
@@ -286,7 +260,7 @@ std::string series_chart(const SeriesSensitivity& s) {
     }
     o += "<path d=\"" + d + "\" stroke=\"" + COLOURS[c % 10] + "\" fill=\"none\" stroke-width=\"2\"/>";
     o += "<text class=\"sub\" x=\"" + num(X(m1) + 8) + "\" y=\"" + num(top + 14 * static_cast<double>(c)) + "\" fill=\"" +
-         COLOURS[c % 10] + "\">" + html(s.columns[c]) + "</text>";
+         COLOURS[c % 10] + "\">" + html_escape(s.columns[c]) + "</text>";
   }
   return o + "</svg>\n";
 }
@@ -294,7 +268,7 @@ std::string series_chart(const SeriesSensitivity& s) {
 }  // namespace
 
 std::string sensitivity_html(const SensitivityResult& r) {
-  return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sensitivity: " + html(r.experiment_name) +
+  return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sensitivity: " + html_escape(r.experiment_name) +
          "</title><style>body{font-family:system-ui,sans-serif;max-width:820px;margin:2em auto;color:#1f2933}</style>"
          "</head><body>\n" +
          sensitivity_html_section(r) + "</body></html>\n";
@@ -305,12 +279,12 @@ std::string sensitivity_html_section(const SensitivityResult& r) {
       "<section id=\"sensitivity\"><style>svg.sens{max-width:100%;height:auto}svg.sens text{fill:#3e4c59}"
       "svg.sens .title{font-size:15px;font-weight:700}svg.sens .tick{font-size:11px}svg.sens .sub{font-size:11px}"
       "svg.sens .label{font-size:12.5px}#sensitivity pre{font-size:12px;overflow-x:auto}</style>\n";
-  o += "<h1>Sensitivity: " + html(r.experiment_name) + "</h1>\n<p>" + html(r.design) + " design, " +
+  o += "<h1>Sensitivity: " + html_escape(r.experiment_name) + "</h1>\n<p>" + html_escape(r.design) + " design, " +
        std::to_string(r.points) + " points &times; " + std::to_string(r.replications) + " replications; bars show " +
        fixed(100 * r.level, 0) + "% bootstrap intervals (B = " + std::to_string(r.resamples) + ").</p>\n";
   for (const auto& m : r.metrics) {
     if (!m.skipped.empty()) continue;
-    o += "<h2>" + html(m.metric) + "</h2>\n<p>" + html(method_title(m.method)) + "</p>\n";
+    o += "<h2>" + html_escape(m.metric) + "</h2>\n<p>" + html_escape(method_title(m.method)) + "</p>\n";
     if (m.method == "sobol")
       o += bar_chart(m, {"first", "total"}, false);
     else if (m.method == "morris")
@@ -319,8 +293,8 @@ std::string sensitivity_html_section(const SensitivityResult& r) {
       o += bar_chart(m, {"low", "high"}, true);
   }
   for (const auto& s : r.series)
-    if (!s.months.empty()) o.append("<h2>").append(html(s.series)).append(" over time</h2>\n").append(series_chart(s));
-  o += "<h2>Sensitivity tables</h2>\n<pre>" + html(sensitivity_text(r)) + "</pre>\n</section>\n";
+    if (!s.months.empty()) o.append("<h2>").append(html_escape(s.series)).append(" over time</h2>\n").append(series_chart(s));
+  o += "<h2>Sensitivity tables</h2>\n<pre>" + html_escape(sensitivity_text(r)) + "</pre>\n</section>\n";
   return o;
 }
 

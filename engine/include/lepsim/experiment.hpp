@@ -23,7 +23,7 @@ namespace lepsim {
 
 inline constexpr const char* EXPERIMENT_FILE_TYPE = "lepsim-experiment";
 inline constexpr int EXPERIMENT_FORMAT_MAJOR = 1;  //!< readers refuse other majors
-inline constexpr int EXPERIMENT_FORMAT_MINOR = 0;  //!< additions that old readers may ignore
+inline constexpr int EXPERIMENT_FORMAT_MINOR = 1;  //!< additions that old readers may ignore
 //! Percentiles of every summarised series, per point and step.
 inline constexpr double EXPERIMENT_PERCENTILES[] = {10.0, 50.0, 90.0};
 inline constexpr std::int64_t MAX_EXPERIMENT_POINTS = 10'000'000;
