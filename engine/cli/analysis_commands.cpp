@@ -170,7 +170,8 @@ int cmd_export(const po::variables_map& vm) {
     const std::string dir = vm["to"].as<std::string>();
     const std::string file = (std::filesystem::path(dir) / "points.csv").string();
     std::filesystem::create_directories(dir);
-    if (!vm.count("force") && std::filesystem::exists(file)) throw OutputError(file + " exists; use --force to overwrite it");
+    if (!vm.count("force") && std::filesystem::exists(file))
+      throw OutputError(file + " exists; use --force to overwrite it");
     analysis::write_text_file(file, analysis::experiment_csv(analysis::read_experiment(files[0]), 0.95));
     std::cout << "wrote " << file << "\n";
     return 0;
@@ -205,6 +206,9 @@ peak capacity utilisation and, when the run has them, the partnership outputs
 interval, percentiles a distribution-free order-statistic interval,
 probabilities a Wilson interval, ratios a delta-method interval
 (docs/analysis.md).
+Of an experiment file (docs/experiments.md): a table of points x metrics with
+intervals (--format csv: one row per point), then the ranked indices of
+`lepsim sensitivity` when the file holds them (--format json: those indices).
 
 Examples:
   lepsim summary bsf.h5
@@ -232,6 +236,9 @@ With several runs: the policies side by side (docs/analysis.md, "Comparison
 report"): a table of the variants with intervals and cost-effectiveness,
 overlaid fan charts, the S-curves of finishing with the target month and each
 run's P80 month, and the distributions of the paired differences from the first.
+
+With one experiment file (docs/experiments.md): a chart of each metric against each
+factor, and the sensitivity charts of `lepsim sensitivity` when the file holds them.
 
 Examples:
   lepsim report bsf.h5                   # writes bsf.html
@@ -286,6 +293,8 @@ step: "completed by month 60" is the row with month_end == 60.
 --outputs picks what to write: series names (both its files), LEP outputs (columns of
 leps.csv) or the groups replications, series, summary, leps, projects.
 Existing files are kept unless --force.
+Of an experiment file (docs/experiments.md): DIR/points.csv, one row per point
+(factor values, each metric's mean and interval).
 
 Examples:
   lepsim export bsf.h5 --to bsf-csv

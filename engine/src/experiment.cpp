@@ -188,19 +188,9 @@ std::string path_problem(const Scenario& sc, const std::string& path, bool scale
     if (!sc.mechanisms.partnering.enabled) return "the base scenario has no [partnering] mechanism";
     return scale ? "a count of practices cannot be scaled" : "";
   }
-  const Mechanisms& m = sc.mechanisms;
-  const std::pair<const char*, bool> tables[] = {{"setup", m.setup.enabled},
-                                                 {"partnering", m.partnering.enabled},
-                                                 {"disputes", m.disputes.enabled},
-                                                 {"capacity", m.capacity.enabled},
-                                                 {"costs", m.costs.enabled},
-                                                 {"funding", m.funding.enabled},
-                                                 {"market", m.market.enabled},
-                                                 {"transformation", m.transformation.enabled},
-                                                 {"exclusivity", m.exclusivity.enabled}};
   const std::string table = split(path, '.').front();
-  for (const auto& [name, on] : tables)
-    if (table == name && !on) return "the base scenario has no [" + table + "] mechanism, so this would change nothing";
+  if (mechanism_enabled(sc.mechanisms, table) == false)
+    return "the base scenario has no [" + table + "] mechanism, so this would change nothing";
   const auto paths = expand_path(sc, path, scale);
   if (paths.empty()) return "no authority group in the base scenario";
   try {
