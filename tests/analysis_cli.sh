@@ -39,13 +39,17 @@ import csv
 rows = [r for r in csv.DictReader(open("out.txt")) if r["run"] == "1"]
 assert rows
 for r in rows:
+    if r["defined"] == "0":  # e.g. extra cost per extra school with no extra school: no value
+        assert r["difference"] == "", r
+        continue
     assert float(r["difference"]) == 0, r
+    assert r["p_better"] in ("", "0"), r  # never better than itself
     assert r["paired"] == "1"
     if r["difference_lo"] not in ("", "inf", "-inf"):
         assert float(r["difference_lo"]) == 0 and float(r["difference_hi"]) == 0, r
 '
 check "compare independent runs" 0 "$LEPSIM" compare a.h5 b.h5
-expect "independent runs are said to be independent" grep -q "independent of A" out.txt
+expect "independent runs are said to be independent" grep -q "independent of \[A\]" out.txt
 check "compare needs two files" 2 "$LEPSIM" compare a.h5
 
 # A file from a newer format and a truncated file: refused, named, nothing on stdout.
@@ -95,5 +99,44 @@ assert f["replications/completed"].shape[0] == f.attrs["replications"]
 check "convergence with an unknown output" 2 "$LEPSIM" run "$ex" -o conv2.h5 --precision 0.05 --on schools
 expect "the valid outputs are listed" grep -q "choose from: completed" err.txt
 check "--on without --precision" 2 "$LEPSIM" run "$ex" -o conv3.h5 --on completed
+
+# The small things of issue 18: help pages, the exit codes, plurals, hints.
+for cmd in run validate info summary report compare export; do
+  check "$cmd --help" 0 "$LEPSIM" $cmd --help
+  expect "$cmd --help: 'Options:' on its own line, then the options" grep -qx "Options:" out.txt
+  expect "$cmd --help: no 'Options  -o' run-on" sh -c '! grep -q "^Options *-" out.txt'
+done
+check "top-level help" 0 "$LEPSIM" --help
+expect "every exit code is listed, 6 included" grep -q "6 not enough memory" out.txt
+for cmd in run validate info summary report compare export; do
+  expect "top-level help lists $cmd" grep -q "^  lepsim $cmd " out.txt
+done
+check "validate" 0 "$LEPSIM" validate "$ex"
+expect "one-month steps read '1 month', not '1 months'" grep -q "steps of 1 month$" out.txt
+sed 's/^start *= *"\([0-9]*\)-\([0-9]*\)"/start = \1-\2-01/' "$ex" > date.toml
+expect "date.toml has a bare TOML date" grep -q "^start = [0-9]*-[0-9]*-01" date.toml
+check "a bare TOML date is refused" 3 "$LEPSIM" validate date.toml
+expect "  with the way to write it" grep -q 'e.g. "2009-04"' err.txt
+sed '0,/dist = "[a-z]*"/s//dist = "PERT"/' "$ex" > pert.toml
+expect "pert.toml names PERT" grep -q 'dist = "PERT"' pert.toml
+check "dist = PERT is refused" 3 "$LEPSIM" validate pert.toml
+expect "  with a suggestion" grep -q "did you mean 'pert'" err.txt
+
+check "compare, text" 0 "$LEPSIM" compare a.h5 a2.h5 b.h5
+expect "compare: within 100 columns" test "$(wc -L < out.txt)" -le 100
+expect "compare: paired runs say over how many replications" grep -q "paired with \[A\] over 40 replications" out.txt
+expect "compare: per-replication spread and P(better)" grep -q "per replication B - A: P10" out.txt
+expect "compare: P(B better)" grep -q "P(B better)" out.txt
+check "compare json" 0 "$LEPSIM" compare a.h5 a2.h5 b.h5 --format json
+expect "json: every figure with spread and P(better)" /usr/bin/python3 -c '
+import json
+d = json.load(open("out.txt"))
+assert d["pairing"][0] == {"paired": True, "pairs": 40}, d["pairing"]
+for f in d["figures"]:
+    assert len(f["estimates"]) == 3 and len(f["differences"]) == 2, f["key"]
+    assert "spread" in f["differences"][0] and "p_better" in f["differences"][0]
+'
+check "report of several runs: the comparison page" 0 "$LEPSIM" report a.h5 a2.h5 b.h5 -o cmp.html
+expect "the comparison page has its charts" grep -q '<svg id="cmp-s-curve"' cmp.html
 
 exit $fail

@@ -193,8 +193,21 @@ TEST_CASE("the national default: every chart, partnership ones included, and its
       CHECK(count(html, "<svg id=\"" + id + "\"") == 1);
     }
   CHECK(html.find("class=\"missing\"") == std::string::npos);
+  // The plan (2,333 schools by month 120) dwarfs the simulated band (about 500): the band
+  // keeps its own scale and the plan, with its points, gets a second panel.
   const std::string fan = svg_of(html, "fan-completions");
-  CHECK(count(fan, "class=\"plan-point\"") == bsf.plan.size());
+  CHECK(count(fan, "class=\"plan-point\"") == 0);
+  CHECK(count(svg_of(html, "fan-plan"), "class=\"plan-point\"") == bsf.plan.size());
+  CHECK(html.find("on its own scale") != std::string::npos);
+  // The S-curve marks the plan's last month as the target; nothing finishes, so a count the
+  // run reaches is drawn and the P80 month is said to be after the horizon.
+  const std::string s_curve = svg_of(html, "s-curve");
+  CHECK(count(s_curve, "class=\"target-marker\"") == 1);
+  CHECK(s_curve.find("schools done (median)") != std::string::npos);
+  CHECK(html.find("its P80 month is after the horizon") != std::string::npos);
+  // Spend against the envelope, and what the envelope caps.
+  CHECK(count(svg_of(html, "spend"), "class=\"envelope\"") == 1);
+  CHECK(html.find("not the cash spent in it") != std::string::npos);
   // Health is NaN before the first LEP forms: the line starts later, it is not drawn at 0.
   const std::string health = svg_of(html, "health");
   CHECK(health.find("<polyline") != std::string::npos);
@@ -203,6 +216,36 @@ TEST_CASE("the national default: every chart, partnership ones included, and its
   CHECK(spend.find("2005/06") != std::string::npos);
   CHECK(spend.find("2014/15") != std::string::npos);
   CHECK(spend.find("capital") != std::string::npos);
+  check_self_contained(html);
+  check_finite_drawing(html);
+}
+
+TEST_CASE("the comparison report sets the variants side by side", "[report][compare]") {
+  const Scenario bsf = load_scenario(LEPSIM_SOURCE_DIR "/scenarios/bsf.toml");
+  const Scenario mandated = load_scenario(LEPSIM_SOURCE_DIR "/scenarios/policy/practices-mandated.toml");
+  const std::string a = run(bsf, "cmp-a.h5", 8), b = run(mandated, "cmp-b.h5", 6);
+  const RunReader ra(a), rb(b);
+  ReportOptions o;
+  o.output_path = (temp_dir() / "cmp.html").string();
+  o.figures.targets = {{400, 120}};
+  const std::string html = render_comparison_report({&ra, &rb}, o);
+  for (const char* id : {"cmp-fan", "cmp-fan-plan", "cmp-s-curve", "diff-completed_month120", "cmp-spend"}) {
+    INFO("chart " << id);
+    CHECK(count(html, std::string("<svg id=\"") + id + "\"") == 1);
+  }
+  // Same seed, 8 and 6 replications: paired over the 6 in common, and said so.
+  CHECK(html.find("yes, over 6 replications") != std::string::npos);
+  CHECK(html.find("paired over the first 6") != std::string::npos);
+  // The variants table with cost-effectiveness, the lever cost of the variant stated.
+  CHECK(html.find("cost per school delivered by month 120") != std::string::npos);
+  CHECK(html.find("extra cost per extra school") != std::string::npos);
+  CHECK(html.find("GBP 0.16m per LEP-year") != std::string::npos);
+  // The S-curve of the target's count, its month marked, a P80 dot per run that reaches 80%.
+  const std::string s = svg_of(html, "cmp-s-curve");
+  CHECK(s.find("at least 400 schools") != std::string::npos);
+  CHECK(count(s, "class=\"target-marker\"") == 1);
+  CHECK(count(s, "class=\"envelope\"") == 0);
+  CHECK(count(svg_of(html, "cmp-spend"), "class=\"envelope\"") == 1);
   check_self_contained(html);
   check_finite_drawing(html);
 }

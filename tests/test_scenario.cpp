@@ -1332,6 +1332,7 @@ TEST_CASE("a policy variant is its base with only the keys it gives changed", "[
   back.name = bsf.name;
   back.description = bsf.description;
   back.pools[0].capacity = bsf.pools[0].capacity;
+  back.pools[0].cost_per_token_month = 0, back.pools[0].funded_capacity = 0;  // its lever cost
   CHECK(back.resolved_toml() == bsf.resolved_toml());
 
   // A nested table merges key by key: [stages.procurement] keeps its demand and gates.

@@ -21,7 +21,7 @@ bool has(const std::vector<std::string>& v, const std::string& name) {
 }
 
 Figure mean_figure(std::string key, std::string label, std::string unit, std::vector<double> values, double level) {
-  Figure f{std::move(key), std::move(label), std::move(unit), FigureKind::Mean, {}, {}, std::move(values)};
+  Figure f{std::move(key), std::move(label), std::move(unit), FigureKind::Mean, {}, {}, std::move(values), {}};
   f.estimate = mean_interval(f.per_replication, level);
   std::vector<double> sorted;
   sorted.reserve(f.per_replication.size());
@@ -33,7 +33,7 @@ Figure mean_figure(std::string key, std::string label, std::string unit, std::ve
 }
 
 Figure percentile_figure(std::string key, std::string label, const std::vector<double>& values, double p, double level) {
-  Figure f{std::move(key), std::move(label), "month", FigureKind::Percentile, {}, {}, values};
+  Figure f{std::move(key), std::move(label), "month", FigureKind::Percentile, {}, {}, values, {}};
   std::vector<double> sorted = values;
   std::sort(sorted.begin(), sorted.end());
   f.estimate = percentile_interval(sorted, p, level);
@@ -43,7 +43,7 @@ Figure percentile_figure(std::string key, std::string label, const std::vector<d
 Figure probability_figure(std::string key, std::string label, std::vector<double> indicator, double level) {
   std::int64_t k = 0;
   for (double v : indicator) k += v > 0.5;
-  Figure f{std::move(key), std::move(label), "probability", FigureKind::Probability, {}, {}, std::move(indicator)};
+  Figure f{std::move(key), std::move(label), "probability", FigureKind::Probability, {}, {}, std::move(indicator), {}};
   f.estimate = proportion_interval(k, static_cast<std::int64_t>(f.per_replication.size()), level);
   return f;
 }
@@ -52,6 +52,54 @@ std::string number_text(double x) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", x);
   return buf;
+}
+
+// ---- Cost-effectiveness (docs/analysis.md, "Cost-effectiveness") -------------------------
+//! Programme cost by month M per replication: capital spend (series spend) in the steps
+//! ending by M, plus the lever costs (once at the start, per month, per LEP-month formed);
+//! and cost per school delivered by M (ratio of means). Months: 60 and 120 when reached.
+void add_cost_figures(const RunReader& run, const std::vector<double>& months, const std::vector<std::vector<double>>& done,
+                      std::vector<Figure>& out, double level) {
+  const RunMetadata& m = run.metadata();
+  const bool levers = m.lever_cost_once > 0 || m.lever_cost_per_month > 0 || m.lever_cost_per_lep_month > 0;
+  if (!has(m.series, "spend") && !levers) return;
+  const auto R = static_cast<std::size_t>(m.replications);
+  const auto T = static_cast<std::size_t>(m.steps);
+  const double dt = m.step_months;
+  std::vector<std::size_t> ks;  // indices into months of 60 and 120
+  for (std::size_t k = 0; k < months.size(); ++k)
+    if (std::abs(months[k] - 60) < 1e-9 || std::abs(months[k] - 120) < 1e-9) ks.push_back(k);
+  if (ks.empty()) return;
+  auto steps_by = [&](double month) { return std::min<std::size_t>(T, static_cast<std::size_t>(std::floor(month / dt + 1e-9))); };
+  std::vector<std::vector<double>> cost(ks.size(), std::vector<double>(R, 0.0));
+  if (has(m.series, "spend"))
+    for_each_row<double>(run, "series", "spend", [&](std::uint64_t r, const double* row, std::uint64_t n) {
+      const std::size_t K = n / std::max<std::size_t>(1, T);  // kinds of spend per step ([T] or [T, K])
+      for (std::size_t j = 0; j < ks.size(); ++j) {
+        double s = 0;
+        for (std::size_t i = 0; i < steps_by(months[ks[j]]) * K; ++i) s += row[i];
+        cost[j][r] += s;
+      }
+    });
+  if (m.lever_cost_per_lep_month > 0 && has(m.series, "leps_formed"))
+    for_each_row<std::int32_t>(run, "series", "leps_formed", [&](std::uint64_t r, const std::int32_t* row, std::uint64_t) {
+      for (std::size_t j = 0; j < ks.size(); ++j) {
+        double lep_months = 0;
+        for (std::size_t t = 0; t < steps_by(months[ks[j]]); ++t) lep_months += row[t] * dt;
+        cost[j][r] += m.lever_cost_per_lep_month * lep_months;
+      }
+    });
+  for (std::size_t j = 0; j < ks.size(); ++j) {
+    const double mo = months[ks[j]];
+    for (double& c : cost[j]) c += m.lever_cost_once + m.lever_cost_per_month * static_cast<double>(steps_by(mo)) * dt;
+    const std::string t = number_text(mo);
+    Figure ratio{"cost_per_school_month" + t, "cost per school delivered by month " + t, "GBP m per school",
+                 FigureKind::Ratio, {}, {}, cost[j], done[ks[j]]};
+    ratio.estimate = ratio_interval(ratio.per_replication, ratio.denominator, level);
+    out.push_back(mean_figure("cost_month" + t, "programme cost by month " + t + " (capital and levers)", "GBP m",
+                              std::move(cost[j]), level));
+    out.push_back(std::move(ratio));
+  }
 }
 
 }  // namespace
@@ -81,9 +129,12 @@ std::vector<Figure> headline_figures(const RunReader& run, const FigureOptions& 
     for (double mo : {60.0, 120.0})
       if (mo <= horizon + 1e-9) months.push_back(mo);
     if (months.empty() || std::abs(months.back() - horizon) > 1e-9) months.push_back(horizon);
-    for (double mo : months)
+    std::vector<std::vector<double>> done_by;  // per month, per replication: the cost figures divide by these
+    for (double mo : months) {
+      done_by.push_back(values("completed_cumulative", mo));
       out.push_back(mean_figure("completed_month" + number_text(mo), "schools completed by month " + number_text(mo),
-                                "projects", values("completed_cumulative", mo), level));
+                                "projects", done_by.back(), level));
+    }
     // Programme finish: the end of the step its last project finished, +inf if after the horizon.
     const std::vector<double> finish = values("finish_month");
     out.push_back(percentile_figure("finish_p50", "programme finish, P50", finish, 50, level));
@@ -147,6 +198,7 @@ std::vector<Figure> headline_figures(const RunReader& run, const FigureOptions& 
     metric_figure(has(m.leps, "disputes"), "disputes", "disputes started", "disputes");
     metric_figure(has(m.leps, "exclusivity_lost_step"), "exclusivity_withdrawn", "LEPs whose exclusivity was withdrawn",
                   "LEPs");
+    add_cost_figures(run, months, done_by, out, level);
     metric_figure(has(m.series, "leps_formed"), "leps_formed", "LEPs formed by the horizon", "LEPs");
     metric_figure(has(m.series, "exclusive_leps"), "exclusive_leps", "LEPs holding exclusivity at the horizon", "LEPs");
     metric_figure(has(m.series, "transformation_cumulative"), "transformation", "transformation score at the horizon",

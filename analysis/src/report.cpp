@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "atomic_file.hpp"
+#include "lepsim/analysis/compare.hpp"
 #include "lepsim/error.hpp"
 
 namespace lepsim::analysis {
@@ -21,6 +22,7 @@ namespace {
 constexpr double NaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::uint64_t BLOCK_BYTES = 16ull << 20;  // replications read at a time: memory bounded whatever R
 constexpr std::size_t MAX_POINTS = 1500;            // points per drawn line: a long run is thinned, not bloated
+constexpr double PLAN_DWARFS = 3;  // a plan above this multiple of the band's top gets its own panel
 
 // ---------------------------------------------------------------------------------------
 // Text
@@ -177,6 +179,47 @@ class Chart {
     y_label_ = std::move(label);
   }
 
+  //! A numeric x axis over [lo, hi] (rounded out to nice ticks), e.g. differences B - A.
+  void value_axis(double lo, double hi, std::string label) {
+    if (!(hi > lo)) lo -= 0.5, hi += 0.5;
+    double span = hi - lo;
+    const auto probe = nice_ticks(0, span, 6);
+    const double step = probe.size() > 1 ? probe[1] - probe[0] : 1;
+    x_lo_ = std::floor(lo / step + 1e-9) * step;
+    x_hi_ = std::ceil(hi / step - 1e-9) * step;
+    if (!(x_hi_ > x_lo_)) x_hi_ = x_lo_ + step;
+    for (double v = x_lo_; v <= x_hi_ + step * 1e-6; v += step)
+      x_ticks_.push_back({std::abs(v) < step * 1e-9 ? 0.0 : v, fixed(std::abs(v) < step * 1e-9 ? 0.0 : v, tick_decimals(step)), ""});
+    x_label_ = std::move(label);
+  }
+
+  //! A vertical line across the plot at x, labelled at its top (a target month, zero).
+  void vline(double x, const char* col, const std::string& label, const std::string& css_class) {
+    if (!(x >= x_lo_ && x <= x_hi_)) return;
+    overlay_ += "<line class=\"" + css_class + "\" x1=\"" + coord(sx(x)) + "\" x2=\"" + coord(sx(x)) + "\" y1=\"" +
+                coord(TOP) + "\" y2=\"" + coord(TOP + PLOT_H) + "\" stroke=\"" + col +
+                "\" stroke-width=\"1.6\" stroke-dasharray=\"4 4\"><title>" + esc(label) + "</title></line>";
+    const bool right = sx(x) > (LEFT + RIGHT) / 2;  // label on the inner side, clear of the legend
+    overlay_ += "<text x=\"" + coord(sx(x) + (right ? -4 : 4)) + "\" y=\"" + coord(TOP + 12) + "\" text-anchor=\"" +
+                (right ? "end" : "start") + "\" class=\"value\">" + esc(label) + "</text>";
+  }
+
+  //! A horizontal line across the plot at y (an envelope), with its legend entry.
+  void hline(double y, const char* col, const std::string& legend, const std::string& css_class) {
+    overlay_ += "<line class=\"" + css_class + "\" x1=\"" + coord(LEFT) + "\" x2=\"" + coord(RIGHT) + "\" y1=\"" +
+                coord(sy(y)) + "\" y2=\"" + coord(sy(y)) + "\" stroke=\"" + col +
+                "\" stroke-width=\"2\" stroke-dasharray=\"7 4\"><title>" + esc(legend) + "</title></line>";
+    legend_.push_back({legend, col, Swatch::Dashed, 1.0});
+  }
+
+  //! A dot at (x, y) with a short label beside it (a run's P80 month).
+  void dot(double x, double y, const char* col, const std::string& label, const std::string& css_class) {
+    if (!std::isfinite(x) || !std::isfinite(y)) return;
+    overlay_ += "<circle class=\"" + css_class + "\" cx=\"" + coord(sx(x)) + "\" cy=\"" + coord(sy(y)) +
+                "\" r=\"5\" fill=\"" + col + "\" stroke=\"#fff\" stroke-width=\"1.5\"><title>" + esc(label) +
+                "</title></circle>";
+  }
+
   //! A line through (x, y); NaN values leave gaps.
   void line(const std::vector<double>& x, const std::vector<double>& y, const char* col, const std::string& legend,
             double width = 2.2, bool dashed = false, const std::string& css_class = "") {
@@ -208,7 +251,7 @@ class Chart {
 
   //! The area between lo and hi; NaN in either leaves a gap.
   void band(const std::vector<double>& x, const std::vector<double>& lo, const std::vector<double>& hi, const char* col,
-            double opacity, const std::string& legend) {
+            double opacity, const std::string& legend, bool no_legend = false) {
     for (const auto& seg : segments(x, lo, hi)) {
       std::string pts;
       for (std::size_t i : seg) pts += coord(sx(x[i])) + "," + coord(sy(lo[i])) + " ";
@@ -217,7 +260,7 @@ class Chart {
       body_ += "<polygon fill=\"" + std::string(col) + "\" fill-opacity=\"" + coord(opacity) +
                "\" stroke=\"none\" points=\"" + pts + "\"><title>" + esc(legend) + "</title></polygon>";
     }
-    legend_.push_back({legend, col, Swatch::Area, opacity});
+    if (!no_legend) legend_.push_back({legend, col, Swatch::Area, opacity});
   }
 
   //! Layers stacked upwards (NaN counts as 0), one colour each.
@@ -572,7 +615,10 @@ std::string headline_table(const std::vector<Figure>& figs, double level) {
     if (f.kind == FigureKind::Mean)
       for (const auto& [p, e] : f.percentiles)
         if (p == 10 || p == 50 || p == 90) spread += (spread.empty() ? "" : " / ") + shown.bare(e.value);
-    const char* kind = f.kind == FigureKind::Mean ? "mean" : f.kind == FigureKind::Percentile ? "percentile" : "probability";
+    const char* kind = f.kind == FigureKind::Mean         ? "mean"
+                       : f.kind == FigureKind::Percentile ? "percentile"
+                       : f.kind == FigureKind::Ratio      ? "ratio of means"
+                                                          : "probability";
     o += "<tr><td>" + esc(f.label) + " <span class=\"kind\">" + kind + "</span></td><td class=\"num\"><strong>" +
          esc(shown.value(f.estimate.value)) + "</strong></td><td class=\"num\">" + esc(shown.interval(f.estimate)) +
          "</td><td class=\"num\">" + esc(spread.empty() ? "\u2014" : spread) + "</td><td class=\"unit\">" + esc(shown.unit) +
@@ -593,32 +639,67 @@ std::string fan_chart(const RunReader& run) {
              p50 = with_zero(summary(run, s, "p50")[0]), p90 = with_zero(summary(run, s, "p90")[0]);
   std::vector<double> px = {0}, py = {0};
   for (const auto& p : m.plan) px.push_back(p[0]), py.push_back(p[1]);
+  // A plan far above the simulated band would flatten it into the axis: the band then gets
+  // its own scale and the plan a second panel (docs/analysis.md, "Report").
+  const bool dwarfed = !m.plan.empty() && max_of({&py}) > PLAN_DWARFS * max_of({&p90, &mean});
+  auto draw = [&](Chart& c, bool with_plan) {
+    c.month_axis(static_cast<double>(m.steps) * m.step_months, m.start);
+    c.y_axis(with_plan ? max_of({&p90, &mean, &py}) : max_of({&p90, &mean}), "projects completed (cumulative)");
+    c.band(x, p10, p90, "#4e79a7", 0.22, "P10\u2013P90 of replications");
+    c.line(x, p50, "#4e79a7", "median (P50)", 2.6);
+    c.line(x, mean, "#1f2933", "mean", 1.6, true);
+    if (with_plan) {
+      c.line(px, py, "#e15759", "plan (scenario)", 2.2, false, "plan");
+      c.markers(std::vector<double>(px.begin() + 1, px.end()), std::vector<double>(py.begin() + 1, py.end()), "#e15759",
+                "plan", "plan-point");
+    }
+  };
   Chart c("fan-completions", "Projects completed over time");
-  c.month_axis(static_cast<double>(m.steps) * m.step_months, m.start);
-  c.y_axis(max_of({&p90, &mean, &py}), "projects completed (cumulative)");
-  c.band(x, p10, p90, "#4e79a7", 0.22, "P10\u2013P90 of replications");
-  c.line(x, p50, "#4e79a7", "median (P50)", 2.6);
-  c.line(x, mean, "#1f2933", "mean", 1.6, true);
-  if (!m.plan.empty()) {
-    c.line(px, py, "#e15759", "plan (scenario)", 2.2, false, "plan");
-    c.markers(std::vector<double>(px.begin() + 1, px.end()), std::vector<double>(py.begin() + 1, py.end()), "#e15759", "plan",
-              "plan-point");
+  draw(c, !m.plan.empty() && !dwarfed);
+  std::string out = figure(
+      c, "Cumulative projects completed by each month, across " + fixed(static_cast<double>(m.replications), 0) +
+             " replications: the shaded band holds the middle 80% of replications (P10 to P90), the solid line "
+             "is the median and the dashed line the mean (<code>/summary/completed_cumulative</code>)." +
+             (m.plan.empty() ? std::string(" The scenario states no plan.")
+              : dwarfed      ? " The scenario's plan reaches " + sig(max_of({&py})) +
+                              " projects, far above the simulated band: it is drawn in the next panel, on its own scale, "
+                              "so that this one stays readable."
+                             : std::string(" The red line is the scenario's stated plan (<code>[scenario] plan</code>), "
+                                           "from 0 at the start through its points.")));
+  if (dwarfed) {
+    Chart p("fan-plan", "Plan against the simulation, on the plan's scale");
+    draw(p, true);
+    out += figure(p, "The scenario's stated plan (<code>[scenario] plan</code>, red) and the simulated band of the chart "
+                     "above on one scale: the gap between them is the shortfall the simulation finds.");
   }
-  return figure(c, "Cumulative projects completed by each month, across " + fixed(static_cast<double>(m.replications), 0) +
-                       " replications: the shaded band holds the middle 80% of replications (P10 to P90), the solid line "
-                       "is the median and the dashed line the mean (<code>/summary/completed_cumulative</code>)." +
-                       (m.plan.empty() ? std::string(" The scenario states no plan.")
-                                       : std::string(" The red line is the scenario's stated plan (<code>[scenario] plan</code>), "
-                                                     "from 0 at the start through its points.")));
+  return out;
 }
 
-std::string s_curve(const RunReader& run) {
+std::vector<double> count_curve(const RunReader& run, double count);
+
+//! The first month at which a cumulative probability reaches p (NaN when it never does).
+double month_reaching(const std::vector<double>& x, const std::vector<double>& prob, double p) {
+  for (std::size_t t = 0; t < prob.size() && t < x.size(); ++t)
+    if (prob[t] >= p - 1e-12) return x[t];
+  return NaN;
+}
+
+//! The month a target asks about, for the S-curves' marker: the first --target, else the
+//! plan's last point, else none (NaN).
+double target_month(const RunMetadata& m, const FigureOptions& o) {
+  if (!o.targets.empty()) return o.targets.front().month;
+  return m.plan.empty() ? NaN : m.plan.back()[0];
+}
+
+std::string s_curve(const RunReader& run, double target) {
   const RunMetadata& m = run.metadata();
   const Finishing f = finishing(run);
   const auto x = step_months(m, 1);
   Chart c("s-curve", "Probability of being done by each month");
   c.month_axis(static_cast<double>(m.steps) * m.step_months, m.start);
   c.y_axis(100, "probability (% of replications)", 100, "%");
+  if (std::isfinite(target)) c.vline(target, "#e15759", "target: month " + sig(target), "target-marker");
+  c.vline(month_reaching(x, f.all, 0.8), "#1f2933", "P80: month " + sig(month_reaching(x, f.all, 0.8)), "p80-marker");
   const char* cols[] = {"#76b7b2", "#59a14f", "#f28e2b"};
   for (std::size_t q = 0; q < std::size(SHARES); ++q)
     c.line(x, scaled(f.share[q], 100), cols[q], "\u2265 " + fixed(SHARES[q] * 100, 0) + "% of projects done", 2.0);
@@ -630,7 +711,23 @@ std::string s_curve(const RunReader& run) {
     reached += ", \u2265 " + fixed(SHARES[q] * 100, 0) + "% done in " + fixed(last(f.share[q]) * 100, 1) + "%";
     any = any || last(f.share[q]) > 0;
   }
-  reached += any ? "." : ": no replication reaches even a quarter of its projects within the horizon, so every line lies on 0%.";
+  if (!any) {
+    // Every line above lies on 0%: add one the run does reach, at least its median count.
+    const auto med = summary(run, "completed_cumulative", "p50")[0];
+    const double n = med.empty() ? 0 : std::max(1.0, std::round(med.back()));
+    c.line(x, scaled(count_curve(run, n), 100), "#e15759", "\u2265 " + sig(n) + " schools done (median)", 2.6);
+    reached += ": no replication reaches even a quarter of its projects within the horizon, so those lines lie on 0%; the "
+               "red line is the chance of at least " + sig(n) + " schools done (the median count at the horizon), "
+               "which crosses 50% at the horizon by construction.";
+  } else {
+    reached += ".";
+  }
+  const double p80 = month_reaching(x, f.all, 0.8);
+  reached += std::isfinite(p80) ? " The dashed black line marks the P80 month (month " + sig(p80) +
+                                      "), by which 80% of replications have finished everything."
+                                : std::string(" The whole programme is not done in 80% of replications by the horizon: "
+                                              "its P80 month is after the horizon.");
+  if (std::isfinite(target)) reached += " The dashed red line marks the target month (" + sig(target) + ").";
   return figure(c, "Share of replications in which the whole programme (every project) has finished by the end of each "
                    "month (from <code>/replications/finish_step</code>), and in which at least 25%, 50% and 75% of that "
                    "replication's projects have (<code>/series/completed_cumulative</code> against "
@@ -756,16 +853,387 @@ std::string spend_chart(const RunReader& run) {
     for (std::size_t y = 0; y < years; ++y) totals[y] += row[y];
   Chart c("spend", title);
   c.category_axis(labels, m0 == 0 ? "programme year" : m0 == 1 ? "calendar year" : "programme year (from " + calendar(m.start, 0) + ")");
-  c.y_axis(max_of({&totals}), "GBP m per year (mean)");
+  std::vector<double> envelope = {m.annual_envelope};
+  c.y_axis(max_of({&totals, &envelope}), "GBP m per year (mean)");
   c.stacked_bars(per_year, names, labels, "GBP m");
+  if (m.annual_envelope > 0) c.hline(m.annual_envelope, "#1f2933", "annual envelope", "envelope");
   double sum = 0;
   for (double t : totals) sum += t;
+  const std::string envelope_note =
+      m.annual_envelope > 0
+          ? " The dashed line is the annual envelope (<code>[funding] annual_envelope</code>, GBP " + sig(m.annual_envelope) +
+                "m). It caps the capital <em>committed</em> when funded stages (construction) start in a year, not the "
+                "cash spent in it: a school's capital is spent over its build, so commitments made near a year's end are "
+                "paid in the next, and overruns are paid later still, when they occur. Spend above the line in a year is "
+                "therefore not a breach of the envelope."
+          : "";
   return figure(c, "Mean spend in each 12-month year of the programme, GBP m, stacked by kind: capital (overruns "
                    "included), LEP set-up and the authorities' staff (<code>/summary/spend/mean</code> summed over "
                    "each year's months); the figure above each bar is its total. Over the horizon: GBP " +
-                       sig(sum) + "m." + (part ? " The last year is part of a year (the horizon ends inside it)." : ""));
+                       sig(sum) + "m." + (part ? " The last year is part of a year (the horizon ends inside it)." : "") +
+                       envelope_note);
 }
 
+// ---------------------------------------------------------------------------------------
+// The comparison page (several runs): docs/analysis.md, "Comparison report"
+
+//! "[A]", "[B]", ... (built by appends: GCC 12 warns falsely on "literal" + string chains).
+std::string tag(std::size_t i) {
+  std::string t(1, '[');
+  t += static_cast<char>('A' + std::min<std::size_t>(i, 25));
+  t += ']';
+  return t;
+}
+std::string strong_tag(std::size_t i) {
+  std::string t("<strong>");
+  t += tag(i);
+  t += "</strong>";
+  return t;
+}
+
+const ComparedFigure* find_figure(const Comparison& c, const std::string& key) {
+  for (const auto& f : c.figures)
+    if (f.key == key) return &f;
+  return nullptr;
+}
+
+Shown shown_for(const ComparedFigure& f) {
+  Figure tmp;
+  tmp.unit = f.unit;
+  return Shown(tmp);
+}
+
+//! "value" and, below it, "[lo – hi]".
+std::string cell(const Shown& shown, const Estimate& e, bool sign = false) {
+  std::string v = shown.value(e.value), i = shown.interval(e);
+  if (sign && e.value > 0 && v.rfind("0", 0) != 0) v = "+" + v;
+  if (v == "-0" || v == "-0.0") v = v.substr(1);
+  return "<strong>" + esc(v) + "</strong>" + (i == "n/a" ? "" : "<br><span class=\"kind\">" + esc(i) + "</span>");
+}
+
+std::string variants_table(const Comparison& c) {
+  // The figures a director asks about first, where the runs have them.
+  std::vector<const ComparedFigure*> cols;
+  for (const char* key : {"completed_month60", "completed_month120", "finish_p80", "finish_within_horizon", "target_1",
+                          "cost_month120", "cost_per_school_month60", "cost_per_school_month120"})
+    if (const ComparedFigure* f = find_figure(c, key)) cols.push_back(f);
+  std::string o = "<table class=\"variants\"><thead><tr><th>variant</th>";
+  for (const auto* f : cols) o += "<th class=\"num\">" + esc(f->label) + " <span class=\"kind\">" + esc(shown_for(*f).unit) + "</span></th>";
+  o += "</tr></thead><tbody>";
+  for (std::size_t i = 0; i < c.runs.size(); ++i) {
+    o += "<tr><td>" + strong_tag(i) + " " + esc(c.runs[i].scenario_name) + "</td>";
+    for (const auto* f : cols) o += "<td class=\"num\">" + cell(shown_for(*f), f->estimates[i]) + "</td>";
+    o += "</tr>";
+  }
+  return o + "</tbody></table>";
+}
+
+std::string differences_table(const Comparison& c) {
+  std::string o = "<table class=\"differences\"><colgroup><col class=\"figure\"><col class=\"estimate\"><col class=\"interval\">"
+                  "<col class=\"spread\"><col class=\"unit\"></colgroup><thead><tr><th>figure, variant</th>"
+                  "<th class=\"num\">difference from [A]</th><th class=\"num\">P10 / P50 / P90 of per-replication "
+                  "differences</th><th class=\"num\">P(better than [A])</th><th>unit</th></tr></thead><tbody>";
+  for (const char* key : {"completed_month60", "completed_month120", "finish_p80", "finish_within_horizon", "target_1",
+                          "spend_total", "cost_per_school_month60", "cost_per_school_month120"}) {
+    const ComparedFigure* f = find_figure(c, key);
+    if (!f) continue;
+    const Shown shown = shown_for(*f);
+    const bool ratio = f->kind == FigureKind::Ratio;
+    for (std::size_t i = 1; i < c.runs.size(); ++i) {
+      const Difference& d = f->differences[i - 1];
+      std::string diff = !d.defined ? "undefined (" + esc(d.undefined_why) + ")" : cell(shown, d.estimate, !ratio);
+      if (d.defined && std::isinf(d.estimate.lo) && std::isinf(d.estimate.hi)) diff += "<br><span class=\"kind\">unbounded: not distinguishable from 0</span>";
+      std::string spread;
+      for (const auto& [p, e] : d.spread) spread += (spread.empty() ? "" : " / ") + shown.bare(e.value);
+      std::string better = std::isnan(d.better.value) ? "\u2014"
+                                                      : "<strong>" + fixed(d.better.value * 100, 1) + "%</strong><br><span class=\"kind\">" +
+                                                            fixed(d.better.lo * 100, 1) + " \u2013 " + fixed(d.better.hi * 100, 1) + "%</span>";
+      o += "<tr><td>" + esc(ratio ? "extra cost per extra school, by " + f->label.substr(f->label.rfind("month")) : f->label) +
+           ", " + strong_tag(i) + " " + esc(c.runs[i].scenario_name) + "</td><td class=\"num\">" + diff +
+           "</td><td class=\"num\">" + esc(spread.empty() ? "\u2014" : spread) + "</td><td class=\"num\">" + better +
+           "</td><td class=\"unit\">" + esc(shown.unit) + "</td></tr>";
+    }
+  }
+  return o + "</tbody></table>";
+}
+
+std::string overlaid_fans(const std::vector<const RunReader*>& runs) {
+  const RunMetadata& a = runs[0]->metadata();
+  const std::string s = "completed_cumulative";
+  auto with_zero = [](std::vector<double> v) {
+    v.insert(v.begin(), 0.0);
+    return v;
+  };
+  std::vector<std::vector<double>> xs, p10s, p50s, p90s;
+  double top = NaN;
+  double horizon = 0;
+  for (const RunReader* r : runs) {
+    const RunMetadata& m = r->metadata();
+    xs.push_back(with_zero(step_months(m, 1)));
+    p10s.push_back(with_zero(summary(*r, s, "p10")[0]));
+    p50s.push_back(with_zero(summary(*r, s, "p50")[0]));
+    p90s.push_back(with_zero(summary(*r, s, "p90")[0]));
+    const double t = max_of({&p90s.back()});
+    top = std::isfinite(top) ? std::max(top, t) : t;
+    horizon = std::max(horizon, static_cast<double>(m.steps) * m.step_months);
+  }
+  std::vector<double> px = {0}, py = {0};
+  for (const auto& p : a.plan) px.push_back(p[0]), py.push_back(p[1]);
+  const bool dwarfed = !a.plan.empty() && max_of({&py}) > PLAN_DWARFS * top;
+  auto draw = [&](Chart& c, bool with_plan) {
+    c.month_axis(horizon, a.start);
+    std::vector<double> tops = {top};
+    c.y_axis(with_plan ? max_of({&tops, &py}) : top, "projects completed (cumulative)");
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      const std::string who = tag(i) + " " + runs[i]->metadata().scenario_name;
+      c.band(xs[i], p10s[i], p90s[i], colour(i), 0.22, who + ", P10\u2013P90", true);
+      c.line(xs[i], p50s[i], colour(i), who, 2.4);
+    }
+    if (with_plan) c.line(px, py, "#1f2933", "plan ([A]'s scenario)", 2.0, true, "plan");
+  };
+  Chart c("cmp-fan", "Projects completed over time, by variant");
+  draw(c, !a.plan.empty() && !dwarfed);
+  std::string out = figure(c, "Cumulative projects completed by each month: for each variant the median (line, in the "
+                              "legend) and the middle 80% of its replications (band of the same colour, P10 to P90)." +
+                                  (dwarfed ? std::string(" [A]'s stated plan is far above every band: it is drawn in the next "
+                                                         "panel, on its own scale, so that the variants stay apart here.")
+                                           : std::string("")));
+  if (dwarfed) {
+    Chart p("cmp-fan-plan", "The variants against the plan, on the plan's scale");
+    draw(p, true);
+    out += figure(p, "The same medians and bands with [A]'s stated plan (dashed): the gap is the shortfall against the plan.");
+  }
+  return out;
+}
+
+//! P(at least `count` projects completed by the end of each step), per step.
+std::vector<double> count_curve(const RunReader& run, double count) {
+  const RunMetadata& m = run.metadata();
+  const auto T = static_cast<std::size_t>(m.steps);
+  std::vector<std::int64_t> first(T, 0);
+  for_each_row<std::int32_t>(run, "series", "completed_cumulative", [&](std::uint64_t, const std::int32_t* row, std::uint64_t) {
+    const auto it = std::find_if(row, row + T, [&](std::int32_t c) { return c >= count; });
+    if (it != row + T) ++first[static_cast<std::size_t>(it - row)];
+  });
+  std::vector<double> p(T);
+  std::int64_t c = 0;
+  for (std::size_t t = 0; t < T; ++t) p[t] = static_cast<double>(c += first[t]) / static_cast<double>(m.replications);
+  return p;
+}
+
+std::string overlaid_s_curves(const std::vector<const RunReader*>& runs, const FigureOptions& options) {
+  const RunMetadata& a = runs[0]->metadata();
+  const double target = target_month(a, options);
+  std::vector<std::vector<double>> xs, curves;
+  double horizon = 0;
+  // What "done" means: the first --target's count when it names one, else every project.
+  const double count = !options.targets.empty() ? options.targets.front().count : -1;
+  for (const RunReader* r : runs) {
+    xs.push_back(step_months(r->metadata(), 1));
+    curves.push_back(count < 0 ? finishing(*r).all : count_curve(*r, count));
+    horizon = std::max(horizon, static_cast<double>(r->metadata().steps) * r->metadata().step_months);
+  }
+  auto flat = [&] {
+    return std::all_of(curves.begin(), curves.end(), [](const std::vector<double>& v) { return v.empty() || v.back() == 0; });
+  };
+  std::string what = count < 0 ? "every project done" : "at least " + sig(count) + " schools done";
+  std::string fallback;
+  if (flat()) {
+    // No variant gets there in any replication: every curve would lie on 0%. Shown instead:
+    // at least as many schools as [A]'s median at the horizon, which some variant reaches.
+    const auto med = summary(*runs[0], "completed_cumulative", "p50")[0];
+    const double n = med.empty() ? 0 : std::max(1.0, std::round(med.back()));
+    fallback = " No variant has " + what + " by the horizon in any replication, so every such curve would lie on 0%; "
+               "shown instead is the chance of at least " + sig(n) + " schools done ([A]'s median at the horizon).";
+    what = "at least " + sig(n) + " schools done";
+    for (std::size_t i = 0; i < runs.size(); ++i) curves[i] = count_curve(*runs[i], n);
+  }
+  Chart c("cmp-s-curve", "Probability of " + what + " by each month, by variant");
+  c.month_axis(horizon, a.start);
+  c.y_axis(100, "probability (% of replications)", 100, "%");
+  if (std::isfinite(target)) c.vline(target, "#e15759", "target: month " + sig(target), "target-marker");
+  std::string p80s;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const std::string who = tag(i) + " " + runs[i]->metadata().scenario_name;
+    c.line(xs[i], scaled(curves[i], 100), colour(i), who, 2.6);
+    const double p80 = month_reaching(xs[i], curves[i], 0.8);
+    c.dot(p80, 80, colour(i), who + ": P80 month " + sig(p80), "p80-marker");
+    p80s += (i ? "; " : "") + esc(who) + ": " + (std::isfinite(p80) ? "month " + sig(p80) : std::string("after the horizon"));
+  }
+  return figure(c, "Share of each variant's replications with " + esc(what) + " by the end of each month." + esc(fallback) +
+                       " Dots on the 80% level mark each variant's P80 month, by which 80% of its replications have got "
+                       "there: " + p80s + "." +
+                       (std::isfinite(target) ? " The dashed red line is the target month (" + sig(target) + ")." : std::string("")));
+}
+
+//! Histograms (as outlines) of the per-replication differences B - A of one figure, one per
+//! paired variant, with a line at 0.
+std::string difference_histogram(const Comparison& c, const std::string& key) {
+  const ComparedFigure* f = find_figure(c, key);
+  if (!f) return "";
+  double lo = NaN, hi = NaN;
+  for (const auto& d : f->differences)
+    for (double x : d.per_replication)
+      if (std::isfinite(x)) lo = std::isfinite(lo) ? std::min(lo, x) : x, hi = std::isfinite(hi) ? std::max(hi, x) : x;
+  if (!std::isfinite(lo)) return missing("Distribution of the paired differences, " + f->label,
+                                         "no variant is paired with [A] (same seed), so there are no per-replication differences.");
+  int BINS = 30;
+  if (!(hi > lo)) lo -= 0.5, hi += 0.5;
+  double w = (hi - lo) / BINS;
+  if (f->unit == "projects") {  // whole schools: bins of whole numbers, centred on them, no empty gaps
+    w = std::max(1.0, std::ceil(w));
+    lo = std::floor(lo) - 0.5 * w;
+    BINS = static_cast<int>(std::ceil((hi - lo) / w + 1e-9));
+    hi = lo + BINS * w;
+  }
+  Chart ch("diff-" + key, "Paired differences from [A]: " + f->label);
+  ch.value_axis(lo, hi, "difference from [A] per replication (" + f->unit + ")");
+  std::vector<std::vector<double>> hx, hy;
+  double top = 0;
+  for (std::size_t i = 0; i < f->differences.size(); ++i) {
+    const auto& d = f->differences[i];
+    std::vector<double> count(BINS, 0.0);
+    double n = 0;
+    for (double x : d.per_replication)
+      if (std::isfinite(x)) ++count[static_cast<std::size_t>(std::clamp(static_cast<int>((x - lo) / w), 0, BINS - 1))], ++n;
+    std::vector<double> x, y;  // a step outline: share of replications per bin, in %
+    for (int b = 0; b < BINS; ++b) {
+      const double share = n > 0 ? 100 * count[static_cast<std::size_t>(b)] / n : 0;
+      x.push_back(lo + b * w), y.push_back(share), x.push_back(lo + (b + 1) * w), y.push_back(share);
+      top = std::max(top, share);
+    }
+    hx.push_back(std::move(x)), hy.push_back(std::move(y));
+  }
+  ch.y_axis(top, "share of paired replications (%)", 0, "%");
+  for (std::size_t i = 0; i < hx.size(); ++i)
+    if (f->differences[i].paired) {
+      ch.band(hx[i], std::vector<double>(hx[i].size(), 0.0), hy[i], colour(i + 1), 0.3, "", true);
+      ch.line(hx[i], hy[i], colour(i + 1), tag(i + 1) + " " + c.runs[i + 1].scenario_name, 2.0);
+    }
+  ch.vline(0, "#1f2933", "no difference", "zero-line");
+  return figure(ch, "How the per-replication difference from [A] is spread, for each variant paired with [A] (same seed: "
+                    "replication r of both runs shares its random numbers): the share of paired replications in each bin, "
+                    "one shaded outline a variant. Mass to the " +
+                        std::string(f->better < 0 ? "left" : "right") + " of the line at 0 is replications where the variant does better.");
+}
+
+std::string spend_against_envelope(const std::vector<const RunReader*>& runs) {
+  const RunMetadata& a = runs[0]->metadata();
+  std::vector<std::vector<double>> years;
+  std::size_t n_years = 0;
+  for (const RunReader* r : runs) {
+    const RunMetadata& m = r->metadata();
+    std::vector<double> per_year;
+    if (has_series(m, "spend")) {
+      const auto mean = summary(*r, "spend", "mean");
+      const auto ny = static_cast<std::size_t>(std::max(1.0, std::ceil(static_cast<double>(m.steps) * m.step_months / 12 - 1e-9)));
+      per_year.assign(ny, 0.0);
+      for (const auto& col : mean)
+        for (std::size_t t = 0; t < col.size(); ++t)
+          if (std::isfinite(col[t]))
+            per_year[std::min(ny - 1, static_cast<std::size_t>(std::floor(static_cast<double>(t) * m.step_months / 12 + 1e-9)))] += col[t];
+    }
+    n_years = std::max(n_years, per_year.size());
+    years.push_back(std::move(per_year));
+  }
+  if (n_years == 0) return missing("Spend against the envelope", "no run has a spend series (no [costs] or [capacity] table).");
+  std::vector<std::string> labels;
+  for (std::size_t y = 0; y < n_years; ++y) labels.push_back("year " + std::to_string(y + 1));
+  Chart c("cmp-spend", "Spend per programme year against the annual envelope, by variant");
+  c.category_axis(labels, "programme year (12 months from " + (calendar(a.start, 0).empty() ? a.start : calendar(a.start, 0)) + ")");
+  double top = a.annual_envelope;
+  for (const auto& v : years) top = std::max(top, max_of({&v}));
+  c.y_axis(top, "GBP m per year (mean)");
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    std::vector<double> x;
+    for (std::size_t y = 0; y < years[i].size(); ++y) x.push_back(static_cast<double>(y) + 0.5);
+    if (!x.empty()) c.line(x, years[i], colour(i), tag(i) + " " + runs[i]->metadata().scenario_name, 2.4);
+  }
+  if (a.annual_envelope > 0) c.hline(a.annual_envelope, "#1f2933", "annual envelope ([A])", "envelope");
+  return figure(c, "Mean spend in each programme year, GBP m (capital with overruns, LEP set-up, staff; lever costs are in "
+                   "the table above, not here)." +
+                       (a.annual_envelope > 0
+                            ? " The dashed line is [A]'s annual envelope, GBP " + sig(a.annual_envelope) +
+                                  "m. The envelope caps the capital <em>committed</em> when funded stages (construction) start "
+                                  "in a year, not the cash spent in it: capital is paid out over the build, and overruns later "
+                                  "still, so a year's spend can rise above the envelope without breaching it."
+                            : std::string(" [A] has no funding envelope.")));
+}
+
+std::string lever_costs_text(const RunMetadata& m) {
+  if (m.lever_cost_once == 0 && m.lever_cost_per_month == 0 && m.lever_cost_per_lep_month == 0) return "none stated";
+  std::string s;
+  if (m.lever_cost_once > 0) s += "GBP " + sig(m.lever_cost_once) + "m at the start";
+  if (m.lever_cost_per_month > 0) s += (s.empty() ? "" : "; ") + std::string("GBP ") + sig(m.lever_cost_per_month) + "m a month";
+  if (m.lever_cost_per_lep_month > 0)
+    s += (s.empty() ? "" : "; ") + std::string("GBP ") + sig(m.lever_cost_per_lep_month * 12) + "m per LEP-year";
+  return s;
+}
+
+}  // namespace
+
+std::string render_comparison_report(const std::vector<const RunReader*>& runs, const ReportOptions& options) {
+  std::string html;
+  try {
+    const Comparison c = compare_runs(runs, options.figures);
+    const double level = options.figures.level;
+    std::string list = "<table class=\"runs\"><thead><tr><th>variant</th><th>run file</th><th class=\"num\">seed</th>"
+                       "<th class=\"num\">replications</th><th>paired with [A]</th><th>lever costs</th></tr></thead><tbody>";
+    for (std::size_t i = 0; i < c.runs.size(); ++i) {
+      const auto& m = c.runs[i];
+      list += "<tr><td>" + strong_tag(i) + " " + esc(m.scenario_name) + "</td><td><code>" + esc(m.path) +
+              "</code></td><td class=\"num\">" + esc(std::to_string(m.seed)) + "</td><td class=\"num\">" +
+              fixed(static_cast<double>(m.replications), 0) + "</td><td>" +
+              (i == 0 ? std::string("\u2014")
+                      : c.paired[i - 1] ? "yes, over " + fixed(static_cast<double>(c.pairs[i - 1]), 0) + " replications"
+                                        : std::string("no (independent)")) +
+              "</td><td>" + esc(lever_costs_text(m)) + "</td></tr>";
+    }
+    list += "</tbody></table>";
+    std::string warnings;
+    for (const auto& w : c.warnings) warnings += "<li>" + esc(w) + "</li>";
+    if (!warnings.empty()) warnings = "<ul class=\"warnings\">" + warnings + "</ul>";
+    std::string charts = overlaid_fans(runs) + overlaid_s_curves(runs, options.figures);
+    for (const auto& f : c.figures)
+      if (f.key == "completed_month60" || f.key == "completed_month120") charts += difference_histogram(c, f.key);
+    charts += spend_against_envelope(runs);
+    const std::string title = "Policies compared: " + c.runs[0].scenario_name + " and " + std::to_string(c.runs.size() - 1) +
+                              " variant" + (c.runs.size() == 2 ? "" : "s");
+    html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
+           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+           "<meta name=\"generator\" content=\"lepsim " + esc(c.runs[0].engine_version) + "\">\n"
+           "<title>" + esc(title) + " \u2014 lepsim report</title>\n<style>" + CSS + "</style>\n</head>\n<body>\n<main>\n"
+           "<header>\n<h1><span class=\"kicker\">lepsim comparison report</span>" + esc(title) + "</h1>\n"
+           "<p class=\"lede\">Each variant against [A], the first run; every figure is computed from the run files alone, "
+           "with " + level_text(level) + " intervals.</p>\n" + list + warnings + "\n</header>\n"
+           "<section>\n<h2>The variants</h2>\n" + variants_table(c) +
+           "\n<p class=\"note\">Cost is capital spend (with overruns, LEP set-up and staff) plus the lever costs each "
+           "scenario states (docs/model.md, \"Lever costs\"); cost per school is the ratio of the mean cost to the mean "
+           "schools delivered, with a delta-method interval.</p>\n</section>\n"
+           "<section>\n<h2>Charts</h2>\n" + charts + "</section>\n"
+           "<section>\n<h2>Differences from [A]</h2>\n" + differences_table(c) +
+           "\n<p class=\"note\">For variants paired with [A] the difference is taken replication by replication (common "
+           "random numbers); P(better) is the share of paired replications in which the variant does better (more schools, "
+           "earlier, cheaper), with a Wilson interval. The extra cost per extra school is the mean extra cost over the mean "
+           "extra schools; it is unbounded when the extra schools are not distinguishable from 0.</p>\n</section>\n"
+           "<footer>Written by lepsim " + esc(c.runs[0].engine_version) +
+           ". This page is self-contained: no scripts, fonts, images or network requests.</footer>\n"
+           "</main>\n</body>\n</html>\n";
+  } catch (const h5::Error& e) {
+    runs[0]->fail(std::string("corrupted: ") + e.what());
+  }
+  return html;
+}
+
+void write_comparison_report(const std::vector<const RunReader*>& runs, const ReportOptions& options) {
+  const std::string html = render_comparison_report(runs, options);  // computed first: a failure writes nothing
+  detail::AtomicFile f(options.output_path);
+  f.write(html);
+  f.commit();
+}
+
+namespace {
 }  // namespace
 
 std::string render_report(const RunReader& run, const ReportOptions& options) {
@@ -801,7 +1269,7 @@ std::string render_report(const RunReader& run, const ReportOptions& options) {
 
     std::string charts;
     charts += fan_chart(run);
-    charts += s_curve(run);
+    charts += s_curve(run, target_month(m, options.figures));
     charts += stage_chart(run);
     charts += utilisation_chart(run);
     charts += health_chart(run);

@@ -192,6 +192,15 @@ void RunReader::check_structure() {
   for (const char* text : {"/scenario/text", "/scenario/resolved"}) need_shape(text, {}), need_type(text, Kind::String);
   const h5::Group scen = root.open_group("scenario");
   if (scen.has_attr("source_path")) meta_.scenario_source = scen.attr_string("source_path");
+  // Format 1.2: lever-cost rates (absent before: the levers cost nothing).
+  for (auto [name, out] : {std::pair{"lever_cost_once", &meta_.lever_cost_once},
+                           std::pair{"lever_cost_per_month", &meta_.lever_cost_per_month},
+                           std::pair{"lever_cost_per_lep_month", &meta_.lever_cost_per_lep_month},
+                           std::pair{"annual_envelope", &meta_.annual_envelope}})
+    if (scen.has_attr(name)) {
+      *out = scen.attr<double>(name);
+      if (!(std::isfinite(*out) && *out >= 0)) fail(std::string("corrupted: /scenario attribute ") + name + " is not a cost >= 0");
+    }
   if (scen.exists("plan")) {  // format 1.1, optional: a small [K, 2] table
     const Dims d = need("/scenario/plan");
     if (d.size() != 2 || d[1] != 2 || d[0] == 0 || d[0] > 1'000'000)

@@ -1,5 +1,8 @@
 #pragma once
-// The `lepsim` commands, one function each: main.cpp dispatches to them.
+// The `lepsim` commands as one table: name, one-line help, long help, options, handler.
+// main.cpp looks a command up, parses its options and calls its handler; the top-level
+// help is written from the table. Handlers call the libraries and print what
+// lepsim::analysis formats.
 
 #include <memory>
 #include <string>
@@ -13,9 +16,29 @@ namespace lepsim::cli {
 
 namespace po = boost::program_options;
 
+struct Command {
+  const char* name;                           //!< "run"
+  const char* synopsis;                       //!< "run SCENARIO.toml [options]"
+  const char* summary;                        //!< one line for `lepsim --help`
+  const char* help;                           //!< the command's --help text, before its options
+  const char* operand;                        //!< the positional operand's name ("scenario", "run-files")
+  int max_operands;                           //!< how many operands it takes (-1: any)
+  void (*options)(po::options_description&);  //!< adds the command's options (--help is added for all)
+  int (*handler)(const po::variables_map&);   //!< operands under `operand`, as std::vector<std::string>
+};
+
+//! Every command, in the order `lepsim --help` lists them.
+const std::vector<Command>& commands();
+
 //! Parses one command's arguments; a malformed command line throws UsageError (exit 2).
 po::variables_map parse_command(const std::vector<std::string>& args, const po::options_description& opts,
                                 const po::positional_options_description& pos);
+
+//! Runs `command` with `args`: parses (UsageError on a bad line), prints --help, or calls the handler.
+int run_command(const Command& command, const std::vector<std::string>& args);
+
+//! The operands given (empty when none).
+std::vector<std::string> operands(const po::variables_map& vm, const Command& command);
 
 //! SIGINT and SIGTERM set lepsim::interrupt_flag() instead of killing the process, for
 //! commands that write files: they stop at their next check and remove their temporaries.
@@ -29,14 +52,12 @@ void add_quick_option(po::options_description& opts);
 //! reported (exit 5), never summarised. Costs ≈0.4 s per 1,000 bsf replications.
 std::unique_ptr<analysis::RunReader> open_run(const std::string& path, const po::variables_map& vm);
 
-// Commands that read run files (analysis_commands.cpp).
-int cmd_summary(const std::vector<std::string>& args);
-int cmd_report(const std::vector<std::string>& args);
-int cmd_compare(const std::vector<std::string>& args);
-int cmd_export(const std::vector<std::string>& args);
+// The table's entries, by source file.
+extern const Command RUN, VALIDATE, INFO;               // commands.cpp
+extern const Command SUMMARY, REPORT, COMPARE, EXPORT;  // analysis_commands.cpp
 
 // Experiments (experiment_command.cpp).
-int cmd_experiment(const std::vector<std::string>& args);
+extern const Command EXPERIMENT;
 //! `lepsim validate` of an experiment file: located errors, every problem listed.
 int validate_experiment_file(const std::string& path);
 //! Whether a TOML file is an experiment file (it has an [experiment] table).

@@ -7,10 +7,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "commands.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/experiment.hpp"
+#include "lepsim/progress.hpp"
+#include "progress_display.hpp"
 
 namespace lepsim::cli {
 
@@ -40,40 +43,9 @@ Examples:
 Exit codes: 0 done, 2 bad command line, 3 invalid experiment, scenario or plan,
 4 output cannot be written (including: too big for the disk), 6 not enough memory,
 130 interrupted (resumable with --resume).
+)";
 
-Options)";
-
-// ADAPTER: replace with readable's progress reporter.
-class Progress {
- public:
-  Progress() : tty_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
-  void update(std::int64_t done, std::int64_t total) {
-    if (!tty_ || closed_) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (done < total && now - last_ < std::chrono::milliseconds(200)) return;
-    last_ = now;
-    if (first_ < 0) first_ = done;
-    const double elapsed = std::chrono::duration<double>(now - start_).count();
-    const double frac = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
-    const double rate = elapsed > 0 ? static_cast<double>(done - first_) / elapsed : 0;
-    char eta[32] = "";
-    if (done < total && rate > 0) std::snprintf(eta, sizeof eta, " ETA %.0fs", static_cast<double>(total - done) / rate);
-    std::fprintf(stderr, "\r%5.1f%% %lld/%lld replications%s   ", 100 * frac, static_cast<long long>(done),
-                 static_cast<long long>(total), eta);
-    if (done >= total) std::fputc('\n', stderr), closed_ = true;
-    std::fflush(stderr);
-  }
-
- private:
-  bool tty_, closed_ = false;
-  std::int64_t first_ = -1;
-  std::chrono::steady_clock::time_point start_, last_{};
-};
-
-}  // namespace
-
-int cmd_experiment(const std::vector<std::string>& args) {
-  po::options_description opts;
+void experiment_options(po::options_description& opts) {
   opts.add_options()("output,o", po::value<std::string>(),
                      "experiment file to write (default: EXPERIMENT's name with .h5); with "
                      "--plan-only the CSV plan (default: stdout)")("threads,t", po::value<int>()->default_value(0),
@@ -82,24 +54,20 @@ int cmd_experiment(const std::vector<std::string>& args) {
       "force,f", "overwrite the output and discard any checkpoint")(
       "plan-only", "write the expanded design as a CSV run plan and run nothing")(
       "replications,r", po::value<std::int64_t>(), "replications per point (default: the experiment's)")(
-      "points", po::value<std::int64_t>(), "a Latin hypercube's points (default: the experiment's)")(
+      "points", po::value<std::int64_t>(),
+      "lhs/sobol points, saltelli base rows, morris trajectories (default: the experiment's)")(
       "block", po::value<int>(),
       "replications per work unit (default: the experiment's, or up to 16); "
-      "results do not depend on it")("help,h", "show this help");
-  po::options_description hidden;
-  hidden.add_options()("experiment", po::value<std::string>(), "experiment file");
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("experiment", 1);
-  auto vm = parse_command(args, all, pos);
-  if (vm.count("help")) {
-    std::cout << EXPERIMENT_HELP << opts << "\n";
-    return 0;
-  }
-  if (!vm.count("experiment"))
+      "results do not depend on it");
+}
+
+}  // namespace
+
+int cmd_experiment(const po::variables_map& vm) {
+  const auto files = operands(vm, EXPERIMENT);
+  if (files.size() != 1)
     throw UsageError("experiment needs an experiment file: lepsim experiment EXPERIMENT.toml -o FILE.h5");
-  const std::string path = vm["experiment"].as<std::string>();
+  const std::string path = files[0];
   Experiment ex = load_experiment(path);
   if (vm.count("replications")) {
     const auto r = vm["replications"].as<std::int64_t>();
@@ -143,12 +111,22 @@ int cmd_experiment(const std::vector<std::string>& args) {
     if (b < 1) throw UsageError("--block must be at least 1, got " + std::to_string(b));
     eo.block = b;
   }
-  Progress bar;
-  eo.progress = [&](std::int64_t done, std::int64_t total) { bar.update(done, total); };
+  const std::int64_t total = static_cast<std::int64_t>(expand_design(ex).size()) * ex.replications;
+  Progress progress(total, "replications");  // over the whole experiment, all points
+  std::optional<ProgressDisplay> display;    // drawn from the first count on, after the estimate
+  eo.progress = [&](std::int64_t done, std::int64_t) {
+    if (!display) display.emplace(progress);
+    progress.reached(done);
+    if (done == total) progress.set_phase("writing the experiment file");
+  };
   eo.note = [](const std::string& s) { std::cerr << s << "\n"; };
   eo.cancel = &interrupt_flag();
   install_signal_handlers();
   const ExperimentInfo info = run_experiment(ex, eo);
+  if (display) {
+    progress.finish();
+    display->close(true);
+  }
   std::printf("wrote %s: %lld points x %lld replications in %.2f s on %d thread%s", info.output_path.c_str(),
               static_cast<long long>(info.points), static_cast<long long>(info.replications), info.seconds, info.threads,
               info.threads == 1 ? "" : "s");
@@ -180,5 +158,14 @@ bool is_experiment_file(const std::string& path) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return is_experiment_text(text);
 }
+
+const Command EXPERIMENT{"experiment",
+                         "experiment EXPERIMENT.toml -o FILE.h5 [options]",
+                         "many scenario variants x replications into one HDF5 file",
+                         EXPERIMENT_HELP,
+                         "experiment",
+                         1,
+                         experiment_options,
+                         cmd_experiment};
 
 }  // namespace lepsim::cli

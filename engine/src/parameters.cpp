@@ -5,7 +5,9 @@
 #include "lepsim/parameters.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <functional>
 #include <set>
 #include <unordered_map>
 
@@ -44,6 +46,7 @@ const ParamRange UNIT{0, 1};
 const ParamRange OPEN_UNIT{0, 1, true, true};
 const ParamRange EFFECT{0, 1.9};  // multipliers 1 + e x (q - 0.5) with q in [0, 1] stay > 0
 const ParamRange FTE{0, 1e6};
+const ParamRange LEVER_COST{0, 1e6};  // lever costs, GBP m (docs/model.md, "Lever costs")
 
 ParamSpec number(std::string path, std::string unit, std::string def, ParamRange r, std::string meaning,
                  ParamSlot (*slot)(S&, const I&), std::string why = "") {
@@ -92,13 +95,26 @@ ParamSpec structure(std::string path, std::string type_text, std::string def, st
   p.unit = std::move(unit);
   return p;
 }
+//! A key the resolved scenario writes only when its value is not `v` (see ParamSpec::omit_when).
+ParamSpec omitted_at(ParamSpec p, double v) {
+  p.omit_when = v;
+  return p;
+}
 ParamSpec with_rule(ParamSpec p, std::string rule) {
   p.rule_text = std::move(rule);
   return p;
 }
 
-#define SLOT(expr) [](S & s, const I& i) -> ParamSlot { (void)s, (void)i; return &(expr); }
-#define WRITE(expr) [](const S& s, const I& i) -> std::string { (void)s, (void)i; return expr; }
+#define SLOT(expr)                    \
+  [](S& s, const I& i) -> ParamSlot { \
+    (void)s, (void)i;                 \
+    return &(expr);                   \
+  }
+#define WRITE(expr)                           \
+  [](const S& s, const I& i) -> std::string { \
+    (void)s, (void)i;                         \
+    return expr;                              \
+  }
 
 std::vector<ParamSpec> build_registry() {
   using detail::toml_named;
@@ -150,6 +166,14 @@ std::vector<ParamSpec> build_registry() {
       structure("national", "table of pools", "none", "", "national capacity pools"),
       integer("national.{pool}.capacity", "tokens", "required", ParamRange{1, 1e6}, "stages holding one token at a time",
               SLOT(s.pools[at(i, 0)].capacity), " tokens"),
+      omitted_at(number("national.{pool}.cost_per_token_month", "GBP m per token-month", "0", LEVER_COST,
+                        "monthly cost of tokens above `funded_capacity` (a lever cost, accounting only)",
+                        SLOT(s.pools[at(i, 0)].cost_per_token_month)),
+                 0.0),
+      omitted_at(with_rule(integer("national.{pool}.funded_capacity", "tokens", "0", ParamRange{0, 1e6},
+                                   "tokens already paid for, not costed", SLOT(s.pools[at(i, 0)].funded_capacity)),
+                           "`<= capacity`"),
+                 0.0),
 
       // --- [stages.NAME]
       structure("stages", "table of stages", "required", "at least one stage", "the stages"),
@@ -170,6 +194,10 @@ std::vector<ParamSpec> build_registry() {
       structure("stages.{stage}.after_authority", "string (stage name)", "none",
                 "an existing stage other than this one, run by some type of every group that runs this stage",
                 "waits until a project of the same authority completed that stage"),
+      omitted_at(number("stages.{stage}.cost_per_authority", "GBP m per authority", "0", LEVER_COST,
+                        "charged once at month 0 for every authority (a lever cost, accounting only)",
+                        SLOT(s.stages[at(i, 0)].cost_per_authority)),
+                 0.0),
 
       // --- [project_types.NAME]
       structure("project_types", "table of types", "required", "at least one type", "the project types"),
@@ -343,6 +371,10 @@ std::vector<ParamSpec> build_registry() {
                     if (s.mechanisms.partnering.mandated >> k & 1u) o += (n++ ? ", " : "") + quoted_string(PRACTICE_NAMES[k]);
                   return o + "]";
                 }),
+      omitted_at(number("partnering.practice_cost_per_lep_year", "GBP m per mandated practice per LEP-year", "0",
+                        LEVER_COST, "charged from each LEP's formation (a lever cost, accounting only)",
+                        SLOT(s.mechanisms.partnering.practice_cost_per_lep_year)),
+                 0.0),
       boolean("partnering.enabled", "`true`", "the mechanism is on", SLOT(s.mechanisms.partnering.enabled)),
 
       // --- [disputes]
@@ -486,7 +518,8 @@ std::vector<std::string> tokens(std::string_view path) {
       cur += ']';
       out.push_back(cur);
       cur.clear();
-    } else cur += c;
+    } else
+      cur += c;
   }
   if (!cur.empty()) out.push_back(cur);
   return out;
@@ -509,7 +542,8 @@ Wild wild(const Scenario& s, const std::string& t, const ParamIndex& before) {
   if (t == "{practice}") return {PRACTICES, [](std::size_t k) { return std::string(PRACTICE_NAMES[k]); }};
   if (t == "{tstage}") {
     const ProjectType& pt = s.types[static_cast<std::size_t>(before.back())];
-    return {pt.stages.size(), [&s, &pt](std::size_t k) { return s.stages[static_cast<std::size_t>(pt.stages[k].stage)].name; }};
+    return {pt.stages.size(),
+            [&s, &pt](std::size_t k) { return s.stages[static_cast<std::size_t>(pt.stages[k].stage)].name; }};
   }
   if (t == "[{step}]") {
     const AuthorityGroup& g = s.groups[static_cast<std::size_t>(before.back())];
@@ -594,33 +628,35 @@ std::vector<std::string> table_keys(std::string_view table_pattern) {
 
 namespace detail {
 
-void expand(const Scenario& s, const ParamSpec& spec,
-            const std::function<void(const ParamIndex&, const std::string&, const std::string&)>& f) {
+void expand(const Scenario& s, const ParamSpec& spec, const std::function<void(const ParamIndex&)>& f) {
   const std::vector<std::string> pat = tokens(spec.path);
   ParamIndex idx;
-  std::function<void(std::size_t, std::string, std::string)> go = [&](std::size_t t, std::string by_name,
-                                                                      std::string by_index) {
-    if (t == pat.size()) {
-      f(idx, by_name, by_index);
-      return;
-    }
-    const std::string& tok = pat[t];
-    const auto join = [](const std::string& a, const std::string& b) {
-      return a.empty() ? b : b.front() == '[' ? a + b : a + "." + b;
-    };
-    if (!is_wildcard(tok)) {
-      go(t + 1, join(by_name, tok), join(by_index, tok));
-      return;
-    }
-    const Wild w = wild(s, tok, idx);
+  std::function<void(std::size_t)> go = [&](std::size_t t) {
+    if (t == pat.size()) return f(idx);
+    if (!is_wildcard(pat[t])) return go(t + 1);
+    const Wild w = wild(s, pat[t], idx);
     for (std::size_t k = 0; k < w.count; ++k) {
       idx.push_back(static_cast<int>(k));
-      const std::string n = w.name(k);
-      go(t + 1, join(by_name, n), tok == "{group}" ? by_index + "[" + std::to_string(k) + "]" : join(by_index, n));
+      go(t + 1);
       idx.pop_back();
     }
   };
-  go(0, "", "");
+  go(0);
+}
+
+std::string path_of(const Scenario& s, const ParamSpec& spec, const ParamIndex& idx, bool by_index) {
+  std::string out;
+  ParamIndex before;
+  for (const std::string& tok : tokens(spec.path)) {
+    std::string part = tok;
+    if (is_wildcard(tok)) {
+      const auto k = static_cast<std::size_t>(idx[before.size()]);
+      part = by_index && tok == "{group}" ? "[" + std::to_string(k) + "]" : wild(s, tok, before).name(k);
+      before.push_back(static_cast<int>(k));
+    }
+    out += out.empty() || part.front() == '[' ? part : "." + part;
+  }
+  return out;
 }
 
 std::string table_body(const Scenario& s, std::string_view table_pattern, const ParamIndex& idx) {
@@ -636,12 +672,22 @@ std::string table_body(const Scenario& s, std::string_view table_pattern, const 
       if (text.empty()) continue;
     } else if (p.slot) {
       const ParamSlot slot = p.slot(m, idx);
-      if (const auto* d = std::get_if<double*>(&slot)) text = toml_float(**d);
-      else if (const auto* n = std::get_if<int*>(&slot)) text = std::to_string(**n);
-      else if (const auto* b = std::get_if<bool*>(&slot)) text = **b ? "true" : "false";
-      else if (const auto* dist = std::get_if<Distribution*>(&slot)) text = toml_distribution(**dist);
-      else continue;
-    } else continue;
+      const auto* d = std::get_if<double*>(&slot);
+      const auto* n = std::get_if<int*>(&slot);
+      // omitted_at: a key added later is left out at that value (earlier files resolve as before).
+      if (p.omit_when && ((d && **d == *p.omit_when) || (n && **n == *p.omit_when))) continue;
+      if (d)
+        text = toml_float(**d);
+      else if (n)
+        text = std::to_string(**n);
+      else if (const auto* b = std::get_if<bool*>(&slot))
+        text = **b ? "true" : "false";
+      else if (const auto* dist = std::get_if<Distribution*>(&slot))
+        text = toml_distribution(**dist);
+      else
+        continue;
+    } else
+      continue;
     out += leaf + " = " + text + "\n";
   }
   return out;
@@ -654,31 +700,95 @@ std::vector<std::string> parameter_paths(const Scenario& s) {
   Scenario& m = const_cast<Scenario&>(s);  // slots are only looked at
   for (const ParamSpec& p : parameter_registry()) {
     if (!p.addressable()) continue;
-    detail::expand(s, p, [&](const ParamIndex& idx, const std::string& by_name, const std::string&) {
+    detail::expand(s, p, [&](const ParamIndex& idx) {
       const ParamSlot slot = p.slot(m, idx);
       if (std::holds_alternative<std::monostate>(slot)) return;
       if (const auto* o = std::get_if<std::optional<double>*>(&slot); o && !(*o)->has_value()) return;
-      out.push_back(by_name);
+      out.push_back(detail::path_of(s, p, idx, false));
     });
   }
   return out;
 }
 
-const ParamSpec& parameter_spec(const Scenario& s, std::string_view path) {
+namespace {
+
+//! A concrete path resolved: its spec and wildcard values, and for "X.mode" on a
+//! distribution X the index of that parameter in Distribution::params() (else -1).
+struct Resolved {
+  const ParamSpec* spec = nullptr;
   ParamIndex idx;
-  if (const ParamSpec* p = match(s, path, idx); p && p->addressable()) return *p;
+  int sub = -1;
+};
+
+//! Index of a distribution's parameter by the name a file gives it (a normal's min and max
+//! are its lower and upper).
+int dist_param(const Distribution& d, std::string_view name) {
+  if (d.kind() == DistKind::Normal && name == "min") name = "lower";
+  if (d.kind() == DistKind::Normal && name == "max") name = "upper";
+  const auto names = Distribution::param_names(d.kind());
+  for (std::size_t k = 0; k < names.size(); ++k)
+    if (names[k] == name) return static_cast<int>(k);
+  return -1;
+}
+
+Resolved resolve(const Scenario& s, std::string_view path) {
+  Resolved r;
+  r.spec = match(s, path, r.idx);
+  if (r.spec) return r.spec->addressable() ? r : Resolved{};
+  const auto dot = path.rfind('.');
+  if (dot == std::string_view::npos) return {};
+  const ParamSpec* d = match(s, path.substr(0, dot), r.idx);
+  if (!d || d->type != ParamType::Distribution) return {};
+  const ParamSlot slot = d->slot(const_cast<Scenario&>(s), r.idx);
+  const auto* dist = std::get_if<Distribution*>(&slot);
+  if (!dist) return {};
+  r.sub = dist_param(**dist, path.substr(dot + 1));
+  if (r.sub < 0) return {};
+  r.spec = d;
+  return r;
+}
+
+//! `d` with parameter k set to v (same kind).
+Distribution with_param(const Distribution& d, int k, double v) {
+  std::array<double, 4> p{};
+  std::copy(d.params().begin(), d.params().end(), p.begin());
+  p[static_cast<std::size_t>(k)] = v;
+  switch (d.kind()) {
+    case DistKind::Fixed:
+      return Distribution::fixed(p[0]);
+    case DistKind::Uniform:
+      return Distribution::uniform(p[0], p[1]);
+    case DistKind::Triangular:
+      return Distribution::triangular(p[0], p[1], p[2]);
+    case DistKind::Pert:
+      return Distribution::pert(p[0], p[1], p[2], p[3]);
+    case DistKind::Normal:
+      return Distribution::normal(p[0], p[1], p[2], p[3]);
+    case DistKind::Lognormal:
+      return Distribution::lognormal(p[0], p[1]);
+    case DistKind::Exponential:
+      return Distribution::exponential(p[0]);
+    default:
+      return d;
+  }
+}
+
+}  // namespace
+
+const ParamSpec& parameter_spec(const Scenario& s, std::string_view path) {
+  if (const Resolved r = resolve(s, path); r.spec) return *r.spec;
   const std::vector<std::string> all = parameter_paths(s);
-  path_error(path, "", "unknown parameter" + detail::did_you_mean(std::string(path), all) +
-                           "; parameter_paths() lists the parameters of a scenario");
+  path_error(path, "",
+             "unknown parameter" + detail::did_you_mean(std::string(path), all) +
+                 "; parameter_paths() lists the parameters of a scenario");
 }
 
 namespace {
 
-ParamSlot slot_at(Scenario& s, std::string_view path, const ParamSpec*& spec) {
-  ParamIndex idx;
-  spec = match(s, path, idx);
-  if (!spec || !spec->addressable()) parameter_spec(s, path);  // throws, with a suggestion
-  const ParamSlot slot = spec->slot(s, idx);
+ParamSlot slot_at(Scenario& s, std::string_view path, Resolved& r) {
+  r = resolve(s, path);
+  if (!r.spec) parameter_spec(s, path);  // throws, with a suggestion
+  const ParamSlot slot = r.spec->slot(s, r.idx);
   if (std::holds_alternative<std::monostate>(slot))
     path_error(path, "", "not given in this scenario (its table is absent), so it cannot be addressed");
   return slot;
@@ -694,8 +804,9 @@ std::string value_text(const ParamValue& v) {
 }  // namespace
 
 ParamValue get_parameter(const Scenario& s, std::string_view path) {
-  const ParamSpec* spec = nullptr;
-  const ParamSlot slot = slot_at(const_cast<Scenario&>(s), path, spec);
+  Resolved r;
+  const ParamSlot slot = slot_at(const_cast<Scenario&>(s), path, r);
+  if (r.sub >= 0) return (*std::get<Distribution*>(slot)).params()[static_cast<std::size_t>(r.sub)];
   if (const auto* d = std::get_if<double*>(&slot)) return **d;
   if (const auto* n = std::get_if<int*>(&slot)) return static_cast<std::int64_t>(**n);
   if (const auto* u = std::get_if<std::uint64_t*>(&slot)) return static_cast<std::int64_t>(**u);
@@ -736,8 +847,10 @@ void store(const ParamSpec& spec, const ParamSlot& slot, std::string_view path, 
     if (!x) path_error(path, value_text(v), "must be true or false");
     **b = *x;
   } else if (const auto* dist = std::get_if<Distribution*>(&slot)) {
-    if (const auto* x = std::get_if<Distribution>(&v)) **dist = *x;
-    else **dist = Distribution::fixed(number());
+    if (const auto* x = std::get_if<Distribution>(&v))
+      **dist = *x;
+    else
+      **dist = Distribution::fixed(number());
   }
 }
 
@@ -756,17 +869,34 @@ void follow_stage(Scenario& s, const Stage& before, int stage) {
 
 Scenario changed(const Scenario& s, std::string_view path, const std::function<ParamValue(const ParamValue&)>& f) {
   Scenario out = s;
-  const ParamSpec* spec = nullptr;
   const ParamValue old = get_parameter(s, path);
-  const ParamSlot slot = slot_at(out, path, spec);
-  ParamIndex idx;
-  match(out, path, idx);
-  const bool stage_value = spec->path.rfind("stages.{stage}.", 0) == 0;
-  const Stage before = stage_value ? s.stages[static_cast<std::size_t>(idx[0])] : Stage{};
-  store(*spec, slot, path, f(old));
-  if (stage_value) follow_stage(out, before, idx[0]);
+  Resolved r;
+  const ParamSlot slot = slot_at(out, path, r);
+  const bool stage_value = r.spec->path.rfind("stages.{stage}.", 0) == 0;
+  const Stage before = stage_value ? s.stages[static_cast<std::size_t>(r.idx[0])] : Stage{};
+  const ParamValue v = f(old);
+  if (r.sub >= 0) {  // one parameter of a distribution
+    const auto* x = std::get_if<double>(&v);
+    const auto* n = std::get_if<std::int64_t>(&v);
+    if (!x && !n) path_error(path, value_text(v), "must be a number");
+    Distribution& d = *std::get<Distribution*>(slot);
+    d = with_param(d, r.sub, x ? *x : static_cast<double>(*n));
+  } else {
+    store(*r.spec, slot, path, v);
+  }
+  if (stage_value) follow_stage(out, before, r.idx[0]);
   detail::refresh_derived(out);
-  check_valid(out);
+  auto problems = validate(out);
+  if (!problems.empty()) {
+    // Name groups as the path API does: authorities[3] -> authorities.waves4-6.
+    for (Diagnostic& d : problems)
+      if (d.key.rfind("authorities[", 0) == 0) {
+        const auto close = d.key.find(']');
+        const std::size_t g = std::stoul(d.key.substr(12, close - 12));
+        if (g < out.groups.size()) d.key = "authorities." + out.groups[g].name + d.key.substr(close + 1);
+      }
+    throw ScenarioError(std::move(problems));
+  }
   return out;
 }
 
@@ -784,19 +914,27 @@ Distribution scaled(const Distribution& d, double c) {
   };
   if (c == 0) return Distribution::fixed(0.0);
   switch (d.kind()) {
-    case DistKind::Fixed: return Distribution::fixed(c * p[0]);
-    case DistKind::Uniform: return c > 0 ? Distribution::uniform(c * p[0], c * p[1]) : Distribution::uniform(c * p[1], c * p[0]);
+    case DistKind::Fixed:
+      return Distribution::fixed(c * p[0]);
+    case DistKind::Uniform:
+      return c > 0 ? Distribution::uniform(c * p[0], c * p[1]) : Distribution::uniform(c * p[1], c * p[0]);
     case DistKind::Triangular:
-      return c > 0 ? Distribution::triangular(c * p[0], c * p[1], c * p[2]) : Distribution::triangular(c * p[2], c * p[1], c * p[0]);
+      return c > 0 ? Distribution::triangular(c * p[0], c * p[1], c * p[2])
+                   : Distribution::triangular(c * p[2], c * p[1], c * p[0]);
     case DistKind::Pert:
-      return c > 0 ? Distribution::pert(c * p[0], c * p[1], c * p[2], p[3]) : Distribution::pert(c * p[2], c * p[1], c * p[0], p[3]);
+      return c > 0 ? Distribution::pert(c * p[0], c * p[1], c * p[2], p[3])
+                   : Distribution::pert(c * p[2], c * p[1], c * p[0], p[3]);
     case DistKind::Normal:
       return c > 0 ? Distribution::normal(c * p[0], c * p[1], c * p[2], c * p[3])
                    : Distribution::normal(c * p[0], -c * p[1], c * p[3], c * p[2]);
-    case DistKind::Lognormal: return Distribution::lognormal(c * p[0], std::fabs(c) * p[1]);
-    case DistKind::Exponential: return Distribution::exponential(c * p[0]);
-    case DistKind::Discrete: return Distribution::discrete(times(d.values()), d.weights());
-    case DistKind::Empirical: return Distribution::empirical(times(d.observations()));
+    case DistKind::Lognormal:
+      return Distribution::lognormal(c * p[0], std::fabs(c) * p[1]);
+    case DistKind::Exponential:
+      return Distribution::exponential(c * p[0]);
+    case DistKind::Discrete:
+      return Distribution::discrete(times(d.values()), d.weights());
+    case DistKind::Empirical:
+      return Distribution::empirical(times(d.observations()));
   }
   return d;
 }
@@ -814,35 +952,48 @@ std::string parameter_table(std::string_view table_pattern) {
   std::string out = "| key | type | default | unit | rule | meaning |\n|---|---|---|---|---|---|\n";
   const auto type_text = [](const ParamSpec& p) -> std::string {
     switch (p.type) {
-      case ParamType::Number: return "number";
-      case ParamType::Integer: return "integer";
-      case ParamType::Boolean: return "boolean";
-      case ParamType::Probability: return "probability";
-      case ParamType::Distribution: return "distribution";
-      case ParamType::Structure: return p.type_text;
+      case ParamType::Number:
+        return "number";
+      case ParamType::Integer:
+        return "integer";
+      case ParamType::Boolean:
+        return "boolean";
+      case ParamType::Probability:
+        return "probability";
+      case ParamType::Distribution:
+        return "distribution";
+      case ParamType::Structure:
+        return p.type_text;
     }
     return "";
   };
   const auto rule_text = [](const ParamSpec& p) -> std::string {
     std::string r;
-    const auto bound = [](double x) { return std::fabs(x) >= 1e4 ? std::to_string(static_cast<long long>(x)) : shortest_number(x); };
+    const auto bound = [](double x) {
+      return std::fabs(x) >= 1e4 ? std::to_string(static_cast<long long>(x)) : shortest_number(x);
+    };
     if (p.type == ParamType::Number || p.type == ParamType::Integer) {
       const ParamRange& g = p.range;
       const std::string hi = g.hi_is_horizon ? "time.horizon_months" : bound(g.hi);
       const bool lo = std::isfinite(g.lo), up = g.hi_is_horizon || std::isfinite(g.hi);
-      if (p.type == ParamType::Integer && lo && up) r = bound(g.lo) + " to " + hi;
+      if (p.type == ParamType::Integer && lo && up)
+        r = bound(g.lo) + " to " + hi;
       else if (lo && up)
         r = std::string("`") + (g.lo_open ? "> " : ">= ") + bound(g.lo) + "` and `" + (g.hi_open ? "< " : "<= ") + hi + "`";
-      else if (lo) r = std::string("`") + (g.lo_open ? "> " : ">= ") + bound(g.lo) + "`";
-      else r = "finite";
+      else if (lo)
+        r = std::string("`") + (g.lo_open ? "> " : ">= ") + bound(g.lo) + "`";
+      else
+        r = "finite";
     } else if (p.type == ParamType::Boolean) {
       r = "`true` or `false`";
     } else if (p.type == ParamType::Probability) {
       r = "`>= 0` and `<= 1`, or `true` (1) / `false` (0)";
     } else if (p.type == ParamType::Distribution) {
-      if (p.within) r = "every value within `[" + bound(p.range.lo) + ", " + bound(p.range.hi) + "]`";
-      else r = "support `>= 0`" + std::string(p.positive ? ", can exceed 0" : "") +
-               (std::isfinite(p.range.hi) ? " and `<= " + bound(p.range.hi) + "`" : "");
+      if (p.within)
+        r = "every value within `[" + bound(p.range.lo) + ", " + bound(p.range.hi) + "]`";
+      else
+        r = "support `>= 0`" + std::string(p.positive ? ", can exceed 0" : "") +
+            (std::isfinite(p.range.hi) ? " and `<= " + bound(p.range.hi) + "`" : "");
     }
     if (!p.rule_text.empty()) r += (r.empty() ? "" : "; ") + p.rule_text;
     return r.empty() ? "—" : r;

@@ -323,8 +323,7 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
   if (cancel && cancel->load()) throw interrupted(0);
   // One simulator per worker, built by that worker on first use and reused for every chunk.
   std::vector<std::optional<Simulator>> simulators;
-  // Progress: workers bump a counter; only the calling thread reports it.
-  const auto caller = std::this_thread::get_id();
+  // Progress: each worker reports the count it brought the range to.
   std::atomic<std::uint32_t> finished{0};
   std::atomic<bool> abandon{false};  // set when the sink fails: the chunks in flight are dropped
   const auto stopped = [&] { return (cancel && cancel->load(std::memory_order_relaxed)) || abandon.load(std::memory_order_relaxed); };
@@ -358,7 +357,7 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
       if (!sim) sim.emplace(sc);
       sim->run(seed, first + mine->start + i, mine->results[i]);
       const std::uint32_t n_done = finished.fetch_add(1, std::memory_order_relaxed) + 1;
-      if (progress && std::this_thread::get_id() == caller) progress(n_done);
+      if (progress) progress(n_done);  // from this worker: counts may arrive out of order
     };
     workers.start(static_cast<int>(launched % Workers::SLOTS), c.n, c.body);
     ++launched;
@@ -391,27 +390,27 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
   info.seed = opt.seed.value_or(sc.seed);
   info.threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (info.replications < 1 || info.replications > MAX_REPLICATIONS)
-    throw UsageError(std::string(rule ? "--max-replications" : "--replications") + " = " +
+    throw UsageError(std::string(rule ? "the convergence rule's max_replications" : "replications") + " = " +
                      std::to_string(info.replications) + ": must be between 1 and " + std::to_string(MAX_REPLICATIONS));
   if (rule) {
     std::string list;
     for (const auto& v : convergence_outputs(sc)) list += (list.empty() ? "" : ", ") + v;
-    if (rule->outputs.empty()) throw UsageError("--precision needs --on OUTPUT; outputs of this scenario: " + list);
+    if (rule->outputs.empty()) throw UsageError("a convergence rule needs an output; outputs of this scenario: " + list);
     for (const auto& o : rule->outputs) {
       try {
         parse_metric(o);
       } catch (const UsageError&) {
-        throw UsageError("--on " + o + ": not an output of this scenario; choose from: " + list);
+        throw UsageError("convergence output " + o + ": not an output of this scenario; choose from: " + list);
       }
       try {
         watched.push_back(parse_metric(o, output_shape(sc)));
       } catch (const UsageError& e) {
-        throw UsageError(std::string("--on: ") + e.what() + "; choose from: " + list);
+        throw UsageError(std::string("convergence output: ") + e.what() + "; choose from: " + list);
       }
     }
-    if (!(rule->precision > 0)) throw UsageError("--precision must be > 0, e.g. 0.01 for 1%");
-    if (!(rule->level > 0 && rule->level < 1)) throw UsageError("--level must be between 0 and 1");
-    if (rule->check_every < 2) throw UsageError("--check-every must be at least 2 replications");
+    if (!(rule->precision > 0)) throw UsageError("convergence precision must be > 0, e.g. 0.01 for 1%");
+    if (!(rule->level > 0 && rule->level < 1)) throw UsageError("convergence level must be between 0 and 1");
+    if (rule->check_every < 2) throw UsageError("convergence check_every must be at least 2 replications");
   }
   const RunEstimate estimate = estimate_run(sc, info.replications, info.threads);
   check_resources(sc, opt.output_path, info.replications, estimate);
@@ -429,7 +428,6 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
       for (const ReplicationResult& r : results)
         for (std::size_t k = 0; k < watch.size(); ++k) watch[k].add(watched[k].value(r, sc.time.step_months));
       done += static_cast<std::int64_t>(results.size());
-      if (opt.progress) opt.progress(done, info.replications);
     };
     // Without a rule: one range. With one: segments of check_every replications, checked
     // after each (the schedule depends on nothing but the rule, so neither do the bits).
@@ -438,7 +436,8 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
       const auto n = static_cast<std::uint32_t>(std::min(segment, info.replications - first));
       simulate_range(sc, info.seed, static_cast<std::uint32_t>(first), n, info.threads, chunk, sink, opt.cancel,
                      [&](std::uint32_t finished) {
-                       if (opt.progress) opt.progress(done + finished, info.replications);
+                       // Replications simulated: this segment's first plus those finished in it.
+                       if (opt.progress) opt.progress(first + finished, info.replications);
                      });
       if (rule) {
         info.relative_half_width.clear();
@@ -460,6 +459,7 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
       writer.set_convergence(text.str(), info.converged, rule->outputs, info.relative_half_width);
       info.replications = done;
     }
+    if (opt.phase) opt.phase("writing summaries");
     writer.finish(info.threads);
   } catch (const InterruptedError& e) {
     throw InterruptedError(e.what() + not_written);

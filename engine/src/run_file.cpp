@@ -223,7 +223,7 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::exists(final_path, ec) && !force)
-    throw OutputError("output file " + final_path + " already exists; choose another name with -o or pass --force to overwrite it");
+    throw OutputError("output file " + final_path + " already exists and overwriting it was not asked for");
   if (fs::is_directory(final_path, ec)) throw OutputError("output path " + final_path + " is a directory");
   try {
     m.file = h5::File::create(m.temp_path);
@@ -263,6 +263,15 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
       h5::Dataset d = scen.write_array("plan", plan, {sc.plan.size(), 2});
       d.set_attr("units", "months from start, projects");
       d.set_attr("description", "[scenario] plan: months from the start and projects completed by then, as planned");
+    }
+
+    {  // format 1.2: what the policy levers cost (docs/model.md, "Lever costs"), GBP m
+      const Scenario::LeverCostRates lc = sc.lever_cost_rates();
+      scen.set_attr("lever_cost_once", lc.once);
+      scen.set_attr("lever_cost_per_month", lc.per_month);
+      scen.set_attr("lever_cost_per_lep_month", lc.per_lep_month);
+      const FundingMechanism& f = sc.mechanisms.funding;
+      scen.set_attr("annual_envelope", f.enabled ? f.annual_envelope : 0.0);
     }
 
     h5::Group dims = root.create_group(dataset::DIMENSIONS);

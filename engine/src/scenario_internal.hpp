@@ -50,10 +50,11 @@ struct ValidateContext {
 
 std::vector<Problem> find_problems(const Scenario& s, const ValidateContext& ctx);
 
-//! Every instance of `spec` in `s`: its wildcard values, its path by name
-//! ("authorities.wave1.team.design") and by index as messages give it ("authorities[1].team.design").
-void expand(const Scenario& s, const ParamSpec& spec,
-            const std::function<void(const ParamIndex&, const std::string& by_name, const std::string& by_index)>& f);
+//! Every instance of `spec` in `s`, as its wildcard values.
+void expand(const Scenario& s, const ParamSpec& spec, const std::function<void(const ParamIndex&)>& f);
+//! An instance's path by name ("authorities.wave1.team.design") or, `by_index`, as messages
+//! give it ("authorities[1].team.design").
+std::string path_of(const Scenario& s, const ParamSpec& spec, const ParamIndex& idx, bool by_index);
 
 //! Closest of `choices` within edit distance 2, as " (did you mean 'x'?)", or "".
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& choices);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <climits>
 #include <cmath>
@@ -187,11 +188,38 @@ class Parser {
   //! Files read, each with its rank: the bases named by `base` (deepest first), then this file.
   std::map<std::string, int> file_rank_;
 
-  int line_of(const TValue& v) const { return &v == root_ ? 0 : static_cast<int>(v.location().line()); }
+  //! Where a value was written: file, line and column (1-based). toml11's location() counts
+  //! the lines from the start of the file on every call; this looks the offset up in a
+  //! table of the file's line starts, built once per file, so locating is O(log n).
+  struct Place {
+    std::string file;
+    int line = 0, column = 0;
+  };
+  mutable std::unordered_map<const std::vector<char>*, std::vector<std::size_t>> newlines_;
+  Place place_of(const TValue& v) const {
+    const auto* r = dynamic_cast<const toml::detail::region*>(toml::detail::get_region(v));
+    if (!r || !r->source()) {
+      const auto loc = v.location();
+      return {loc.file_name(), static_cast<int>(loc.line()), static_cast<int>(loc.column())};
+    }
+    const std::vector<char>& src = *r->source();
+    auto& nl = newlines_[&src];
+    if (nl.empty()) {
+      nl.push_back(0);  // (a sentinel: the table is never empty once built)
+      for (std::size_t i = 0; i < src.size(); ++i)
+        if (src[i] == '\n') nl.push_back(i + 1);  // offsets of line starts after the first
+    }
+    const auto offset = static_cast<std::size_t>(r->first() - src.cbegin());
+    const auto it = std::upper_bound(nl.begin() + 1, nl.end(), offset);  // line starts <= offset, after the first
+    const int line = static_cast<int>(it - nl.begin());
+    const std::size_t start = line == 1 ? 0 : *(it - 1);
+    return {r->name(), line, static_cast<int>(offset - start + 1)};
+  }
+  int line_of(const TValue& v) const { return &v == root_ ? 0 : place_of(v).line; }
   //! The file a value was written in: with `base`, a value may come from a base file.
   std::string file_of(const TValue& v) const {
     if (&v == root_) return path_;
-    std::string f = v.location().file_name();  // (location() is a temporary)
+    std::string f = place_of(v).file;
     return file_rank_.count(f) ? f : path_;
   }
   int rank_of(const TValue& v) const { return file_rank_.count(file_of(v)) ? file_rank_.at(file_of(v)) : 0; }
@@ -237,7 +265,7 @@ class Parser {
   std::vector<std::string> keys_in_file_order(const TValue& table) const {
     std::vector<std::pair<std::array<int, 3>, std::string>> keyed;
     for (const auto& [k, v] : table.as_table())
-      keyed.push_back({{rank_of(v), line_of(v), static_cast<int>(v.location().column())}, k});
+      keyed.push_back({{rank_of(v), line_of(v), place_of(v).column}, k});
     std::stable_sort(keyed.begin(), keyed.end());
     std::vector<std::string> out;
     for (auto& kv : keyed) out.push_back(kv.second);
@@ -308,7 +336,10 @@ class Parser {
       return std::nullopt;
     }
     if (!v->is_string()) {
-      error_at(*v, full, "must be a string, not " + type_name(*v));
+      // A bare TOML date (start = 2009-04-01) is a date value, not text: say how to write it.
+      const bool date = v->is_local_date() || v->is_local_datetime() || v->is_offset_datetime();
+      error_at(*v, full, "must be a string, not " + type_name(*v) +
+                             (date ? " (write the year and month in quotes, e.g. \"2009-04\")" : ""));
       return std::nullopt;
     }
     return v->as_string().str;
@@ -1041,7 +1072,7 @@ void Parser::parse_group_setup(const TValue& v, const std::string& path, std::si
   // (vision_count, a distribution, is read with the registry's values).
   std::vector<std::pair<std::pair<int, int>, std::string>> given;
   for (const char* k : {"vision_activities", "self_assessment", "vision_count"})
-    if (const TValue* x = find(v, k)) given.push_back({{line_of(*x), static_cast<int>(x->location().column())}, k});
+    if (const TValue* x = find(v, k)) given.push_back({{line_of(*x), place_of(*x).column}, k});
   std::sort(given.begin(), given.end());
   for (std::size_t i = 1; i < given.size(); ++i)
     error_at(*find(v, given[i].second), path + "." + given[i].second,
@@ -1492,6 +1523,15 @@ Scenario load_scenario(const std::string& path) {
   if (const std::string problem = read_scenario_text(path, text); !problem.empty())
     throw ScenarioError({{path, 0, "", "", problem}});
   return parse_scenario(text, path);
+}
+
+Scenario::LeverCostRates Scenario::lever_cost_rates() const {
+  LeverCostRates r;
+  for (const Stage& st : stages) r.once += st.cost_per_authority * authority_count();
+  for (const NationalPool& p : pools) r.per_month += std::max(0, p.capacity - p.funded_capacity) * p.cost_per_token_month;
+  const auto& pt = mechanisms.partnering;
+  if (pt.enabled) r.per_lep_month = std::popcount(pt.mandated) * pt.practice_cost_per_lep_year / 12.0;
+  return r;
 }
 
 int TimeGrid::step_at_or_after(double month) const {

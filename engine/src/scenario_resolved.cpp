@@ -111,7 +111,8 @@ std::string Scenario::resolved_toml() const {
     << (durations == DurationBasis::PLANNED ? "planned" : "actual") << "\"\n\n";
   o << "[output]\nper_project = " << (per_project_output ? "true" : "false")
     << "\nchunk_replications = " << chunk_replications << "\n\n";
-  for (const auto& p : pools) o << "[national." << p.name << "]\ncapacity = " << p.capacity << "\n\n";
+  for (std::size_t i = 0; i < pools.size(); ++i)
+    o << "[national." << pools[i].name << "]\n" << table_body(*this, "national.{pool}", {static_cast<int>(i)}) << "\n";
   for (const auto& st : stages) {
     o << "[stages." << st.name << "]\nwork = " << dist(st.work) << "\n";
     if (st.planned) o << "planned = " << num(*st.planned) << "\n";
@@ -125,6 +126,7 @@ std::string Scenario::resolved_toml() const {
     o << "earliest_month = " << num(st.earliest_month) << "\n";
     if (st.authority_milestone >= 0)
       o << "after_authority = " << quoted_string(stages[static_cast<std::size_t>(st.authority_milestone)].name) << "\n";
+    if (st.cost_per_authority != 0) o << "cost_per_authority = " << num(st.cost_per_authority) << "\n";  // lever cost, when set
     o << "\n";
   }
   for (const auto& t : types) {

@@ -8,14 +8,18 @@ namespace lepsim {
 std::string quoted_string(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\', out += c;
-    else if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
+    if (c == '"' || c == '\\')
+      out += '\\', out += c;
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
     else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       char b[8];
       std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
       out += b;
-    } else out += c;
+    } else
+      out += c;
   }
   return out + "\"";
 }

@@ -4,6 +4,7 @@
 // predecessor graph by an iterative search), so a scenario of megabytes is judged at once.
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <unordered_map>
 #include <unordered_set>
@@ -30,11 +31,17 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 std::string did_you_mean(const std::string& word, const std::vector<std::string>& choices) {
   std::string best;
   std::size_t best_d = 3;  // suggest only close matches
+  // Case does not count: `dist = "PERT"` suggests 'pert'.
+  const auto lower = [](std::string x) {
+    for (char& ch : x) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return x;
+  };
+  const std::string w = lower(word);
   for (const auto& c : choices) {
     // Lengths further apart than the best distance so far cannot beat it.
     const std::size_t gap = c.size() > word.size() ? c.size() - word.size() : word.size() - c.size();
     if (gap >= best_d) continue;
-    const std::size_t d = edit_distance(word, c);
+    const std::size_t d = edit_distance(w, lower(c));
     if (d < best_d) best_d = d, best = c;
   }
   return best.empty() ? "" : " (did you mean '" + best + "'?)";
@@ -75,6 +82,7 @@ class Checker {
     names();
     time_and_plan();
     registry_ranges();
+    pools();
     stages();
     types();
     groups();
@@ -94,9 +102,7 @@ class Checker {
   void add(std::string key, std::string value, std::string rule) {
     add(std::vector<std::string>{std::move(key)}, std::move(value), std::move(rule));
   }
-  bool given(const std::string& table, bool enabled) const {
-    return ctx_.table_given ? ctx_.table_given(table) : enabled;
-  }
+  bool given(const std::string& table, bool enabled) const { return ctx_.table_given ? ctx_.table_given(table) : enabled; }
   std::string stage_name(int k) const { return s_.stages[static_cast<std::size_t>(k)].name; }
   bool stage_ok(int k) const { return k >= 0 && k < static_cast<int>(s_.stages.size()); }
   std::string group_path(std::size_t gi) const { return "authorities" + idx(gi); }
@@ -112,19 +118,25 @@ class Checker {
     std::unordered_set<std::string> seen;
     for (std::size_t i = 0; i < items.size(); ++i) {
       const std::string& n = name(items[i]);
-      const std::string key = what == "authorities" ? group_path(i) + ".name" : what + (what == "disciplines" ? idx(i) : "." + n);
+      const std::string key =
+          what == "authorities" ? group_path(i) + ".name" : what + (what == "disciplines" ? idx(i) : "." + n);
       name_rule(key, n);
       if (!seen.insert(n).second) add(key, quoted_string(n), dup_rule);
     }
   }
 
   void names() {
-    unique_names(s_.disciplines, "disciplines", [](const std::string& d) -> const std::string& { return d; }, "duplicate entry");
-    unique_names(s_.pools, "national", [](const NationalPool& p) -> const std::string& { return p.name; }, "duplicate pool");
-    unique_names(s_.stages, "stages", [](const Stage& st) -> const std::string& { return st.name; }, "duplicate stage");
-    unique_names(s_.types, "project_types", [](const ProjectType& t) -> const std::string& { return t.name; }, "duplicate type");
-    unique_names(s_.groups, "authorities", [](const AuthorityGroup& g) -> const std::string& { return g.name; },
-                 "duplicate group name");
+    unique_names(
+        s_.disciplines, "disciplines", [](const std::string& d) -> const std::string& { return d; }, "duplicate entry");
+    unique_names(
+        s_.pools, "national", [](const NationalPool& p) -> const std::string& { return p.name; }, "duplicate pool");
+    unique_names(
+        s_.stages, "stages", [](const Stage& st) -> const std::string& { return st.name; }, "duplicate stage");
+    unique_names(
+        s_.types, "project_types", [](const ProjectType& t) -> const std::string& { return t.name; }, "duplicate type");
+    unique_names(
+        s_.groups, "authorities", [](const AuthorityGroup& g) -> const std::string& { return g.name; },
+        "duplicate group name");
   }
 
   void time_and_plan() {
@@ -152,7 +164,8 @@ class Checker {
       else if (i > 0 && !(month > s_.plan[i - 1][0]))
         add(pk + "[0]", num(month),
             "must be later than the previous point's month (" + num(s_.plan[i - 1][0]) + "): list the plan in time order");
-      if (!std::isfinite(count) || count < 0) add(pk + "[1]", num(count), "must be >= 0 projects");
+      if (!std::isfinite(count) || count < 0)
+        add(pk + "[1]", num(count), "must be >= 0 projects");
       else if (i > 0 && count < s_.plan[i - 1][1])
         add(pk + "[1]", num(count),
             "must be >= the previous point's count (" + num(s_.plan[i - 1][1]) +
@@ -164,11 +177,15 @@ class Checker {
   void registry_ranges() {
     Scenario& m = const_cast<Scenario&>(s_);  // slots are only read
     const Mechanisms& mm = s_.mechanisms;
-    const std::pair<std::string, bool> tables[] = {
-        {"setup", mm.setup.enabled},     {"partnering", mm.partnering.enabled}, {"disputes", mm.disputes.enabled},
-        {"capacity", mm.capacity.enabled}, {"costs", mm.costs.enabled},        {"funding", mm.funding.enabled},
-        {"market", mm.market.enabled},   {"transformation", mm.transformation.enabled},
-        {"exclusivity", mm.exclusivity.enabled}};
+    const std::pair<std::string, bool> tables[] = {{"setup", mm.setup.enabled},
+                                                   {"partnering", mm.partnering.enabled},
+                                                   {"disputes", mm.disputes.enabled},
+                                                   {"capacity", mm.capacity.enabled},
+                                                   {"costs", mm.costs.enabled},
+                                                   {"funding", mm.funding.enabled},
+                                                   {"market", mm.market.enabled},
+                                                   {"transformation", mm.transformation.enabled},
+                                                   {"exclusivity", mm.exclusivity.enabled}};
     for (const ParamSpec& p : parameter_registry()) {
       if (!p.addressable()) continue;
       // A mechanism's values are judged when it is on or its table is given (the defaults of
@@ -177,28 +194,35 @@ class Checker {
       const auto t = std::find_if(std::begin(tables), std::end(tables), [&](const auto& x) { return x.first == top; });
       if (t != std::end(tables) && !given(top, t->second)) continue;
       const bool override_key = p.path.rfind("project_types.{type}.overrides.{tstage}.", 0) == 0;
-      expand(s_, p, [&](const ParamIndex& ix, const std::string&, const std::string& key) {
-        if (override_key && inherited(p, ix)) return;  // the stage's own value, judged there
+      expand(s_, p, [&](const ParamIndex& ix) {
+        const auto key = [&] { return path_of(s_, p, ix, true); };  // built only for a problem
+        if (override_key && inherited(p, ix)) return;               // the stage's own value, judged there
         const ParamSlot slot = p.slot(m, ix);
         double x;
-        if (const auto* d = std::get_if<double*>(&slot)) x = **d;
-        else if (const auto* n = std::get_if<int*>(&slot)) x = **n;
+        if (const auto* d = std::get_if<double*>(&slot))
+          x = **d;
+        else if (const auto* n = std::get_if<int*>(&slot))
+          x = **n;
         else if (const auto* o = std::get_if<std::optional<double>*>(&slot)) {
           if (!(*o)->has_value()) return;
           x = ***o;
         } else if (const auto* dist = std::get_if<Distribution*>(&slot)) {
-          distribution(p, key, **dist);
+          distribution(p, key(), **dist);
           return;
-        } else return;
-        if (!std::isfinite(x)) return add(key, num(x), "must be a finite number");
+        } else
+          return;
+        if (!std::isfinite(x)) return add(key(), num(x), "must be a finite number");
         if (p.unit == "FTE") {
-          if (x < 0) add(key, num(x), "must be >= 0 FTE");
-          else if (x > p.range.hi) add(key, num(x), "must be <= 1e6 FTE");
+          if (x < 0)
+            add(key(), num(x), "must be >= 0 FTE");
+          else if (x > p.range.hi)
+            add(key(), num(x), "must be <= 1e6 FTE");
           return;
         }
         if (p.range.holds(x, s_)) return;
-        if (p.type == ParamType::Probability) return add(key, num(x), "must be a probability between 0 and 1 (or true / false)");
-        add(key, num(x), p.range.rule(p.range.upper(s_)) + p.why);
+        if (p.type == ParamType::Probability)
+          return add(key(), num(x), "must be a probability between 0 and 1 (or true / false)");
+        add(key(), num(x), p.range.rule(p.range.upper(s_)) + p.why);
       });
     }
   }
@@ -222,14 +246,17 @@ class Checker {
       if (d.min_value() < p.range.lo || d.max_value() > p.range.hi)
         add(key, d.describe(),
             "can take values outside [" + num(p.range.lo) + ", " + num(p.range.hi) + "] (lowest " + num(d.min_value()) +
-                ", highest " + num(d.max_value()) + ")" + (d.kind() == DistKind::Normal ? "; truncate it with min and max" : ""));
+                ", highest " + num(d.max_value()) + ")" +
+                (d.kind() == DistKind::Normal ? "; truncate it with min and max" : ""));
       return;
     }
     const std::string text = d.kind() == DistKind::Fixed ? num(d.params()[0]) : d.describe();
     if (d.min_value() < 0.0)
-      add(key, text, "can take negative values (lowest " + num(d.min_value()) + "); durations, counts and months must be >= 0" +
-                         (d.kind() == DistKind::Normal ? " (truncate with min = 0)" : ""));
-    else if (p.positive && !(d.max_value() > 0.0)) add(key, text, "must be > 0");
+      add(key, text,
+          "can take negative values (lowest " + num(d.min_value()) + "); durations, counts and months must be >= 0" +
+              (d.kind() == DistKind::Normal ? " (truncate with min = 0)" : ""));
+    else if (p.positive && !(d.max_value() > 0.0))
+      add(key, text, "must be > 0");
     else if (d.max_value() > p.range.hi)
       add(key, text, "can exceed " + num(p.range.hi) + " projects per authority");
   }
@@ -238,9 +265,19 @@ class Checker {
     std::unordered_set<int> seen;
     if (at_least_one && list.empty()) add(key, "[...]", "must list at least one stage");
     for (std::size_t i = 0; i < list.size(); ++i) {
-      if (!stage_ok(list[i])) add(key + idx(i), std::to_string(list[i]), "unknown stage (no stage has this index)");
-      else if (!seen.insert(list[i]).second) add(key + idx(i), quoted_string(stage_name(list[i])), "duplicate entry");
+      if (!stage_ok(list[i]))
+        add(key + idx(i), std::to_string(list[i]), "unknown stage (no stage has this index)");
+      else if (!seen.insert(list[i]).second)
+        add(key + idx(i), quoted_string(stage_name(list[i])), "duplicate entry");
     }
+  }
+
+  //! A pool's funded (not costed) tokens are some of its tokens.
+  void pools() {
+    for (const NationalPool& p : s_.pools)
+      if (p.funded_capacity > p.capacity)
+        add("national." + p.name + ".funded_capacity", std::to_string(p.funded_capacity),
+            "must be between 0 and the pool's capacity (" + std::to_string(p.capacity) + " tokens)");
   }
 
   void stages() {
@@ -252,16 +289,20 @@ class Checker {
       if (st.demand.size() != nd) add(path + ".demand", "{...}", "must have one entry per discipline");
       std::unordered_set<int> seen;
       for (int p : st.after) {
-        if (!stage_ok(p)) add(path + ".after", std::to_string(p), "unknown predecessor stage"), after_ok = false;
-        else if (p == static_cast<int>(i)) add(path + ".after", quoted_string(st.name), "a stage cannot follow itself");
-        else if (!seen.insert(p).second) add(path + ".after", quoted_string(stage_name(p)), "duplicate entry");
+        if (!stage_ok(p))
+          add(path + ".after", std::to_string(p), "unknown predecessor stage"), after_ok = false;
+        else if (p == static_cast<int>(i))
+          add(path + ".after", quoted_string(st.name), "a stage cannot follow itself");
+        else if (!seen.insert(p).second)
+          add(path + ".after", quoted_string(stage_name(p)), "duplicate entry");
       }
       if (st.national_pool >= static_cast<int>(s_.pools.size()) || st.national_pool < -1)
         add(path + ".national", std::to_string(st.national_pool), "unknown national capacity pool");
       if (st.authority_milestone >= static_cast<int>(s_.stages.size()) || st.authority_milestone < -1)
         add(path + ".after_authority", std::to_string(st.authority_milestone), "unknown stage");
       else if (st.authority_milestone == static_cast<int>(i))
-        add(path + ".after_authority", quoted_string(st.name), "a stage cannot wait for itself: no project could ever complete it first");
+        add(path + ".after_authority", quoted_string(st.name),
+            "a stage cannot wait for itself: no project could ever complete it first");
     }
     if (after_ok) cycles();
   }
@@ -290,7 +331,8 @@ class Checker {
           auto from = std::find_if(stack.begin(), stack.end(), [v](const auto& e) { return e.first == v; });
           for (auto it = from; it != stack.end(); ++it) cycle += stage_name(it->first) + " -> ";
           cycle += stage_name(v);
-          add("stages." + stage_name(u) + ".after", "", "predecessors form a cycle: " + cycle + " (each stage waits for the one after it)");
+          add("stages." + stage_name(u) + ".after", "",
+              "predecessors form a cycle: " + cycle + " (each stage waits for the one after it)");
           return;
         }
         if (colour[static_cast<std::size_t>(v)] == 0) {
@@ -315,10 +357,13 @@ class Checker {
           add(path + ".stages" + idx(li), std::to_string(ts.stage), "unknown stage");
           continue;
         }
-        if (!seen.insert(ts.stage).second) add(path + ".stages" + idx(li), quoted_string(stage_name(ts.stage)), "duplicate entry");
+        if (!seen.insert(ts.stage).second)
+          add(path + ".stages" + idx(li), quoted_string(stage_name(ts.stage)), "duplicate entry");
         if (li < 64 && (ts.predecessors >> li) != 0)
-          add(path + ".stages", "", "stage '" + stage_name(ts.stage) + "' has a predecessor listed after it; predecessors point backwards only");
-        if (ts.demand.size() != nd) add(path + ".overrides." + stage_name(ts.stage) + ".demand", "{...}", "must have one entry per discipline");
+          add(path + ".stages", "",
+              "stage '" + stage_name(ts.stage) + "' has a predecessor listed after it; predecessors point backwards only");
+        if (ts.demand.size() != nd)
+          add(path + ".overrides." + stage_name(ts.stage) + ".demand", "{...}", "must have one entry per discipline");
       }
     }
   }
@@ -339,14 +384,16 @@ class Checker {
                   " projects per authority (rate_per_month x end_month); the expected count plus 10 sd must stay below " +
                   std::to_string(MAX_PROJECTS_PER_AUTHORITY - 1));
       }
-      if (g.mix.size() != nt) add(path + ".mix", "{...}", "must have one share per project type");
+      if (g.mix.size() != nt)
+        add(path + ".mix", "{...}", "must have one share per project type");
       else {
         double sum = 0;
         for (std::size_t k = 0; k < nt; ++k) {
           if (!(g.mix[k] >= 0)) add(path + ".mix." + s_.types[k].name, num(g.mix[k]), "must be >= 0");
           sum += g.mix[k];
         }
-        if (!(std::fabs(sum - 1.0) < 1e-9)) add(path + ".mix", "", "shares must add up to 1 (the parser normalises a file's shares)");
+        if (!(std::fabs(sum - 1.0) < 1e-9))
+          add(path + ".mix", "", "shares must add up to 1 (the parser normalises a file's shares)");
       }
       if (g.first_type >= static_cast<int>(nt) || g.first_type < -1)
         add(path + ".first.type", std::to_string(g.first_type), "unknown project type");
@@ -354,12 +401,13 @@ class Checker {
       double last[2] = {-1.0, -1.0};
       for (std::size_t k = 0; k < g.capacity_plan.size(); ++k) {
         const CapacityPlanStep& st = g.capacity_plan[k];
-        if (st.team.size() != nd) add(path + ".capacity_plan" + idx(k) + ".team", "{...}", "must have one entry per discipline");
+        if (st.team.size() != nd)
+          add(path + ".capacity_plan" + idx(k) + ".team", "{...}", "must have one entry per discipline");
         double& prev = last[st.after_lep ? 1 : 0];
         if (st.month <= prev)
           add(path + ".capacity_plan" + idx(k) + ".month", num(st.month),
-              std::string("must be later than the previous ") + (st.after_lep ? "after_lep" : "entry-relative") + " step's month (" +
-                  num(prev) + "): list each kind of step in time order");
+              std::string("must be later than the previous ") + (st.after_lep ? "after_lep" : "entry-relative") +
+                  " step's month (" + num(prev) + "): list each kind of step in time order");
         prev = std::max(prev, st.month);
         if (k > 0 && !st.after_lep && g.capacity_plan[k - 1].after_lep)
           add(path + ".capacity_plan" + idx(k), "", "entry-relative steps come before the after_lep ones");
@@ -382,7 +430,8 @@ class Checker {
       stage_list(std::string("setup.") + k, *list, false);
       for (int st : *list)
         if (auto [it, fresh] = taken.insert({st, k}); !fresh && stage_ok(st))
-          add(std::string("setup.") + k, quoted_string(stage_name(st)), "stage already listed in setup." + it->second + "; a stage takes one set-up effect");
+          add(std::string("setup.") + k, quoted_string(stage_name(st)),
+              "stage already listed in setup." + it->second + "; a stage takes one set-up effect");
     }
     const PartneringMechanism& p = m.partnering;
     const double kappa = p.recovery + PRACTICES * p.practice_recovery;
@@ -393,11 +442,15 @@ class Checker {
     if (m.disputes.enabled && !p.enabled)
       add("disputes", "",
           std::string("[disputes] needs [partnering]: the dispute hazard depends on partnering health; ") +
-              (given("partnering", p.enabled) ? "[partnering] is switched off (enabled = false)" : "add a [partnering] table"));
+              (given("partnering", p.enabled) ? "[partnering] is switched off (enabled = false)"
+                                              : "add a [partnering] table"));
     if (m.costs.enabled) {
-      if (m.costs.capital.size() != s_.types.size()) add("costs.capital", "{...}", "must have one distribution per project type");
-      if (m.costs.spend_stage < 0) add("costs.spend_stage", "", "required string is missing");
-      else if (!stage_ok(m.costs.spend_stage)) add("costs.spend_stage", std::to_string(m.costs.spend_stage), "unknown stage");
+      if (m.costs.capital.size() != s_.types.size())
+        add("costs.capital", "{...}", "must have one distribution per project type");
+      if (m.costs.spend_stage < 0)
+        add("costs.spend_stage", "", "required string is missing");
+      else if (!stage_ok(m.costs.spend_stage))
+        add("costs.spend_stage", std::to_string(m.costs.spend_stage), "unknown stage");
     }
     if (m.funding.enabled) {
       stage_list("funding.stages", m.funding.stages, true);
@@ -458,7 +511,8 @@ class Checker {
     runs_anywhere_.assign(ns, false);
     for (const ProjectType& t : s_.types)
       for (const TypeStage& ts : t.stages) runs_anywhere_[static_cast<std::size_t>(ts.stage)] = true;
-    std::vector<std::vector<std::pair<std::size_t, int>>> demands(s_.types.size());  // (discipline, first stage demanding it)
+    std::vector<std::vector<std::pair<std::size_t, int>>> demands(
+        s_.types.size());  // (discipline, first stage demanding it)
     for (std::size_t ti = 0; ti < s_.types.size(); ++ti) {
       std::vector<int> first(nd, -1);
       for (const TypeStage& ts : s_.types[ti].stages)
@@ -496,8 +550,8 @@ class Checker {
       for (std::size_t ti : used)
         for (const TypeStage& ts : s_.types[ti].stages) {
           const int m = s_.stages[static_cast<std::size_t>(ts.stage)].authority_milestone;
-          if (m < 0 || runs_mark[static_cast<std::size_t>(m)] == static_cast<int>(gi) || !runs_anywhere_[static_cast<std::size_t>(m)] ||
-              !reported_milestones.insert(m).second)
+          if (m < 0 || runs_mark[static_cast<std::size_t>(m)] == static_cast<int>(gi) ||
+              !runs_anywhere_[static_cast<std::size_t>(m)] || !reported_milestones.insert(m).second)
             continue;
           add("stages." + stage_name(ts.stage) + ".after_authority", quoted_string(stage_name(m)),
               "authority group '" + g.name + "' (" + group_path(gi) + ") runs stage '" + stage_name(ts.stage) +
@@ -522,11 +576,13 @@ class Checker {
       const double need = c.max_value() * premium * market;
       if (need <= m.funding.annual_envelope) continue;
       std::string figure = "capital up to " + num(c.max_value());
-      if (m.exclusivity.enabled) figure += " x (1 + exclusivity.single_cost_premium " + num(m.exclusivity.single_cost_premium) + ")";
+      if (m.exclusivity.enabled)
+        figure += " x (1 + exclusivity.single_cost_premium " + num(m.exclusivity.single_cost_premium) + ")";
       if (m.market.enabled) figure += " x market.max_factor " + num(m.market.max_factor);
       if (m.exclusivity.enabled || m.market.enabled) figure += " = " + num(need);
       add("funding.annual_envelope", num(m.funding.annual_envelope),
-          "is less than what one '" + s_.types[ti].name + "' project may need (" + figure + " GBP m): such a project could never start" +
+          "is less than what one '" + s_.types[ti].name + "' project may need (" + figure +
+              " GBP m): such a project could never start" +
               (std::isfinite(c.max_value()) ? "" : "; give costs.capital." + s_.types[ti].name + " a bounded distribution"));
     }
   }
@@ -549,7 +605,8 @@ std::string fill_names(const std::string& rule, const std::vector<std::string>& 
 std::vector<Diagnostic> validate(const Scenario& s) {
   std::vector<Diagnostic> out;
   for (auto& p : detail::find_problems(s, {}))
-    out.push_back({"", 0, p.report_key.empty() ? p.keys.front() : p.report_key, p.value, detail::fill_names(p.rule, p.names)});
+    out.push_back(
+        {"", 0, p.report_key.empty() ? p.keys.front() : p.report_key, p.value, detail::fill_names(p.rule, p.names)});
   return out;
 }
 

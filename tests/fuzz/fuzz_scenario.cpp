@@ -9,6 +9,7 @@
 #include <string>
 
 #include "lepsim/error.hpp"
+#include "lepsim/parameters.hpp"
 #include "lepsim/scenario.hpp"
 
 namespace {
@@ -24,7 +25,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string text(reinterpret_cast<const char*>(data), size);
   std::string resolved;
   try {
-    resolved = lepsim::parse_scenario(text, "fuzz.toml").resolved_toml();
+    const lepsim::Scenario s = lepsim::parse_scenario(text, "fuzz.toml");
+    // The parser accepted it, so validate() on what it read must too (one set of rules),
+    // and every parameter the path API lists must read back.
+    if (const auto problems = lepsim::validate(s); !problems.empty()) finding("parsed but invalid", problems[0].format());
+    for (const auto& path : lepsim::parameter_paths(s)) (void)lepsim::get_parameter(s, path);
+    resolved = s.resolved_toml();
   } catch (const lepsim::ScenarioError& e) {
     // Every message names the file and is one line: FILE:LINE: KEY = VALUE: RULE.
     if (e.diagnostics().empty()) finding("ScenarioError without diagnostics", e.what());

@@ -42,15 +42,16 @@ struct ParamRange {
   }
   //! "must be >= 0", "must be between 0 and 1", "must be > 0 and < 1"; `hi` as given for the docs.
   std::string rule(double hi_value) const;
-  bool bounded() const { return lo > -std::numeric_limits<double>::infinity() || hi < std::numeric_limits<double>::infinity() || hi_is_horizon; }
+  bool bounded() const {
+    return lo > -std::numeric_limits<double>::infinity() || hi < std::numeric_limits<double>::infinity() || hi_is_horizon;
+  }
 };
 
 //! Wildcard values of a concrete path, in the order of the pattern's wildcards.
 using ParamIndex = std::vector<int>;
 
 //! Where a parameter lives in a Scenario (nothing for Structure keys).
-using ParamSlot = std::variant<std::monostate, double*, int*, std::uint64_t*, bool*, Distribution*,
-                               std::optional<double>*>;
+using ParamSlot = std::variant<std::monostate, double*, int*, std::uint64_t*, bool*, Distribution*, std::optional<double>*>;
 
 struct ParamSpec {
   //! Pattern: literal segments and wildcards `{stage}`, `{pool}`, `{type}`, `{group}`,
@@ -67,6 +68,9 @@ struct ParamSpec {
   std::string type_text;     //!< docs type for Structure keys ("list of stage names")
   bool positive = false;     //!< distributions: must be able to exceed 0
   bool within = false;       //!< distributions: every value within the range (a quality), not just >= 0
+  //! The resolved scenario leaves the key out when it has this value: for keys added after
+  //! scenarios were run, so that their resolved text (stored in run files) stays the same.
+  std::optional<double> omit_when;
   ParamSlot (*slot)(Scenario&, const ParamIndex&) = nullptr;  //!< addressable kinds only
   //! Resolved-TOML text of the value (Structure keys written by the registry-driven tables).
   std::string (*write)(const Scenario&, const ParamIndex&) = nullptr;

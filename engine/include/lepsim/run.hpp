@@ -40,8 +40,13 @@ struct RunOptions {
   std::optional<std::uint64_t> seed;       //!< overrides the scenario's [run] seed
   int threads = 0;                         //!< 0: all hardware threads
   bool force = false;                      //!< overwrite an existing output file
-  //! Called after each chunk with (replications done, total), from the calling thread.
+  //! Called as replications finish with (replications simulated, total), from the worker
+  //! that finished one: calls may be concurrent and their counts out of order, so keep the
+  //! largest (lepsim::Progress::reached does). With a convergence rule the total is the maximum.
   std::function<void(std::int64_t, std::int64_t)> progress;
+  //! Called on the calling thread when the run enters work that finishes no replication
+  //! ("writing summaries", after the last replication is written).
+  std::function<void(const std::string&)> phase;
   //! Polled before every replication; when set the workers take no new replication and
   //! the run stops with InterruptedError, leaving no file.
   const std::atomic<bool>* cancel = nullptr;
@@ -84,8 +89,9 @@ int choose_chunk_replications(const Scenario& scenario, std::int64_t replication
 //! finished chunk (in replication order) to `sink`. Memory is one chunk of results.
 //! `cancel`, if given, is checked before every replication: once set, the workers take
 //! no new replication and InterruptedError is thrown without passing the chunk on.
-//! `progress`, if given, is called on the calling thread with the number of
-//! replications finished so far (never from a worker, so it needs no locking).
+//! `progress`, if given, is called by the thread that finished a replication (a worker or
+//! the caller) with the number finished so far in this range: calls may be concurrent and
+//! arrive out of order, so it must be thread-safe and keep the largest count.
 void simulate_range(const Scenario& scenario, std::uint64_t seed, std::uint32_t first, std::uint32_t count,
                     int threads, int chunk_replications,
                     const std::function<void(std::span<const ReplicationResult>)>& sink,

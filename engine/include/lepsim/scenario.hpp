@@ -36,6 +36,9 @@ struct TimeGrid {
 struct NationalPool {
   std::string name;
   int capacity = 0;  //!< tokens: stages holding one at a time, programme-wide
+  // Lever cost (accounting only; docs/model.md, "Lever costs"):
+  double cost_per_token_month = 0;  //!< GBP m per token per month, for tokens above funded_capacity
+  int funded_capacity = 0;          //!< tokens already paid for elsewhere (not costed)
 };
 
 //! A stage as declared under [stages.NAME]: its gates and default parameters.
@@ -49,6 +52,7 @@ struct Stage {
   int national_pool = -1;            //!< index into Scenario::pools, -1 for none
   double earliest_month = 0.0;       //!< may not start before this programme month
   int authority_milestone = -1;      //!< stage that some project of the same authority must have completed
+  double cost_per_authority = 0;     //!< lever cost, GBP m per authority, once at the start (docs/model.md)
 };
 
 //! One stage as a given project type runs it (type overrides applied).
@@ -130,6 +134,7 @@ struct PartneringMechanism {
   //! Practices every LEP must run whatever its authority's set-up (bit i = PRACTICE_NAMES[i]):
   //! a national policy lever. The authority's own draw is still made, so other streams keep their numbers.
   std::uint8_t mandated = 0;
+  double practice_cost_per_lep_year = 0;  //!< lever cost, GBP m per mandated practice per LEP-year (docs/model.md)
 };
 
 //! Disputes stall all of a LEP's work for a drawn number of months.
@@ -268,6 +273,13 @@ struct Scenario {
   std::vector<std::string> authority_names;
 
   int authority_count() const { return static_cast<int>(authority_group.size()); }
+  //! What the policy levers cost, GBP m (docs/model.md, "Lever costs"): once at the start
+  //! (per-authority stage costs), per month (pool tokens above the funded capacity) and
+  //! per LEP-month from each LEP's formation (mandated practices).
+  struct LeverCostRates {
+    double once = 0, per_month = 0, per_lep_month = 0;
+  };
+  LeverCostRates lever_cost_rates() const;
   //! Canonical TOML of the fully resolved scenario (what the engine actually ran).
   std::string resolved_toml() const;
 };

@@ -24,7 +24,8 @@ struct FigureOptions {
 enum class FigureKind {
   Mean,        //!< mean of a per-replication value, t interval; percentiles alongside
   Percentile,  //!< one percentile of a per-replication value, order-statistic interval
-  Probability  //!< share of replications meeting a condition, Wilson interval
+  Probability,  //!< share of replications meeting a condition, Wilson interval
+  Ratio         //!< ratio of means, per_replication over denominator, delta-method interval
 };
 
 struct Figure {
@@ -38,6 +39,8 @@ struct Figure {
   //! The value of each replication (0/1 for a probability; +inf for an event after
   //! the horizon), in replication order: what `compare` pairs.
   std::vector<double> per_replication;
+  //! With kind Ratio: the denominator of each replication (e.g. schools completed).
+  std::vector<double> denominator;
 };
 
 //! The headline figures present in the run (partnership ones only when written).

@@ -48,6 +48,11 @@ struct RunMetadata {
   //! /scenario/plan (format 1.1): [month from start, cumulative projects] points; empty when
   //! the scenario stated no plan (or the file is format 1.0).
   std::vector<std::array<double, 2>> plan;
+  //! Lever-cost rates, GBP m (format 1.2; 0 before): once at the start, per month, per
+  //! LEP-month from each LEP's formation (docs/model.md, "Lever costs").
+  double lever_cost_once = 0, lever_cost_per_month = 0, lever_cost_per_lep_month = 0;
+  //! [funding] annual_envelope, GBP m per programme year (format 1.2; 0: none or unknown).
+  double annual_envelope = 0;
   bool per_project = false;         //!< /projects is present
   std::int64_t project_rows = 0;    //!< N, rows of /projects (0 when absent)
 };

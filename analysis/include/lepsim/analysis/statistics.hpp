@@ -46,4 +46,16 @@ Estimate proportion_interval(std::int64_t k, std::int64_t n, double level);
 Estimate difference_paired(std::span<const double> a, std::span<const double> b, double level);
 Estimate difference_independent(std::span<const double> a, std::span<const double> b, double level);
 
+//! Ratio of means sum(num) / sum(den) over the pairs (both finite) with the delta-method
+//! (linearised) t interval. Unbounded (-inf, +inf) when the denominator's mean is not
+//! distinguishable from 0 at `level` (the ratio could then take any value); NaN when it is 0.
+//! Cost per school: num = cost, den = schools. Extra cost per extra school (paired runs):
+//! num = cost_B - cost_A, den = schools_B - schools_A, replication by replication.
+Estimate ratio_interval(std::span<const double> num, std::span<const double> den, double level);
+
+//! (mean num_b - mean num_a) / (mean den_b - mean den_a) for independent runs, delta-method
+//! normal interval; unbounded or NaN as ratio_interval.
+Estimate ratio_of_differences_independent(std::span<const double> num_a, std::span<const double> den_a,
+                                          std::span<const double> num_b, std::span<const double> den_b, double level);
+
 }  // namespace lepsim::analysis

@@ -1,0 +1,58 @@
+#pragma once
+// Shards: the K-th of N deterministic shares of a job's units (docs/cluster.md, "Job arrays").
+// A share is a contiguous range of unit indices, a pure function of (units, K, N), so a
+// Slurm array task, a re-run of it and the merge all agree on which units it holds.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace lepsim {
+
+//! Units [first, first + count).
+struct UnitRange {
+  std::uint64_t first = 0;
+  std::uint64_t count = 0;
+  std::uint64_t end() const noexcept { return first + count; }
+  bool operator==(const UnitRange&) const = default;
+};
+
+//! Share `index` of `count` (0 <= index < count): `--shard K/N` counts K from 0, as Slurm
+//! arrays do by default (`--array=0-N`).
+struct Shard {
+  std::uint64_t index = 0;
+  std::uint64_t count = 1;
+  bool operator==(const Shard&) const = default;
+};
+
+//! The most shares a job may be split into (far beyond any Slurm MaxArraySize).
+inline constexpr std::uint64_t MAX_SHARDS = 1'000'000;
+
+//! The units of share k of n, out of `units`: contiguous, in order, disjoint, covering
+//! [0, units) over k = 0..n-1; sizes differ by at most one (the first `units % n` shares
+//! hold one more). With more shares than units the last shares are empty.
+//! Throws UsageError unless 0 <= k < n <= MAX_SHARDS.
+UnitRange shard_units(std::uint64_t units, std::uint64_t k, std::uint64_t n);
+inline UnitRange shard_units(std::uint64_t units, const Shard& s) { return shard_units(units, s.index, s.count); }
+
+//! Looks an environment variable up: nullptr when unset (std::getenv in the executable,
+//! a map in the tests).
+using EnvLookup = std::function<const char*(const char*)>;
+
+//! The share of this Slurm array task: K = (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN) /
+//! SLURM_ARRAY_TASK_STEP, N = SLURM_ARRAY_TASK_COUNT (MIN defaults to 0, STEP to 1). So
+//! `--array=1-8`, `--array=0-14:2` and `--array=0-7%2` all give shares 0..N-1. Throws
+//! UsageError naming the variable when one is missing or malformed, or when the array is not
+//! an evenly spaced range (`--array=1,4,9`: SLURM_ARRAY_TASK_MAX disagrees), where task IDs
+//! cannot be mapped onto shares.
+Shard shard_from_slurm(const EnvLookup& env);
+
+//! `--shard` text: "K/N" (whole non-negative integers, K < N), or "slurm" for
+//! shard_from_slurm(env). Throws UsageError saying what is wrong.
+Shard parse_shard(std::string_view text, const EnvLookup& env);
+
+//! "K/N", the form parse_shard reads.
+std::string format_shard(const Shard& s);
+
+}  // namespace lepsim
