@@ -160,7 +160,7 @@ bool is_experiment_file(const std::string& path) {
 }
 
 const Command EXPERIMENT{"experiment",
-                         "experiment EXPERIMENT.toml -o FILE.h5 [options]",
+                         "experiment EXPERIMENT.toml [options]",
                          "many scenario variants x replications into one HDF5 file",
                          EXPERIMENT_HELP,
                          "experiment",
