@@ -25,6 +25,13 @@ check "CSV run plan, 5 points x 2 replications" 0 "$LEPSIM" experiment "$X/run-p
 expect "no temporaries or checkpoints left" bash -c '! ls *.tmp-* *.partial >/dev/null 2>&1'
 check "the existing file is refused" 4 "$LEPSIM" experiment "$X/policy-grid.toml" -o grid.h5 -r 3
 
+# Refused before any work, with the estimate: too big for the disk (exit 4), for memory (exit 6).
+check "too big for the disk" 4 "$LEPSIM" experiment "$X/policy-grid.toml" -o huge.h5 -r 100000000
+grep -q "the experiment needs about" err.txt || { echo "FAIL: no size in the refusal"; cat err.txt; fail=1; }
+check "too big for memory" 6 "$LEPSIM" experiment "$X/policy-grid.toml" -o huge.h5 -r 3 -t 1000000
+grep -q "not enough memory" err.txt || { echo "FAIL: no memory refusal"; cat err.txt; fail=1; }
+expect "nothing written by a refusal" bash -c '! ls huge.h5* >/dev/null 2>&1'
+
 # --plan-only writes the design; a plan experiment reads it back to the same points.
 check "--plan-only" 0 "$LEPSIM" experiment "$X/bsf-lhs.toml" --points 6 --plan-only -o lhs-plan.csv
 sed -e "s|^design = \"lhs\"|design = \"plan\"\nplan = \"$PWD/lhs-plan.csv\"|" -e '/^points = /d' -e '/^maximin = /d' \

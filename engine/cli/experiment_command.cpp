@@ -18,6 +18,32 @@ namespace lepsim::cli {
 
 namespace {
 
+const char* EXPERIMENT_HELP = R"(lepsim experiment EXPERIMENT.toml -o FILE.h5 [options]
+
+Runs every point of the experiment's design (a base scenario with factors changed)
+for the experiment's replications and writes one HDF5 experiment file: the design,
+every replication's metrics as [points, replications] and per-point summaries of the
+chosen series (docs/experiments.md, docs/experiment-file-format.md). Points share
+random numbers by default (common random numbers). The results are the same bits
+whatever --threads or --block.
+
+Finished work is checkpointed in FILE.h5.partial as it goes: after a kill, a crash
+or Ctrl-C (which stops cleanly, exit 130), the same command with --resume carries on
+and ends with the file an uninterrupted run writes. The file appears under its final
+name only when complete.
+
+Examples:
+  lepsim validate scenarios/experiments/policy-grid.toml
+  lepsim experiment scenarios/experiments/policy-grid.toml -o grid.h5 --threads 2
+  lepsim experiment scenarios/experiments/bsf-lhs.toml -o lhs.h5 --resume
+  lepsim experiment scenarios/experiments/bsf-lhs.toml --plan-only -o lhs-plan.csv
+  lepsim summary grid.h5
+
+Exit codes: 0 done, 2 bad command line, 3 invalid experiment, scenario or plan,
+4 output cannot be written (including: too big for the disk), 6 not enough memory,
+130 interrupted (resumable with --resume).
+)";
+
 void experiment_options(po::options_description& opts) {
   opts.add_options()("output,o", po::value<std::string>(),
                      "experiment file to write (default: EXPERIMENT's name with .h5); with "
@@ -27,7 +53,8 @@ void experiment_options(po::options_description& opts) {
       "force,f", "overwrite the output and discard any checkpoint")(
       "plan-only", "write the expanded design as a CSV run plan and run nothing")(
       "replications,r", po::value<std::int64_t>(), "replications per point (default: the experiment's)")(
-      "points", po::value<std::int64_t>(), "a Latin hypercube's points (default: the experiment's)")(
+      "points", po::value<std::int64_t>(),
+      "lhs/sobol points, saltelli base rows, morris trajectories (default: the experiment's)")(
       "block", po::value<int>(),
       "replications per work unit (default: the experiment's, or up to 16); "
       "results do not depend on it");
@@ -81,14 +108,12 @@ int cmd_experiment(const po::variables_map& vm) {
     if (b < 1) throw UsageError("--block must be at least 1, got " + std::to_string(b));
     eo.block = b;
   }
-  // Replications of every point, counted as their units finish (resumed ones included).
   const std::int64_t total = static_cast<std::int64_t>(expand_design(ex).size()) * ex.replications;
-  Progress progress(total, "replications");
-  std::optional<ProgressDisplay> display;  // from the first count, after the notes; cleared if the run throws
+  Progress progress(total, "replications");  // over the whole experiment, all points
+  std::optional<ProgressDisplay> display;    // drawn from the first count on, after the estimate
   eo.progress = [&](std::int64_t done, std::int64_t) {
     if (!display) display.emplace(progress);
     progress.reached(done);
-    // Every unit simulated: the rest is assembling the experiment file point by point.
     if (done == total) progress.set_phase("writing the experiment file");
   };
   eo.note = [](const std::string& s) { std::cerr << s << "\n"; };
@@ -132,33 +157,9 @@ bool is_experiment_file(const std::string& path) {
 }
 
 const Command EXPERIMENT{"experiment",
-                         "experiment EXPERIMENT.toml -o FILE.h5",
-                         "many scenario variants x replications into one file",
-                         R"(lepsim experiment EXPERIMENT.toml -o FILE.h5 [options]
-
-Runs every point of the experiment's design (a base scenario with factors changed)
-for the experiment's replications and writes one HDF5 experiment file: the design,
-every replication's metrics as [points, replications] and per-point summaries of the
-chosen series (docs/experiments.md, docs/experiment-file-format.md). Points share
-random numbers by default (common random numbers). The results are the same bits
-whatever --threads or --block.
-
-Finished work is checkpointed in FILE.h5.partial as it goes: after a kill, a crash
-or Ctrl-C (which stops cleanly, exit 130), the same command with --resume carries on
-and ends with the file an uninterrupted run writes. The file appears under its final
-name only when complete.
-
-Examples:
-  lepsim validate scenarios/experiments/policy-grid.toml
-  lepsim experiment scenarios/experiments/policy-grid.toml -o grid.h5 --threads 2
-  lepsim experiment scenarios/experiments/bsf-lhs.toml -o lhs.h5 --resume
-  lepsim experiment scenarios/experiments/bsf-lhs.toml --plan-only -o lhs-plan.csv
-  lepsim summary grid.h5
-
-Exit codes: 0 done, 2 bad command line, 3 invalid experiment, scenario or plan,
-4 output cannot be written (including: too big for the disk), 6 not enough memory,
-130 interrupted (resumable with --resume).
-)",
+                         "experiment EXPERIMENT.toml [options]",
+                         "many scenario variants x replications into one HDF5 file",
+                         EXPERIMENT_HELP,
                          "experiment",
                          1,
                          experiment_options,
