@@ -5,6 +5,7 @@
 # total, end at exactly 100% total/total on one final line ending in a newline, and nothing
 # else may be left on that line. Three ends of a run: threaded, single-threaded and
 # write-bound (many cheap replications: the run file, not the simulation, takes the time).
+# `lepsim experiment` draws the same line (its notes come first, on lines of their own).
 # Off a terminal nothing is drawn. Needs LEPSIM, SOURCE_DIR, `script` and /usr/bin/python3.
 source "$SOURCE_DIR/tests/shell_lib.sh"
 command -v script >/dev/null || { echo "FAIL: util-linux 'script' is not installed"; exit 1; }
@@ -13,8 +14,12 @@ cat >frames.py <<'PY'
 import re, sys
 raw = open(sys.argv[1], "rb").read().decode("utf-8", "replace")
 total = int(sys.argv[2])
-# The progress frames are the stderr text before the summary lines the run prints on stdout.
-head = raw.split("lepsim ", 1)[0]
+# The progress frames are the stderr text before the summary lines the command prints on
+# stdout ("lepsim ..." of a run, "wrote ..." of an experiment), after any notes.
+head = raw.split(sys.argv[3] if len(sys.argv) > 3 else "lepsim ", 1)[0]
+if len(sys.argv) > 3:
+    head = re.sub(r"^(?:[^\r\n]*\r?\n)+", "", head)  # the notes, each a whole line
+    assert head.startswith("\r"), "a note not on a line of its own: %r" % head[:200]
 frames = [f for f in head.split("\r") if f.strip()]
 assert frames, "no progress frame drawn: %r" % raw[:200]
 counts = []
@@ -49,6 +54,11 @@ pty_run threaded 120 "$SOURCE_DIR/scenarios/bsf.toml" -r 120 -t 2 -o threaded.h5
 pty_run single 40 "$SOURCE_DIR/scenarios/bsf.toml" -r 40 -t 1 -o single.h5
 pty_run write-bound 30000 "$SOURCE_DIR/scenarios/example.toml" -r 30000 -t 2 -o write-bound.h5
 expect "write-bound: the writing is named while it lasts" grep -q "writing" write-bound.txt
+
+script -qfec "$(printf '%q ' "$LEPSIM" experiment "$SOURCE_DIR/scenarios/experiments/policy-grid.toml" -r 12 -t 2 -o grid.h5)" /dev/null >experiment.txt 2>&1
+expect "experiment: exit 0" test $? -eq 0
+expect "experiment: progress frames monotone, ending at 100% (9 points x 12) on a finished line" \
+  /usr/bin/python3 frames.py experiment.txt 108 "wrote "
 
 check "off a terminal: no progress line" 0 "$LEPSIM" run "$SOURCE_DIR/scenarios/example.toml" -r 50 -o quiet.h5
 expect "  stderr is empty" test ! -s err.txt

@@ -16,6 +16,7 @@
 
 #include "lepsim/error.hpp"
 #include "lepsim/parameters.hpp"
+#include "lepsim/experiment.hpp"
 #include "lepsim/record.hpp"
 #include "lepsim/scenario.hpp"
 #include "lepsim/simulation.hpp"
@@ -710,6 +711,10 @@ TEST_CASE("every scenario shipped in scenarios/ validates", "[scenario]") {
     INFO("scenario: " << entry.path().string());
     if (entry.path().parent_path().filename() == "record") {  // observed records (docs/calibration.md)
       CHECK_NOTHROW(load_record(entry.path().string()));
+      continue;
+    }
+    if (entry.path().parent_path().filename() == "experiments") {  // experiment files (docs/experiments.md)
+      CHECK_NOTHROW(load_experiment(entry.path().string()));
       continue;
     }
     try {

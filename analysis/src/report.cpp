@@ -15,6 +15,7 @@
 #include "atomic_file.hpp"
 #include "lepsim/analysis/compare.hpp"
 #include "lepsim/error.hpp"
+#include "lepsim/text.hpp"
 
 namespace lepsim::analysis {
 namespace {
@@ -27,22 +28,8 @@ constexpr double PLAN_DWARFS = 3;  // a plan above this multiple of the band's t
 // ---------------------------------------------------------------------------------------
 // Text
 
-//! Text for HTML and SVG, element content or quoted attribute.
-std::string esc(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+//! Text for HTML and SVG (format.hpp's html_escape; the short name reads better in markup).
+std::string esc(std::string_view s) { return html_escape(s); }
 
 //! x with `decimals` decimals and thousands separators; "n/a" for NaN.
 std::string fixed(double x, int decimals) {

@@ -13,6 +13,7 @@
 
 #include "commands.hpp"
 #include "lepsim/analysis/compare.hpp"
+#include "lepsim/analysis/experiment_reader.hpp"
 #include "lepsim/analysis/export.hpp"
 #include "lepsim/analysis/figures.hpp"
 #include "lepsim/analysis/format.hpp"
@@ -91,6 +92,15 @@ int cmd_summary(const po::variables_map& vm) {
   if (files.size() != 1) throw UsageError("summary needs a run file: lepsim summary RUN.h5");
   const analysis::Format format = format_choice(vm);
   const analysis::FigureOptions fo = figure_options(vm);
+  if (analysis::is_experiment_file(files[0])) {  // experiment files: docs/experiments.md
+    const std::string stored = stored_sensitivity(files[0], format);
+    if (format == analysis::Format::Json && !stored.empty()) return std::cout << stored, 0;
+    const auto ex = analysis::read_experiment(files[0]);
+    std::cout << (format == analysis::Format::Csv ? analysis::experiment_csv(ex, fo.level)
+                                                  : analysis::experiment_summary_text(ex, fo.level));
+    if (format == analysis::Format::Text) std::cout << stored;  // the ranked indices, when computed
+    return 0;
+  }
   const auto run = open_run(files[0], vm);
   const std::string out = analysis::render_summary(format, run->metadata(), analysis::headline_figures(*run, fo), fo.level);
   std::cout << out;
@@ -115,6 +125,13 @@ int cmd_report(const po::variables_map& vm) {
   if (!vm.count("force") && std::filesystem::exists(ro.output_path, ec))
     throw OutputError(ro.output_path + " exists; use --force to overwrite it");
   install_signal_handlers();
+  if (files.size() == 1 && analysis::is_experiment_file(files[0])) {  // experiment files: docs/experiments.md
+    analysis::write_text_file(
+        ro.output_path,
+        with_sensitivity(analysis::experiment_report_html(analysis::read_experiment(files[0]), ro.figures.level), files[0]));
+    std::cout << "wrote " << ro.output_path << "\n";
+    return 0;
+  }
   const OpenRuns opened(files, vm);
   const std::vector<const analysis::RunReader*>& runs = opened.runs;
   if (runs.size() == 1)
@@ -149,6 +166,16 @@ int cmd_export(const po::variables_map& vm) {
   if (files.size() != 1) throw UsageError("export needs a run file: lepsim export RUN.h5 --to DIR");
   if (!vm.count("to")) throw UsageError("export needs --to DIR: the folder for the CSV files");
   install_signal_handlers();
+  if (analysis::is_experiment_file(files[0])) {  // experiment files: docs/experiments.md
+    const std::string dir = vm["to"].as<std::string>();
+    const std::string file = (std::filesystem::path(dir) / "points.csv").string();
+    std::filesystem::create_directories(dir);
+    if (!vm.count("force") && std::filesystem::exists(file))
+      throw OutputError(file + " exists; use --force to overwrite it");
+    analysis::write_text_file(file, analysis::experiment_csv(analysis::read_experiment(files[0]), 0.95));
+    std::cout << "wrote " << file << "\n";
+    return 0;
+  }
   const auto run = open_run(files[0], vm);
   analysis::ExportOptions eo;
   eo.force = vm.count("force") > 0;
@@ -179,6 +206,9 @@ peak capacity utilisation and, when the run has them, the partnership outputs
 interval, percentiles a distribution-free order-statistic interval,
 probabilities a Wilson interval, ratios a delta-method interval
 (docs/analysis.md).
+Of an experiment file (docs/experiments.md): a table of points x metrics with
+intervals (--format csv: one row per point), then the ranked indices of
+`lepsim sensitivity` when the file holds them (--format json: those indices).
 
 Examples:
   lepsim summary bsf.h5
@@ -206,6 +236,9 @@ With several runs: the policies side by side (docs/analysis.md, "Comparison
 report"): a table of the variants with intervals and cost-effectiveness,
 overlaid fan charts, the S-curves of finishing with the target month and each
 run's P80 month, and the distributions of the paired differences from the first.
+
+With one experiment file (docs/experiments.md): a chart of each metric against each
+factor, and the sensitivity charts of `lepsim sensitivity` when the file holds them.
 
 Examples:
   lepsim report bsf.h5                   # writes bsf.html
@@ -260,6 +293,8 @@ step: "completed by month 60" is the row with month_end == 60.
 --outputs picks what to write: series names (both its files), LEP outputs (columns of
 leps.csv) or the groups replications, series, summary, leps, projects.
 Existing files are kept unless --force.
+Of an experiment file (docs/experiments.md): DIR/points.csv, one row per point
+(factor values, each metric's mean and interval).
 
 Examples:
   lepsim export bsf.h5 --to bsf-csv

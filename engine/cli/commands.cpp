@@ -80,7 +80,8 @@ std::unique_ptr<analysis::RunReader> open_run(const std::string& path, const po:
 }
 
 const std::vector<Command>& commands() {
-  static const std::vector<Command> table = {RUN, VALIDATE, INFO, SUMMARY, REPORT, COMPARE, EXPORT, SIZE};
+  static const std::vector<Command> table = {RUN,     VALIDATE, EXPERIMENT, SENSITIVITY, SIZE,  INFO,
+                                             SUMMARY, REPORT,   COMPARE,    EXPORT};
   return table;
 }
 
@@ -91,6 +92,7 @@ namespace {
 int cmd_validate(const po::variables_map& vm) {
   const auto files = operands(vm, VALIDATE);
   if (files.size() != 1) throw UsageError("validate needs a scenario file: lepsim validate SCENARIO.toml");
+  if (is_experiment_file(files[0])) return validate_experiment_file(files[0]);  // docs/experiments.md
   const Scenario sc = load_scenario(files[0]);
   int projects = 0;
   for (const auto& g : sc.groups) projects += g.arrivals ? 0 : static_cast<int>(g.count * g.schools.mean() + 0.5);
@@ -257,14 +259,17 @@ Examples:
 
 const Command VALIDATE{"validate",
                        "validate SCENARIO.toml",
-                       "check a scenario file without running it",
+                       "check a scenario (or experiment) file without running it",
                        R"(lepsim validate SCENARIO.toml
 
 Reads and checks a scenario file without running it. Every problem is listed,
 each as FILE:LINE: KEY = VALUE: RULE. Exit code 0 when valid, 3 when not.
+An experiment file (one with an [experiment] table, docs/experiments.md) is
+checked as an experiment: its base scenario and the scenario of every point.
 
-Example:
+Examples:
   lepsim validate scenarios/bsf.toml
+  lepsim validate scenarios/experiments/policy-grid.toml
 )",
                        "scenario",
                        1,

@@ -10,6 +10,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "lepsim/analysis/format.hpp"
 #include "lepsim/analysis/run_reader.hpp"
 
 namespace lepsim::cli {
@@ -56,8 +57,19 @@ std::unique_ptr<analysis::RunReader> open_run(const std::string& path, const po:
 extern const Command RUN, VALIDATE, INFO;               // commands.cpp
 extern const Command SUMMARY, REPORT, COMPARE, EXPORT;  // analysis_commands.cpp
 extern const Command SIZE;                              // size_command.cpp
+extern const Command EXPERIMENT;                        // experiment_command.cpp
+extern const Command SENSITIVITY;                       // sensitivity_command.cpp
 
-// Capacity sizing (size_command.cpp).
+//! `lepsim validate` of an experiment file: located errors, every problem listed.
+int validate_experiment_file(const std::string& path);
+//! Whether a TOML file is an experiment file (it has an [experiment] table).
+bool is_experiment_file(const std::string& path);
 
+//! `summary` of an experiment file: its stored /sensitivity as `format` (text: the ranked
+//! tables after a blank line; json), or "" when the file holds none.
+std::string stored_sensitivity(const std::string& path, analysis::Format format);
+//! `report` of an experiment file: the page with the sensitivity charts inserted before
+//! </body> when the file holds /sensitivity, unchanged otherwise.
+std::string with_sensitivity(std::string html, const std::string& path);
 
 }  // namespace lepsim::cli

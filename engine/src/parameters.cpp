@@ -1025,4 +1025,16 @@ std::vector<std::string> parameter_key_names() {
   return {names.begin(), names.end()};
 }
 
+std::optional<bool> mechanism_enabled(const Mechanisms& m, std::string_view table) {
+  const std::pair<std::string_view, bool> tables[] = {
+      {"setup", m.setup.enabled},       {"partnering", m.partnering.enabled},
+      {"disputes", m.disputes.enabled}, {"capacity", m.capacity.enabled},
+      {"costs", m.costs.enabled},       {"funding", m.funding.enabled},
+      {"market", m.market.enabled},     {"transformation", m.transformation.enabled},
+      {"exclusivity", m.exclusivity.enabled}};
+  for (const auto& [name, on] : tables)
+    if (name == table) return on;
+  return std::nullopt;
+}
+
 }  // namespace lepsim

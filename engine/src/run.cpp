@@ -30,6 +30,35 @@
 
 namespace lepsim {
 
+//! "77.1 KB", "7.7 TB": sizes for messages, in powers of 1000 as disks are sold.
+std::string bytes_text(double b) {
+  const char* units[] = {"bytes", "KB", "MB", "GB", "TB", "PB", "EB"};
+  int u = 0;
+  while (b >= 1000 && u < 6) b /= 1000, ++u;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+  return buf;
+}
+
+//! Memory this process may still use: the least of MemAvailable, the cgroup's limit and
+//! the address-space rlimit; infinity when none is known.
+double available_memory() {
+  double avail = std::numeric_limits<double>::infinity();
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string line; std::getline(meminfo, line);)
+    if (line.rfind("MemAvailable:", 0) == 0) avail = std::min(avail, 1024.0 * std::stod(line.substr(13)));
+  for (const char* limit : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    std::ifstream in(limit);
+    std::string v;
+    if (in >> v && !v.empty() && std::isdigit(static_cast<unsigned char>(v[0]))) avail = std::min(avail, std::stod(v));
+  }
+  for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+    rlimit rl{};
+    if (getrlimit(resource, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) avail = std::min(avail, static_cast<double>(rl.rlim_cur));
+  }
+  return avail;
+}
+
 namespace {
 
 constexpr double CHUNK_BUDGET_BYTES = 16.0 * 1024 * 1024;  // results held per chunk (three chunks in flight)
@@ -92,35 +121,6 @@ double relative_half_width(const RunningMoments& w, double level) {
       std::sqrt(w.m2 / static_cast<double>(w.n - 1) / static_cast<double>(w.n));
   if (half == 0) return 0;
   return w.mean == 0 ? std::numeric_limits<double>::infinity() : half / std::abs(w.mean);
-}
-
-//! "77.1 KB", "7.7 TB": sizes for messages, in powers of 1000 as disks are sold.
-std::string bytes_text(double b) {
-  const char* units[] = {"bytes", "KB", "MB", "GB", "TB", "PB", "EB"};
-  int u = 0;
-  while (b >= 1000 && u < 6) b /= 1000, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
-  return buf;
-}
-
-//! Memory this process may still use: the least of MemAvailable, the cgroup's limit and
-//! the address-space rlimit; infinity when none is known.
-double available_memory() {
-  double avail = std::numeric_limits<double>::infinity();
-  std::ifstream meminfo("/proc/meminfo");
-  for (std::string line; std::getline(meminfo, line);)
-    if (line.rfind("MemAvailable:", 0) == 0) avail = std::min(avail, 1024.0 * std::stod(line.substr(13)));
-  for (const char* limit : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
-    std::ifstream in(limit);
-    std::string v;
-    if (in >> v && !v.empty() && std::isdigit(static_cast<unsigned char>(v[0]))) avail = std::min(avail, std::stod(v));
-  }
-  for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
-    rlimit rl{};
-    if (getrlimit(resource, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) avail = std::min(avail, static_cast<double>(rl.rlim_cur));
-  }
-  return avail;
 }
 
 //! Refuses, before anything is written, a run whose output cannot fit the disk or whose

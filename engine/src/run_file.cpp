@@ -57,15 +57,6 @@ h5::Filters filters_of(Storage storage) {
   return COUNTS;
 }
 
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 //! Exact statistics of an integer series, cell by cell, kept as chunks are appended so the

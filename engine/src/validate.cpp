@@ -176,23 +176,12 @@ class Checker {
   //! Every number and distribution the registry declares, at every place it occurs.
   void registry_ranges() {
     Scenario& m = const_cast<Scenario&>(s_);  // slots are only read
-    const Mechanisms& mm = s_.mechanisms;
-    const std::pair<std::string, bool> tables[] = {{"setup", mm.setup.enabled},
-                                                   {"partnering", mm.partnering.enabled},
-                                                   {"disputes", mm.disputes.enabled},
-                                                   {"capacity", mm.capacity.enabled},
-                                                   {"costs", mm.costs.enabled},
-                                                   {"funding", mm.funding.enabled},
-                                                   {"market", mm.market.enabled},
-                                                   {"transformation", mm.transformation.enabled},
-                                                   {"exclusivity", mm.exclusivity.enabled}};
     for (const ParamSpec& p : parameter_registry()) {
       if (!p.addressable()) continue;
       // A mechanism's values are judged when it is on or its table is given (the defaults of
       // one that is off, such as funding's envelope of 0, need not make sense).
       const std::string top = p.path.substr(0, p.path.find('.'));
-      const auto t = std::find_if(std::begin(tables), std::end(tables), [&](const auto& x) { return x.first == top; });
-      if (t != std::end(tables) && !given(top, t->second)) continue;
+      if (const auto on = mechanism_enabled(s_.mechanisms, top); on && !given(top, *on)) continue;
       const bool override_key = p.path.rfind("project_types.{type}.overrides.{tstage}.", 0) == 0;
       expand(s_, p, [&](const ParamIndex& ix) {
         const auto key = [&] { return path_of(s_, p, ix, true); };  // built only for a problem

@@ -1,5 +1,16 @@
 #include "lepsim/version.hpp"
 
+#include <ctime>
+
 namespace lepsim {
 const char* engine_version() { return LEPSIM_VERSION; }
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 }  // namespace lepsim

@@ -118,4 +118,8 @@ std::string parameter_table(std::string_view table_pattern);
 //! The key names a fuzzer should know (tests compare them with tests/fuzz/scenario.dict).
 std::vector<std::string> parameter_key_names();
 
+//! For a mechanism's table ("partnering", "funding", ...), whether the scenario has it on;
+//! nullopt when `table` names no mechanism.
+std::optional<bool> mechanism_enabled(const Mechanisms& m, std::string_view table);
+
 }  // namespace lepsim

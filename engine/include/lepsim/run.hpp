@@ -76,6 +76,12 @@ struct RunEstimate {
 };
 RunEstimate estimate_run(const Scenario& scenario, std::int64_t replications, int threads);
 
+//! "77.1 KB", "7.7 TB": sizes for messages, in powers of 1000 as disks are sold.
+std::string bytes_text(double bytes);
+//! Memory this process may still use: the least of MemAvailable, the cgroup's limit and
+//! the address-space rlimit; infinity when none is known.
+double available_memory();
+
 //! Replications per chunk of a run of `replications`: bounded memory whatever the count.
 int choose_chunk_replications(const Scenario& scenario, std::int64_t replications, int threads);
 

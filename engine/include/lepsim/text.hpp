@@ -18,4 +18,7 @@ std::string shortest_number(double x);
 //! The same, always a TOML float: "2.0", not "2" (resolved scenarios keep their floats floats).
 std::string toml_float(double x);
 
+//! Text for HTML and SVG, element content or quoted attribute: & < > " ' escaped.
+std::string html_escape(std::string_view s);
+
 }  // namespace lepsim
