@@ -80,7 +80,7 @@ std::unique_ptr<analysis::RunReader> open_run(const std::string& path, const po:
 }
 
 const std::vector<Command>& commands() {
-  static const std::vector<Command> table = {RUN, EXPERIMENT, VALIDATE, INFO, SUMMARY, REPORT, COMPARE, EXPORT};
+  static const std::vector<Command> table = {RUN, EXPERIMENT, MERGE, VALIDATE, INFO, SUMMARY, REPORT, COMPARE, EXPORT};
   return table;
 }
 

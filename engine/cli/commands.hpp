@@ -56,8 +56,8 @@ std::unique_ptr<analysis::RunReader> open_run(const std::string& path, const po:
 extern const Command RUN, VALIDATE, INFO;               // commands.cpp
 extern const Command SUMMARY, REPORT, COMPARE, EXPORT;  // analysis_commands.cpp
 
-// Experiments (experiment_command.cpp).
-extern const Command EXPERIMENT;
+// Experiments (experiment_command.cpp) and the merge of their shards (merge_command.cpp).
+extern const Command EXPERIMENT, MERGE;
 //! `lepsim validate` of an experiment file: located errors, every problem listed.
 int validate_experiment_file(const std::string& path);
 //! Whether a TOML file is an experiment file (it has an [experiment] table).
