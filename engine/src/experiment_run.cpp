@@ -289,11 +289,11 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
 
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (fs::exists(opt.output_path, ec) && !opt.force)
+  if (is_writer && fs::exists(opt.output_path, ec) && !opt.force)  // (other ranks: rank 0 is creating them)
     throw OutputError("output file " + opt.output_path +
                       " already exists; choose another name with -o or pass --force to overwrite it");
   const std::string jpath = journal_path(opt.output_path);
-  if (fs::exists(jpath, ec) && !opt.resume && !opt.force)
+  if (is_writer && fs::exists(jpath, ec) && !opt.resume && !opt.force)
     throw OutputError("an unfinished run of this output is checkpointed in " + jpath +
                       ": pass --resume to continue it or --force to start again");
   if (opt.note && is_writer) {
@@ -307,7 +307,7 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
   const auto parent = fs::path(opt.output_path).parent_path();
   const std::string dir = parent.empty() ? "." : parent.string();
   struct statvfs vfs {};
-  if (statvfs(dir.c_str(), &vfs) == 0 && vfs.f_blocks > 0) {
+  if (is_writer && statvfs(dir.c_str(), &vfs) == 0 && vfs.f_blocks > 0) {
     const double free_bytes = static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize);
     if (est.file_bytes + est.journal_bytes > free_bytes)
       throw OutputError("cannot write " + opt.output_path + ": the experiment needs about " +
@@ -375,29 +375,37 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
   std::condition_variable cv;
   int running = threads;
   auto cancelled = [&] { return stop.load() || (opt.cancel && opt.cancel->load()); };
+  // One thread's simulator, for one point at a time: a replication's row of metrics and series.
+  struct PointState {
+    std::size_t point = ~std::size_t{0};
+    std::unique_ptr<Scenario> sc;
+    std::unique_ptr<Simulator> sim;
+    std::vector<Metric> metrics;
+    ReplicationResult res;
+  };
+  auto replication_row = [&](PointState& st, std::size_t p, std::uint32_t replication, double* out) {
+    if (st.point != p) {
+      st.sim.reset();
+      st.sc = std::make_unique<Scenario>(scenario_at(ex, pts[p]));
+      st.sim = std::make_unique<Simulator>(*st.sc);
+      st.metrics.clear();
+      for (const auto& name : ex.metrics) st.metrics.push_back(parse_metric(name, output_shape(*st.sc)));
+      st.point = p;
+    }
+    st.sim->run(point_seed(ex, pts[p], p), replication, st.res);
+    for (std::size_t k = 0; k < M; ++k) out[k] = st.metrics[k].value(st.res, st.sc->time.step_months);
+    for (std::size_t s = 0; s < S; ++s) series_values(*st.sc, st.res, ex.series[s], out + M + s * T);
+  };
   auto worker = [&] {
     try {
-      std::size_t cached_point = ~std::size_t{0};
-      std::unique_ptr<Scenario> sc;
-      std::unique_ptr<Simulator> sim;
-      std::vector<Metric> metrics;
-      ReplicationResult res;
+      PointState st;
       std::vector<double> rows;
       for (;;) {
         const std::size_t u = next.fetch_add(1);
         if (u >= range.end() || cancelled()) break;
         if (journal->done(u)) continue;
         const std::size_t p = u / blocks;
-        if (p != cached_point) {
-          sim.reset();
-          sc = std::make_unique<Scenario>(scenario_at(ex, pts[p]));
-          sim = std::make_unique<Simulator>(*sc);
-          metrics.clear();
-          for (const auto& name : ex.metrics) metrics.push_back(parse_metric(name, output_shape(*sc)));
-          cached_point = p;
-        }
         const std::uint32_t first = unit_first(u), count = unit_count(u);
-        const std::uint64_t seed = point_seed(ex, pts[p], p);
         rows.assign(static_cast<std::size_t>(count) * row, 0.0);
         bool complete = true;
         for (std::uint32_t i = 0; i < count; ++i) {
@@ -405,10 +413,7 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
             complete = false;
             break;
           }
-          sim->run(seed, first + i, res);
-          double* out = rows.data() + static_cast<std::size_t>(i) * row;
-          for (std::size_t k = 0; k < M; ++k) out[k] = metrics[k].value(res, sc->time.step_months);
-          for (std::size_t s = 0; s < S; ++s) series_values(*sc, res, ex.series[s], out + M + s * T);
+          replication_row(st, p, first + i, rows.data() + static_cast<std::size_t>(i) * row);
         }
         if (!complete) break;
         journal->append(u, static_cast<std::uint32_t>(p), first, count, rows);
@@ -432,37 +437,17 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
       for (std::size_t u = range.first; u < range.end(); ++u)
         if (!journal->done(u)) todo.push_back(u);
     todo = opt.executor->share(std::move(todo));
-    struct State {
-      std::size_t point = ~std::size_t{0};
-      std::unique_ptr<Scenario> sc;
-      std::unique_ptr<Simulator> sim;
-      std::vector<Metric> metrics;
-      ReplicationResult res;
-    };
-    tbb::enumerable_thread_specific<State> states;
+    tbb::enumerable_thread_specific<PointState> states;
     tbb::task_arena arena(threads);
     auto compute = [&](std::uint64_t i) {
       const std::size_t u = static_cast<std::size_t>(todo.at(static_cast<std::size_t>(i)));
       const std::size_t p = u / blocks;
       const std::uint32_t first = unit_first(u), count = unit_count(u);
-      const std::uint64_t seed = point_seed(ex, pts[p], p);
       std::vector<double> rows(static_cast<std::size_t>(count) * row);
       arena.execute([&] {
         tbb::parallel_for(std::uint32_t{0}, count, [&](std::uint32_t k) {
           if (opt.cancel && opt.cancel->load()) throw InterruptedError("interrupted");
-          State& st = states.local();
-          if (st.point != p) {
-            st.sim.reset();
-            st.sc = std::make_unique<Scenario>(scenario_at(ex, pts[p]));
-            st.sim = std::make_unique<Simulator>(*st.sc);
-            st.metrics.clear();
-            for (const auto& name : ex.metrics) st.metrics.push_back(parse_metric(name, output_shape(*st.sc)));
-            st.point = p;
-          }
-          st.sim->run(seed, first + k, st.res);
-          double* out = rows.data() + static_cast<std::size_t>(k) * row;
-          for (std::size_t m = 0; m < M; ++m) out[m] = st.metrics[m].value(st.res, st.sc->time.step_months);
-          for (std::size_t s = 0; s < S; ++s) series_values(*st.sc, st.res, ex.series[s], out + M + s * T);
+          replication_row(states.local(), p, first + k, rows.data() + static_cast<std::size_t>(k) * row);
         });
       });
       return rows;
