@@ -39,7 +39,9 @@ With --shard K/N only the K-th (from 0) of N deterministic shares of the work
 units runs, into its own shard file (default EXPERIMENT.shard-K-of-N.h5); `lepsim
 merge` joins the N shard files into the file one process writes, bit for bit.
 --shard slurm takes K and N from a Slurm job array (SLURM_ARRAY_TASK_ID, _MIN,
-_STEP, _COUNT). See docs/cluster.md.
+_STEP, _COUNT). In the MPI build, `mpirun -n N lepsim experiment ...` hands the
+units out over N ranks (each running --threads threads), rank 0 writing the file:
+the same bits as one process. See docs/cluster.md.
 
 Examples:
   lepsim validate scenarios/experiments/policy-grid.toml

@@ -191,8 +191,7 @@ struct MergeInfo {
 //! what is not a shard, foreign shards (another experiment text, seed, base scenario, engine
 //! version, design, replications or block), duplicate and overlapping shards and missing
 //! units; OutputError (exit 4) when the output exists (unless `force`) or cannot be written.
-MergeInfo merge_experiment_shards(const std::vector<std::string>& shard_paths, const std::string& output_path,
-                                  bool force);
+MergeInfo merge_experiment_shards(const std::vector<std::string>& shard_paths, const std::string& output_path, bool force);
 
 //! The checkpoint journal next to the output: `<output>.partial`.
 std::string journal_path(const std::string& output_path);
