@@ -27,6 +27,21 @@ expect "--shard slurm (task 2 of 3) = --shard 2/3" same slurm2.h5 s2-3.h5
 check "--shard slurm outside an array is a usage error" 2 env -u SLURM_ARRAY_TASK_ID "$LEPSIM" experiment grid.toml --shard slurm
 check "--shard 3/3 is a usage error" 2 run --shard 3/3 -o bad.h5
 
+# More shards than units: 1 point x 2 replications is one unit; shards 1/3 and 2/3 are empty.
+sed -e 's/^levels = \[15, 30, 60\]/levels = [30]/' -e 's/^levels = \[0, 2, 4\]/levels = [2]/' grid.toml > tiny.toml
+check "tiny, one process" 0 "$LEPSIM" experiment tiny.toml -r 2 -o tiny.h5
+for k in 0 1 2; do check "tiny shard $k/3" 0 "$LEPSIM" experiment tiny.toml -r 2 --shard "$k/3" -o "tiny$k.h5"; done
+grep -qF "units [1, 1) of 1" out.txt || { echo "FAIL: shard 2/3 of 1 unit is not empty"; cat out.txt; fail=1; }
+check "merge with empty shards" 0 "$LEPSIM" merge tiny2.h5 tiny0.h5 tiny1.h5 -o tiny-merged.h5
+expect "empty shards merged = one process" same tiny.h5 tiny-merged.h5
+# A re-run task replaces only its own shard file.
+before=$(stat -c %Y.%s s0-3.h5 s2-3.h5)
+sleep 1
+check "shard 1/3 re-run (--force)" 0 run --shard 1/3 -o s1-3.h5 --force
+expect "the other shards are untouched" test "$before" = "$(stat -c %Y.%s s0-3.h5 s2-3.h5)"
+check "merge after the re-run" 0 "$LEPSIM" merge s0-3.h5 s1-3.h5 s2-3.h5 -o rerun.h5
+expect "re-run and merged = one process" same one.h5 rerun.h5
+
 refused() {  # refused DESCRIPTION WANTED-TEXT SHARDS...
   local what=$1 want=$2; shift 2
   check "$what is refused" 5 "$LEPSIM" merge "$@" -o refused.h5
