@@ -33,6 +33,13 @@ check "1 unit, one process" 0 "$LEPSIM" experiment tiny.toml -r 2 -o tiny1.h5
 check "1 unit over 4 ranks: no hang" 0 mpi 4 experiment tiny.toml -r 2 -o tiny4.h5
 expect "1 unit over 4 ranks = one process" same tiny1.h5 tiny4.h5
 
+# A failure of rank 0 alone (its output exists) and of every rank (no such experiment): the
+# job ends with the failure's code (MPI_Abort), says why, and does not hang.
+check "rank 0's output exists: exit 4" 4 mpi 3 experiment tiny.toml -r 2 -o tiny1.h5
+grep -q "error: output file tiny1.h5 already exists" err.txt || { echo "FAIL: no reason given: $(cat err.txt)"; fail=1; }
+check "no such experiment: exit 3" 3 mpi 3 experiment nowhere.toml -o nowhere.h5
+grep -q "nowhere.toml: cannot read the experiment file" err.txt || { echo "FAIL: no reason given: $(cat err.txt)"; fail=1; }
+
 # 4. A worker rank killed with SIGKILL mid-job: the job fails, no file, the checkpoint stays;
 # --resume (over 2 ranks) completes it to the bits of one process.
 check "one process, 9 x 100" 0 "$LEPSIM" experiment grid.toml -r 100 --block 2 -t 2 -o ref.h5

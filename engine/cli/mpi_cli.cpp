@@ -4,10 +4,12 @@
 
 #include "mpi_cli.hpp"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #ifdef LEPSIM_HAVE_MPI
 #include "lepsim/mpi_units.hpp"
@@ -78,7 +80,12 @@ std::unique_ptr<UnitExecutor> mpi_executor(const std::atomic<bool>* cancel) {
 }
 
 int mpi_end(int code, bool coordinated) {
-  if (code != 0 && !coordinated && session() && session()->size() > 1) session()->abort(static_cast<ExitCode>(code));
+  if (code != 0 && !coordinated && session() && session()->size() > 1) {
+    // Another rank waits a moment, so that rank 0's report of the same failure (the ranks read
+    // the same files) is printed before MPI_Abort ends the job.
+    if (session()->rank() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    session()->abort(static_cast<ExitCode>(code));
+  }
   session().reset();  // MPI_Finalize
   return code;
 }
