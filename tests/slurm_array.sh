@@ -9,6 +9,8 @@
 # Skips (exit 77, ctest SKIP_RETURN_CODE) only when this machine cannot run the daemons: not
 # root, or Slurm/munge not installed; the reason is printed. Any other failure fails.
 # With SHARD_ENV set (tests/shard_env.cpp), each task also prints its --shard slurm share.
+# With LEPSIM and SOURCE_DIR set, a third array (--array=0-3) runs real `lepsim experiment
+# --shard slurm` tasks; `lepsim merge` of their shards must equal the one-process file.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 skip() { echo "SKIP: $*"; exit 77; }
@@ -104,6 +106,24 @@ for k in 0 1 2; do
   id=$((1 + 3 * k))
   expect_task "$dir/out/stepped-$id.txt" "task $id of 3 (min 1, job [0-9]*)" "${shares[$k]}"
 done
+# Real lepsim tasks: 4 shards of a small experiment, merged, against one process.
+if [ -n "${LEPSIM:-}" ] && [ -n "${SOURCE_DIR:-}" ]; then
+  sed "s|^base = \"\.\./|base = \"$SOURCE_DIR/scenarios/|" "$SOURCE_DIR/scenarios/experiments/policy-grid.toml" >"$dir/grid.toml"
+  printf '#!/usr/bin/env bash\n"$LEPSIM" experiment "$EXP" -r 5 --block 2 -t 1 --shard slurm -o "$OUT/grid-shard-$SLURM_ARRAY_TASK_ID.h5"\n' \
+    >"$dir/lepsim-task.sh"
+  chmod +x "$dir/lepsim-task.sh"
+  start=$(date +%s)
+  timeout 90 sbatch --wait --array=0-3 --export=ALL,OUT="$dir/out",LEPSIM="$LEPSIM",EXP="$dir/grid.toml" \
+    -o "$dir/out/lepsim-%A_%a.log" "$dir/lepsim-task.sh" || die "sbatch of the lepsim array failed (exit $?)"
+  echo "ok: 4 lepsim experiment --shard slurm tasks finished in $(( $(date +%s) - start )) s"
+  n=$(ls "$dir"/out/grid-shard-*.h5 2>/dev/null | wc -l)
+  [ "$n" = 4 ] && echo "ok: 4 shard files" || { echo "FAIL: $n shard files"; cat "$dir"/out/lepsim-*.log; fail=1; }
+  "$LEPSIM" merge "$dir"/out/grid-shard-*.h5 -o "$dir/merged.h5" && echo "ok: lepsim merge" || { echo "FAIL: merge"; fail=1; }
+  "$LEPSIM" experiment "$dir/grid.toml" -r 5 --block 2 -t 2 -o "$dir/one.h5" >/dev/null || { echo "FAIL: one process"; fail=1; }
+  if /usr/bin/python3 "$SOURCE_DIR/tests/tools/compare_runs.py" "$dir/one.h5" "$dir/merged.h5"; then
+    echo "ok: the array's merged shards = one process"
+  else echo "FAIL: merged shards differ from one process"; fail=1; fi
+fi
 n=$(ls "$dir"/out/*-*.txt | wc -l)
 [ "$n" = 6 ] && echo "ok: exactly 6 task files" || { echo "FAIL: $n task files"; fail=1; }
 [ "$fail" = 0 ] || logs

@@ -60,6 +60,7 @@ extern const Command SIZE;                              // size_command.cpp
 extern const Command EXPERIMENT;                        // experiment_command.cpp
 extern const Command SENSITIVITY;                       // sensitivity_command.cpp
 
+extern const Command MERGE;                             // merge_command.cpp (shards of an experiment)
 //! `lepsim validate` of an experiment file: located errors, every problem listed.
 int validate_experiment_file(const std::string& path);
 //! Whether a TOML file is an experiment file (it has an [experiment] table).

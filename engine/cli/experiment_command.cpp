@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include "lepsim/error.hpp"
 #include "lepsim/experiment.hpp"
 #include "lepsim/progress.hpp"
+#include "mpi_cli.hpp"
 #include "progress_display.hpp"
 
 namespace lepsim::cli {
@@ -32,11 +34,21 @@ or Ctrl-C (which stops cleanly, exit 130), the same command with --resume carrie
 and ends with the file an uninterrupted run writes. The file appears under its final
 name only when complete.
 
+With --shard K/N only the K-th (from 0) of N deterministic shares of the work
+units runs, into its own shard file (default EXPERIMENT.shard-K-of-N.h5); `lepsim
+merge` joins the N shard files into the file one process writes, bit for bit.
+--shard slurm takes K and N from a Slurm job array (SLURM_ARRAY_TASK_ID, _MIN,
+_STEP, _COUNT). In the MPI build, `mpirun -n N lepsim experiment ...` hands the
+units out over N ranks (each running --threads threads), rank 0 writing the file:
+the same bits as one process. See docs/cluster.md.
+
 Examples:
   lepsim validate scenarios/experiments/policy-grid.toml
   lepsim experiment scenarios/experiments/policy-grid.toml -o grid.h5 --threads 2
   lepsim experiment scenarios/experiments/bsf-lhs.toml -o lhs.h5 --resume
   lepsim experiment scenarios/experiments/bsf-lhs.toml --plan-only -o lhs-plan.csv
+  lepsim experiment scenarios/experiments/policy-grid.toml --shard 0/3 -o s0.h5
+  lepsim merge s0.h5 s1.h5 s2.h5 -o grid.h5
   lepsim summary grid.h5
 
 Exit codes: 0 done, 2 bad command line, 3 invalid experiment, scenario or plan,
@@ -57,7 +69,10 @@ void experiment_options(po::options_description& opts) {
       "lhs/sobol points, saltelli base rows, morris trajectories (default: the experiment's)")(
       "block", po::value<int>(),
       "replications per work unit (default: the experiment's, or up to 16); "
-      "results do not depend on it");
+      "results do not depend on it")(
+      "shard", po::value<std::string>(),
+      "K/N: run only share K (0..N-1) of N of the work units into a shard file for `lepsim merge`; "
+      "slurm: K and N from the Slurm array task");
 }
 
 int cmd_experiment(const po::variables_map& vm) {
@@ -108,20 +123,39 @@ int cmd_experiment(const po::variables_map& vm) {
     if (b < 1) throw UsageError("--block must be at least 1, got " + std::to_string(b));
     eo.block = b;
   }
-  const std::int64_t total = static_cast<std::int64_t>(expand_design(ex).size()) * ex.replications;
-  Progress progress(total, "replications");  // over the whole experiment, all points
-  std::optional<ProgressDisplay> display;    // drawn from the first count on, after the estimate
-  eo.progress = [&](std::int64_t done, std::int64_t) {
-    if (!display) display.emplace(progress);
-    progress.reached(done);
-    if (done == total) progress.set_phase("writing the experiment file");
+  if (vm.count("shard")) {
+    eo.shard = parse_shard(vm["shard"].as<std::string>(), [](const char* name) { return std::getenv(name); });
+    if (!vm.count("output"))
+      eo.output_path = std::filesystem::path(path).stem().string() + ".shard-" + std::to_string(eo.shard->index) + "-of-" +
+                       std::to_string(eo.shard->count) + ".h5";
+  }
+  std::optional<Progress> progress;        // over the whole experiment (or the shard), all points
+  std::optional<ProgressDisplay> display;  // drawn from the first count on, after the estimate
+  eo.progress = [&](std::int64_t done, std::int64_t total) {
+    if (!progress) progress.emplace(total, "replications");
+    if (!display) display.emplace(*progress);
+    progress->reached(done);
+    if (done == total) progress->set_phase(eo.shard ? "writing the shard file" : "writing the experiment file");
   };
   eo.note = [](const std::string& s) { std::cerr << s << "\n"; };
   eo.cancel = &interrupt_flag();
   install_signal_handlers();
+  const std::unique_ptr<UnitExecutor> ranks = mpi_executor(&interrupt_flag());  // mpirun -n N (N > 1)
+  eo.executor = ranks.get();
   const ExperimentInfo info = run_experiment(ex, eo);
-  progress.finish();
-  if (display) display->close(true);
+  if (ranks && !ranks->writer()) return 0;  // rank 0 reports
+  if (display) {
+    progress->finish();
+    display->close(true);
+  }
+  if (eo.shard) {
+    const UnitRange& r = info.unit_range;
+    std::printf("wrote shard %s to %s: units [%llu, %llu) of %llu in %.2f s on %d thread%s\n",
+                format_shard(*eo.shard).c_str(), info.output_path.c_str(), static_cast<unsigned long long>(r.first),
+                static_cast<unsigned long long>(r.end()), static_cast<unsigned long long>(info.units), info.seconds,
+                info.threads, info.threads == 1 ? "" : "s");
+    return 0;
+  }
   std::printf("wrote %s: %lld points x %lld replications in %.2f s on %d thread%s", info.output_path.c_str(),
               static_cast<long long>(info.points), static_cast<long long>(info.replications), info.seconds, info.threads,
               info.threads == 1 ? "" : "s");

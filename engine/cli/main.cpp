@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/version.hpp"
+#include "mpi_cli.hpp"
 
 using namespace lepsim;
 
@@ -45,13 +46,10 @@ std::string command_names() {
   return out;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  // Past a file-size limit (ulimit -f) a write should fail with EFBIG and be reported
-  // like a full disk (exit 4, temporary removed), not kill the process mid-file.
-  signal(SIGXFSZ, SIG_IGN);
+//! Runs the command; `coordinated` false when the failure was this process's alone (MPI).
+int dispatch(int argc, char** argv, bool& coordinated) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  const bool quiet = cli::mpi_rank() != 0;  // other ranks report only what rank 0 cannot know
   try {
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
       std::cout << main_help();
@@ -64,18 +62,49 @@ int main(int argc, char** argv) {
     const std::string name = args[0];
     args.erase(args.begin());
     for (const cli::Command& c : cli::commands())
-      if (name == c.name) return cli::run_command(c, args);
+      if (name == c.name) {
+        // Under mpirun with several ranks only `experiment` shares its work; any other command
+        // would run once per rank, every rank writing the same file.
+        if (cli::mpi_size() > 1 && name != "experiment")
+          throw UsageError("lepsim " + name + " does not run over MPI ranks (" + std::to_string(cli::mpi_size()) +
+                           " here): run it as one process; `lepsim experiment` runs over ranks (docs/cluster.md)");
+        return cli::run_command(c, args);
+      }
     throw UsageError("unknown command '" + name + "'; commands: " + command_names() + " (see lepsim --help)");
   } catch (const ScenarioError& e) {
+    coordinated = false;
+    if (quiet) return static_cast<int>(e.code());  // every rank read the same files
     std::cerr << e.what() << "\n"
               << e.diagnostics().size() << " problem" << (e.diagnostics().size() == 1 ? "" : "s")
               << " found; nothing was run.\n";
     return static_cast<int>(e.code());
   } catch (const Error& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    coordinated = cli::is_coordinated_failure(e);
+    if (!quiet || !coordinated)
+      std::cerr << (quiet ? "rank " + std::to_string(cli::mpi_rank()) + ": " : std::string()) << "error: " << e.what()
+                << "\n";
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
+    coordinated = false;
     std::cerr << "internal error: " << e.what() << "\n";
     return static_cast<int>(ExitCode::INTERNAL);
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f) a write should fail with EFBIG and be reported
+  // like a full disk (exit 4, temporary removed), not kill the process mid-file.
+  signal(SIGXFSZ, SIG_IGN);
+  // Under mpirun (MPI build only): MPI before anything else; a failure of one rank alone ends the job.
+  try {
+    cli::start_mpi(&argc, &argv);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return static_cast<int>(ExitCode::INTERNAL);
+  }
+  bool coordinated = true;
+  const int code = dispatch(argc, argv, coordinated);
+  return cli::mpi_end(code, coordinated);
 }

@@ -17,6 +17,10 @@
 #include <mutex>
 #include <thread>
 
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
 #include "experiment_file.hpp"
 #include "lepsim/experiment.hpp"
 #include "lepsim/outputs.hpp"
@@ -69,7 +73,7 @@ std::uint64_t header_checksum(const JournalHeader& h) {
 }
 
 //! Everything a unit's results depend on, so a journal is never resumed into another experiment.
-std::uint64_t fingerprint(const Experiment& ex, const std::vector<DesignPoint>& pts) {
+std::uint64_t fingerprint_of(const Experiment& ex, const std::vector<DesignPoint>& pts) {
   Fnv f;
   f.add(std::string(engine_version()));
   f.add(ex.source_text);
@@ -221,6 +225,21 @@ class Journal {
   std::mutex mutex_;
 };
 
+}  // namespace
+
+namespace detail {
+std::uint64_t fnv1a(std::string_view text) {
+  Fnv f;
+  f.add(text.data(), text.size());
+  return f.h;
+}
+std::uint64_t experiment_fingerprint(const Experiment& ex, const std::vector<DesignPoint>& pts) {
+  return fingerprint_of(ex, pts);
+}
+}  // namespace detail
+
+namespace {
+
 int default_block(std::int64_t replications) { return static_cast<int>(std::min<std::int64_t>(replications, 16)); }
 
 }  // namespace
@@ -265,18 +284,19 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
   if (opt.block) exb.block = *opt.block;
   if (exb.block <= 0) exb.block = default_block(ex.replications);
   const int B = exb.block;
+  const bool is_writer = !opt.executor || opt.executor->writer();
   const ExperimentEstimate est = estimate_experiment(exb, static_cast<std::int64_t>(pts.size()), threads);
 
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (fs::exists(opt.output_path, ec) && !opt.force)
+  if (is_writer && fs::exists(opt.output_path, ec) && !opt.force)  // (other ranks: rank 0 is creating them)
     throw OutputError("output file " + opt.output_path +
                       " already exists; choose another name with -o or pass --force to overwrite it");
   const std::string jpath = journal_path(opt.output_path);
-  if (fs::exists(jpath, ec) && !opt.resume && !opt.force)
+  if (is_writer && fs::exists(jpath, ec) && !opt.resume && !opt.force)
     throw OutputError("an unfinished run of this output is checkpointed in " + jpath +
                       ": pass --resume to continue it or --force to start again");
-  if (opt.note) {
+  if (opt.note && is_writer) {
     opt.note("experiment '" + ex.name + "': " + std::to_string(pts.size()) + " points x " + std::to_string(ex.replications) +
              " replications = " + std::to_string(static_cast<std::int64_t>(pts.size()) * ex.replications) + " runs in " +
              std::to_string(est.units) + " units of up to " + std::to_string(B) + "; file about " +
@@ -287,7 +307,7 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
   const auto parent = fs::path(opt.output_path).parent_path();
   const std::string dir = parent.empty() ? "." : parent.string();
   struct statvfs vfs {};
-  if (statvfs(dir.c_str(), &vfs) == 0 && vfs.f_blocks > 0) {
+  if (is_writer && statvfs(dir.c_str(), &vfs) == 0 && vfs.f_blocks > 0) {
     const double free_bytes = static_cast<double>(vfs.f_bavail) * static_cast<double>(vfs.f_frsize);
     if (est.file_bytes + est.journal_bytes > free_bytes)
       throw OutputError("cannot write " + opt.output_path + ": the experiment needs about " +
@@ -313,28 +333,40 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
 
   JournalHeader want{};
   std::memcpy(want.magic, JOURNAL_MAGIC, 8);
-  want.fingerprint = fingerprint(exb, pts);
+  const std::uint64_t fp = fingerprint_of(exb, pts);
+  want.fingerprint = fp;
+  const UnitRange range = opt.shard ? shard_units(units, *opt.shard) : UnitRange{0, units};
+  if (opt.shard) {  // a shard's checkpoint is its own: never resumed as another share
+    Fnv f;
+    f.add_value(fp);
+    f.add_value(range.first);
+    f.add_value(range.count);
+    want.fingerprint = f.h;
+  }
   want.points = P;
   want.replications = R;
   want.block = static_cast<std::uint32_t>(B);
   want.row_doubles = static_cast<std::uint32_t>(row);
   want.checksum = header_checksum(want);
-  Journal journal(
-      jpath, want, opt.resume, units,
-      [&](std::uint32_t p, std::uint32_t first, std::uint32_t count) -> std::int64_t {
-        if (p >= P || first % static_cast<std::uint32_t>(B) != 0 || first >= R) return -1;
-        const std::size_t u = p * blocks + first / static_cast<std::uint32_t>(B);
-        return unit_count(u) == count ? static_cast<std::int64_t>(u) : -1;
-      },
-      row * sizeof(double));
-  const std::int64_t total = static_cast<std::int64_t>(P * R);
-  const std::int64_t resumed = journal.done_replications();
-  if (opt.note && journal.resumed())
+  std::optional<Journal> journal;
+  if (is_writer)
+    journal.emplace(
+        jpath, want, opt.resume, units,
+        [&](std::uint32_t p, std::uint32_t first, std::uint32_t count) -> std::int64_t {
+          if (p >= P || first % static_cast<std::uint32_t>(B) != 0 || first >= R) return -1;
+          const std::size_t u = p * blocks + first / static_cast<std::uint32_t>(B);
+          return unit_count(u) == count ? static_cast<std::int64_t>(u) : -1;
+        },
+        row * sizeof(double));
+  std::int64_t total = 0;
+  for (std::size_t u = range.first; u < range.end(); ++u) total += unit_count(u);
+  const std::int64_t resumed = is_writer ? journal->done_replications() : 0;
+  if (opt.note && is_writer && journal->resumed())
     opt.note("resuming from " + jpath + ": " + std::to_string(resumed) + " of " + std::to_string(total) +
              " replications already done");
 
   // Workers take units in order; each unit's rows are a pure function of (point, replications).
-  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> next{static_cast<std::size_t>(range.first)};
   std::atomic<std::int64_t> done{resumed};
   std::atomic<std::int64_t> journalled{0};
   std::atomic<bool> stop{false};
@@ -343,29 +375,37 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
   std::condition_variable cv;
   int running = threads;
   auto cancelled = [&] { return stop.load() || (opt.cancel && opt.cancel->load()); };
+  // One thread's simulator, for one point at a time: a replication's row of metrics and series.
+  struct PointState {
+    std::size_t point = ~std::size_t{0};
+    std::unique_ptr<Scenario> sc;
+    std::unique_ptr<Simulator> sim;
+    std::vector<Metric> metrics;
+    ReplicationResult res;
+  };
+  auto replication_row = [&](PointState& st, std::size_t p, std::uint32_t replication, double* out) {
+    if (st.point != p) {
+      st.sim.reset();
+      st.sc = std::make_unique<Scenario>(scenario_at(ex, pts[p]));
+      st.sim = std::make_unique<Simulator>(*st.sc);
+      st.metrics.clear();
+      for (const auto& name : ex.metrics) st.metrics.push_back(parse_metric(name, output_shape(*st.sc)));
+      st.point = p;
+    }
+    st.sim->run(point_seed(ex, pts[p], p), replication, st.res);
+    for (std::size_t k = 0; k < M; ++k) out[k] = st.metrics[k].value(st.res, st.sc->time.step_months);
+    for (std::size_t s = 0; s < S; ++s) series_values(*st.sc, st.res, ex.series[s], out + M + s * T);
+  };
   auto worker = [&] {
     try {
-      std::size_t cached_point = ~std::size_t{0};
-      std::unique_ptr<Scenario> sc;
-      std::unique_ptr<Simulator> sim;
-      std::vector<Metric> metrics;
-      ReplicationResult res;
+      PointState st;
       std::vector<double> rows;
       for (;;) {
         const std::size_t u = next.fetch_add(1);
-        if (u >= units || cancelled()) break;
-        if (journal.done(u)) continue;
+        if (u >= range.end() || cancelled()) break;
+        if (journal->done(u)) continue;
         const std::size_t p = u / blocks;
-        if (p != cached_point) {
-          sim.reset();
-          sc = std::make_unique<Scenario>(scenario_at(ex, pts[p]));
-          sim = std::make_unique<Simulator>(*sc);
-          metrics.clear();
-          for (const auto& name : ex.metrics) metrics.push_back(parse_metric(name, output_shape(*sc)));
-          cached_point = p;
-        }
         const std::uint32_t first = unit_first(u), count = unit_count(u);
-        const std::uint64_t seed = point_seed(ex, pts[p], p);
         rows.assign(static_cast<std::size_t>(count) * row, 0.0);
         bool complete = true;
         for (std::uint32_t i = 0; i < count; ++i) {
@@ -373,13 +413,10 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
             complete = false;
             break;
           }
-          sim->run(seed, first + i, res);
-          double* out = rows.data() + static_cast<std::size_t>(i) * row;
-          for (std::size_t k = 0; k < M; ++k) out[k] = metrics[k].value(res, sc->time.step_months);
-          for (std::size_t s = 0; s < S; ++s) series_values(*sc, res, ex.series[s], out + M + s * T);
+          replication_row(st, p, first + i, rows.data() + static_cast<std::size_t>(i) * row);
         }
         if (!complete) break;
-        journal.append(u, static_cast<std::uint32_t>(p), first, count, rows);
+        journal->append(u, static_cast<std::uint32_t>(p), first, count, rows);
         done.fetch_add(count);
         if (opt.stop_after_units >= 0 && journalled.fetch_add(1) + 1 >= opt.stop_after_units) stop.store(true);
       }
@@ -392,31 +429,80 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
     --running;
     cv.notify_all();
   };
-  std::vector<std::thread> pool;
-  for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
-  std::int64_t shown = -1;
-  {
-    std::unique_lock lock(mu);
-    while (running > 0) {
-      cv.wait_for(lock, std::chrono::milliseconds(100));
-      const std::int64_t d = done.load();
-      if (opt.progress && d != shown && d < total) {
-        lock.unlock();
-        opt.progress(d, total);
-        lock.lock();
-        shown = d;
+  if (opt.executor) {
+    // Units over processes: a unit's replications over this process's threads (TBB), its rows
+    // journalled by the writer in unit order. The rows are the same function of the unit.
+    std::vector<std::uint64_t> todo;
+    if (is_writer)
+      for (std::size_t u = range.first; u < range.end(); ++u)
+        if (!journal->done(u)) todo.push_back(u);
+    todo = opt.executor->share(std::move(todo));
+    tbb::enumerable_thread_specific<PointState> states;
+    tbb::task_arena arena(threads);
+    auto compute = [&](std::uint64_t i) {
+      const std::size_t u = static_cast<std::size_t>(todo.at(static_cast<std::size_t>(i)));
+      const std::size_t p = u / blocks;
+      const std::uint32_t first = unit_first(u), count = unit_count(u);
+      std::vector<double> rows(static_cast<std::size_t>(count) * row);
+      arena.execute([&] {
+        tbb::parallel_for(std::uint32_t{0}, count, [&](std::uint32_t k) {
+          if (opt.cancel && opt.cancel->load()) throw InterruptedError("interrupted");
+          replication_row(states.local(), p, first + k, rows.data() + static_cast<std::size_t>(k) * row);
+        });
+      });
+      return rows;
+    };
+    auto write = [&](std::uint64_t i, const std::vector<double>& rows) {
+      const std::size_t u = static_cast<std::size_t>(todo[static_cast<std::size_t>(i)]);
+      if (rows.size() != static_cast<std::size_t>(unit_count(u)) * row)
+        throw Error(ExitCode::INTERNAL, "unit " + std::to_string(u) + ": a result of the wrong size");
+      journal->append(u, static_cast<std::uint32_t>(u / blocks), unit_first(u), unit_count(u), rows);
+      const std::int64_t d = done.fetch_add(unit_count(u)) + unit_count(u);
+      if (opt.progress && d < total) opt.progress(d, total);
+      if (opt.stop_after_units >= 0 && journalled.fetch_add(1) + 1 >= opt.stop_after_units)
+        throw InterruptedError("stopped after " + std::to_string(opt.stop_after_units) + " units (test)");
+    };
+    opt.executor->run(todo.size(), compute, write);
+    if (!is_writer) {
+      ExperimentInfo info;
+      info.points = static_cast<std::int64_t>(P);
+      info.replications = ex.replications;
+      info.threads = threads;
+      info.units = units;
+      info.unit_range = range;
+      return info;
+    }
+  } else {
+    std::vector<std::thread> pool;
+    for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
+    std::int64_t shown = -1;
+    {
+      std::unique_lock lock(mu);
+      while (running > 0) {
+        cv.wait_for(lock, std::chrono::milliseconds(100));
+        const std::int64_t d = done.load();
+        if (opt.progress && d != shown && d < total) {
+          lock.unlock();
+          opt.progress(d, total);
+          lock.lock();
+          shown = d;
+        }
       }
     }
+    for (auto& t : pool) t.join();
+    if (failure) std::rethrow_exception(failure);
   }
-  for (auto& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
   if (done.load() < total)
     throw InterruptedError("interrupted; " + std::to_string(done.load()) + " of " + std::to_string(total) +
                            " replications are checkpointed in " + jpath + ": run the same command with --resume to finish");
   if (opt.progress) opt.progress(total, total);
 
-  // Assembly: point by point from the journal into the HDF5 file.
-  {
+  if (opt.shard) {
+    detail::ShardSpec spec{*opt.shard, range, units, B, row, fp};
+    detail::write_experiment_shard(
+        opt.output_path, exb, spec, [&](std::size_t u) { return unit_count(u); },
+        [&](std::size_t u, double* rows, std::size_t values) { journal->read(u, rows, values); }, opt.force);
+  } else {  // Assembly: point by point from the journal into the HDF5 file.
     detail::ExperimentFileWriter writer(opt.output_path, ex, pts, opt.force);
     std::vector<double> rows(R * row);
     for (std::size_t p = 0; p < P; ++p) {
@@ -425,8 +511,8 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
                                jpath + ": run the same command with --resume to write the file");
       for (std::size_t b = 0; b < blocks; ++b) {
         const std::size_t u = p * blocks + b;
-        journal.read(u, rows.data() + static_cast<std::size_t>(unit_first(u)) * row,
-                     static_cast<std::size_t>(unit_count(u)) * row);
+        journal->read(u, rows.data() + static_cast<std::size_t>(unit_first(u)) * row,
+                      static_cast<std::size_t>(unit_count(u)) * row);
       }
       writer.append_point(rows);
     }
@@ -440,6 +526,8 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
   info.replications = ex.replications;
   info.resumed_replications = resumed;
   info.threads = threads;
+  info.units = units;
+  info.unit_range = range;
   info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return info;
 }

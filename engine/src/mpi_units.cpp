@@ -381,6 +381,18 @@ void Session::abort(ExitCode code) const noexcept {
   std::_Exit(static_cast<int>(code));  // MPI_Abort does not return; this satisfies [[noreturn]]
 }
 
+std::vector<std::uint64_t> broadcast(const Session& session, std::vector<std::uint64_t> values) {
+  std::uint64_t n = values.size();
+  check(MPI_Bcast(&n, 1, MPI_UINT64_T, COORDINATOR, MPI_COMM_WORLD), "MPI_Bcast");
+  if (session.rank() != COORDINATOR) values.assign(n, 0);
+  for (std::uint64_t at = 0; at < n;) {  // in pieces an int counts
+    const int piece = static_cast<int>(std::min<std::uint64_t>(n - at, 1u << 28));
+    check(MPI_Bcast(values.data() + at, piece, MPI_UINT64_T, COORDINATOR, MPI_COMM_WORLD), "MPI_Bcast");
+    at += static_cast<std::uint64_t>(piece);
+  }
+  return values;
+}
+
 DistributeStats distribute_units(const Session& session, UnitRange range, const ComputeUnit& compute, const WriteUnit& write,
                                  const DistributeOptions& options) {
   if (session.rank() == COORDINATOR) return run_coordinator(session, range, compute, write, options);

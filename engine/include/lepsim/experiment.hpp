@@ -17,6 +17,7 @@
 
 #include "lepsim/error.hpp"
 #include "lepsim/scenario.hpp"
+#include "lepsim/shard.hpp"
 #include "lepsim/simulation.hpp"
 
 namespace lepsim {
@@ -127,6 +128,23 @@ struct ExperimentEstimate {
 };
 ExperimentEstimate estimate_experiment(const Experiment& ex, std::int64_t points, int threads);
 
+//! Runs an experiment's units over several processes instead of this process's threads
+//! (the MPI build: engine/cli/mpi_cli.cpp over lepsim::mpi::distribute_units). Every process
+//! calls run_experiment with the same experiment and options; only the writer journals,
+//! writes the file and reports.
+class UnitExecutor {
+ public:
+  virtual ~UnitExecutor() = default;
+  //! This process journals, writes the file and reports (MPI rank 0).
+  virtual bool writer() const = 0;
+  //! The units to run: the writer's list (the units its checkpoint lacks), the same on every process.
+  virtual std::vector<std::uint64_t> share(std::vector<std::uint64_t> units) = 0;
+  //! compute(i) for every i in [0, count) on any process (it runs `threads` threads inside);
+  //! write(i, result) on the writer, in order of i.
+  virtual void run(std::uint64_t count, const std::function<std::vector<double>(std::uint64_t)>& compute,
+                   const std::function<void(std::uint64_t, const std::vector<double>&)>& write) = 0;
+};
+
 struct ExperimentOptions {
   std::string output_path;
   int threads = 0;  //!< 0: all hardware threads
@@ -141,6 +159,11 @@ struct ExperimentOptions {
   const std::atomic<bool>* cancel = nullptr;
   //! Tests: stop (as if cancelled) once this many units are journalled in this process.
   std::int64_t stop_after_units = -1;
+  //! Run only this share of the units (shard_units over all units, in unit order) and write
+  //! a shard file (docs/cluster.md, "Job arrays") instead of the experiment file.
+  std::optional<Shard> shard;
+  //! Runs the units over processes (MPI); nullptr: this process's threads.
+  UnitExecutor* executor = nullptr;
 };
 
 struct ExperimentInfo {
@@ -148,12 +171,31 @@ struct ExperimentInfo {
   std::int64_t points = 0, replications = 0, resumed_replications = 0;
   int threads = 0;
   double seconds = 0;
+  std::uint64_t units = 0;  //!< all units of the experiment
+  UnitRange unit_range;     //!< the units this process ran (all of them without a shard)
 };
 
 //! Runs the experiment and writes options.output_path. Refuses up front what will not fit
 //! (OutputError: disk, exit 4; ResourceError: memory, exit 6); stops on cancel with
 //! InterruptedError (exit 130) leaving the journal to resume from.
 ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& options);
+
+//! Shard files: one share of an experiment's units, merged by merge_experiment_shards.
+inline constexpr const char* EXPERIMENT_SHARD_FILE_TYPE = "lepsim-experiment-shard";
+inline constexpr int EXPERIMENT_SHARD_FORMAT_MAJOR = 1;
+
+struct MergeInfo {
+  std::string output_path;
+  std::int64_t shards = 0, points = 0, replications = 0;
+  double seconds = 0;
+};
+
+//! Merges shard files of one experiment into the experiment file the unsharded run writes
+//! (the same datasets, bit for bit). Refuses with RunFileError (exit 5), naming the files,
+//! what is not a shard, foreign shards (another experiment text, seed, base scenario, engine
+//! version, design, replications or block), duplicate and overlapping shards and missing
+//! units; OutputError (exit 4) when the output exists (unless `force`) or cannot be written.
+MergeInfo merge_experiment_shards(const std::vector<std::string>& shard_paths, const std::string& output_path, bool force);
 
 //! The checkpoint journal next to the output: `<output>.partial`.
 std::string journal_path(const std::string& output_path);

@@ -110,4 +110,7 @@ struct DistributeStats {
 DistributeStats distribute_units(const Session& session, UnitRange range, const ComputeUnit& compute, const WriteUnit& write,
                                  const DistributeOptions& options = {});
 
+//! Rank 0's `values`, on every rank (every rank calls it; other ranks' `values` are ignored).
+std::vector<std::uint64_t> broadcast(const Session& session, std::vector<std::uint64_t> values);
+
 }  // namespace lepsim::mpi
