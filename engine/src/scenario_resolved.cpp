@@ -1,10 +1,9 @@
 // The fully resolved scenario as canonical TOML: every default filled in and
 // every type override applied. It is itself a valid scenario file that runs to
-// the same numbers (tests/test_scenario.cpp checks both).
+// the same numbers (tests/test_scenario.cpp checks both). Every key comes from the
+// parameter registry (detail::table_body); this file orders the tables and writes headers.
 
-#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <sstream>
 
 #include "lepsim/scenario.hpp"
