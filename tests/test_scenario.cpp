@@ -938,9 +938,7 @@ void check_same_mechanisms(const Scenario& a, const Scenario& b) {
     std::vector<std::pair<std::string, ParamValue>> out;
     for (const std::string& p : parameter_paths(s)) {
       const std::string table = p.substr(0, p.find('.'));
-      const bool mechanism = table == "setup" || table == "partnering" || table == "disputes" || table == "capacity" ||
-                             table == "costs" || table == "funding" || table == "market" || table == "transformation" ||
-                             table == "exclusivity";
+      const bool mechanism = mechanism_enabled(s.mechanisms, table).has_value();
       const auto setup = p.find(".setup.");
       if (mechanism) out.emplace_back(p, get_parameter(s, p));
       else if (table == "authorities" && setup != std::string::npos) out.emplace_back(p.substr(setup), get_parameter(s, p));
@@ -1195,6 +1193,101 @@ TEST_CASE("enabled = false switches a mechanism off and keeps its values", "[sce
   // Off and at its defaults, a mechanism is not written at all.
   const Scenario d = parse_scenario(BASE + "[capacity]\nenabled = false\n", "d.toml");
   CHECK(d.resolved_toml() == parse_scenario(BASE, "d.toml").resolved_toml());
+}
+
+// Every table the flow core reads, with the keys written only in some cases: `arrivals`
+// (so no `schools`), `first`, `planned`, overrides, a capacity plan, `durations`, `seed`.
+const char* const FLOW_TABLES = R"(
+disciplines = ["design", "legal"]
+[scenario]
+name = "flow"
+description = "every flow table"
+plan = [[12, 1], [48, 5]]
+[time]
+start = "2005-01"
+horizon_months = 60
+step_months = 2
+[run]
+durations = "planned"
+seed = 7
+replications = 3
+[output]
+per_project = false
+chunk_replications = 2
+[national.approvals]
+capacity = 2
+[stages.a]
+work = { dist = "triangular", min = 1, mode = 2, max = 4 }
+demand = { design = 1 }
+earliest_month = 3
+[stages.b]
+work = 3
+planned = 3
+national = "approvals"
+after_authority = "a"
+[project_types.p]
+stages = ["a", "b"]
+[project_types.q]
+stages = ["a"]
+[project_types.q.overrides.a]
+work = 5
+planned = 4
+demand = { legal = 0.5 }
+[[authorities]]
+name = "g1"
+count = 3
+arrivals = { rate_per_month = 0.5, start_month = 2, end_month = 40 }
+mix = { p = 1, q = 2 }
+team = { design = 2, legal = 1 }
+[[authorities.capacity_plan]]
+month = 6
+team = { design = 3, legal = 1 }
+[[authorities]]
+name = "g2"
+schools = 4
+mix = { p = 1 }
+first = { type = "q", count = 1 }
+team = { design = 1, legal = 1 }
+entry_month = { dist = "uniform", min = 0, max = 6 }
+release_interval_months = 2
+[capacity]
+enabled = true
+)";
+
+TEST_CASE("the resolved TOML writes every key of the flow tables from the registry", "[scenario]") {
+  const Scenario original = parse_scenario(FLOW_TABLES, "flow.toml");
+  const std::string resolved = original.resolved_toml();
+  INFO(resolved);
+  const Scenario again = parse_scenario(resolved, "resolved.toml");
+  CHECK(again.resolved_toml() == resolved);
+  // Every addressable parameter, path by path (a key the writer forgot would come back as its default).
+  const std::vector<std::string> paths = parameter_paths(original);
+  REQUIRE(paths == parameter_paths(again));
+  for (const std::string& p : paths) {
+    INFO(p);
+    CHECK(get_parameter(original, p) == get_parameter(again, p));
+  }
+  // The structure keys, as their write functions give them.
+  for (const char* line :
+       {"disciplines = [\"design\", \"legal\"]\n", "description = \"every flow table\"\n", "plan = [[12.0, 1.0], [48.0, 5.0]]\n",
+        "start = \"2005-01\"\n", "horizon_months = 60.0  # 30 steps\n", "durations = \"planned\"\n", "seed = 7\n",
+        "chunk_replications = 2\n", "national = \"approvals\"\n", "after_authority = \"a\"\n",
+        "[project_types.q.overrides.a]\nwork = { dist = \"fixed\", value = 5.0 }\nplanned = 4.0\ndemand = { legal = 0.5 }\n",
+        "arrivals = { rate_per_month = 0.5, start_month = 2.0, end_month = 40.0 }\n",
+        "mix = { p = 0.3333333333333333, q = 0.6666666666666666 }\n", "first = { type = \"q\", count = 1 }\n",
+        "[[authorities.capacity_plan]]\nmonth = 6.0\nafter_lep = false\nteam = { design = 3.0, legal = 1.0 }\n"})
+    CHECK(resolved.find(line) != std::string::npos);
+  // Keys whose write gives no text are left out: g1 has arrivals (no schools), stage a no pool.
+  const auto g1 = resolved.find("name = \"g1\""), g2 = resolved.find("name = \"g2\"");
+  REQUIRE(g1 < g2);
+  CHECK(resolved.substr(g1, g2 - g1).find("schools") == std::string::npos);
+  CHECK(resolved.substr(g2).find("schools = { dist = \"fixed\", value = 4.0 }") != std::string::npos);
+  const auto a = resolved.find("[stages.a]"), b = resolved.find("[stages.b]");
+  CHECK(resolved.substr(a, b - a).find("national") == std::string::npos);
+  CHECK(again.durations == DurationBasis::PLANNED);
+  CHECK(again.seed == 7u);
+  CHECK(again.groups[1].first_type == 1);
+  CHECK(again.stages[1].authority_milestone == 0);
 }
 
 TEST_CASE("the resolved TOML of a scenario with every mechanism re-parses to the same scenario", "[scenario]") {

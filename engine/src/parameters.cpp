@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <set>
+#include <type_traits>
 #include <unordered_map>
 
 #include "lepsim/error.hpp"
@@ -104,6 +106,11 @@ ParamSpec with_rule(ParamSpec p, std::string rule) {
   p.rule_text = std::move(rule);
   return p;
 }
+//! A key whose resolved text is `write`'s, not its slot's (empty text: the key is left out).
+ParamSpec written(ParamSpec p, std::string (*write)(const S&, const I&)) {
+  p.write = write;
+  return p;
+}
 
 #define SLOT(expr)                    \
   [](S& s, const I& i) -> ParamSlot { \
@@ -116,7 +123,27 @@ ParamSpec with_rule(ParamSpec p, std::string rule) {
     return expr;                              \
   }
 
+//! ["a", "b"]
+std::string quoted_list(const std::vector<std::string>& names) {
+  std::string out = "[";
+  for (std::size_t k = 0; k < names.size(); ++k) out += (k ? ", " : "") + quoted_string(names[k]);
+  return out + "]";
+}
+//! The resolved text of a name (a stage's, a pool's, a type's), or "" (left out) for index -1.
+std::string name_or_none(const std::vector<std::string>& names, int k) {
+  return k < 0 ? std::string() : quoted_string(names[static_cast<std::size_t>(k)]);
+}
+template <class T>
+std::vector<std::string> names_of(const std::vector<T>& v) {
+  std::vector<std::string> out;
+  out.reserve(v.size());
+  for (const T& x : v) out.push_back(x.name);
+  return out;
+}
+
 std::vector<ParamSpec> build_registry() {
+  using detail::inline_table;
+  using detail::toml_disciplines;
   using detail::toml_named;
   using detail::toml_stage_names;
   // (Local, not namespace-scope: the registry may be built while other files' statics are.)
@@ -133,30 +160,42 @@ std::vector<ParamSpec> build_registry() {
                 "top-level, above the first `[header]`; needs `base`; names such as `\"authorities\"`, `\"stages\"`",
                 "tables and lists the file gives whole instead of changing the base's"),
       structure("disciplines", "list of names", "`[]`", "names, no duplicates",
-                "the kinds of staff stages demand and teams supply"),
+                "the kinds of staff stages demand and teams supply", WRITE(quoted_list(s.disciplines))),
 
       // --- [scenario], [time], [run], [output]
       structure("scenario", "table", "required", "", "what the scenario is"),
-      structure("scenario.name", "string", "required", "", "the scenario's name"),
-      structure("scenario.description", "string", "`\"\"`", "", "one line on what it is"),
+      structure("scenario.name", "string", "required", "", "the scenario's name", WRITE(quoted_string(s.name))),
+      structure("scenario.description", "string", "`\"\"`", "", "one line on what it is", WRITE(quoted_string(s.description))),
       structure("scenario.plan", "list of `[month, cumulative_projects]`", "none",
                 "at least one point; months `> 0` and `<= time.horizon_months`, strictly increasing; counts `>= 0` "
                 "and non-decreasing",
-                "the programme's stated plan, drawn against the runs"),
+                "the programme's stated plan, drawn against the runs", [](const S& s, const I&) {
+                  if (s.plan.empty()) return std::string();
+                  std::string o = "[";
+                  for (std::size_t k = 0; k < s.plan.size(); ++k)
+                    o += (k ? ", [" : "[") + toml_float(s.plan[k][0]) + ", " + toml_float(s.plan[k][1]) + "]";
+                  return o + "]";
+                }),
       structure("time", "table", "required", "", "the time grid"),
       structure("time.start", "string", "required",
                 "exactly `YYYY-MM`, year 1900-2200, month 01-12 (a TOML date such as `2005-04-01` is not accepted)",
-                "year-month of step 0"),
+                "year-month of step 0", [](const S& s, const I&) {
+                  char start[16];
+                  std::snprintf(start, sizeof start, "\"%04d-%02d\"", s.time.start_year, s.time.start_month);
+                  return std::string(start);
+                }),
       number("time.step_months", "months", "1", ParamRange{0, 12, true}, "months per step", SLOT(s.time.step_months)),
-      with_rule(number("time.horizon_months", "months", "required", POSITIVE, "length of the run",
-                       SLOT(s.time.horizon_months)),
-                "`ceil(horizon_months / step_months)` at most 1,000,000 steps"),
+      written(with_rule(number("time.horizon_months", "months", "required", POSITIVE, "length of the run",
+                               SLOT(s.time.horizon_months)),
+                        "`ceil(horizon_months / step_months)` at most 1,000,000 steps"),
+              WRITE(toml_float(s.time.horizon_months) + "  # " + std::to_string(s.time.steps) + " steps")),
       structure("run", "table", "none", "", "run settings"),
       integer("run.replications", "", "100", ParamRange{1, 1e8}, "replications to run (`--replications` overrides)",
               SLOT(s.replications)),
       integer("run.seed", "", "1", NONNEG, "seed of every random stream (`--seed` overrides)", SLOT(s.seed)),
       structure("run.durations", "string", "`\"actual\"`", "`\"actual\"` or `\"planned\"`",
-                "draw stage work (actual) or run the plan (planned)"),
+                "draw stage work (actual) or run the plan (planned)",
+                WRITE(std::string(s.durations == DurationBasis::PLANNED ? "\"planned\"" : "\"actual\""))),
       structure("output", "table", "none", "", "what the run file holds"),
       boolean("output.per_project", "`true`", "write per-project records", SLOT(s.per_project_output)),
       integer("output.chunk_replications", "", "0", ParamRange{0, 1e6}, "replications per output chunk; 0: the engine chooses",
@@ -182,18 +221,23 @@ std::vector<ParamSpec> build_registry() {
       number("stages.{stage}.planned", "months", "none", POSITIVE, "planned duration (the plan line)",
              SLOT(s.stages[at(i, 0)].planned), " months"),
       structure("stages.{stage}.demand", "table discipline = FTE", "`{}` (no staff)", fte_rule,
-                "FTE used while progressing at full rate"),
+                "FTE used while progressing at full rate", WRITE(toml_disciplines(s.stages[at(i, 0)].demand, s.disciplines))),
       number("stages.{stage}.demand.{discipline}", "FTE", "0", FTE, "FTE of one discipline",
              SLOT(s.stages[at(i, 0)].demand[at(i, 1)])),
       structure("stages.{stage}.after", "list of stage names", "the stage listed before it in each type",
-                "existing stages, not itself, no duplicates, no cycles", "predecessors"),
+                "existing stages, not itself, no duplicates, no cycles", "predecessors", [](const S& s, const I& i) {
+                  const Stage& st = s.stages[at(i, 0)];
+                  return st.after_given ? toml_stage_names(st.after, s) : std::string();
+                }),
       structure("stages.{stage}.national", "string (pool name)", "none", "an existing `[national.NAME]`",
-                "the pool whose token the stage holds"),
+                "the pool whose token the stage holds",
+                WRITE(name_or_none(names_of(s.pools), s.stages[at(i, 0)].national_pool))),
       number("stages.{stage}.earliest_month", "programme month", "0", NONNEG, "may not start before this month",
              SLOT(s.stages[at(i, 0)].earliest_month)),
       structure("stages.{stage}.after_authority", "string (stage name)", "none",
                 "an existing stage other than this one, run by some type of every group that runs this stage",
-                "waits until a project of the same authority completed that stage"),
+                "waits until a project of the same authority completed that stage",
+                WRITE(name_or_none(names_of(s.stages), s.stages[at(i, 0)].authority_milestone))),
       omitted_at(number("stages.{stage}.cost_per_authority", "GBP m per authority", "0", LEVER_COST,
                         "charged once at month 0 for every authority (a lever cost, accounting only)",
                         SLOT(s.stages[at(i, 0)].cost_per_authority)),
@@ -202,7 +246,12 @@ std::vector<ParamSpec> build_registry() {
       // --- [project_types.NAME]
       structure("project_types", "table of types", "required", "at least one type", "the project types"),
       structure("project_types.{type}.stages", "list of stage names", "required",
-                "1 to 64 existing stages, no duplicates, each listed after its predecessors", "the stages a project runs"),
+                "1 to 64 existing stages, no duplicates, each listed after its predecessors", "the stages a project runs",
+                [](const S& s, const I& i) {
+                  std::vector<int> idx;
+                  for (const auto& ts : s.types[at(i, 0)].stages) idx.push_back(ts.stage);
+                  return toml_stage_names(idx, s);
+                }),
       structure("project_types.{type}.overrides", "table stage = { work, planned, demand }", "none",
                 "stages listed in `stages`; keys `work`, `planned`, `demand` with the rules of `[stages.NAME]`",
                 "this type's own values for some stages"),
@@ -211,25 +260,33 @@ std::vector<ParamSpec> build_registry() {
       number("project_types.{type}.overrides.{tstage}.planned", "months", "the stage's", POSITIVE, "planned duration",
              SLOT(s.types[at(i, 0)].stages[at(i, 1)].planned), " months"),
       structure("project_types.{type}.overrides.{tstage}.demand", "table discipline = FTE", "the stage's", fte_rule,
-                "replaces the stage's whole demand for this type"),
+                "replaces the stage's whole demand for this type",
+                WRITE(toml_disciplines(s.types[at(i, 0)].stages[at(i, 1)].demand, s.disciplines))),
       number("project_types.{type}.overrides.{tstage}.demand.{discipline}", "FTE", "the stage's", FTE, "FTE of one discipline",
              SLOT(s.types[at(i, 0)].stages[at(i, 1)].demand[at(i, 2)])),
 
       // --- [[authorities]]
       structure("authorities", "array of tables", "required", "one or more groups", "groups of authorities declared alike"),
       structure("authorities.{group}.name", "name", "required",
-                "unique among groups; in a variant, the base's group it changes", "the group's name"),
+                "unique among groups; in a variant, the base's group it changes", "the group's name",
+                WRITE(quoted_string(s.groups[at(i, 0)].name))),
       structure("authorities.{group}.add", "boolean", "`false`", "only in a variant: `true` for a group its base lacks",
                 "the entry adds a group instead of changing one"),
       integer("authorities.{group}.count", "authorities", "1", ParamRange{1, MAX_AUTHORITIES},
               "authorities in the group (all groups together at most 32,768)", SLOT(s.groups[at(i, 0)].count)),
       distribution("authorities.{group}.entry_month", "programme month", "0", "month each authority enters",
                    SLOT(s.groups[at(i, 0)].entry_month)),
-      distribution("authorities.{group}.schools", "projects per authority", "— (this or `arrivals`)",
-                   "projects per authority (rounded half away from zero)", SLOT(s.groups[at(i, 0)].schools), false,
-                   MAX_PROJECTS_PER_AUTHORITY - 1),
+      written(distribution("authorities.{group}.schools", "projects per authority", "— (this or `arrivals`)",
+                           "projects per authority (rounded half away from zero)", SLOT(s.groups[at(i, 0)].schools), false,
+                           MAX_PROJECTS_PER_AUTHORITY - 1),
+              [](const S& s, const I& i) {
+                const AuthorityGroup& g = s.groups[at(i, 0)];
+                return g.arrivals ? std::string() : detail::toml_distribution(g.schools);
+              }),
       structure("authorities.{group}.arrivals", "table", "— (this or `schools`)", "see below",
-                "projects arrive as a Poisson process"),
+                "projects arrive as a Poisson process", [](const S& s, const I& i) {
+                  return s.groups[at(i, 0)].arrivals ? inline_table(s, "authorities.{group}.arrivals", i) : std::string();
+                }),
       number("authorities.{group}.arrivals.rate_per_month", "projects per month", "required", POSITIVE, "arrival rate",
              [](S& s, const I& i) -> ParamSlot {
                auto& a = s.groups[at(i, 0)].arrivals;
@@ -249,18 +306,23 @@ std::vector<ParamSpec> build_registry() {
              "project k is released k x interval after entry", SLOT(s.groups[at(i, 0)].release_interval_months)),
       structure("authorities.{group}.mix", "table type = share", "all of the one type, when there is only one",
                 "known types; shares `>= 0`, sum `> 0`; required with two or more types",
-                "probability of each project type (normalised)", nullptr, "share"),
+                "probability of each project type (normalised)", WRITE(toml_disciplines(s.groups[at(i, 0)].mix, names_of(s.types))),
+                "share"),
       structure("authorities.{group}.first", "table `{ type, count }`", "none",
-                "`type` an existing type, `count` 0 to 65,535; both required", "type of the first projects"),
+                "`type` an existing type, `count` 0 to 65,535; both required", "type of the first projects",
+                [](const S& s, const I& i) {
+                  return s.groups[at(i, 0)].first_type >= 0 ? inline_table(s, "authorities.{group}.first", i) : std::string();
+                }),
       structure("authorities.{group}.first.type", "type name", "required", "an existing project type",
-                "type of the first projects"),
+                "type of the first projects", WRITE(name_or_none(names_of(s.types), s.groups[at(i, 0)].first_type))),
       integer("authorities.{group}.first.count", "projects", "required", ParamRange{0, MAX_PROJECTS_PER_AUTHORITY - 1},
               "how many first projects", [](S& s, const I& i) -> ParamSlot {
                 auto& g = s.groups[at(i, 0)];
                 return g.first_type >= 0 ? ParamSlot(&g.first_count) : ParamSlot();
               }),
       structure("authorities.{group}.team", "table discipline = FTE", "`{}` (no staff)", fte_rule,
-                "FTE per authority at entry", nullptr, "FTE per authority"),
+                "FTE per authority at entry", WRITE(toml_disciplines(s.groups[at(i, 0)].team, s.disciplines)),
+                "FTE per authority"),
       number("authorities.{group}.team.{discipline}", "FTE", "0", FTE, "FTE of one discipline",
              SLOT(s.groups[at(i, 0)].team[at(i, 1)])),
       structure("authorities.{group}.setup", "table `[authorities.setup]`", "all defaults",
@@ -302,7 +364,8 @@ std::vector<ParamSpec> build_registry() {
       boolean("authorities.{group}.capacity_plan[{step}].after_lep", "`false`", "count `month` from the LEP's formation",
               SLOT(s.groups[at(i, 0)].capacity_plan[at(i, 1)].after_lep)),
       structure("authorities.{group}.capacity_plan[{step}].team", "table discipline = FTE", "required",
-                fte_rule + "; disciplines not named are 0", "the target team", nullptr, "FTE per authority"),
+                fte_rule + "; disciplines not named are 0", "the target team",
+                WRITE(toml_disciplines(s.groups[at(i, 0)].capacity_plan[at(i, 1)].team, s.disciplines)), "FTE per authority"),
       number("authorities.{group}.capacity_plan[{step}].team.{discipline}", "FTE", "0", FTE, "target FTE of one discipline",
              SLOT(s.groups[at(i, 0)].capacity_plan[at(i, 1)].team[at(i, 2)])),
 
@@ -311,7 +374,8 @@ std::vector<ParamSpec> build_registry() {
       structure("lep.formed_at", "stage name", "required",
                 "an existing stage that some project type runs (`no project type runs that stage, so no LEP would ever "
                 "form`)",
-                "the stage whose first completion forms the LEP"),
+                "the stage whose first completion forms the LEP",
+                WRITE(name_or_none(names_of(s.stages), s.mechanisms.lep_stage))),
 
       // --- [setup]
       structure("setup", "table", "none", "", "set-up quality shapes the early stages"),
@@ -668,13 +732,37 @@ std::string path_of(const Scenario& s, const ParamSpec& spec, const ParamIndex& 
   return out;
 }
 
+namespace {
+
+//! A table's direct keys as the resolved scenario writes them (not `enabled`, not wildcards).
+struct TableKey {
+  std::string leaf;
+  const ParamSpec* spec;
+};
+
+//! Each table's keys, in registry order, looked up once (the writer asks for every group).
+const std::vector<TableKey>& keys_of_table(std::string_view table_pattern) {
+  static const std::unordered_map<std::string, std::vector<TableKey>> tables = [] {
+    std::unordered_map<std::string, std::vector<TableKey>> out;
+    for (const ParamSpec& p : parameter_registry()) {
+      std::string leaf = leaf_of(p.path);
+      if (leaf == "enabled" || is_wildcard(leaf)) continue;
+      out[parent_of(p.path)].push_back({std::move(leaf), &p});
+    }
+    return out;
+  }();
+  static const std::vector<TableKey> none;
+  const auto it = tables.find(std::string(table_pattern));
+  return it == tables.end() ? none : it->second;
+}
+
+}  // namespace
+
 std::string table_body(const Scenario& s, std::string_view table_pattern, const ParamIndex& idx) {
   std::string out;
   Scenario& m = const_cast<Scenario&>(s);  // slots are read only here
-  for (const ParamSpec& p : parameter_registry()) {
-    if (parent_of(p.path) != table_pattern) continue;
-    const std::string leaf = leaf_of(p.path);
-    if (leaf == "enabled" || is_wildcard(leaf)) continue;
+  for (const auto& [leaf, spec] : keys_of_table(table_pattern)) {
+    const ParamSpec& p = *spec;
     std::string text;
     if (p.write) {
       text = p.write(s, idx);
@@ -689,6 +777,10 @@ std::string table_body(const Scenario& s, std::string_view table_pattern, const 
         text = toml_float(**d);
       else if (n)
         text = std::to_string(**n);
+      else if (const auto* u = std::get_if<std::uint64_t*>(&slot))
+        text = std::to_string(**u);
+      else if (const auto* o = std::get_if<std::optional<double>*>(&slot); o && (*o)->has_value())
+        text = toml_float(***o);
       else if (const auto* b = std::get_if<bool*>(&slot))
         text = **b ? "true" : "false";
       else if (const auto* dist = std::get_if<Distribution*>(&slot))
@@ -700,6 +792,14 @@ std::string table_body(const Scenario& s, std::string_view table_pattern, const 
     out += leaf + " = " + text + "\n";
   }
   return out;
+}
+
+std::string inline_table(const Scenario& s, std::string_view table_pattern, const ParamIndex& idx) {
+  std::string out = "{ ";
+  const std::string body = table_body(s, table_pattern, idx);
+  for (std::size_t pos = 0, end; (end = body.find('\n', pos)) != std::string::npos; pos = end + 1)
+    out += (pos ? ", " : "") + body.substr(pos, end - pos);
+  return out + " }";
 }
 
 }  // namespace detail
@@ -1025,15 +1125,31 @@ std::vector<std::string> parameter_key_names() {
   return {names.begin(), names.end()};
 }
 
+namespace detail {
+
+//! The entry of the `Mechanisms` member `Field`, whose table is `name`.
+template <auto Field>
+MechanismTable mechanism_table(const char* name, bool needs_lep) {
+  return {name, [](Mechanisms& m) -> bool& { return (m.*Field).enabled; },
+          [](Mechanisms& m) { m.*Field = std::remove_reference_t<decltype(m.*Field)>{}; }, needs_lep};
+}
+
+const std::vector<MechanismTable>& mechanism_tables() {
+  using M = Mechanisms;
+  static const std::vector<MechanismTable> tables = {
+      mechanism_table<&M::setup>("setup", false),           mechanism_table<&M::partnering>("partnering", true),
+      mechanism_table<&M::disputes>("disputes", true),      mechanism_table<&M::capacity>("capacity", false),
+      mechanism_table<&M::costs>("costs", false),           mechanism_table<&M::funding>("funding", false),
+      mechanism_table<&M::market>("market", false),         mechanism_table<&M::transformation>("transformation", false),
+      mechanism_table<&M::exclusivity>("exclusivity", true)};
+  return tables;
+}
+
+}  // namespace detail
+
 std::optional<bool> mechanism_enabled(const Mechanisms& m, std::string_view table) {
-  const std::pair<std::string_view, bool> tables[] = {
-      {"setup", m.setup.enabled},       {"partnering", m.partnering.enabled},
-      {"disputes", m.disputes.enabled}, {"capacity", m.capacity.enabled},
-      {"costs", m.costs.enabled},       {"funding", m.funding.enabled},
-      {"market", m.market.enabled},     {"transformation", m.transformation.enabled},
-      {"exclusivity", m.exclusivity.enabled}};
-  for (const auto& [name, on] : tables)
-    if (name == table) return on;
+  for (const detail::MechanismTable& t : detail::mechanism_tables())
+    if (t.name == table) return t.on(m);
   return std::nullopt;
 }
 

@@ -20,6 +20,20 @@ std::string toml_disciplines(const std::vector<double>& fte, const std::vector<s
 //! The `key = value` lines of a table, from the registry's specs of its direct keys, in
 //! registry order (engine/src/parameters.cpp). `enabled` is left out.
 std::string table_body(const Scenario& s, std::string_view table_pattern, const ParamIndex& idx);
+//! The same keys as an inline table, `{ a = 1.0, b = 2.0 }`.
+std::string inline_table(const Scenario& s, std::string_view table_pattern, const ParamIndex& idx);
+
+//! A partnership mechanism's top-level table: the one list of them that the parser, validate()
+//! and the resolved writer iterate (in this order the writer writes them). Adding a mechanism
+//! adds one entry in engine/src/parameters.cpp (docs/extending.md, "Adding a mechanism").
+struct MechanismTable {
+  const char* name;                 //!< the table, also the `Mechanisms` member's name
+  bool& (*enabled)(Mechanisms& m);  //!< its `enabled` flag
+  void (*reset)(Mechanisms& m);     //!< restores the mechanism's defaults
+  bool needs_lep;                   //!< acts on formed LEPs, so needs `[lep]` when on
+  bool on(const Mechanisms& m) const { return enabled(const_cast<Mechanisms&>(m)); }  // only read
+};
+const std::vector<MechanismTable>& mechanism_tables();
 
 //! Fields derived from others: the number of steps, the authorities expanded from groups.
 void refresh_derived(Scenario& s);

@@ -1172,14 +1172,9 @@ void Parser::parse_mechanisms(const TValue& root, Scenario& s) {
     if (auto st = stage_ref(*t, "formed_at", "lep", true, s)) m.lep_stage = *st;
   }
   // Every mechanism's numbers and distributions through the registry; its other keys below.
-  const std::pair<const char*, bool*> tables[] = {
-      {"setup", &m.setup.enabled},         {"partnering", &m.partnering.enabled}, {"disputes", &m.disputes.enabled},
-      {"capacity", &m.capacity.enabled},   {"costs", &m.costs.enabled},           {"funding", &m.funding.enabled},
-      {"market", &m.market.enabled},       {"transformation", &m.transformation.enabled},
-      {"exclusivity", &m.exclusivity.enabled}};
   if (find(root, "costs")) m.costs.capital.assign(s.types.size(), Distribution::fixed(0.0));
-  for (const auto& [name, enabled] : tables)
-    if (const TValue* t = mechanism(root, name, *enabled)) registry_values(*t, name, name, {}, s);
+  for (const detail::MechanismTable& mt : detail::mechanism_tables())
+    if (const TValue* t = mechanism(root, mt.name, mt.enabled(m))) registry_values(*t, mt.name, mt.name, {}, s);
 
   if (const TValue* t = find(root, "setup"); t && t->is_table()) {
     SetupMechanism& x = m.setup;

@@ -461,10 +461,8 @@ class Checker {
     const Mechanisms& m = s_.mechanisms;
     if (m.lep_stage >= 0 || given("lep", false)) return;
     std::vector<std::string> keys, names;
-    const std::pair<const char*, bool> users[] = {
-        {"partnering", m.partnering.enabled}, {"disputes", m.disputes.enabled}, {"exclusivity", m.exclusivity.enabled}};
-    for (const auto& [k, on] : users)
-      if (on) keys.push_back(k), names.push_back("[" + std::string(k) + "]");
+    for (const MechanismTable& t : mechanism_tables())
+      if (t.needs_lep && t.on(m)) keys.push_back(t.name), names.push_back("[" + std::string(t.name) + "]");
     if (m.costs.enabled && m.costs.lep_setup.is_valid() && m.costs.lep_setup.max_value() > 0)
       keys.push_back("costs.lep_setup"), names.push_back("costs.lep_setup");
     if (m.capacity.enabled)

@@ -1,8 +1,8 @@
 #pragma once
 // The parameter registry: every scenario key declared once (path, type, unit, default,
 // allowed range, meaning), and the path API built on it. The one declaration drives the
-// parser's known keys (and did-you-mean), the range checks of validate(), the resolved
-// scenario's mechanism tables, the key tables of docs/scenario-format.md and the fuzz
+// parser's known keys (and did-you-mean), the range checks of validate(), every key the
+// resolved scenario writes, the key tables of docs/scenario-format.md and the fuzz
 // dictionary (tests keep the last two in step). Design: docs/scenario-format.md,
 // "The parameter registry"; how to add a key: docs/extending.md, "Adding a parameter".
 
