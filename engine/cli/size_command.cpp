@@ -235,7 +235,7 @@ int cmd_size(const po::variables_map& vm) {
     for (std::size_t i = 0; i < D; ++i) j << (i ? ", " : "") << quoted(r.disciplines[i]);
     j << "], \"cost_per_fte_month\": " << r.cost_per_fte_month << ", \"certified\": " << (r.certified ? "true" : "false")
       << ", \"search\": " << json_eval(r.search) << ", \"selection\": " << json_eval(r.selection)
-      << ", \"refinement_moves\": " << r.refinement_moves << ", \"certificate\": " << json_eval(c) << ", \"neighbours\": [";
+      << ", \"selection_target\": " << r.selection_target << ", \"refinement_moves\": " << r.refinement_moves << ", \"certificate\": " << json_eval(c) << ", \"neighbours\": [";
     for (std::size_t i = 0; i < r.neighbours.size(); ++i) {
       const auto& n = r.neighbours[i];
       j << (i ? ", " : "") << "{\"phase\": " << quoted(r.phase_names[static_cast<std::size_t>(n.phase)])
@@ -260,10 +260,12 @@ int cmd_size(const po::variables_map& vm) {
     std::printf("search:      %d/%d = %.4f, %g%% bounds [%.4f, %.4f] (seed %llu, common random numbers)\n",
                 r.search.successes, r.search.replications, r.search.probability, o.confidence * 100, r.search.lower,
                 r.search.upper, static_cast<unsigned long long>(r.search.seed));
-    std::printf("selection:   %d/%d = %.4f, %g%% bounds [%.4f, %.4f] (fresh seed %llu, %d refinement move%s)\n",
-                r.selection.successes, r.selection.replications, r.selection.probability, o.confidence * 100,
-                r.selection.lower, r.selection.upper, static_cast<unsigned long long>(r.selection.seed),
-                r.refinement_moves, r.refinement_moves == 1 ? "" : "s");
+    std::printf(
+        "selection:   %d/%d = %.4f, %g%% bounds [%.4f, %.4f] (fresh seed %llu, lower bound must reach %.4f, %d "
+        "refinement move%s)\n",
+        r.selection.successes, r.selection.replications, r.selection.probability, o.confidence * 100, r.selection.lower,
+        r.selection.upper, static_cast<unsigned long long>(r.selection.seed), r.selection_target, r.refinement_moves,
+        r.refinement_moves == 1 ? "" : "s");
     std::printf("certificate: %d/%d = %.4f, %g%% bounds [%.4f, %.4f] (fresh seed %llu): %s\n", c.successes, c.replications,
                 c.probability, o.confidence * 100, c.lower, c.upper, static_cast<unsigned long long>(c.seed),
                 r.certified ? "CERTIFIED, lower bound >= target" : "NOT certified, lower bound < target");

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include <boost/math/distributions/beta.hpp>
+#include <boost/math/distributions/normal.hpp>
 
 #include "lepsim/run.hpp"
 #include "lepsim/simulation.hpp"
@@ -304,22 +305,30 @@ SizingResult size_capacity(const Scenario& sc, const SizingOptions& o) {
 
   // Adaptive doubling: a plan whose bounds straddle the target (upper >= P > lower) gets
   // twice the replications on the same streams, up to the cap, until it is decided.
-  const auto decided = [&](const PlanEvaluation& e) { return e.lower >= o.probability || e.upper < o.probability; };
-  auto adapt = [&](PlanEvaluation& e) {
-    while (!decided(e) && e.replications < o.max_certify_replications)
+  auto adapt = [&](PlanEvaluation& e, double target) {
+    while (e.lower < target && e.upper >= target && e.replications < o.max_certify_replications)
       extend_evaluation(sc, o, e, std::min(o.max_certify_replications, 2 * e.replications));
   };
+  // S1 accepts a plan only when its lower bound reaches the target plus the certificate's
+  // one-sided half-width at the cap (normal approximation at P): a plan S1 accepts by a hair
+  // would fail its certificate about half the time (docs/sizing.md, "The refinement").
+  const boost::math::normal_distribution<double> normal;
+  const double margin = boost::math::quantile(normal, o.confidence) *
+                        std::sqrt(o.probability * (1 - o.probability) / o.max_certify_replications);
+  const double select_target = std::min(1.0, o.probability + margin);
+  res.selection_target = select_target;
 
   // 3. Refinement on the selection streams S1: evaluate every one-step-smaller neighbour,
-  //    move to the cheapest whose lower bound reaches the target, repeat until none does.
+  //    move to the cheapest whose lower bound reaches the target (plus the margin), repeat
+  //    until none does.
   //    The choices here pick the luckiest plans on S1; S2 below is independent of them.
   std::map<std::vector<int>, PlanEvaluation> selected;
   auto on_selection = [&](const std::vector<int>& y) -> const PlanEvaluation& {
     auto it = selected.find(y);
     if (it != selected.end()) return it->second;
     PlanEvaluation e = evaluate_plan(sc, o, fte_of(y), selection_seed, o.certify_replications);
-    adapt(e);
-    record("select", e, e.lower >= o.probability);
+    adapt(e, select_target);
+    record("select", e, e.lower >= select_target);
     return selected.emplace(y, std::move(e)).first->second;
   };
   for (;;) {
@@ -331,7 +340,7 @@ SizingResult size_capacity(const Scenario& sc, const SizingOptions& o) {
       std::vector<int> y = x;
       --y[v];
       const PlanEvaluation& e = on_selection(y);
-      if (e.lower >= o.probability && e.cost < best_cost - 1e-12) best = y, best_cost = e.cost;
+      if (e.lower >= select_target && e.cost < best_cost - 1e-12) best = y, best_cost = e.cost;
     }
     if (best.empty()) break;
     x = best;
@@ -360,7 +369,7 @@ SizingResult size_capacity(const Scenario& sc, const SizingOptions& o) {
       std::vector<int> y = x;
       --y[v];
       nb.eval = evaluate_plan(sc, o, fte_of(y), certify_seed, o.certify_replications);
-      adapt(nb.eval);
+      adapt(nb.eval, o.probability);
       nb.shown_short = nb.eval.upper < o.probability;
       nb.shown_enough = nb.eval.lower >= o.probability;
       record("neighbour", nb.eval, !nb.shown_short);

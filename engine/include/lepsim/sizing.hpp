@@ -82,8 +82,10 @@ struct SizingResult {
   std::string group;
   double by_month = 0, probability = 0, confidence = 0, step = 0, cost_per_fte_month = 0;
   std::string projects;
-  PlanEvaluation search;       //!< the search's plan on the search streams
-  PlanEvaluation selection;    //!< the chosen plan on the selection streams S1
+  PlanEvaluation search;     //!< the search's plan on the search streams
+  PlanEvaluation selection;  //!< the chosen plan on the selection streams S1
+  double selection_target =
+      0;                       //!< what S1's lower bound must reach: the target plus the certificate's half-width at the cap
   PlanEvaluation certificate;  //!< the chosen plan on the certificate streams S2
   bool certified = false;      //!< certificate.lower >= probability
   int refinement_moves = 0;    //!< one-step-smaller moves the refinement made on S1
