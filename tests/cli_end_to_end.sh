@@ -70,9 +70,10 @@ check "size: unreachable within the bounds" 7 "$LEPSIM" size sz.toml --by 24 --m
 [ -f plan.toml ] && { echo "FAIL: a refused size wrote a plan"; fail=1; }
 grep -q "no plan within the bounds" err.txt || { echo "FAIL: refusal message"; cat err.txt; fail=1; }
 check "size: deterministic answer" 0 "$LEPSIM" size sz.toml --by 24 -o plan.toml --search-replications 20 --certify-replications 50 --json
-/usr/bin/python3 -c 'import json,sys; j=json.load(open("out.txt")); assert j["certificate"]["fte"]==[3.0] and j["certified"], j' \
+/usr/bin/python3 -c 'import json,sys; j=json.load(open("out.txt")); assert j["certificate"]["fte"]==[3.0] and j["certified"], j; n=j["neighbours"][0]; assert n["shown_short"] and not n["undecided"] and j["selection"]["seed"]!=j["certificate"]["seed"], j' \
   || { echo "FAIL: size --json answer"; fail=1; }
 [ -f plan.trace.csv ] || { echo "FAIL: no search trace"; fail=1; }
+check "size: cap below the first size" 2 "$LEPSIM" size sz.toml --by 24 -o plan2.toml --certify-replications 50 --max-certify-replications 40
 check "run the sized plan" 0 "$LEPSIM" run plan.toml -o plan.h5 -r 5
 
 [ $fail = 0 ] && echo "cli end to end: all passed"

@@ -152,10 +152,12 @@ TEST_CASE("size: the certificate's lower bound covers the true probability in >=
   for (int c = 1; c <= 6; ++c) truth.push_back(list_scheduling(c, 6, 1, 7, 12, 400000));
   SizingOptions o = options(12, 0.7, 150, 100);
   o.max_fte = {6};
+  o.max_certify_replications = 1600;
   const int searches = 200;
   int covered = 0, answered = 0;
   for (int s = 0; s < searches; ++s) {
     o.search_seed = 1000 + static_cast<std::uint64_t>(s);
+    o.selection_seed = 500000 + static_cast<std::uint64_t>(s);
     o.certify_seed = 900000 + static_cast<std::uint64_t>(s);
     const SizingResult r = size_capacity(sc, o);
     const int c = static_cast<int>(r.certificate.fte[0]);
@@ -165,6 +167,62 @@ TEST_CASE("size: the certificate's lower bound covers the true probability in >=
   INFO("covered " << covered << " of " << searches << ", answer 3 in " << answered);
   CHECK(covered >= 0.95 * searches);
   CHECK(answered >= 0.9 * searches);
+}
+
+TEST_CASE("size: the refinement moves below a too-cautious search and every neighbour is decided", "[sizing]") {
+  // P >= 0.75 by month 12 (true P about 0.81 at c = 3, 0.98 at c = 4, 0.17 at c = 2). With 40
+  // search replications the search's lower bound for c = 3 (about 0.69) misses 0.75, so the
+  // search stops at 4; the selection streams (2,000 replications) show c = 3 reaches the
+  // target, the refinement moves there, and the certificate streams decide its neighbour.
+  const Scenario sc = parse_scenario(one_stage(6, R"({ dist = "uniform", min = 1, max = 7 })"), "refine");
+  SizingOptions o = options(12, 0.75, 40, 2000);
+  o.max_fte = {6};
+  const SizingResult r = size_capacity(sc, o);
+  CHECK(r.search.fte == std::vector<double>{4.0});
+  CHECK(r.refinement_moves == 1);
+  CHECK(r.selection.fte == std::vector<double>{3.0});
+  CHECK(r.selection.lower >= 0.75);
+  REQUIRE(r.certificate.fte == std::vector<double>{3.0});
+  CHECK(r.certified);
+  CHECK(r.certificate.seed != r.selection.seed);
+  CHECK(r.certificate.seed != r.search.seed);
+  REQUIRE(r.neighbours.size() == 1);
+  for (const SizingNeighbour& n : r.neighbours) {
+    CHECK_FALSE(n.undecided());
+    CHECK(n.eval.seed == r.certificate.seed);
+  }
+  CHECK(r.neighbours[0].shown_short);
+  CHECK(r.neighbours[0].eval.fte == std::vector<double>{2.0});
+
+  // Doubling extends the same streams: 1,000 then 2,000 replications count as 2,000 at once.
+  PlanEvaluation e = evaluate_plan(sc, o, {3.0}, 77, 1000);
+  extend_evaluation(sc, o, e, 2000);
+  const PlanEvaluation once = evaluate_plan(sc, o, {3.0}, 77, 2000);
+  CHECK(e.replications == 2000);
+  CHECK(e.successes == once.successes);
+  CHECK(e.lower == once.lower);
+  CHECK(e.fte_months == Approx(once.fte_months));
+}
+
+TEST_CASE("size: an undecided plan is doubled up to the cap and no further", "[sizing]") {
+  // The neighbour c = 3 (true P about 0.81) against a target of 0.81 cannot be decided:
+  // its bounds straddle the target at every size, so it ends at the cap, reported undecided.
+  const Scenario sc = parse_scenario(one_stage(6, R"({ dist = "uniform", min = 1, max = 7 })"), "undecided");
+  std::vector<double> truth;
+  for (int c = 3; c <= 4; ++c) truth.push_back(list_scheduling(c, 6, 1, 7, 12, 200000));
+  SizingOptions o = options(12, truth[0], 100, 100);
+  o.max_fte = {6};
+  o.max_certify_replications = 800;
+  const SizingResult r = size_capacity(sc, o);
+  REQUIRE(r.certificate.fte == std::vector<double>{4.0});
+  REQUIRE(r.neighbours.size() == 1);
+  const SizingNeighbour& n = r.neighbours[0];
+  CHECK(n.undecided());
+  CHECK(n.eval.replications == 800);  // 100, 200, 400, 800: doubled to the cap, no further
+  CHECK(n.eval.lower < o.probability);
+  CHECK(n.eval.upper >= o.probability);
+  o.max_certify_replications = 50;  // below the first size
+  CHECK_THROWS_AS(size_capacity(sc, o), UsageError);
 }
 
 TEST_CASE("size: refuses when no plan within the bounds reaches the target", "[sizing]") {

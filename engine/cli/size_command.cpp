@@ -21,10 +21,13 @@ const char* SIZE_HELP = R"(lepsim size SCENARIO.toml --by MONTH [options] -o PLA
 Finds the cheapest capacity plan - FTE by discipline, before and after the LEP
 forms (or one team for the whole programme) - for one authority group such that
 P(the chosen projects all finish by MONTH) >= --probability. The search runs on
-common random numbers (--seed); the answer is then certified on fresh streams
-(--certify-seed) with a one-sided Clopper-Pearson lower bound, and each
-one-step-smaller plan is checked to fall short (its upper bound below the
-target). Writes PLAN.toml, a variant (base = SCENARIO) that `lepsim run` takes
+common random numbers (--seed); a refinement on fresh selection streams
+(--selection-seed) then moves to any cheaper one-step-smaller plan whose lower
+bound reaches the target. The answer is certified on a third, independent set
+of streams (--certify-seed), never used for a choice, with a one-sided
+Clopper-Pearson lower bound, and each one-step-smaller plan is shown there to
+fall short (its upper bound below the target). Undecided plans (bounds either
+side of the target) get doubled replications up to --max-certify-replications. Writes PLAN.toml, a variant (base = SCENARIO) that `lepsim run` takes
 as it is, and the search trace (every plan simulated) as CSV.
 
 Exit codes: 0 certified plan written; 7 no plan within the bounds reaches the
@@ -103,9 +106,13 @@ void size_options(po::options_description& opts) {
       "DISCIPLINE=FTE upper bound, each phase (repeatable; "
       "default max(30, 4 x the scenario's largest))")("search-replications", po::value<int>()->default_value(500),
                                                       "replications per plan in the search")(
-      "certify-replications", po::value<int>()->default_value(2000), "replications on fresh streams for the certificate")(
+      "certify-replications", po::value<int>()->default_value(2000),
+      "first size of each fresh-stream evaluation (selection, certificate, neighbours)")(
+      "max-certify-replications", po::value<int>()->default_value(16000),
+      "cap of the doubling of undecided plans on fresh streams")(
       "seed,s", po::value<std::uint64_t>(), "seed of the search streams (default: the scenario's)")(
-      "certify-seed", po::value<std::uint64_t>(), "seed of the fresh streams (default: derived, never the search seed)")(
+      "selection-seed", po::value<std::uint64_t>(), "seed of the refinement's streams (default: derived)")(
+      "certify-seed", po::value<std::uint64_t>(), "seed of the certificate's streams (default: derived, never another's)")(
       "confidence", po::value<double>()->default_value(0.95, "0.95"), "one-sided level of the bounds")(
       "max-evaluations", po::value<int>()->default_value(400), "most plans the search simulates")(
       "trace", po::value<std::string>(), "search trace CSV (default: PLAN's name with .trace.csv)")(
@@ -159,7 +166,9 @@ int cmd_size(const po::variables_map& vm) {
   }
   o.search_replications = vm["search-replications"].as<int>();
   o.certify_replications = vm["certify-replications"].as<int>();
+  o.max_certify_replications = vm["max-certify-replications"].as<int>();
   if (vm.count("seed")) o.search_seed = vm["seed"].as<std::uint64_t>();
+  if (vm.count("selection-seed")) o.selection_seed = vm["selection-seed"].as<std::uint64_t>();
   if (vm.count("certify-seed")) o.certify_seed = vm["certify-seed"].as<std::uint64_t>();
   o.confidence = vm["confidence"].as<double>();
   o.max_evaluations = vm["max-evaluations"].as<int>();
@@ -225,13 +234,16 @@ int cmd_size(const po::variables_map& vm) {
     j << "], \"disciplines\": [";
     for (std::size_t i = 0; i < D; ++i) j << (i ? ", " : "") << quoted(r.disciplines[i]);
     j << "], \"cost_per_fte_month\": " << r.cost_per_fte_month << ", \"certified\": " << (r.certified ? "true" : "false")
-      << ", \"search\": " << json_eval(r.search) << ", \"certificate\": " << json_eval(c) << ", \"neighbours\": [";
+      << ", \"search\": " << json_eval(r.search) << ", \"selection\": " << json_eval(r.selection)
+      << ", \"selection_target\": " << r.selection_target << ", \"refinement_moves\": " << r.refinement_moves << ", \"certificate\": " << json_eval(c) << ", \"neighbours\": [";
     for (std::size_t i = 0; i < r.neighbours.size(); ++i) {
       const auto& n = r.neighbours[i];
       j << (i ? ", " : "") << "{\"phase\": " << quoted(r.phase_names[static_cast<std::size_t>(n.phase)])
         << ", \"discipline\": " << quoted(r.disciplines[static_cast<std::size_t>(n.discipline)])
         << ", \"at_bound\": " << (n.at_bound ? "true" : "false")
-        << ", \"shown_short\": " << (n.shown_short ? "true" : "false");
+        << ", \"shown_short\": " << (n.shown_short ? "true" : "false")
+        << ", \"shown_enough\": " << (n.shown_enough ? "true" : "false")
+        << ", \"undecided\": " << (n.undecided() ? "true" : "false");
       if (!n.at_bound) j << ", \"eval\": " << json_eval(n.eval);
       j << "}";
     }
@@ -248,19 +260,28 @@ int cmd_size(const po::variables_map& vm) {
     std::printf("search:      %d/%d = %.4f, %g%% bounds [%.4f, %.4f] (seed %llu, common random numbers)\n",
                 r.search.successes, r.search.replications, r.search.probability, o.confidence * 100, r.search.lower,
                 r.search.upper, static_cast<unsigned long long>(r.search.seed));
+    std::printf(
+        "selection:   %d/%d = %.4f, %g%% bounds [%.4f, %.4f] (fresh seed %llu, lower bound must reach %.4f, %d "
+        "refinement move%s)\n",
+        r.selection.successes, r.selection.replications, r.selection.probability, o.confidence * 100, r.selection.lower,
+        r.selection.upper, static_cast<unsigned long long>(r.selection.seed), r.selection_target, r.refinement_moves,
+        r.refinement_moves == 1 ? "" : "s");
     std::printf("certificate: %d/%d = %.4f, %g%% bounds [%.4f, %.4f] (fresh seed %llu): %s\n", c.successes, c.replications,
                 c.probability, o.confidence * 100, c.lower, c.upper, static_cast<unsigned long long>(c.seed),
                 r.certified ? "CERTIFIED, lower bound >= target" : "NOT certified, lower bound < target");
-    std::printf("one step smaller (fresh streams):\n");
+    std::printf("one step smaller (certificate streams):\n");
     for (const auto& n : r.neighbours) {
       const std::string name =
           r.disciplines[static_cast<std::size_t>(n.discipline)] + " " + r.phase_names[static_cast<std::size_t>(n.phase)];
       if (n.at_bound)
         std::printf("  %-28s at its lower bound\n", name.c_str());
       else
-        std::printf("  %-28s %.4f, bounds [%.4f, %.4f]: %s\n", (name + " -" + std::to_string(o.step).substr(0, 3)).c_str(),
+        std::printf("  %-28s %d/%d = %.4f, bounds [%.4f, %.4f]: %s\n",
+                    (name + " -" + std::to_string(o.step).substr(0, 3)).c_str(), n.eval.successes, n.eval.replications,
                     n.eval.probability, n.eval.lower, n.eval.upper,
-                    n.shown_short ? "falls short (upper < target)" : "NOT shown to fall short");
+                    n.shown_short    ? "falls short (upper < target)"
+                    : n.shown_enough ? "REACHES the target (lower >= target): the answer may not be the cheapest"
+                                     : "undecided at the replication cap");
     }
     std::printf("replications: %lld (%d plans searched%s), %.1f s\n", static_cast<long long>(r.replications_used),
                 r.evaluations, r.budget_hit ? ", budget hit" : "", r.seconds);

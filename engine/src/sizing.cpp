@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include <boost/math/distributions/beta.hpp>
+#include <boost/math/distributions/normal.hpp>
 
 #include "lepsim/run.hpp"
 #include "lepsim/simulation.hpp"
@@ -96,6 +97,8 @@ void check_options(const Scenario& sc, const SizingOptions& o) {
   if (!(o.step > 0)) throw UsageError("--step must be > 0 FTE");
   if (o.search_replications < 10 || o.certify_replications < 10)
     throw UsageError("--search-replications and --certify-replications must be at least 10");
+  if (o.max_certify_replications < o.certify_replications)
+    throw UsageError("--max-certify-replications must be at least --certify-replications");
   if (resolve_phases(sc, o.phases) == SizingPhases::LEP && (sc.mechanisms.lep_stage < 0 || !sc.mechanisms.capacity.enabled))
     throw UsageError(
         "--phases lep needs a scenario with [lep] formed_at and [capacity] (after-LEP plans are a capacity plan)");
@@ -105,26 +108,35 @@ void check_options(const Scenario& sc, const SizingOptions& o) {
 
 PlanEvaluation evaluate_plan(const Scenario& scenario, const SizingOptions& o, const std::vector<double>& fte,
                              std::uint64_t seed, int replications) {
-  const int group = sizing_group(scenario, o.group);
-  const SizingPhases phases = resolve_phases(scenario, o.phases);
-  const Scenario sc = apply_capacity_plan(scenario, group, phases, fte);
-  const ProjectFilter keep = parse_projects(sc, o.projects);
-  const double dt = sc.time.step_months, by = o.by_month;
-  const std::size_t D = sc.disciplines.size(), n_phases = fte.size() / D;
-  const double entry = std::clamp(sc.groups[static_cast<std::size_t>(group)].entry_month.mean(), 0.0, by);
   PlanEvaluation e;
   e.fte = fte;
   e.seed = seed;
-  e.replications = replications;
-  e.phase_months.assign(n_phases, 0.0);
+  extend_evaluation(scenario, o, e, replications);
+  return e;
+}
+
+void extend_evaluation(const Scenario& scenario, const SizingOptions& o, PlanEvaluation& e, int replications) {
+  const int group = sizing_group(scenario, o.group);
+  const SizingPhases phases = resolve_phases(scenario, o.phases);
+  const Scenario sc = apply_capacity_plan(scenario, group, phases, e.fte);
+  const ProjectFilter keep = parse_projects(sc, o.projects);
+  const double dt = sc.time.step_months, by = o.by_month;
+  const std::size_t D = sc.disciplines.size(), n_phases = e.fte.size() / D;
+  const double entry = std::clamp(sc.groups[static_cast<std::size_t>(group)].entry_month.mean(), 0.0, by);
+  const int first = e.replications;
+  if (replications <= first) return;
   std::vector<double> per_phase(n_phases, 0.0);
   for (std::size_t ph = 0; ph < n_phases; ++ph)
-    for (std::size_t k = 0; k < D; ++k) per_phase[ph] += fte[ph * D + k];
+    for (std::size_t k = 0; k < D; ++k) per_phase[ph] += e.fte[ph * D + k];
   int members = 0;
   for (int a : sc.authority_group) members += a == group ? 1 : 0;
-  const int threads = o.threads;
-  simulate_range(sc, seed, 0, static_cast<std::uint32_t>(replications), threads,
-                 choose_chunk_replications(sc, replications, threads > 0 ? threads : 1),
+  // Sums over the replications so far (the means times their count), then the new ones.
+  std::vector<double> sums(n_phases, 0.0);
+  for (std::size_t ph = 0; ph < n_phases && ph < e.phase_months.size(); ++ph)
+    sums[ph] = e.phase_months[ph] * first * std::max(1, members);
+  const int threads = o.threads, count = replications - first;
+  simulate_range(sc, e.seed, static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(count), threads,
+                 choose_chunk_replications(sc, count, threads > 0 ? threads : 1),
                  [&](std::span<const ReplicationResult> chunk) {
                    for (const ReplicationResult& r : chunk) {
                      bool all = true;
@@ -135,25 +147,27 @@ PlanEvaluation evaluate_plan(const Scenario& scenario, const SizingOptions& o, c
                      for (std::size_t a = 0; a < sc.authority_group.size(); ++a) {
                        if (sc.authority_group[a] != group) continue;
                        if (n_phases == 1) {
-                         e.phase_months[0] += by - entry;
+                         sums[0] += by - entry;
                        } else {
                          const int lep = r.lep_formed_step.empty() ? -1 : r.lep_formed_step[a];
                          const double formed = std::clamp(lep >= 0 ? lep * dt : by, entry, by);
-                         e.phase_months[0] += formed - entry;
-                         e.phase_months[1] += by - formed;
+                         sums[0] += formed - entry;
+                         sums[1] += by - formed;
                        }
                      }
                    }
                  });
+  e.replications = replications;
+  e.phase_months.assign(n_phases, 0.0);
+  e.fte_months = 0;
   for (std::size_t ph = 0; ph < n_phases; ++ph) {
-    e.phase_months[ph] /= static_cast<double>(replications) * std::max(1, members);
+    e.phase_months[ph] = sums[ph] / (static_cast<double>(replications) * std::max(1, members));
     e.fte_months += per_phase[ph] * e.phase_months[ph] * members;
   }
   e.cost = e.fte_months * cost_per_fte_month(sc);
   e.probability = static_cast<double>(e.successes) / replications;
   e.lower = clopper_pearson_lower(e.successes, replications, o.confidence);
   e.upper = clopper_pearson_upper(e.successes, replications, o.confidence);
-  return e;
 }
 
 SizingResult size_capacity(const Scenario& sc, const SizingOptions& o) {
@@ -203,8 +217,11 @@ SizingResult size_capacity(const Scenario& sc, const SizingOptions& o) {
 
   const std::uint64_t search_seed = o.search_seed ? o.search_seed : sc.seed;
   // Fresh streams: a different master seed gives independent Philox streams (docs/random-streams.md).
-  std::uint64_t certify_seed = o.certify_seed ? o.certify_seed : search_seed ^ 0x9E3779B97F4A7C15ull;
-  if (certify_seed == search_seed) throw UsageError("--certify-seed must differ from the search seed");
+  // S1 (selection) chooses among plans; S2 (certificate) is never used for a choice.
+  const std::uint64_t selection_seed = o.selection_seed ? o.selection_seed : search_seed ^ 0xD1B54A32D192ED03ull;
+  const std::uint64_t certify_seed = o.certify_seed ? o.certify_seed : search_seed ^ 0x9E3779B97F4A7C15ull;
+  if (selection_seed == search_seed || certify_seed == search_seed || certify_seed == selection_seed)
+    throw UsageError("the search, selection and certificate seeds must all differ");
 
   std::map<std::vector<int>, PlanEvaluation> cache;
   auto record = [&](const char* purpose, const PlanEvaluation& e, bool feasible) {
@@ -286,10 +303,61 @@ SizingResult size_capacity(const Scenario& sc, const SizingOptions& o) {
   }
   res.search = search(x);
 
-  // 3. Certificate on fresh streams, and each one-step-smaller neighbour on the same fresh streams.
-  res.certificate = evaluate_plan(sc, o, fte_of(x), certify_seed, o.certify_replications);
+  // Adaptive doubling: a plan whose bounds straddle the target (upper >= P > lower) gets
+  // twice the replications on the same streams, up to the cap, until it is decided.
+  auto adapt = [&](PlanEvaluation& e, double target) {
+    while (e.lower < target && e.upper >= target && e.replications < o.max_certify_replications)
+      extend_evaluation(sc, o, e, std::min(o.max_certify_replications, 2 * e.replications));
+  };
+  // S1 accepts a plan only when its lower bound reaches the target plus the certificate's
+  // one-sided half-width at the cap (normal approximation at P): a plan S1 accepts by a hair
+  // would fail its certificate about half the time (docs/sizing.md, "The refinement").
+  const boost::math::normal_distribution<double> normal;
+  const double margin = boost::math::quantile(normal, o.confidence) *
+                        std::sqrt(o.probability * (1 - o.probability) / o.max_certify_replications);
+  const double select_target = std::min(1.0, o.probability + margin);
+  res.selection_target = select_target;
+
+  // 3. Refinement on the selection streams S1: evaluate every one-step-smaller neighbour,
+  //    move to the cheapest whose lower bound reaches the target (plus the margin), repeat
+  //    until none does.
+  //    The choices here pick the luckiest plans on S1; S2 below is independent of them.
+  std::map<std::vector<int>, PlanEvaluation> selected;
+  auto on_selection = [&](const std::vector<int>& y) -> const PlanEvaluation& {
+    auto it = selected.find(y);
+    if (it != selected.end()) return it->second;
+    PlanEvaluation e = evaluate_plan(sc, o, fte_of(y), selection_seed, o.certify_replications);
+    adapt(e, select_target);
+    record("select", e, e.lower >= select_target);
+    return selected.emplace(y, std::move(e)).first->second;
+  };
+  for (;;) {
+    const double current = on_selection(x).cost;
+    std::vector<int> best;
+    double best_cost = current;
+    for (std::size_t v = 0; v < V; ++v) {
+      if (!demanded[v % D] || x[v] == 0) continue;
+      std::vector<int> y = x;
+      --y[v];
+      const PlanEvaluation& e = on_selection(y);
+      if (e.lower >= select_target && e.cost < best_cost - 1e-12) best = y, best_cost = e.cost;
+    }
+    if (best.empty()) break;
+    x = best;
+    ++res.refinement_moves;
+  }
+  res.selection = on_selection(x);
+
+  // 4. Certificate on S2. Its size is fixed by S1 alone (so the bound keeps its coverage):
+  //    the starting size when S1 decided the plan there, else one doubling more than S1 needed
+  //    (a plan S1 needed more replications for lies near the target), within the cap.
+  const int n_cert = res.selection.replications <= o.certify_replications
+                         ? o.certify_replications
+                         : std::min(o.max_certify_replications, 2 * res.selection.replications);
+  res.certificate = evaluate_plan(sc, o, fte_of(x), certify_seed, n_cert);
   record("certify", res.certificate, res.certificate.lower >= o.probability);
   res.certified = res.certificate.lower >= o.probability;
+  // Each one-step-smaller neighbour on S2 too, doubled while undecided.
   for (std::size_t v = 0; v < V; ++v) {
     if (!demanded[v % D]) continue;
     SizingNeighbour nb;
@@ -301,7 +369,9 @@ SizingResult size_capacity(const Scenario& sc, const SizingOptions& o) {
       std::vector<int> y = x;
       --y[v];
       nb.eval = evaluate_plan(sc, o, fte_of(y), certify_seed, o.certify_replications);
+      adapt(nb.eval, o.probability);
       nb.shown_short = nb.eval.upper < o.probability;
+      nb.shown_enough = nb.eval.lower >= o.probability;
       record("neighbour", nb.eval, !nb.shown_short);
     }
     res.neighbours.push_back(nb);

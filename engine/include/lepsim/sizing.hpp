@@ -1,8 +1,10 @@
 #pragma once
 // `lepsim size`: the cheapest capacity plan (FTE by discipline and phase) for one
 // authority group such that P(the chosen projects all finish by a target month) >= P.
-// The search runs under common random numbers; the answer is certified on fresh
-// random streams with one-sided Clopper-Pearson bounds. Method, cost rule and limits:
+// The search runs under common random numbers; a refinement phase on a selection
+// stream (fresh seed S1) moves to cheaper one-step-smaller plans that it shows reach
+// the target; the answer and its neighbours' shortfall are then certified on a third,
+// independent stream (S2) with one-sided Clopper-Pearson bounds. Method, cost rule and limits:
 // docs/sizing.md. Uses only the public Scenario and run API: a plan is a modified
 // copy of the scenario (the group's team and capacity plan), simulated as any other.
 
@@ -37,9 +39,11 @@ struct SizingOptions {
   double step = 1.0;                     //!< FTE step of the search (e.g. 1 or 0.5)
   std::vector<double> min_fte, max_fte;  //!< per discipline; empty = 0 and the default maximum
   int search_replications = 500;         //!< common random numbers of the search
-  int certify_replications = 2000;       //!< fresh streams of the certificate
+  int certify_replications = 2000;  //!< first size of every fresh-stream evaluation (selection, certificate, neighbours)
+  int max_certify_replications = 16000;  //!< cap of the adaptive doubling of undecided plans
   std::uint64_t search_seed = 0;         //!< 0 = the scenario's seed
-  std::uint64_t certify_seed = 0;        //!< 0 = derived from the search seed (never equal to it)
+  std::uint64_t selection_seed = 0;      //!< S1, the refinement's streams; 0 = derived from the search seed
+  std::uint64_t certify_seed = 0;        //!< S2, the certificate's streams; 0 = derived (never equal to the others)
   double confidence = 0.95;              //!< one-sided level of the bounds
   int max_evaluations = 400;             //!< search budget (plans simulated); the trace says if it was hit
   int threads = 0;                       //!< 0 = every core
@@ -58,14 +62,16 @@ struct PlanEvaluation {
 
 struct SizingNeighbour {
   int phase = 0, discipline = 0;
-  bool at_bound = false;     //!< no smaller value within the bounds
-  bool shown_short = false;  //!< fresh streams: upper bound < target
-  PlanEvaluation eval;       //!< when !at_bound
+  bool at_bound = false;      //!< no smaller value within the bounds
+  bool shown_short = false;   //!< certificate streams: upper bound < target
+  bool shown_enough = false;  //!< certificate streams: lower bound >= target (the answer is then not the cheapest)
+  PlanEvaluation eval;        //!< when !at_bound, on the certificate streams after the adaptive doubling
+  bool undecided() const { return !at_bound && !shown_short && !shown_enough; }
 };
 
 struct SizingTraceRow {
   int index = 0;
-  std::string purpose;  //!< "search", "certify" or "neighbour"
+  std::string purpose;  //!< "search", "select", "certify" or "neighbour"
   PlanEvaluation eval;
   bool feasible = false;  //!< search rows: lower bound >= target
 };
@@ -76,14 +82,18 @@ struct SizingResult {
   std::string group;
   double by_month = 0, probability = 0, confidence = 0, step = 0, cost_per_fte_month = 0;
   std::string projects;
-  PlanEvaluation search;       //!< the chosen plan on the search streams
-  PlanEvaluation certificate;  //!< the chosen plan on fresh streams
+  PlanEvaluation search;     //!< the search's plan on the search streams
+  PlanEvaluation selection;  //!< the chosen plan on the selection streams S1
+  double selection_target =
+      0;                       //!< what S1's lower bound must reach: the target plus the certificate's half-width at the cap
+  PlanEvaluation certificate;  //!< the chosen plan on the certificate streams S2
   bool certified = false;      //!< certificate.lower >= probability
+  int refinement_moves = 0;    //!< one-step-smaller moves the refinement made on S1
   std::vector<SizingNeighbour> neighbours;
   std::vector<SizingTraceRow> trace;
   int evaluations = 0;  //!< distinct plans simulated by the search
   bool budget_hit = false;
-  std::int64_t replications_used = 0;  //!< all replications simulated, search and certificate
+  std::int64_t replications_used = 0;  //!< all replications simulated: search, selection and certificate
   double seconds = 0;
 };
 
@@ -105,7 +115,11 @@ int sizing_group(const Scenario& scenario, const std::string& name);
 PlanEvaluation evaluate_plan(const Scenario& scenario, const SizingOptions& options, const std::vector<double>& fte,
                              std::uint64_t seed, int replications);
 
-//! Runs the search and the certificate. Throws UnreachableError when even the upper
+//! Adds replications [e.replications, replications) of e's plan on e's seed (the same
+//! streams as evaluating `replications` from the start), updating the counts and bounds.
+void extend_evaluation(const Scenario& scenario, const SizingOptions& options, PlanEvaluation& e, int replications);
+
+//! Runs the search, the refinement and the certificate. Throws UnreachableError when even the upper
 //! bounds do not reach the target on the search streams, UsageError for bad options.
 SizingResult size_capacity(const Scenario& scenario, const SizingOptions& options);
 
