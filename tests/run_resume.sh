@@ -1,5 +1,5 @@
 # `lepsim run --resume` (docs/robustness.md, "Resuming a run"): a run SIGKILLed or
-# stopped by SIGINT mid-run resumes from its checkpoint (OUT.h5.partial) to the same
+# stopped by SIGINT/SIGTERM mid-run resumes from its checkpoint (OUT.h5.partial) to the same
 # datasets as an uninterrupted run; a checkpoint of another run is refused (exit 4).
 # Needs LEPSIM and SOURCE_DIR.
 . "$SOURCE_DIR/tests/shell_lib.sh"
@@ -39,19 +39,22 @@ expect "  SIGKILL struck mid-run (${n:-0} of 3000 replications were checkpointed
 expect "  no checkpoint left" test ! -e r.h5.partial
 expect "SIGKILL + --resume: identical to the uninterrupted run" compare ref.h5 r.h5
 
-# SIGINT mid-run: exit 130 with a resumable checkpoint, then --resume.
-"$LEPSIM" run "$ex" -r 3000 -t 2 -o s.h5 >/dev/null 2>err-int.txt &
-pid=$!
-expect "SIGINT: the run checkpointed a chunk first" wait_for_chunk s.h5.partial $pid
-kill -INT $pid; wait $pid; rc=$?
-expect "SIGINT: exit 130 (got $rc)" test "$rc" = 130
-expect "  says how to resume" grep -q -- "--resume to finish" err-int.txt
-expect "  no file, no temporary" bash -c '! ls s.h5 s.h5.tmp-* >/dev/null 2>&1'
-expect "  a checkpoint is left" test -s s.h5.partial
-check "--resume after SIGINT" 0 "$LEPSIM" run "$ex" -r 3000 -t 2 -o s.h5 --resume
-n=$(resumed_count)
-expect "  ${n:-0} of 3000 replications were resumed" test "${n:-0}" -gt 0 -a "${n:-0}" -lt 3000
-expect "SIGINT + --resume: identical to the uninterrupted run" compare ref.h5 s.h5
+# SIGINT or SIGTERM mid-run: exit 130 with a resumable checkpoint, then --resume.
+for sig in INT TERM; do
+  "$LEPSIM" run "$ex" -r 3000 -t 2 -o s.h5 >/dev/null 2>err-int.txt &
+  pid=$!
+  expect "SIG$sig: the run checkpointed a chunk first" wait_for_chunk s.h5.partial $pid
+  kill -$sig $pid; wait $pid; rc=$?
+  expect "SIG$sig: exit 130 (got $rc)" test "$rc" = 130
+  expect "  says how to resume" grep -q -- "--resume to finish" err-int.txt
+  expect "  no file, no temporary" bash -c '! ls s.h5 s.h5.tmp-* >/dev/null 2>&1'
+  expect "  a checkpoint is left" test -s s.h5.partial
+  check "--resume after SIG$sig" 0 "$LEPSIM" run "$ex" -r 3000 -t 2 -o s.h5 --resume
+  n=$(resumed_count)
+  expect "  ${n:-0} of 3000 replications were resumed" test "${n:-0}" -gt 0 -a "${n:-0}" -lt 3000
+  expect "SIG$sig + --resume: identical to the uninterrupted run" compare ref.h5 s.h5
+  rm -f s.h5
+done
 
 # --force starts again over a checkpoint; --no-checkpoint keeps none.
 "$LEPSIM" run "$ex" -r 3000 -t 2 -o f.h5 >/dev/null 2>&1 &
