@@ -107,7 +107,7 @@ expect "  no temporary" no_temporaries .
 
 # SIGINT and SIGTERM during a long run: exit 130 within a replication or so.
 for sig in INT TERM; do
-  rm -f sig.h5
+  rm -f sig.h5 sig.h5.partial
   "$LEPSIM" run "$bsf" -o sig.h5 -r 20000 -t 2 >out.txt 2>err.txt &
   pid=$!
   for _ in $(seq 1 300); do  # wait until the run is under way (its temporary exists)
@@ -126,6 +126,7 @@ for sig in INT TERM; do
   expect "  no file under the final name" test ! -e sig.h5
   expect "  no temporary" no_temporaries .
 done
+rm -f sig.h5.partial  # a checkpoint if a chunk finished first (tests/run_resume.sh resumes one)
 
 # ---------------------------------------------------------------------------
 # Reading faults: every command that reads run files refuses each bad file with

@@ -8,7 +8,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <string>
 
 #include "lepsim/analysis/run_reader.hpp"
@@ -169,4 +172,99 @@ TEST_CASE("a run cancelled midway leaves no file and no temporary", "[run][fault
   CHECK_FALSE(fs::exists(o.output_path));
   for (const auto& entry : fs::directory_iterator(temp_dir()))
     CHECK(entry.path().filename().string().find("cancelled-midway.h5.tmp") == std::string::npos);
+  // Stopped inside its first chunk (3,125 replications): nothing to resume, so no checkpoint
+  // (docs/robustness.md, "Resuming a run").
+  CHECK_FALSE(fs::exists(o.output_path + ".partial"));
+}
+
+namespace {
+
+//! Every numeric dataset of a run file, as doubles, by path.
+std::map<std::string, std::vector<double>> datasets(const std::string& path) {
+  h5::File f = h5::File::open_read(path);
+  std::map<std::string, std::vector<double>> out;
+  std::function<void(const h5::Group&, const std::string&)> walk = [&](const h5::Group& g, const std::string& at) {
+    for (const auto& name : g.list()) {
+      if (g.is_group(name)) {
+        walk(g.open_group(name), at + "/" + name);
+        continue;
+      }
+      const h5::Dataset d = g.open_dataset(name);
+      const auto e = d.element();
+      if (e.kind == h5::Dataset::ElementClass::Integer || e.kind == h5::Dataset::ElementClass::Float)
+        out[at + "/" + name] = d.read<double>();
+    }
+  };
+  walk(f.root(), "");
+  return out;
+}
+
+bool same_bits(const std::vector<double>& a, const std::vector<double>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("an interrupted run resumes from its checkpoint to the same datasets", "[run][faults][resume]") {
+  const Scenario sc = scenario("example.toml");
+  RunOptions ref;
+  ref.output_path = (temp_dir() / "resume-ref.h5").string();
+  ref.replications = 60;
+  ref.threads = 2;
+  ref.force = true;
+  run_scenario(sc, ref);
+  CHECK_FALSE(fs::exists(ref.output_path + ".partial"));  // removed on success
+
+  RunOptions o = ref;
+  o.force = false;  // --force would start again over the checkpoint
+  o.output_path = (temp_dir() / "resume.h5").string();
+  fs::remove(o.output_path);
+  fs::remove(o.output_path + ".partial");
+  std::atomic<bool> stop{false};
+  o.cancel = &stop;
+  o.progress = [&](std::int64_t done, std::int64_t) {
+    if (done >= 30) stop = true;
+  };
+  try {
+    run_scenario(sc, o);
+    FAIL("not interrupted");
+  } catch (const InterruptedError& e) {
+    CHECK(std::string(e.what()).find("--resume") != std::string::npos);
+  }
+  REQUIRE(fs::exists(o.output_path + ".partial"));
+  CHECK_FALSE(fs::exists(o.output_path));
+
+  // Another seed's run refuses the checkpoint and keeps it.
+  RunOptions other = o;
+  other.cancel = nullptr;
+  other.progress = nullptr;
+  other.resume = true;
+  other.seed = 99;
+  try {
+    run_scenario(sc, other);
+    FAIL("a foreign checkpoint was accepted");
+  } catch (const OutputError& e) {
+    CHECK(e.code() == ExitCode::OUTPUT);
+    CHECK(std::string(e.what()).find("belongs to a different run") != std::string::npos);
+  }
+  CHECK(fs::exists(o.output_path + ".partial"));
+  // Without --resume (or --force) it is not overwritten either.
+  other.resume = false;
+  other.seed.reset();
+  CHECK_THROWS_AS(run_scenario(sc, other), OutputError);
+
+  other.resume = true;
+  other.threads = 1;  // other chunks from here: the datasets do not depend on them
+  const RunInfo info = run_scenario(sc, other);
+  CHECK(info.resumed_replications >= 8);
+  CHECK(info.resumed_replications < 60);
+  CHECK_FALSE(fs::exists(o.output_path + ".partial"));
+  const auto a = datasets(ref.output_path), b = datasets(o.output_path);
+  REQUIRE(a.size() == b.size());
+  REQUIRE(a.size() > 10);
+  for (const auto& [name, values] : a) {
+    INFO(name);
+    REQUIRE(b.count(name) == 1);
+    CHECK(same_bits(values, b.at(name)));
+  }
 }

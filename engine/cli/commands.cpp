@@ -111,7 +111,9 @@ void run_options(po::options_description& opts) {
       "replications,r", po::value<int>(), "number of replications (default: the scenario's [run] replications)")(
       "seed,s", po::value<std::uint64_t>(), "master seed (default: the scenario's [run] seed)")(
       "threads,t", po::value<int>()->default_value(0), "worker threads; 0 uses every core")(
-      "force,f", "overwrite the output file if it exists")(
+      "force,f", "overwrite the output file if it exists (and drop its checkpoint)")(
+      "resume", "continue from OUT.h5.partial, the checkpoint of an interrupted or killed run")(
+      "no-checkpoint", "keep no checkpoint (OUT.h5.partial) while running: an interrupted run cannot be resumed")(
       "precision", po::value<double>(),
       "add replications until each --on output's interval half-width is within "
       "this fraction of its mean (e.g. 0.01)")("on", po::value<std::vector<std::string>>()->composing(),
@@ -174,6 +176,12 @@ int cmd_run(const po::variables_map& vm) {
   ro.threads = vm["threads"].as<int>();
   if (ro.threads < 0) throw UsageError("--threads must be 0 (all cores) or more, got " + std::to_string(ro.threads));
   ro.force = vm.count("force") > 0;
+  ro.resume = vm.count("resume") > 0;
+  ro.checkpoint = vm.count("no-checkpoint") == 0;
+  if (ro.force && ro.resume) throw UsageError("give --resume or --force, not both");
+  if (ro.resume && !ro.checkpoint) throw UsageError("give --resume or --no-checkpoint, not both");
+  if (ro.resume && vm.count("precision"))
+    throw UsageError("--resume cannot continue a --precision run (it keeps no checkpoint); run it again");
   std::error_code ec;
   if (!ro.force && std::filesystem::exists(ro.output_path, ec))
     throw OutputError("output file " + ro.output_path +
@@ -187,6 +195,7 @@ int cmd_run(const po::variables_map& vm) {
     if (done == total) progress.set_phase("writing the run file");
   };
   ro.phase = [&](const std::string& phase) { progress.set_phase(phase); };
+  ro.note = [](const std::string& line) { std::cerr << "lepsim: " << line << "\n"; };
   ro.cancel = &lepsim::interrupt_flag();
   install_signal_handlers();
 
@@ -201,8 +210,11 @@ int cmd_run(const po::variables_map& vm) {
   std::printf("lepsim %s: %s ('%s'), %lld replications, seed %llu, %d threads\n", engine_version(), path.c_str(),
               sc.name.c_str(), static_cast<long long>(info.replications), static_cast<unsigned long long>(info.seed),
               info.threads);
-  std::printf("wrote %s in %.2f s (%.0f replications/s)\n", info.output_path.c_str(), info.seconds,
-              static_cast<double>(info.replications) / info.seconds);
+  std::printf("wrote %s in %.2f s (%.0f replications/s)", info.output_path.c_str(), info.seconds,
+              static_cast<double>(info.replications - info.resumed_replications) / info.seconds);
+  if (info.resumed_replications > 0)
+    std::printf(" (%lld replications resumed from the checkpoint)", static_cast<long long>(info.resumed_replications));
+  std::printf("\n");
   if (ro.convergence) {
     std::printf("precision %g on", ro.convergence->precision);
     for (std::size_t k = 0; k < ro.convergence->outputs.size(); ++k)
@@ -246,10 +258,20 @@ fraction of the mean, or --max-replications is reached; the rule and whether
 it was met are recorded in the file. Checks happen at fixed counts, so the
 replications reached do not depend on the thread count.
 
+While it runs, every finished chunk of replications is journalled (with a
+checksum) to OUT.h5.partial. A run stopped by Ctrl-C or SIGTERM (exit 130),
+killed (SIGKILL) or failed keeps that checkpoint; the same command with
+--resume replays it and simulates only the rest, and the file is the same,
+bit for bit, as an uninterrupted run's. A checkpoint of another run (other
+scenario, seed, replications or engine) is refused with exit code 4, as is
+starting over it without --resume or --force. --no-checkpoint keeps none;
+--precision runs keep none and cannot be resumed (docs/robustness.md).
+
 Examples:
   lepsim run scenarios/example.toml
   lepsim run scenarios/bsf.toml -o bsf.h5 --replications 500 --threads 2
   lepsim run scenarios/bsf.toml -o bsf-seed7.h5 --seed 7 --force
+  lepsim run scenarios/bsf.toml -o bsf.h5 --replications 500 --resume
   lepsim run scenarios/bsf.toml --precision 0.005 --on completed --on spend_total --max-replications 20000
 )",
                   "scenario",

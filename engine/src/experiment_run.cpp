@@ -22,6 +22,7 @@
 #include <tbb/task_arena.h>
 
 #include "experiment_file.hpp"
+#include "journal_io.hpp"
 #include "lepsim/experiment.hpp"
 #include "lepsim/outputs.hpp"
 #include "lepsim/run.hpp"
@@ -30,6 +31,10 @@
 namespace lepsim {
 
 namespace {
+
+using detail::Fnv;
+using detail::read_at;
+using detail::write_all;
 
 constexpr char JOURNAL_MAGIC[8] = {'L', 'E', 'P', 'X', 'J', 'N', 'L', '1'};
 constexpr std::uint32_t RECORD_MAGIC = 0x5245434Bu;  // "KCER"
@@ -47,23 +52,6 @@ static_assert(sizeof(JournalHeader) == 48);
 
 struct RecordHead {
   std::uint32_t magic, point, first, count;
-};
-
-struct Fnv {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  void add(const void* p, std::size_t n) {
-    const auto* b = static_cast<const unsigned char*>(p);
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
-  }
-  void add(const std::string& s) {
-    const std::uint64_t n = s.size();
-    add(&n, sizeof n);
-    add(s.data(), s.size());
-  }
-  template <class T>
-  void add_value(T v) {
-    add(&v, sizeof v);
-  }
 };
 
 std::uint64_t header_checksum(const JournalHeader& h) {
@@ -92,29 +80,6 @@ std::uint64_t fingerprint_of(const Experiment& ex, const std::vector<DesignPoint
   return f.h;
 }
 
-void write_all(int fd, const void* data, std::size_t n, const std::string& path) {
-  const auto* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      throw OutputError("cannot write the checkpoint " + path + ": " + std::strerror(errno));
-    }
-    p += w, n -= static_cast<std::size_t>(w);
-  }
-}
-
-bool read_at(int fd, void* data, std::size_t n, std::uint64_t offset) {
-  auto* p = static_cast<char*>(data);
-  while (n > 0) {
-    const ssize_t r = ::pread(fd, p, n, static_cast<off_t>(offset));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return false;
-    p += r, n -= static_cast<std::size_t>(r), offset += static_cast<std::uint64_t>(r);
-  }
-  return true;
-}
-
 //! The append-only journal of finished units; holds an exclusive lock while open.
 class Journal {
  public:
@@ -126,12 +91,7 @@ class Journal {
     std::error_code ec;
     const bool existed = fs::exists(path, ec);
     if (existed && !resume) fs::remove(path, ec);
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw OutputError("cannot open the checkpoint " + path + ": " + std::strerror(errno));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd_);
-      throw OutputError("the checkpoint " + path + " is in use by another lepsim process");
-    }
+    fd_ = detail::open_journal(path);
     JournalHeader h{};
     std::uint64_t end = 0;
     if (resume && existed && read_at(fd_, &h, sizeof h, 0)) {
@@ -211,11 +171,7 @@ class Journal {
 
  private:
   static constexpr std::uint64_t NONE = ~std::uint64_t{0};
-  [[noreturn]] void fail(const std::string& why) {
-    ::close(fd_);
-    fd_ = -1;
-    throw OutputError("the checkpoint " + path_ + " " + why);
-  }
+  [[noreturn]] void fail(const std::string& why) { detail::journal_failed(fd_, path_, why); }
   std::string path_;
   int fd_ = -1;
   std::vector<std::uint64_t> offsets_;

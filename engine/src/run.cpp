@@ -24,9 +24,12 @@
 #include <tbb/task_arena.h>
 #include <tbb/task_group.h>
 
+#include "journal_io.hpp"
 #include "lepsim/error.hpp"
+#include "lepsim/experiment.hpp"
 #include "lepsim/outputs.hpp"
 #include "lepsim/run_file.hpp"
+#include "lepsim/version.hpp"
 
 namespace lepsim {
 
@@ -125,7 +128,8 @@ double relative_half_width(const RunningMoments& w, double level) {
 
 //! Refuses, before anything is written, a run whose output cannot fit the disk or whose
 //! memory cannot fit the machine, with the estimate in the message.
-void check_resources(const Scenario& sc, const std::string& output_path, std::int64_t replications, const RunEstimate& e) {
+void check_resources(const Scenario& sc, const std::string& output_path, std::int64_t replications, const RunEstimate& e,
+                     double journal_bytes) {
   const std::string reps = std::to_string(replications) + " replication" + (replications == 1 ? "" : "s");
   const auto parent = std::filesystem::path(output_path).parent_path();
   const std::string dir = parent.empty() ? "." : parent.string();
@@ -152,6 +156,19 @@ void check_resources(const Scenario& sc, const std::string& output_path, std::in
                         std::to_string(e.chunk_replications) + " held at once; the summaries read back " +
                         bytes_text(e.summary_bytes) + " at a time): reduce the projects, the horizon or the replications, "
                         "lengthen step_months, or use fewer threads (-t)");
+  }
+  // The checkpoint holds the results uncompressed until the file is complete (checked
+  // after memory, so a run too big for the machine is still refused as such).
+  if (journal_bytes > 0 && statvfs(dir.c_str(), &fs) == 0 && fs.f_blocks > 0) {
+    const double free_bytes = static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize);
+    if (e.file_bytes / BEST_COMPRESSION + journal_bytes > free_bytes)
+      throw OutputError("cannot write " + output_path + ": " + reps + " of scenario '" + sc.name + "' need about " +
+                        bytes_text(journal_bytes) + " for the checkpoint " + output_path +
+                        ".partial (removed when the run is complete) besides the run file, and the file system "
+                        "holding " +
+                        dir + " has " + bytes_text(free_bytes) +
+                        " free: pass --no-checkpoint (an interrupted run then cannot be resumed), run fewer "
+                        "replications (-r) or write elsewhere (-o)");
   }
 }
 
@@ -378,6 +395,222 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
   }
 }
 
+namespace {
+
+// ---- The run's checkpoint journal (docs/run-file-format.md, "The checkpoint journal") ----
+
+constexpr char RUN_JOURNAL_MAGIC[8] = {'L', 'E', 'P', 'R', 'J', 'N', 'L', '1'};
+constexpr std::uint32_t CHUNK_MAGIC = 0x4B4E4843u;  // "CHNK"
+
+struct RunJournalHeader {
+  char magic[8];
+  std::uint64_t fingerprint;  //!< FNV-1a of the run's identity (run_fingerprint)
+  std::uint64_t seed;
+  std::uint64_t replications;
+  std::uint64_t checksum;  //!< FNV-1a of the fields above
+};
+static_assert(sizeof(RunJournalHeader) == 40);
+
+struct ChunkHead {
+  std::uint32_t magic, first, count, reserved;
+  std::uint64_t payload_bytes;
+};
+static_assert(sizeof(ChunkHead) == 24);
+
+std::uint64_t run_header_checksum(const RunJournalHeader& h) {
+  detail::Fnv f;
+  f.add(&h, offsetof(RunJournalHeader, checksum));
+  return f.h;
+}
+
+//! Everything a run file's contents depend on but the replications simulated.
+std::uint64_t run_fingerprint(const Scenario& sc, std::uint64_t seed, std::int64_t replications) {
+  detail::Fnv f;
+  f.add(std::string(engine_version()));
+  f.add_value(RUN_FORMAT_MAJOR);
+  f.add_value(RUN_FORMAT_MINOR);
+  f.add(sc.source_text);
+  for (const auto& [path, text] : sc.base_files) f.add(text);
+  f.add(sc.resolved_toml());
+  f.add_value(seed);
+  f.add_value(replications);
+  return f.h;
+}
+
+//! The fields of ReplicationResult the run file is written from: every field the output
+//! registry names, and those the writer derives outputs from (completions, projects).
+struct ResultFields {
+  std::vector<std::vector<std::int32_t> ReplicationResult::*> ints;
+  std::vector<std::vector<double> ReplicationResult::*> reals;
+  std::vector<std::int32_t ReplicationResult::*> scalars;
+};
+
+const ResultFields& result_fields() {
+  static const ResultFields fields = [] {
+    ResultFields f;
+    auto add = [](auto& list, auto member) {
+      if (member && std::find(list.begin(), list.end(), member) == list.end()) list.push_back(member);
+    };
+    for (const OutputSpec& spec : output_registry()) {
+      add(f.ints, spec.ints);
+      add(f.reals, spec.reals);
+      add(f.scalars, spec.scalar);
+    }
+    add(f.ints, &ReplicationResult::completions);
+    for (auto m :
+         {&ReplicationResult::steps, &ReplicationResult::stages, &ReplicationResult::disciplines, &ReplicationResult::pools,
+          &ReplicationResult::projects, &ReplicationResult::completed, &ReplicationResult::finish_step})
+      add(f.scalars, m);
+    return f;
+  }();
+  return fields;
+}
+
+template <class T>
+void put(std::vector<char>& out, const T* data, std::size_t n) {
+  const auto* b = reinterpret_cast<const char*>(data);
+  out.insert(out.end(), b, b + static_cast<std::ptrdiff_t>(n * sizeof(T)));
+}
+
+//! A chunk's results as bytes: per replication its scalars, then each vector as its
+//! length (uint64) and values, in result_fields() order.
+void serialise(std::span<const ReplicationResult> chunk, std::vector<char>& out) {
+  const ResultFields& f = result_fields();
+  for (const ReplicationResult& r : chunk) {
+    for (auto m : f.scalars) put(out, &(r.*m), 1);
+    auto vec = [&](const auto& v) {
+      const std::uint64_t n = v.size();
+      put(out, &n, 1);
+      put(out, v.data(), v.size());
+    };
+    for (auto m : f.ints) vec(r.*m);
+    for (auto m : f.reals) vec(r.*m);
+  }
+}
+
+//! The inverse of serialise; false if the bytes do not hold `count` results exactly.
+bool deserialise(const std::vector<char>& in, std::uint32_t count, std::vector<ReplicationResult>& out) {
+  const ResultFields& f = result_fields();
+  std::size_t at = 0;
+  auto take = [&](void* dst, std::size_t bytes) {
+    if (in.size() - at < bytes) return false;
+    std::memcpy(dst, in.data() + at, bytes);
+    at += bytes;
+    return true;
+  };
+  out.assign(count, ReplicationResult{});
+  for (ReplicationResult& r : out) {
+    for (auto m : f.scalars)
+      if (!take(&(r.*m), sizeof(std::int32_t))) return false;
+    auto vec = [&](auto& v) {
+      std::uint64_t n = 0;
+      if (!take(&n, sizeof n) || n > (in.size() - at) / sizeof(v[0])) return false;
+      v.resize(n);
+      return take(v.data(), n * sizeof(v[0]));
+    };
+    for (auto m : f.ints)
+      if (!vec(r.*m)) return false;
+    for (auto m : f.reals)
+      if (!vec(r.*m)) return false;
+  }
+  return at == in.size();
+}
+
+//! The append-only journal of a run's finished chunks, in replication order; holds an
+//! exclusive lock while open. Opening it with `resume` checks its identity and replays
+//! every whole chunk (a chunk torn by a kill, and everything after it, is dropped).
+class RunJournal {
+ public:
+  RunJournal(const std::string& path, const RunJournalHeader& want, bool resume,
+             const std::function<void(std::span<const ReplicationResult>)>& replay)
+      : path_(path) {
+    std::error_code ec;
+    const bool existed = std::filesystem::exists(path, ec);
+    if (existed && !resume) std::filesystem::remove(path, ec);
+    fd_ = detail::open_journal(path);
+    RunJournalHeader h{};
+    std::uint64_t end = sizeof h;
+    if (resume && existed && detail::read_at(fd_, &h, sizeof h, 0)) {
+      if (std::memcmp(h.magic, RUN_JOURNAL_MAGIC, 8) != 0 || h.checksum != run_header_checksum(h))
+        fail("is not the checkpoint of a lepsim run (or its header is damaged); remove it or pass --force");
+      if (h.fingerprint != want.fingerprint || h.seed != want.seed || h.replications != want.replications)
+        fail("belongs to a different run (seed " + std::to_string(h.seed) + ", " + std::to_string(h.replications) +
+             " replications; this one: seed " + std::to_string(want.seed) + ", " + std::to_string(want.replications) +
+             "; or the scenario or engine version differ): run the command that started it, or pass --force to start "
+             "again");
+      std::vector<char> buf;
+      std::vector<ReplicationResult> results;
+      for (;;) {
+        ChunkHead ch{};
+        if (!detail::read_at(fd_, &ch, sizeof ch, end) || ch.magic != CHUNK_MAGIC ||
+            ch.first != static_cast<std::uint64_t>(done_) || ch.count == 0 ||
+            ch.first + static_cast<std::uint64_t>(ch.count) > want.replications)
+          break;
+        buf.resize(ch.payload_bytes);
+        std::uint64_t sum = 0;
+        if (!detail::read_at(fd_, buf.data(), buf.size(), end + sizeof ch) ||
+            !detail::read_at(fd_, &sum, sizeof sum, end + sizeof ch + buf.size()))
+          break;
+        detail::Fnv f;
+        f.add(&ch, sizeof ch);
+        f.add(buf.data(), buf.size());
+        if (f.h != sum || !deserialise(buf, ch.count, results)) break;  // torn by a kill: redone
+        replay(std::span<const ReplicationResult>(results.data(), results.size()));
+        done_ += ch.count;
+        end += sizeof ch + buf.size() + sizeof sum;
+      }
+      resumed_ = true;
+    } else {
+      h = want;
+      if (::ftruncate(fd_, 0) != 0) fail(std::string("cannot be truncated: ") + std::strerror(errno));
+      detail::write_all(fd_, &h, sizeof h, path_);
+    }
+    if (::ftruncate(fd_, static_cast<off_t>(end)) != 0) fail(std::string("cannot be truncated: ") + std::strerror(errno));
+    if (::lseek(fd_, static_cast<off_t>(end), SEEK_SET) < 0)
+      fail(std::string("cannot be positioned: ") + std::strerror(errno));
+  }
+  ~RunJournal() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RunJournal(const RunJournal&) = delete;
+  RunJournal& operator=(const RunJournal&) = delete;
+
+  bool resumed() const { return resumed_; }
+  std::int64_t done() const { return done_; }
+
+  //! The next chunk (replications done() onwards), written with one write() and a checksum.
+  void append(std::span<const ReplicationResult> chunk) {
+    buf_.assign(sizeof(ChunkHead), 0);
+    serialise(chunk, buf_);
+    const ChunkHead ch{CHUNK_MAGIC, static_cast<std::uint32_t>(done_), static_cast<std::uint32_t>(chunk.size()), 0,
+                       buf_.size() - sizeof(ChunkHead)};
+    std::memcpy(buf_.data(), &ch, sizeof ch);
+    detail::Fnv f;
+    f.add(buf_.data(), buf_.size());
+    put(buf_, &f.h, 1);
+    detail::write_all(fd_, buf_.data(), buf_.size(), path_);
+    done_ += static_cast<std::int64_t>(chunk.size());
+  }
+
+  //! Closes and deletes the journal (the run file is complete).
+  void remove() {
+    ::close(fd_);
+    fd_ = -1;
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& why) { detail::journal_failed(fd_, path_, why); }
+  std::string path_;
+  int fd_ = -1;
+  std::int64_t done_ = 0;
+  bool resumed_ = false;
+  std::vector<char> buf_;
+};
+
+}  // namespace
+
 std::vector<std::string> convergence_outputs(const Scenario& sc) { return metric_names(output_shape(sc)); }
 
 RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
@@ -412,18 +645,53 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
     if (!(rule->level > 0 && rule->level < 1)) throw UsageError("convergence level must be between 0 and 1");
     if (rule->check_every < 2) throw UsageError("convergence check_every must be at least 2 replications");
   }
+  // The checkpoint journal (docs/robustness.md, "Resuming a run"): fixed-count runs only.
+  if (opt.resume && rule)
+    throw UsageError("--resume cannot continue a --precision run (its journal is not kept); run it again");
+  const bool journalled = opt.checkpoint && !rule;
   const RunEstimate estimate = estimate_run(sc, info.replications, info.threads);
-  check_resources(sc, opt.output_path, info.replications, estimate);
+  check_resources(sc, opt.output_path, info.replications, estimate,
+                  journalled ? static_cast<double>(info.replications) * estimate.replication_bytes : 0);
   const int chunk = estimate.chunk_replications;
 
+  const std::string jpath = journal_path(opt.output_path);
+  std::error_code ec;
+  if (journalled && !opt.resume && !opt.force && std::filesystem::exists(jpath, ec))
+    throw OutputError("an unfinished run of " + opt.output_path + " is checkpointed in " + jpath +
+                      ": pass --resume to continue it or --force to start again");
+
   // The writer's destructor removes its temporary on any failure, before the handlers
-  // below run, so their messages can say that nothing is left behind.
-  const std::string not_written = "; " + opt.output_path + " was not written and no temporary file is left";
+  // below run, so their messages can say that nothing is left behind (but the journal).
+  std::optional<RunJournal> journal;
+  const auto not_written = [&] {
+    std::string m = "; " + opt.output_path + " was not written and no temporary file is left";
+    if (journal && journal->done() > 0)
+      m += "; " + std::to_string(journal->done()) + " of " + std::to_string(info.replications) +
+           " replications are checkpointed in " + jpath + ": run the same command with --resume to finish";
+    return m;
+  };
   try {
     RunFileWriter writer(opt.output_path, sc, info.seed, static_cast<int>(info.replications), opt.force);
     std::int64_t done = 0;
     std::vector<RunningMoments> watch(watched.size());
+    if (journalled) {
+      RunJournalHeader want{};
+      std::memcpy(want.magic, RUN_JOURNAL_MAGIC, 8);
+      want.fingerprint = run_fingerprint(sc, info.seed, info.replications);
+      want.seed = info.seed;
+      want.replications = static_cast<std::uint64_t>(info.replications);
+      want.checksum = run_header_checksum(want);
+      // Replayed chunks go to the writer exactly as they went the first time.
+      journal.emplace(jpath, want, opt.resume, [&](std::span<const ReplicationResult> results) { writer.append(results); });
+      done = journal->done();
+      info.resumed_replications = done;
+      if (opt.note && journal->resumed())
+        opt.note("resuming from " + jpath + ": " + std::to_string(done) + " of " + std::to_string(info.replications) +
+                 " replications already done");
+    }
+    const std::int64_t resumed = done;
     auto sink = [&](std::span<const ReplicationResult> results) {
+      if (journal) journal->append(results);
       writer.append(results);
       for (const ReplicationResult& r : results)
         for (std::size_t k = 0; k < watch.size(); ++k) watch[k].add(watched[k].value(r, sc.time.step_months));
@@ -431,8 +699,8 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
     };
     // Without a rule: one range. With one: segments of check_every replications, checked
     // after each (the schedule depends on nothing but the rule, so neither do the bits).
-    const std::int64_t segment = rule ? rule->check_every : info.replications;
-    for (std::int64_t first = 0; first < info.replications; first += segment) {
+    const std::int64_t segment = rule ? rule->check_every : info.replications - resumed;
+    for (std::int64_t first = resumed; first < info.replications; first += segment) {
       const auto n = static_cast<std::uint32_t>(std::min(segment, info.replications - first));
       simulate_range(sc, info.seed, static_cast<std::uint32_t>(first), n, info.threads, chunk, sink, opt.cancel,
                      [&](std::uint32_t finished) {
@@ -461,13 +729,16 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
     }
     if (opt.phase) opt.phase("writing summaries");
     writer.finish(info.threads);
+    if (journal) journal->remove();
   } catch (const InterruptedError& e) {
-    throw InterruptedError(e.what() + not_written);
+    if (journal && journal->done() == 0) journal->remove();  // nothing to resume from
+    throw InterruptedError(e.what() + not_written());
   } catch (const OutputError& e) {
+    if (journal && journal->done() == 0) journal->remove();
     const std::string what = e.what();
     // An existing file refused without --force is still there, untouched: say nothing more.
-    if (what.find("already exists") != std::string::npos) throw;
-    throw OutputError(what + not_written);
+    if (what.find("already exists") != std::string::npos || what.find("the checkpoint ") == 0) throw;
+    throw OutputError(what + not_written());
   }
   info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return info;

@@ -52,6 +52,13 @@ struct RunOptions {
   const std::atomic<bool>* cancel = nullptr;
   //! When set, replications are added until the rule is met (options.replications is ignored).
   std::optional<ConvergenceRule> convergence;
+  //! Journal every chunk to `<output>.partial` (removed on success) so that an interrupted
+  //! or killed run can be resumed; not with a convergence rule (docs/robustness.md).
+  bool checkpoint = true;
+  //! Continue from `<output>.partial`: its chunks are replayed, the rest simulated.
+  bool resume = false;
+  //! Called on the calling thread with a line for the user (resuming from a checkpoint).
+  std::function<void(const std::string&)> note;
 };
 
 struct RunInfo {
@@ -60,6 +67,7 @@ struct RunInfo {
   std::uint64_t seed = 0;
   int threads = 0;
   double seconds = 0;
+  std::int64_t resumed_replications = 0;    //!< replayed from the checkpoint (--resume)
   bool converged = false;                   //!< with a convergence rule: was it met
   std::vector<double> relative_half_width;  //!< with a convergence rule: per output, at the end
 };
