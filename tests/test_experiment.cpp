@@ -428,5 +428,6 @@ TEST_CASE("experiment: a bad distribution factor is a located error, every probl
     CHECK(all.find("factor[3].distribution = lognormal(mean=1, sd=0.1): Morris") != std::string::npos);
     CHECK(all.find("factor[4].distribution.mode = 2: unknown key for a uniform distribution") != std::string::npos);
     CHECK(all.find("factor[4]: give one of levels, range or distribution") != std::string::npos);
+    CHECK(e.diagnostics().size() == 5);
   }
 }

@@ -280,7 +280,7 @@ std::optional<Distribution> read_distribution(const TValue& v, const std::string
         "empirical");
     return std::nullopt;
   }
-  bool ok = true;
+  bool ok = true, unknown = false;
   std::vector<std::string> allowed = {"dist"};
   auto number = [&](const std::string& k, bool required, double fallback) {
     allowed.push_back(k);
@@ -347,10 +347,10 @@ std::optional<Distribution> read_distribution(const TValue& v, const std::string
       std::string all;
       for (const auto& a : allowed) all += (all.empty() ? "" : ", ") + a;
       err(line_of(x), key + "." + k, value_text(x), "unknown key for a " + name + " distribution (allowed: " + all + ")");
-      ok = false;
+      unknown = true;
     }
-  if (!ok) return std::nullopt;
-  bool valid = true;
+  if (!ok) return std::nullopt;  // a parameter missing or not a number: its rules would only add noise
+  bool valid = !unknown;
   for (const ParamError& e : d.validate()) {
     const TValue& at = t.count(e.param) ? t.at(e.param) : v;
     err(line_of(at), key + "." + e.param, t.count(e.param) ? value_text(t.at(e.param)) : "", e.rule);
