@@ -81,7 +81,7 @@ check "h5py reads the file" 0 /usr/bin/python3 -c '
 import h5py
 f = h5py.File("grid.h5", "r")
 assert f.attrs["file_type"] == "lepsim-experiment", f.attrs["file_type"]
-assert list(f.attrs["format_version"]) == [1, 1]
+assert list(f.attrs["format_version"]) == [1, 2]
 P, R = int(f.attrs["points"]), int(f.attrs["replications"])
 assert f["design/values"].shape == (P, 2) and f["metrics/completed"].shape == (P, R), (P, R)
 assert list(f["design/factor_names"].asstr()[:]) == ["approvals_capacity", "mandated_practices"]

@@ -48,7 +48,7 @@ std::map<std::string, std::vector<double>> datasets(const std::string& path) {
   const h5::Group root = f.root();
   for (const std::string g : {"metrics", "design"})
     for (const auto& n : root.open_group(g).list())
-      if (n != "factor_names" && n != "factor_paths" && n != "factor_units" && n != "factor_kinds" && n != "overrides" &&
+      if (n != "factor_names" && n != "factor_paths" && n != "factor_units" && n != "factor_kinds" && n != "factor_distributions" && n != "overrides" &&
           n != "role")
         out[g + "/" + n] = root.open_group(g).read_array<double>(n);
   for (const auto& s : root.open_group("series").list())
@@ -343,4 +343,91 @@ TEST_CASE("experiment: Saltelli and Morris designs; pick-freeze rows share their
   const auto mp = expand_design(parse_experiment(m, write("mor.toml", m)));
   REQUIRE(mp.size() == 3 * 3);
   for (const auto& p : mp) CHECK((p.values[0] >= 0.8 && p.values[0] <= 1.2));
+}
+
+TEST_CASE("experiment: a distribution factor maps each design coordinate through its quantile", "[experiment]") {
+  // LHS: each of the n strata of u holds one point, so each stratum of the distribution's
+  // probability holds one value: F(value) falls in a different [k/n, (k+1)/n).
+  const std::string lhs = "[experiment]\nbase = \"" + EXAMPLE +
+                          "\"\ndesign = \"lhs\"\npoints = 16\nreplications = 2\n"
+                          "[[factor]]\nname = \"proc\"\npath = \"stages.procurement.work\"\nscale = true\n"
+                          "distribution = { dist = \"triangular\", min = 0.7, mode = 1, max = 1.3 }\n"
+                          "[[factor]]\nname = \"strat\"\npath = \"stages.strategy.work\"\nscale = true\n"
+                          "distribution = { dist = \"uniform\", min = 0.5, max = 1.5 }\n";
+  const Experiment ex = parse_experiment(lhs, write("lhs-dist.toml", lhs));
+  REQUIRE(ex.factors[0].distribution);
+  const auto pts = expand_design(ex);
+  REQUIRE(pts.size() == 16);
+  std::set<int> tri, uni;
+  for (const auto& q : pts) {
+    // The value is exactly the quantile of the point's unit coordinate.
+    CHECK(q.values[0] == ex.factors[0].distribution->quantile(q.unit[0]));
+    CHECK(q.values[1] == Approx(0.5 + q.unit[1]).epsilon(1e-15));
+    // Triangular CDF (closed form) puts each value in its own probability stratum.
+    const double x = q.values[0];
+    const double F = x < 1 ? (x - 0.7) * (x - 0.7) / (0.6 * 0.3) : 1 - (1.3 - x) * (1.3 - x) / (0.6 * 0.3);
+    tri.insert(static_cast<int>(std::floor(F * 16 + 1e-9 * (F < 0.5 ? 1 : -1))));
+    uni.insert(static_cast<int>(std::floor((q.values[1] - 0.5) * 16)));
+  }
+  CHECK(tri.size() == 16);
+  CHECK(uni.size() == 16);
+
+  // Grid and one-at-a-time: the levels are the quantiles at `quantiles` (default 0.1, 0.5, 0.9).
+  const std::string grid = "[experiment]\nbase = \"" + EXAMPLE +
+                           "\"\ndesign = \"grid\"\nreplications = 2\n"
+                           "[[factor]]\npath = \"stages.procurement.work\"\nscale = true\n"
+                           "distribution = { dist = \"uniform\", min = 0.5, max = 1.5 }\nquantiles = [0, 0.25, 1]\n"
+                           "[[factor]]\npath = \"stages.strategy.work\"\nscale = true\n"
+                           "distribution = { dist = \"triangular\", min = 0.5, mode = 1, max = 1.5 }\n";
+  const auto g = expand_design(parse_experiment(grid, write("grid-dist.toml", grid)));
+  REQUIRE(g.size() == 9);
+  CHECK(g[0].values == std::vector<double>{0.5, Distribution::triangular(0.5, 1, 1.5).quantile(0.1)});
+  CHECK(g[1].values[1] == 1.0);  // the triangle's median
+  CHECK(g[3].values[0] == 0.75);
+  CHECK(g[8].values[0] == 1.5);
+  CHECK(g[0].values[1] == Approx(0.5 + std::sqrt(0.05)).epsilon(1e-14));
+
+  // The run plan refuses a value outside the distribution's support; the file keeps the distribution.
+  CHECK_THROWS_AS(read_plan_csv("point,proc\n0,1.4\n", "p.csv", {ex.factors[0]}), ScenarioError);
+  const std::string small = "[experiment]\nbase = \"" + EXAMPLE +
+                            "\"\ndesign = \"lhs\"\npoints = 3\nreplications = 2\n"
+                            "[[factor]]\nname = \"proc\"\npath = \"stages.procurement.work\"\nscale = true\n"
+                            "distribution = { dist = \"pert\", min = 0.7, mode = 1, max = 1.6 }\n";
+  const Experiment es = parse_experiment(small, write("small-dist.toml", small));
+  const std::string out = (dir() / "dist.h5").string();
+  run_to(es, out, 1);
+  const h5::File f = h5::File::open_read(out);
+  const auto dists = f.root().open_group("design").read_strings("factor_distributions");
+  REQUIRE(dists.size() == 1);
+  CHECK(dists[0] == "pert(min=0.7, mode=1, max=1.6)");
+  const auto values = f.root().open_group("design").read_array<double>("values");
+  const auto pe = expand_design(es);
+  for (std::size_t i = 0; i < 3; ++i) CHECK(values[i] == es.factors[0].distribution->quantile(pe[i].unit[0]));
+}
+
+TEST_CASE("experiment: a bad distribution factor is a located error, every problem listed", "[experiment]") {
+  const std::string text = "[experiment]\nbase = \"" + EXAMPLE +
+                           "\"\ndesign = \"morris\"\ntrajectories = 2\nreplications = 2\n"
+                           "[[factor]]\npath = \"stages.procurement.work\"\nscale = true\n"
+                           "distribution = { dist = \"triangular\", min = 1, mode = 0.5, max = 2 }\n"
+                           "[[factor]]\npath = \"stages.strategy.work\"\nscale = true\n"
+                           "distribution = { dist = \"nromal\", mean = 1, sd = 0.1 }\n"
+                           "[[factor]]\npath = \"stages.design.work\"\nscale = true\n"
+                           "distribution = { dist = \"lognormal\", mean = 1, sd = 0.1 }\n"
+                           "[[factor]]\npath = \"national.approvals.capacity\"\nrange = [1, 3]\n"
+                           "distribution = { dist = \"uniform\", min = 1, max = 3, mode = 2 }\n";
+  try {
+    parse_experiment(text, "d.toml");
+    FAIL("no error");
+  } catch (const ScenarioError& e) {
+    std::string all;
+    for (const auto& d : e.diagnostics()) all += d.format() + "\n";
+    INFO(all);
+    CHECK(all.find("d.toml:9: factor[1].distribution.mode = 0.5: must be >= min (1)") != std::string::npos);
+    CHECK(all.find("d.toml:13: factor[2].distribution.dist = nromal: unknown distribution") != std::string::npos);
+    CHECK(all.find("factor[3].distribution = lognormal(mean=1, sd=0.1): Morris") != std::string::npos);
+    CHECK(all.find("factor[4].distribution.mode = 2: unknown key for a uniform distribution") != std::string::npos);
+    CHECK(all.find("factor[4]: give one of levels, range or distribution") != std::string::npos);
+    CHECK(e.diagnostics().size() == 5);
+  }
 }

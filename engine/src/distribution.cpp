@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include <boost/math/special_functions/beta.hpp>
+
 #include "lepsim/rng.hpp"
 
 namespace lepsim {
@@ -419,13 +421,6 @@ double Distribution::sample(RandomStream& s) const {
   switch (kind_) {
     case DistKind::Fixed:
       return p_[0];  // consumes nothing
-    case DistKind::Uniform:
-      return std::min(p_[0] + (p_[1] - p_[0]) * s.uniform(), p_[1]);
-    case DistKind::Triangular: {
-      const double u = s.uniform();
-      const double x = u < aux_[0] ? p_[0] + std::sqrt(u * aux_[1]) : p_[2] - std::sqrt((1.0 - u) * aux_[2]);
-      return std::clamp(x, p_[0], p_[2]);
-    }
     case DistKind::Pert: {
       const double alpha = aux_[0], beta = aux_[1];
       const double x = gamma_any(alpha, aux_[2], aux_[3], s);
@@ -433,8 +428,40 @@ double Distribution::sample(RandomStream& s) const {
       // x + y > 0 with probability 1 for shapes >= 1 (always the case for PERT).
       return std::clamp(p_[0] + (p_[2] - p_[0]) * (x / (x + y)), p_[0], p_[2]);
     }
+    default:
+      return inverse_(s.uniform());  // every other kind: one uniform, inverse CDF
+  }
+}
+
+double Distribution::quantile(double u) const {
+  if (!valid_) throw_invalid_("quantile");
+  if (!(u >= 0.0 && u <= 1.0)) throw std::domain_error("Distribution::quantile: u must be in [0, 1], got " + fmt(u));
+  if (kind_ == DistKind::Pert) {
+    if (u == 0.0) return p_[0];
+    if (u == 1.0) return p_[2];
+    const double x = boost::math::ibeta_inv(aux_[0], aux_[1], u);
+    return std::clamp(p_[0] + (p_[2] - p_[0]) * x, p_[0], p_[2]);
+  }
+  if (kind_ == DistKind::Empirical || kind_ == DistKind::Discrete || kind_ == DistKind::Fixed) return inverse_(u);
+  if (u == 0.0) return min_value();
+  if (u == 1.0) return max_value();
+  return inverse_(u);
+}
+
+// The sampler's inverse CDF for u in [0, 1] (the stream gives [0, 1)).
+double Distribution::inverse_(double u) const {
+  switch (kind_) {
+    case DistKind::Fixed:
+      return p_[0];
+    case DistKind::Uniform:
+      return std::min(p_[0] + (p_[1] - p_[0]) * u, p_[1]);
+    case DistKind::Triangular: {
+      const double x = u < aux_[0] ? p_[0] + std::sqrt(u * aux_[1]) : p_[2] - std::sqrt((1.0 - u) * aux_[2]);
+      return std::clamp(x, p_[0], p_[2]);
+    }
+    case DistKind::Pert:
+      return quantile(u);  // not reached from sample(): PERT samples by gammas
     case DistKind::Normal: {
-      const double u = s.uniform();
       switch (normal_form_) {
         case NormalForm::Plain:
           return p_[0] + p_[1] * ppnd16(u);
@@ -452,13 +479,13 @@ double Distribution::sample(RandomStream& s) const {
       return 0.0;  // unreachable
     }
     case DistKind::Lognormal:
-      return std::exp(aux_[0] + aux_[1] * ppnd16(s.uniform()));
+      return std::exp(aux_[0] + aux_[1] * ppnd16(u));
     case DistKind::Exponential:
       // -log(1-u) has the law of -log(u) (the uniform grid is symmetric) but is
-      // increasing in u; 1-u is exact and > 0, so the result is finite.
-      return -p_[0] * std::log1p(-s.uniform());
+      // increasing in u; 1-u is exact and > 0 for a stream's u, so the result is finite.
+      return -p_[0] * std::log1p(-u);
     case DistKind::Discrete: {
-      const double target = s.uniform() * aux_[0];
+      const double target = u * aux_[0];
       // First cumulative weight strictly above target: never a zero-weight entry.
       auto it = std::upper_bound(table_c_.begin(), table_c_.end(), target);
       if (it == table_c_.end()) {  // rounding put target at the total
@@ -468,7 +495,7 @@ double Distribution::sample(RandomStream& s) const {
     }
     case DistKind::Empirical: {
       const std::size_t n = table_x_.size();
-      const double h = static_cast<double>(n - 1) * s.uniform();
+      const double h = static_cast<double>(n - 1) * u;
       std::size_t i = static_cast<std::size_t>(h);
       if (i > n - 2) i = n - 2;
       const double t = h - static_cast<double>(i);

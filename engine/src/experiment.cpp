@@ -226,8 +226,19 @@ struct SplitMix {
   std::uint64_t below(std::uint64_t n) { return next() % n; }
 };
 
-//! A factor value for u in (0, 1): a level (stratum of the levels) or a point of the range.
+//! The smallest and largest u a unit-cube design may hand a distribution factor: a
+//! design coordinate of exactly 0 or 1 (Morris's grid ends, a Sobol' point at 0) would
+//! be an infinite quantile for an unbounded distribution.
+constexpr double U_EDGE = 0x1p-53;
+
+//! A factor value for u in [0, 1]: a level (stratum of the levels), a point of the
+//! range, or the distribution's quantile.
 double factor_value(const Factor& f, double u) {
+  if (f.distribution) {
+    const bool bounded = std::isfinite(f.distribution->min_value()) && std::isfinite(f.distribution->max_value());
+    const double v = f.distribution->quantile(bounded ? u : std::clamp(u, U_EDGE, 1.0 - U_EDGE));
+    return f.whole ? std::round(v) : v;
+  }
   if (!f.levels.empty()) {
     const auto k =
         std::min(f.levels.size() - 1, static_cast<std::size_t>(u * static_cast<double>(f.levels.size())));  // u = 1: last
@@ -235,6 +246,118 @@ double factor_value(const Factor& f, double u) {
   }
   const double v = (*f.range)[0] + u * ((*f.range)[1] - (*f.range)[0]);
   return f.whole ? std::round(v) : v;
+}
+
+//! A distribution factor's grid levels (or one-at-a-time ends): quantiles at its probabilities.
+std::vector<double> quantile_levels(const Factor& f) {
+  std::vector<double> out;
+  if (f.quantiles.empty())
+    for (double q : DEFAULT_FACTOR_QUANTILES) out.push_back(factor_value(f, q));
+  else
+    for (double q : f.quantiles) out.push_back(factor_value(f, q));
+  return out;
+}
+
+//! Reads a factor's `distribution = { dist = "...", ... }`, in the scenario syntax
+//! (docs/scenario-format.md): each problem located at `key`.<param>.
+template <class Err>
+std::optional<Distribution> read_distribution(const TValue& v, const std::string& key, Err&& err) {
+  if (!v.is_table()) {
+    err(line_of(v), key, value_text(v),
+        "must be a distribution table like { dist = \"triangular\", min = 0.7, mode = 1, max = 1.3 }");
+    return std::nullopt;
+  }
+  const auto& t = v.as_table();
+  if (!t.count("dist") || !t.at("dist").is_string()) {
+    err(line_of(v), key + ".dist", "", "a distribution needs dist = \"<kind>\" (a string)");
+    return std::nullopt;
+  }
+  const std::string name = t.at("dist").as_string().str;
+  const auto kind = Distribution::kind_from_name(name);
+  if (!kind) {
+    err(line_of(t.at("dist")), key + ".dist", name,
+        "unknown distribution; one of: fixed, uniform, triangular, pert, normal, lognormal, exponential, discrete, "
+        "empirical");
+    return std::nullopt;
+  }
+  bool ok = true, unknown = false;
+  std::vector<std::string> allowed = {"dist"};
+  auto number = [&](const std::string& k, bool required, double fallback) {
+    allowed.push_back(k);
+    if (!t.count(k)) {
+      if (required) err(line_of(v), key + "." + k, "", "required number is missing"), ok = false;
+      return fallback;
+    }
+    const TValue& x = t.at(k);
+    if (x.is_integer()) return static_cast<double>(x.as_integer());
+    if (x.is_floating()) return x.as_floating();
+    err(line_of(x), key + "." + k, value_text(x), "must be a number");
+    ok = false;
+    return fallback;
+  };
+  auto list = [&](const std::string& k) {
+    allowed.push_back(k);
+    std::vector<double> out;
+    if (!t.count(k)) return err(line_of(v), key + "." + k, "", "required list of numbers is missing"), ok = false, out;
+    const TValue& a = t.at(k);
+    if (!a.is_array()) return err(line_of(a), key + "." + k, value_text(a), "must be a list of numbers"), ok = false, out;
+    for (const auto& x : a.as_array()) {
+      if (x.is_integer())
+        out.push_back(static_cast<double>(x.as_integer()));
+      else if (x.is_floating())
+        out.push_back(x.as_floating());
+      else
+        err(line_of(x), key + "." + k, value_text(x), "must be a number"), ok = false;
+    }
+    return out;
+  };
+  Distribution d;
+  switch (*kind) {
+    case DistKind::Discrete: {
+      auto values = list("values");
+      auto weights = list("weights");
+      d = Distribution::discrete(std::move(values), std::move(weights));
+      break;
+    }
+    case DistKind::Empirical:
+      d = Distribution::empirical(list("observations"));
+      break;
+    default: {
+      std::array<double, 4> p{};
+      const auto names = Distribution::param_names(*kind);
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        const bool optional = (*kind == DistKind::Pert && i == 3) || (*kind == DistKind::Normal && i >= 2);
+        const double fallback = *kind == DistKind::Pert ? Distribution::DEFAULT_PERT_LAMBDA
+                                : i == 2                 ? -Distribution::INF
+                                                         : Distribution::INF;
+        p[i] = number(std::string(names[i]), !optional, fallback);
+      }
+      d = *kind == DistKind::Fixed        ? Distribution::fixed(p[0])
+          : *kind == DistKind::Uniform    ? Distribution::uniform(p[0], p[1])
+          : *kind == DistKind::Triangular ? Distribution::triangular(p[0], p[1], p[2])
+          : *kind == DistKind::Pert       ? Distribution::pert(p[0], p[1], p[2], p[3])
+          : *kind == DistKind::Normal     ? Distribution::normal(p[0], p[1], p[2], p[3])
+          : *kind == DistKind::Lognormal  ? Distribution::lognormal(p[0], p[1])
+                                          : Distribution::exponential(p[0]);
+      break;
+    }
+  }
+  for (const auto& [k, x] : t)
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      std::string all;
+      for (const auto& a : allowed) all += (all.empty() ? "" : ", ") + a;
+      err(line_of(x), key + "." + k, value_text(x), "unknown key for a " + name + " distribution (allowed: " + all + ")");
+      unknown = true;
+    }
+  if (!ok) return std::nullopt;  // a parameter missing or not a number: its rules would only add noise
+  bool valid = !unknown;
+  for (const ParamError& e : d.validate()) {
+    const TValue& at = t.count(e.param) ? t.at(e.param) : v;
+    err(line_of(at), key + "." + e.param, t.count(e.param) ? value_text(t.at(e.param)) : "", e.rule);
+    valid = false;
+  }
+  if (!valid) return std::nullopt;
+  return d;
 }
 
 }  // namespace
@@ -445,6 +568,7 @@ Experiment parse_experiment(const std::string& text, const std::string& path) {
         }
         Factor fac;
         fac.line = line_of(f);
+        bool has_distribution = false;  // given, even if it had errors (reported)
         for (const auto& [k, v] : f.as_table()) {
           const std::string key = at + "." + k;
           if (k == "name")
@@ -476,19 +600,41 @@ Experiment parse_experiment(const std::string& text, const std::string& path) {
               else
                 fac.range = std::array<double, 2>{lo, hi};
             }
+          } else if (k == "distribution") {
+            fac.distribution = read_distribution(v, key, err);
+            has_distribution = true;
+          } else if (k == "quantiles") {
+            if (!v.is_array() || v.as_array().empty())
+              err(line_of(v), key, value_text(v), "must be a non-empty array of probabilities");
+            else
+              for (const auto& x : v.as_array()) {
+                double d = 0;
+                if (!num(x, key, d)) continue;
+                if (!(d >= 0 && d <= 1))
+                  err(line_of(x), key, value_text(x), "a probability must be in [0, 1]");
+                else
+                  fac.quantiles.push_back(d);
+              }
           } else {
-            err(line_of(v), key, value_text(v), "unknown key (allowed: name, path, unit, scale, levels, range)");
+            err(line_of(v), key, value_text(v),
+                "unknown key (allowed: name, path, unit, scale, levels, range, distribution, quantiles)");
           }
         }
         if (fac.path.empty()) err(fac.line, at + ".path", "", "a factor needs a parameter path");
         if (fac.name.empty()) fac.name = fac.path;
         if (!names.insert(fac.name).second) err(fac.line, at + ".name", fac.name, "two factors have this name");
         if (fac.name == "point") err(fac.line, at + ".name", fac.name, "'point' is the CSV plan's id column");
-        if (!fac.levels.empty() && fac.range) err(fac.line, at, "", "give levels or range, not both");
-        if (design == "grid" && fac.levels.empty())
-          err(fac.line, at + ".levels", "", "a grid needs levels for every factor");
-        if (design != "grid" && design != "plan" && fac.levels.empty() && !fac.range)
-          err(fac.line, at, "", "give levels or range");
+        const int given = (fac.levels.empty() ? 0 : 1) + (fac.range ? 1 : 0) + (has_distribution ? 1 : 0);
+        if (given > 1) err(fac.line, at, "", "give one of levels, range or distribution");
+        if (!fac.quantiles.empty() && !has_distribution)
+          err(fac.line, at + ".quantiles", "", "quantiles are the grid levels of a distribution factor");
+        if (design == "grid" && fac.levels.empty() && !has_distribution)
+          err(fac.line, at + ".levels", "", "a grid needs levels (or a distribution) for every factor");
+        if (design != "grid" && design != "plan" && given == 0) err(fac.line, at, "", "give levels, range or distribution");
+        if (design == "morris" && fac.distribution &&
+            !(std::isfinite(fac.distribution->min_value()) && std::isfinite(fac.distribution->max_value())))
+          err(fac.line, at + ".distribution", fac.distribution->describe(),
+              "Morris's grid includes u = 0 and 1, so a Morris factor's distribution must be bounded");
         if (base_ok && !fac.path.empty()) {
           if (const std::string rule = path_problem(ex.base, fac.path, fac.scale); !rule.empty()) {
             err(fac.line, at + ".path", fac.path, rule);
@@ -498,6 +644,10 @@ Experiment parse_experiment(const std::string& text, const std::string& path) {
             fac.whole = !fac.scale && is_whole_path(ex.base, fac.path);
             std::vector<double> check = fac.levels;
             if (fac.range) check.push_back((*fac.range)[0]), check.push_back((*fac.range)[1]);
+            if (fac.distribution) {  // the extreme values a design can give, and the grid levels
+              for (double x : quantile_levels(fac)) check.push_back(x);
+              check.push_back(factor_value(fac, 0.0)), check.push_back(factor_value(fac, 1.0));
+            }
             for (double x : check) {
               Scenario s2 = ex.base;
               const std::string r2 = apply_path(s2, fac.path, fac.scale, x, nullptr);
@@ -560,14 +710,16 @@ std::vector<DesignPoint> expand_design(const Experiment& ex) {
   switch (ex.design) {
     case DesignKind::GRID: {
       std::int64_t n = 1;
-      for (const auto& f : ex.factors) n *= static_cast<std::int64_t>(f.levels.size());
+      std::vector<std::vector<double>> levels;  // a distribution factor's: quantiles
+      for (const auto& f : ex.factors) levels.push_back(f.distribution ? quantile_levels(f) : f.levels);
+      for (const auto& l : levels) n *= static_cast<std::int64_t>(l.size());
       std::vector<std::size_t> idx(k, 0);
       for (std::int64_t p = 0; p < n; ++p) {
         DesignPoint d{p, {}};
-        for (std::size_t j = 0; j < k; ++j) d.values.push_back(ex.factors[j].levels[idx[j]]);
+        for (std::size_t j = 0; j < k; ++j) d.values.push_back(levels[j][idx[j]]);
         pts.push_back(std::move(d));
         for (std::size_t j = k; j-- > 0;) {  // last factor fastest
-          if (++idx[j] < ex.factors[j].levels.size()) break;
+          if (++idx[j] < levels[j].size()) break;
           idx[j] = 0;
         }
       }
@@ -579,8 +731,9 @@ std::vector<DesignPoint> expand_design(const Experiment& ex) {
       pts.push_back({0, centre});
       for (std::size_t j = 0; j < k; ++j) {
         const auto& f = ex.factors[j];
-        const double lo = f.levels.empty() ? (*f.range)[0] : f.levels.front();
-        const double hi = f.levels.empty() ? (*f.range)[1] : f.levels.back();
+        const std::vector<double> q = f.distribution ? quantile_levels(f) : std::vector<double>{};
+        const double lo = f.distribution ? q.front() : f.levels.empty() ? (*f.range)[0] : f.levels.front();
+        const double hi = f.distribution ? q.back() : f.levels.empty() ? (*f.range)[1] : f.levels.back();
         for (double v : {lo, hi}) {
           auto vals = centre;
           vals[j] = v;
@@ -661,6 +814,9 @@ std::vector<DesignPoint> read_plan_csv(const std::string& text, const std::strin
         diags.push_back(
             {path, row, "column " + f.name, number_text(v),
              "outside the factor's range [" + number_text((*f.range)[0]) + ", " + number_text((*f.range)[1]) + "]"});
+      if (f.distribution && (v < f.distribution->min_value() || v > f.distribution->max_value()))
+        diags.push_back({path, row, "column " + f.name, number_text(v),
+                         "outside the support of the factor's distribution " + f.distribution->describe()});
       p.values.push_back(v);
     }
     pts.push_back(std::move(p));

@@ -134,16 +134,18 @@ ExperimentFileWriter::ExperimentFileWriter(const std::string& final_path, const 
         design.set_attr("morris_levels", static_cast<std::int32_t>(ex.morris_levels));
       }
     }
-    std::vector<std::string> names, paths, units, kinds;
+    std::vector<std::string> names, paths, units, kinds, dists;
     std::vector<double> base;
     for (const auto& f : ex.factors) {
       names.push_back(f.name), paths.push_back(f.path), units.push_back(f.unit);
+      dists.push_back(f.distribution ? f.distribution->describe() : "");
       kinds.push_back(f.scale ? "scale" : "value"), base.push_back(f.base);
     }
     design.write_strings("factor_names", names);
     design.write_strings("factor_paths", paths);
     design.write_strings("factor_units", units);
     design.write_strings("factor_kinds", kinds);
+    design.write_strings("factor_distributions", dists);
     design.write_array("factor_base", base);
 
     const h5::Filters filters{true, 4, false, false};

@@ -69,6 +69,15 @@ class Distribution {
   // comparisons positively correlated. Throws std::logic_error if !is_valid().
   double sample(RandomStream& s) const;
 
+  // The quantile (inverse CDF) at probability u in [0, 1]: for every single-uniform
+  // kind exactly the value sample() returns when its stream yields u (the same code);
+  // PERT: min + (max - min) * I^-1(alpha, beta; u) (Boost's ibeta_inv). u = 0 and 1
+  // give min_value() and max_value() (may be -inf/+inf). Discrete and empirical follow
+  // the sampler: the first value whose cumulative weight exceeds u * total, and the
+  // piecewise-linear inverse ECDF. Throws std::logic_error if !is_valid(),
+  // std::domain_error if u is outside [0, 1] or NaN (docs/random-streams.md).
+  double quantile(double u) const;
+
   // Analytic moments (truncated normal included). Throw std::logic_error if !is_valid().
   double mean() const;
   double variance() const;
@@ -112,6 +121,7 @@ class Distribution {
   enum class NormalForm : unsigned char { Plain, Lower, Upper };
 
   static std::size_t param_count_(DistKind kind) noexcept;
+  double inverse_(double u) const;  // inverse CDF of the single-uniform kinds (not PERT)
   void finish_();  // sets valid_ and the derived fields
   [[noreturn]] void throw_invalid_(const char* what) const;
 

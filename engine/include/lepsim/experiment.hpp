@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "lepsim/distribution.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/scenario.hpp"
 #include "lepsim/shard.hpp"
@@ -24,10 +25,12 @@ namespace lepsim {
 
 inline constexpr const char* EXPERIMENT_FILE_TYPE = "lepsim-experiment";
 inline constexpr int EXPERIMENT_FORMAT_MAJOR = 1;  //!< readers refuse other majors
-inline constexpr int EXPERIMENT_FORMAT_MINOR = 1;  //!< additions that old readers may ignore
+inline constexpr int EXPERIMENT_FORMAT_MINOR = 2;  //!< additions that old readers may ignore
 //! Percentiles of every summarised series, per point and step.
 inline constexpr double EXPERIMENT_PERCENTILES[] = {10.0, 50.0, 90.0};
 inline constexpr std::int64_t MAX_EXPERIMENT_POINTS = 10'000'000;
+//! A distribution factor's grid levels (and one-at-a-time ends: the first and last), as probabilities.
+inline constexpr double DEFAULT_FACTOR_QUANTILES[] = {0.1, 0.5, 0.9};
 
 //! One factor: a parameter path and the values it may take.
 struct Factor {
@@ -39,6 +42,11 @@ struct Factor {
   bool scale = false;
   std::vector<double> levels;                  //!< discrete values (grid, one-at-a-time ends, LHS strata)
   std::optional<std::array<double, 2>> range;  //!< [low, high] for continuous designs
+  //! A distribution for the design's unit coordinate u: the value is its quantile(u).
+  std::optional<Distribution> distribution;
+  //! Grid levels and one-at-a-time ends of a distribution factor, as probabilities (the
+  //! values are their quantiles); default DEFAULT_FACTOR_QUANTILES.
+  std::vector<double> quantiles;
   double base = 0;                             //!< the base scenario's value (1 for a scale): one-at-a-time centre
   bool whole = false;                          //!< the parameter is a whole number: design values are rounded
   int line = 0;                                //!< where the factor is declared, for messages
