@@ -494,6 +494,7 @@ bool deserialise(const std::vector<char>& in, std::uint32_t count, std::vector<R
   std::size_t at = 0;
   auto take = [&](void* dst, std::size_t bytes) {
     if (in.size() - at < bytes) return false;
+    if (bytes == 0) return true;  // an empty vector's data() may be null: memcpy must not see it
     std::memcpy(dst, in.data() + at, bytes);
     at += bytes;
     return true;
