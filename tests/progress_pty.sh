@@ -34,7 +34,7 @@ for f in frames:
     counts.append(done)
 assert all(a <= b for a, b in zip(counts, counts[1:])), "count went back: %s" % counts
 last = frames[-1]
-assert re.search(r"100%% %d/%d replications in \d+s\x1b\[K$" % (total, total), last), "final frame: %r" % last
+assert re.search(r"100%% %d/%d replications in (\d+h)?(\d+m)?\d+s\x1b\[K$" % (total, total), last), "final frame: %r" % last
 # ...and the line is finished: a newline follows it, and nothing else is drawn on it.
 assert head.endswith(last + "\r\n") or head.endswith(last + "\n"), "last line not finished: %r" % head[-120:]
 print("frames %d, counts %s ... %s" % (len(frames), counts[:3], counts[-3:]))

@@ -1,7 +1,5 @@
 #include "lepsim/abc_smc.hpp"
 
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <Eigen/Cholesky>
 #include <Eigen/Dense>
@@ -220,7 +218,6 @@ AbcResult abc_smc(const Simulator& f, const std::vector<Target>& targets, const 
 
   AbcResult r;
   if (auto text = read_checkpoint(o.checkpoint_path)) r = read_abc_checkpoint(*text, o.checkpoint_path, targets, box, o);
-  tbb::task_arena arena(o.threads);
 
   // One particle of generation t: accepted (params, distance), or none after max_attempts.
   struct Draw {
@@ -265,8 +262,8 @@ AbcResult abc_smc(const Simulator& f, const std::vector<Target>& targets, const 
     }
 
     std::vector<Draw> draws(n);
-    arena.execute([&] {
-      tbb::parallel_for(std::size_t{0}, n, [&](std::size_t i) {
+    {
+      parallel_indices(o.threads, n, [&](std::size_t i) {
         RandomStream s(o.seed, static_cast<std::uint32_t>(t), static_cast<std::uint32_t>(i), Purpose::Calibration,
                        PARTICLE_SUBSTREAM);
         Draw& dr = draws[i];
@@ -307,7 +304,7 @@ AbcResult abc_smc(const Simulator& f, const std::vector<Target>& targets, const 
           }
         }
       });
-    });
+    }
 
     Generation g;
     g.index = t;

@@ -1,6 +1,8 @@
 #include "lepsim/calibration.hpp"
 
 #include <algorithm>
+#include <exception>
+#include <thread>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +11,9 @@
 #include <fstream>
 #include <limits>
 #include <numeric>
+
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 #include <sstream>
 #include <stdexcept>
 
@@ -45,6 +50,29 @@ std::uint64_t splitmix64(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 }  // namespace
+
+void parallel_indices(int threads, std::size_t n, const std::function<void(std::size_t)>& fn) {
+#ifndef LEPSIM_TSAN
+  tbb::task_arena arena(threads > 0 ? threads : tbb::task_arena::automatic);
+  arena.execute([&] { tbb::parallel_for(std::size_t{0}, n, [&](std::size_t i) { fn(i); }); });
+#else
+  const std::size_t t = std::max<std::size_t>(1, threads > 0 ? static_cast<std::size_t>(threads)
+                                                             : std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::exception_ptr> errors(t);
+  std::vector<std::thread> pool;
+  for (std::size_t k = 0; k < t; ++k)
+    pool.emplace_back([&, k] {
+      try {
+        for (std::size_t i = k; i < n; i += t) fn(i);
+      } catch (...) {
+        errors[k] = std::current_exception();
+      }
+    });
+  for (auto& th : pool) th.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+#endif
+}
 
 std::uint64_t call_seed(std::uint64_t seed, std::uint64_t stage, std::uint64_t round, std::uint64_t index,
                         std::uint64_t attempt) {

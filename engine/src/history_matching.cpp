@@ -1,7 +1,5 @@
 #include "lepsim/history_matching.hpp"
 
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
@@ -163,14 +161,13 @@ HistoryMatchResult history_match(const Simulator& f, const std::vector<Target>& 
   Box box = prior;
   const std::int64_t wave_cost = static_cast<std::int64_t>(o.points_per_wave) * o.replications;
   res.stop_reason = "max_waves";
-  tbb::task_arena arena(o.threads);
   const auto simulate_wave = [&](int w, const Box& box_w, HistoryMatchResult& out) {
     Wave wave;
     wave.box = box_w;
     const auto pts = latin_hypercube(box_w, o.points_per_wave, o.seed, static_cast<std::uint32_t>(w));
     wave.points.resize(pts.size());
-    arena.execute([&] {
-      tbb::parallel_for(std::size_t{0}, pts.size(), [&](std::size_t i) {
+    {
+      parallel_indices(o.threads, pts.size(), [&](std::size_t i) {
         const MetricMatrix m = f(pts[i], o.replications, call_seed(o.seed, HM_STAGE, static_cast<std::uint64_t>(w), i, 0));
         if (m.metrics != targets.size() || m.replications != static_cast<std::size_t>(o.replications))
           throw std::invalid_argument("history_match: the simulator returned a matrix of the wrong shape");
@@ -180,7 +177,7 @@ HistoryMatchResult history_match(const Simulator& f, const std::vector<Target>& 
         p.combined = combined_implausibility(p.implausibility, o.rank);
         p.plausible = p.combined <= o.cutoff;
       });
-    });
+    }
     wave.simulations = wave_cost;
     out.simulations += wave_cost;
     out.waves.push_back(std::move(wave));

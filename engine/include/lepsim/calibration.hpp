@@ -58,6 +58,11 @@ struct Box {
 
 //! A seed for one simulator call, mixed from the calibration seed and the call's identity
 //! (stage, generation or wave, particle or point, attempt): splitmix64 over the words.
+//! fn(i) for i in [0, n) on `threads` threads (0: every core); each index writes only its own
+//! slot, so results do not depend on the split. TBB, or std::threads under ThreadSanitizer
+//! (TBB's own scheduler is not instrumented and reports false races), as run.cpp does.
+void parallel_indices(int threads, std::size_t n, const std::function<void(std::size_t)>& fn);
+
 std::uint64_t call_seed(std::uint64_t seed, std::uint64_t stage, std::uint64_t round, std::uint64_t index,
                         std::uint64_t attempt);
 
