@@ -52,6 +52,21 @@ BENCHMARK_CAPTURE(BM_Draw, exponential, Distribution::exponential(1));
 BENCHMARK_CAPTURE(BM_Draw, discrete, Distribution::discrete({0, 6, 12}, {1, 1, 1}));
 BENCHMARK_CAPTURE(BM_Draw, empirical, Distribution::empirical({3, 5, 8, 9, 14}));
 
+//! One draw from a stream made for it, as the engine draws a stage's work or a capital cost
+//! (a fresh stream per draw: its first Philox block is always computed).
+void BM_DrawFresh(benchmark::State& state, Distribution d) {
+  std::uint32_t i = 0;
+  for (auto _ : state) {
+    RandomStream s(1, ++i, 7, Purpose::StageWork);
+    benchmark::DoNotOptimize(d.sample(s));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK_CAPTURE(BM_DrawFresh, uniform, Distribution::uniform(2, 4));
+BENCHMARK_CAPTURE(BM_DrawFresh, pert, Distribution::pert(10.8, 20.55, 48));
+BENCHMARK_CAPTURE(BM_DrawFresh, normal, Distribution::normal(10, 2));
+BENCHMARK_CAPTURE(BM_DrawFresh, lognormal, Distribution::lognormal(20, 4));
+
 const TypeStage& construction_stage() {
   for (const TypeStage& ts : bsf().types[0].stages)
     if (bsf().stages[static_cast<std::size_t>(ts.stage)].name == "construction") return ts;

@@ -47,7 +47,9 @@ std::vector<Distribution> every_kind() {
 TEST_CASE("quantile: a single-uniform kind's sample is its quantile of the stream's uniform, bit for bit",
           "[distribution][quantile]") {
   for (const Distribution& d : every_kind()) {
-    if (d.kind() == lepsim::DistKind::Pert) continue;  // sampled by gammas
+    if (d.kind() == lepsim::DistKind::Pert) continue;       // sampled by gammas
+    if (d.kind() == lepsim::DistKind::Lognormal) continue;  // the ziggurat's normal (layout 2)
+    if (d.kind() == lepsim::DistKind::Normal && std::isinf(d.min_value()) && std::isinf(d.max_value())) continue;
     INFO(d.describe());
     RandomStream a(11, 0, 3, Purpose::StageWork), b(11, 0, 3, Purpose::StageWork);
     bool same = true;

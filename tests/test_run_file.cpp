@@ -21,6 +21,7 @@
 #include "lepsim/h5.hpp"
 #include "lepsim/run.hpp"
 #include "lepsim/run_file.hpp"
+#include "lepsim/rng.hpp"
 #include "lepsim/scenario.hpp"
 
 using namespace lepsim;
@@ -75,6 +76,7 @@ TEST_CASE("the run file says what it is and keeps the scenario", "[run_file]") {
   CHECK(root.attr<std::int64_t>("replications") == 23);
   CHECK(!root.attr_string("engine_version").empty());
   CHECK(root.attr_string("allocation") == ALLOCATION_RULE);
+  CHECK(root.attr<std::int32_t>("random_stream_layout") == lepsim::RANDOM_STREAM_LAYOUT);
   CHECK(!root.attr_string("git_revision").empty());
   CHECK(std::regex_match(root.attr_string("created"), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
   CHECK(root.open_group("scenario").read_text("text") == example().source_text);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <numeric>
 #include <stdexcept>
 #include <utility>
@@ -17,6 +18,7 @@ namespace {
 
 constexpr double SQRT1_2 = 0.70710678118654752440;    // 1/sqrt(2)
 constexpr double INV_SQRT_2PI = 0.39894228040143267794;  // 1/sqrt(2 pi)
+constexpr double SQRT_PI_2 = 1.25331413731550025121;     // sqrt(pi / 2)
 constexpr std::size_t DESCRIBE_LIST_MAX = 16;
 
 // Inverse standard normal CDF, Wichura (1988) Algorithm AS 241 (PPND16),
@@ -100,13 +102,66 @@ NormalWindow normal_window(double a, double b) {
   return {1, pa, pb, pb - pa};
 }
 
+// Standard normal by the ziggurat of Marsaglia & Tsang (2000) with 256 layers, with
+// Doornik's (2005) correction: the layer, the sign and the abscissa come from disjoint bits
+// of one 64-bit value (bits 0-7, bit 8 and bits 12-63). Exact: every layer has the same
+// area V, a point uniform in the chosen layer is accepted when it lies under the density,
+// and the base layer's part beyond R is Marsaglia's (1964) exact tail method.
+struct Ziggurat {
+  static constexpr int LAYERS = 256;
+  static constexpr double R = 3.6541528853610088;  // right edge of the base rectangle (M&T 2000)
+  double x[LAYERS + 1];  // x[0] = V / f(R), x[1] = R > x[2] > ... > x[LAYERS] = 0
+  double f[LAYERS + 1];  // f[i] = exp(-x[i]^2 / 2), f[LAYERS] = 1
+
+  Ziggurat() {
+    const double fr = std::exp(-0.5 * R * R);
+    // V, the area of every layer: the base rectangle R f(R) plus the tail's integral.
+    const double v = R * fr + SQRT_PI_2 * std::erfc(R * SQRT1_2);
+    x[0] = v / fr;
+    f[0] = 0.0;  // unused: the base layer's excess beyond R is sampled from the tail
+    x[1] = R;
+    f[1] = fr;
+    for (int i = 1; i < LAYERS - 1; ++i) {
+      x[i + 1] = std::sqrt(-2.0 * std::log(v / x[i] + f[i]));
+      f[i + 1] = std::exp(-0.5 * x[i + 1] * x[i + 1]);
+    }
+    x[LAYERS] = 0.0;
+    f[LAYERS] = 1.0;
+  }
+};
+
+// The 52-bit open-interval uniform of docs/random-streams.md from a 64-bit value's top bits.
+double uniform_from_bits(std::uint64_t bits) { return (static_cast<double>(bits >> 12) + 0.5) * 0x1p-52; }
+
+double ziggurat_normal(RandomStream& s) {
+  static const Ziggurat z;  // built on first use: no static-initialisation order to rely on
+  for (;;) {
+    const std::uint64_t bits = s.next_u64();
+    const auto i = static_cast<unsigned>(bits & 0xFFu);
+    const bool negative = (bits & 0x100u) != 0;
+    const double x = uniform_from_bits(bits) * z.x[i];
+    if (x < z.x[i + 1]) return negative ? -x : x;  // inside the layer's rectangle: under the density
+    if (i == 0) {
+      // The base layer beyond R: the tail, by Marsaglia's method (two uniforms a try).
+      for (;;) {
+        const double t = -std::log(s.uniform()) / Ziggurat::R;
+        const double e = -std::log(s.uniform());
+        if (2.0 * e >= t * t) return negative ? -(Ziggurat::R + t) : Ziggurat::R + t;
+      }
+    }
+    // The wedge between the rectangle and the density: a uniform height in the layer.
+    const double y = z.f[i] + s.uniform() * (z.f[i + 1] - z.f[i]);
+    if (y < std::exp(-0.5 * x * x)) return negative ? -x : x;
+  }
+}
+
 // Marsaglia & Tsang (2000) gamma(shape, 1) for shape >= 1, with d = shape - 1/3
-// and c = 1/sqrt(9 d) precomputed. The normal deviate uses one uniform (AS241).
+// and c = 1/sqrt(9 d) precomputed. The normal deviate is the ziggurat's.
 double gamma_mt(double d, double c, RandomStream& s) {
   for (;;) {
     double z, v;
     do {
-      z = ppnd16(s.uniform());
+      z = ziggurat_normal(s);
       v = 1.0 + c * z;
     } while (v <= 0.0);
     v = v * v * v;
@@ -428,6 +483,12 @@ double Distribution::sample(RandomStream& s) const {
       // x + y > 0 with probability 1 for shapes >= 1 (always the case for PERT).
       return std::clamp(p_[0] + (p_[2] - p_[0]) * (x / (x + y)), p_[0], p_[2]);
     }
+    case DistKind::Normal:
+      // Untruncated: the ziggurat (random stream layout 2); a window: its inverse CDF.
+      if (normal_form_ == NormalForm::Plain) return p_[0] + p_[1] * ziggurat_normal(s);
+      return inverse_(s.uniform());
+    case DistKind::Lognormal:
+      return std::exp(aux_[0] + aux_[1] * ziggurat_normal(s));
     default:
       return inverse_(s.uniform());  // every other kind: one uniform, inverse CDF
   }

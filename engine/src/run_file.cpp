@@ -17,6 +17,7 @@
 #include "lepsim/h5.hpp"
 #include "lepsim/outputs.hpp"
 #include "lepsim/percentile.hpp"
+#include "lepsim/rng.hpp"
 #include "lepsim/simulation.hpp"
 #include "lepsim/version.hpp"
 
@@ -237,6 +238,7 @@ RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, 
     root.set_attr("file_type", RUN_FILE_TYPE);
     const std::int32_t version[2] = {RUN_FORMAT_MAJOR, RUN_FORMAT_MINOR};
     root.set_attr("format_version", version);
+    root.set_attr("random_stream_layout", static_cast<std::int32_t>(RANDOM_STREAM_LAYOUT));
     root.set_attr("engine_version", engine_version());
     root.set_attr("git_revision", git_revision());
     root.set_attr("seed", seed);

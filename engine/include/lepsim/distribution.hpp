@@ -64,13 +64,18 @@ class Distribution {
   std::vector<ParamError> validate() const;
   bool is_valid() const noexcept { return valid_; }
 
-  // Draws one value. Monotone non-decreasing in the uniform used for every
-  // single-uniform kind (inverse CDF), which keeps common-random-number
-  // comparisons positively correlated. Throws std::logic_error if !is_valid().
+  // Draws one value (random stream layout 2, docs/random-streams.md). Every kind but
+  // PERT, the untruncated normal and the lognormal takes one uniform and is its inverse
+  // CDF, monotone non-decreasing in it; the untruncated normal and the lognormal are
+  // mean + sd z and exp(mu + sigma z) with z from the ziggurat (about 1.01 values a draw,
+  // the same z whatever the parameters); PERT is a ratio of gammas. Either way common
+  // random numbers stay positively correlated. Throws std::logic_error if !is_valid().
   double sample(RandomStream& s) const;
 
   // The quantile (inverse CDF) at probability u in [0, 1]: for every single-uniform
   // kind exactly the value sample() returns when its stream yields u (the same code);
+  // the untruncated normal and the lognormal: mean + sd * AS241(u) and exp(mu + sigma *
+  // AS241(u)), the same law as their ziggurat draws but not the same value for a stream;
   // PERT: min + (max - min) * I^-1(alpha, beta; u) (Boost's ibeta_inv). u = 0 and 1
   // give min_value() and max_value() (may be -inf/+inf). Discrete and empirical follow
   // the sampler: the first value whose cumulative weight exceeds u * total, and the

@@ -19,6 +19,12 @@
 
 namespace lepsim {
 
+//! The random-stream layout: how streams are keyed and how each distribution turns their
+//! bits into values (docs/random-streams.md, "Layouts"). Recorded in every run file; a
+//! change to either raises it. 1: inverse-CDF normals and AS241 normals inside the PERT
+//! gammas (lepsim up to run-file format 1.3); 2: ziggurat normals.
+inline constexpr int RANDOM_STREAM_LAYOUT = 2;
+
 // Append-only: never reorder or remove; adding a purpose must not shift any other stream.
 enum class Purpose : std::uint16_t {
   AuthorityEntry = 0,  // authority-level draws at entry (school count, attributes)
