@@ -215,10 +215,14 @@ TEST_CASE("Empirical sampling is numpy's linear inverse ECDF", "[distribution]")
 
 TEST_CASE("Single-uniform kinds are inverse CDFs: one uniform each, monotone in it", "[distribution]") {
   // Layout 2: every kind but PERT, the untruncated normal and the lognormal.
-  const Distribution dists[] = {Distribution::uniform(1, 3),       Distribution::triangular(0, 2, 3),
-                                Distribution::normal(0, 1, 5, 6),  Distribution::normal(0, 1, -3, 1),
-                                Distribution::normal(1, 2, 0, INF), Distribution::exponential(2),
-                                Distribution::discrete({2, 0, 1}, {1, 2, 3}), Distribution::empirical({5, 1, 3, 2})};
+  const Distribution dists[] = {Distribution::uniform(1, 3),
+                                Distribution::triangular(0, 2, 3),
+                                Distribution::normal(0, 1, 5, 6),
+                                Distribution::normal(0, 1, -3, 1),
+                                Distribution::normal(1, 2, 0, INF),
+                                Distribution::exponential(2),
+                                Distribution::discrete({2, 0, 1}, {1, 2, 3}),
+                                Distribution::empirical({5, 1, 3, 2})};
   std::uint32_t entity = 0;
   for (const auto& d : dists) {
     INFO(d.describe());

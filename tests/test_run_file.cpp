@@ -19,9 +19,9 @@
 #include "test_support.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/h5.hpp"
+#include "lepsim/rng.hpp"
 #include "lepsim/run.hpp"
 #include "lepsim/run_file.hpp"
-#include "lepsim/rng.hpp"
 #include "lepsim/scenario.hpp"
 
 using namespace lepsim;

@@ -111,8 +111,8 @@ NormalWindow normal_window(double a, double b) {
 struct Ziggurat {
   static constexpr int LAYERS = 256;
   static constexpr double R = 3.6541528853610088;  // right edge of the base rectangle (M&T 2000)
-  double x[LAYERS + 1];  // x[0] = V / f(R), x[1] = R > x[2] > ... > x[LAYERS] = 0
-  double f[LAYERS + 1];  // f[i] = exp(-x[i]^2 / 2), f[LAYERS] = 1
+  double x[LAYERS + 1];                            // x[0] = V / f(R), x[1] = R > x[2] > ... > x[LAYERS] = 0
+  double f[LAYERS + 1];                            // f[i] = exp(-x[i]^2 / 2), f[LAYERS] = 1
 
   Ziggurat() {
     const double fr = std::exp(-0.5 * R * R);
