@@ -40,9 +40,9 @@ grep -q "error: output file tiny1.h5 already exists" err.txt || { echo "FAIL: no
 check "no such experiment: exit 3" 3 mpi 3 experiment nowhere.toml -o nowhere.h5
 grep -q "nowhere.toml: cannot read the experiment file" err.txt || { echo "FAIL: no reason given: $(cat err.txt)"; fail=1; }
 
-check "lepsim run over 2 ranks is refused (exit 2)" 2 mpi 2 run "$SOURCE_DIR/scenarios/example.toml" -o run.h5
+check "lepsim export over 2 ranks is refused (exit 2)" 2 mpi 2 export tiny1.h5 --to csvdir
 grep -q "does not run over MPI ranks" err.txt || { echo "FAIL: no reason given: $(cat err.txt)"; fail=1; }
-expect "nothing written by the refused run" test ! -e run.h5
+expect "nothing written by the refused export" test ! -e csvdir
 
 # 4. A worker rank killed with SIGKILL mid-job: the job fails, no file, the checkpoint stays;
 # --resume (over 2 ranks) completes it to the bits of one process.
