@@ -62,7 +62,7 @@ refused() {  # refused DESCRIPTION WANTED-TEXT SHARDS...
   grep -qF -- "$want" err.txt || { echo "FAIL: '$want' not in:"; cat err.txt; fail=1; }
   expect "$what: nothing written" bash -c '! ls refused.h5* >/dev/null 2>&1'
 }
-refused "a missing shard" "missing shard: replications 12-19 of 30 are in none of the files given (shard 1/3)" s0-3.h5 s2-3.h5
+refused "a missing shard" "missing shard: replications 12-23 of 30 are in none of the files given (shard 1/3)" s0-3.h5 s2-3.h5
 refused "a missing last shard" "(shard 6/7)" s0-7.h5 s1-7.h5 s2-7.h5 s3-7.h5 s4-7.h5 s5-7.h5
 refused "a duplicate shard" "duplicate shard: s1-3.h5 and s1-3.h5 are both shard 1/3" s0-3.h5 s1-3.h5 s1-3.h5 s2-3.h5
 refused "overlapping shards" "overlapping shards:" s0-3.h5 s1-7.h5 s2-7.h5 s3-7.h5 s4-7.h5 s5-7.h5 s6-7.h5
@@ -82,13 +82,19 @@ refused "a shard of another engine version" "engine.h5 is foreign: its engine ve
 refused "a run file" "one.h5 is not a lepsim run shard" s0-3.h5 one.h5
 refused "a file that does not exist" "shard nowhere.h5 does not exist" s0-3.h5 nowhere.h5
 cp s1-3.h5 damaged.h5
-/usr/bin/python3 -c 'import h5py,sys; f=h5py.File(sys.argv[1],"r+"); d=f["result_offsets"]; d[1]=d[1]+8' damaged.h5
+/usr/bin/python3 -c 'import h5py,sys; f=h5py.File(sys.argv[1],"r+"); d=f["result_offsets"]; d[-1]=d[-1]+8' damaged.h5
 refused "a damaged shard" "damaged.h5 is damaged" s0-3.h5 damaged.h5 s2-3.h5
-# The scenario changed on disk since the shards ran: its results would be mislabelled.
+# A file the scenario inherits changed on disk since the shards ran (the shards hold the
+# scenario's own text, not its base's): its results would be mislabelled.
+printf 'base = "sc.toml"\n[scenario]\nname = "child"\n' > child.toml
+check "child shard 0/2" 0 "$LEPSIM" run child.toml -r 6 --block 4 --shard 0/2 -o c0.h5
+check "child shard 1/2" 0 "$LEPSIM" run child.toml -r 6 --block 4 --shard 1/2 -o c1.h5
 cp sc.toml sc.toml.orig
-sed -i 's/^name = .*/name = "changed"/' sc.toml
-refused "shards of a scenario changed since" "changed on disk since the shards ran" s0-3.h5 s1-3.h5 s2-3.h5
+sed -i 's/^seed = .*/seed = 4242/' sc.toml
+grep -q "^seed = 4242" sc.toml || { echo "FAIL: the test scenario has no seed line"; fail=1; }
+refused "shards whose base scenario changed since" "changed on disk since the shards ran" c0.h5 c1.h5
 cp sc.toml.orig sc.toml
+check "child shards merged once the base is back" 0 "$LEPSIM" merge c0.h5 c1.h5 -o child.h5
 check "merge onto an existing file" 4 "$LEPSIM" merge s0-3.h5 s1-3.h5 s2-3.h5 -o one.h5
 check "merge --force" 0 "$LEPSIM" merge s0-3.h5 s1-3.h5 s2-3.h5 -o one.h5 --force
 expect "merged again = 3 shards merged" same one.h5 merged-3.h5

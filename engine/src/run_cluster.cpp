@@ -68,19 +68,15 @@ class RunShardWriter {
       root.set_attr("scenario_path", sc.source_path);
       root.set_attr("scenario_path_absolute", fs::absolute(sc.source_path, ec).string());
       root.write_text("scenario_text", sc.source_text);
-      results_ = root.create_appendable<std::uint8_t>("results", {}, 1u << 20, h5::Filters{false, 4, false, false});
+      results_ = root.create_appendable<std::uint8_t>("results", {}, 1u << 20, h5::Filters{false, 4, true, false});
       offsets_.push_back(0);
     } catch (const h5::Error& e) {
+      discard();
       fail(e);
     }
   }
   ~RunShardWriter() {
-    if (!finished_) {
-      results_ = {};
-      file_ = {};
-      std::error_code ec;
-      std::filesystem::remove(temp_, ec);
-    }
+    if (!finished_) discard();
   }
   RunShardWriter(const RunShardWriter&) = delete;
   RunShardWriter& operator=(const RunShardWriter&) = delete;
@@ -115,6 +111,12 @@ class RunShardWriter {
   }
 
  private:
+  void discard() {
+    results_ = {};
+    file_ = {};
+    std::error_code ec;
+    std::filesystem::remove(temp_, ec);
+  }
   [[noreturn]] void fail(const h5::Error& e) { throw OutputError("cannot write the shard " + path_ + ": " + e.what()); }
 
   std::string path_, temp_;
@@ -334,7 +336,7 @@ RunMergeInfo merge_run_shards(const std::vector<std::string>& shard_paths, const
     const RunShard& s = shards[i];
     try {
       const h5::Group root = s.file.root();
-      const auto offsets = root.read<std::uint64_t>("result_offsets");
+      const auto offsets = root.open_dataset("result_offsets").read<std::uint64_t>();
       const auto dims = root.open_dataset("results").dims();
       const std::uint64_t stored = dims.empty() ? 0 : dims[0];
       const UnitRange want = shard_replications(a.replications, s.shard, static_cast<int>(a.block));
