@@ -19,7 +19,7 @@ mpi() {  # mpi RANKS LEPSIM-ARGS...: at most 120 s, so a hang fails instead of b
   local n=$1; shift
   timeout 120 "$MPIEXEC" -n "$n" --oversubscribe --bind-to none "$LEPSIM" "$@"
 }
-RUN1=(run sc.toml -r "${RUN_REPLICATIONS:-1200}" --block 8)  # 150 blocks
+RUN1=(run sc.toml -r "${RUN_REPLICATIONS:-3000}" --block 8)  # 375 blocks
 RUN=("${RUN1[@]}" -t 2)
 EXP=(experiment grid.toml -r "${EXP_REPLICATIONS:-60}" --block 2 -t 2)  # 9 points x 30 blocks
 
