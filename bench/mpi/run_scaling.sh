@@ -23,11 +23,15 @@ echo "how | seconds (best of 2)   [$sc, $reps replications, blocks of $block; $(
 best "one process, -t 1" "$lepsim" run "$sc" -r "$reps" --block "$block" -t 1 -o "$out/a.h5"
 best "one process, -t 2" "$lepsim" run "$sc" -r "$reps" --block "$block" -t 2 -o "$out/a.h5"
 for n in 1 2 4; do
-  best "mpirun -n $n, -t 1" mpi "$n" "$lepsim" run "$sc" -r "$reps" --block "$block" -t 1 -o "$out/a.h5"
+  best "mpirun -n $n, -t 1" mpirun -n "$n" --oversubscribe --bind-to none "$lepsim" run "$sc" -r "$reps" --block "$block" -t 1 -o "$out/a.h5"
 done
-best "mpirun -n 2, -t 2" mpi 2 "$lepsim" run "$sc" -r "$reps" --block "$block" -t 2 -o "$out/a.h5"
+best "mpirun -n 2, -t 2" mpirun -n 2 --oversubscribe --bind-to none "$lepsim" run "$sc" -r "$reps" --block "$block" -t 2 -o "$out/a.h5"
 # Shards and merge: the merge's time per replication is the single writer's replay cost.
 for k in 0 1 2 3; do "$lepsim" run "$sc" -r "$reps" --block "$block" -t 2 --shard "$k/4" -o "$out/s$k.h5" >/dev/null; done
 echo "4 shards: $(du -cb "$out"/s?.h5 | tail -n 1 | cut -f1) bytes"
+# The merge's fixed part (reading the scenario again, creating the file): one shard of 1 block.
+"$lepsim" run "$sc" -r "$block" --block "$block" --shard 0/1 -o "$out/one-block.h5" >/dev/null
+t1=$( { /usr/bin/time -f %e "$lepsim" merge "$out/one-block.h5" -o "$out/m1.h5" >/dev/null 2>"$out/err"; } 2>&1; tail -n 1 "$out/err")
+echo "merge of 1 shard of $block replications | $t1 s"
 t=$( { /usr/bin/time -f %e "$lepsim" merge "$out"/s?.h5 -o "$out/m.h5" >/dev/null 2>"$out/err"; } 2>&1; tail -n 1 "$out/err")
 echo "merge of 4 shards | $t s, $(awk -v t="$t" -v r="$reps" 'BEGIN{printf "%.0f", 1e6 * t / r}') us per replication; run file $(stat -c %s "$out/m.h5") bytes"
