@@ -68,7 +68,7 @@ class RunShardWriter {
       root.set_attr("scenario_path", sc.source_path);
       root.set_attr("scenario_path_absolute", fs::absolute(sc.source_path, ec).string());
       root.write_text("scenario_text", sc.source_text);
-      results_ = root.create_appendable<std::uint8_t>("results", {}, 1u << 20, h5::Filters{false, 4, true, false});
+      results_ = root.create_appendable<std::uint8_t>("results", {}, 1u << 20, h5::Filters{false, 1, true, false});
       offsets_.push_back(0);
     } catch (const h5::Error& e) {
       discard();
