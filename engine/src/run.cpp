@@ -25,12 +25,12 @@
 #include <tbb/task_group.h>
 
 #include "journal_io.hpp"
-#include "run_units.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/experiment.hpp"
 #include "lepsim/outputs.hpp"
 #include "lepsim/run_file.hpp"
 #include "lepsim/version.hpp"
+#include "run_units.hpp"
 
 namespace lepsim {
 

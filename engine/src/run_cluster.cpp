@@ -35,13 +35,14 @@ std::string replications_text(std::uint64_t first, std::uint64_t count) {
 //! offset. Under a temporary name until finish(); the destructor removes an unfinished one.
 class RunShardWriter {
  public:
-  RunShardWriter(const std::string& path, const Scenario& sc, const RunInfo& info, const Shard& shard,
-                 std::uint64_t blocks, const UnitRange& block_range, bool force)
+  RunShardWriter(const std::string& path, const Scenario& sc, const RunInfo& info, const Shard& shard, std::uint64_t blocks,
+                 const UnitRange& block_range, bool force)
       : path_(path), temp_(path + ".tmp-" + std::to_string(::getpid())) {
     namespace fs = std::filesystem;
     std::error_code ec;
     if (fs::exists(path, ec) && !force)
-      throw OutputError("shard file " + path + " already exists; choose another name with -o or pass --force to overwrite it");
+      throw OutputError("shard file " + path +
+                        " already exists; choose another name with -o or pass --force to overwrite it");
     try {
       file_ = h5::File::create(temp_);
       h5::Group root = file_.root();
@@ -266,8 +267,8 @@ RunInfo run_shard(const Scenario& sc, const RunOptions& opt, RunInfo info) {
                      if (opt.progress) opt.progress(done, static_cast<std::int64_t>(reps.count));
                    });
   } else {
-    simulate_range(sc, info.seed, static_cast<std::uint32_t>(reps.first), static_cast<std::uint32_t>(reps.count), info.threads,
-                   0, sink, opt.cancel, [&](std::uint32_t done) {
+    simulate_range(sc, info.seed, static_cast<std::uint32_t>(reps.first), static_cast<std::uint32_t>(reps.count),
+                   info.threads, 0, sink, opt.cancel, [&](std::uint32_t done) {
                      if (opt.progress) opt.progress(done, static_cast<std::int64_t>(reps.count));
                    });
   }
@@ -296,15 +297,16 @@ RunMergeInfo merge_run_shards(const std::vector<std::string>& shard_paths, const
     };
     if (s.engine != a.engine) foreign("its engine version", a.engine, s.engine);
     if (s.digest != a.digest)
-      foreign("it is another scenario ('" + s.name + "', digest", "('" + a.name + "', " + a.digest + ")",
-              s.digest + ")");
+      foreign("it is another scenario ('" + s.name + "', digest", "('" + a.name + "', " + a.digest + ")", s.digest + ")");
     if (s.seed != a.seed) foreign("its seed", std::to_string(a.seed), std::to_string(s.seed));
     if (s.replications != a.replications)
       foreign("its replication count", std::to_string(a.replications), std::to_string(s.replications));
-    if (s.block != a.block || s.blocks != a.blocks) foreign("its block size", std::to_string(a.block), std::to_string(s.block));
+    if (s.block != a.block || s.blocks != a.blocks)
+      foreign("its block size", std::to_string(a.block), std::to_string(s.block));
     if (s.fingerprint != a.fingerprint) foreign("its run identity (fingerprint", a.fingerprint + ")", s.fingerprint + ")");
   }
-  const auto R = static_cast<std::uint64_t>(a.replications), B = static_cast<std::uint64_t>(std::max<std::int64_t>(a.block, 1));
+  const auto R = static_cast<std::uint64_t>(a.replications),
+             B = static_cast<std::uint64_t>(std::max<std::int64_t>(a.block, 1));
   std::vector<ShardPiece> pieces;
   for (const RunShard& s : shards) pieces.push_back({s.path, s.shard, s.blocks_held});
   const auto describe = [&](const UnitRange& blocks) {

@@ -132,8 +132,8 @@ std::vector<std::size_t> check_shard_tiling(const std::vector<ShardPiece>& piece
     }
     if (s.range.first > at) {
       const std::string which = shares(at, s.range.first);
-      throw RunFileError("missing shard: " + describe({at, s.range.first - at}) + of +
-                         " are in none of the files given" + (which.empty() ? "" : " (shard " + which + ")"));
+      throw RunFileError("missing shard: " + describe({at, s.range.first - at}) + of + " are in none of the files given" +
+                         (which.empty() ? "" : " (shard " + which + ")"));
     }
     at = s.range.end();
   }
