@@ -9,49 +9,15 @@
 # under the final name, the checkpoint kept), a failure of rank 0 alone ends the job with its
 # code. Needs LEPSIM, SOURCE_DIR and MPIEXEC.
 . "$SOURCE_DIR/tests/shell_lib.sh"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+. "$SOURCE_DIR/tests/mpi_lib.sh"
 cp "$SOURCE_DIR/scenarios/example.toml" sc.toml
 sed "s|^base = \"\.\./|base = \"$SOURCE_DIR/scenarios/|" "$SOURCE_DIR/scenarios/experiments/policy-grid.toml" > grid.toml
 tool=$SOURCE_DIR/tests/tools/compare_runs.py
 same() { /usr/bin/python3 "$tool" "$1" "$2"; }
 sum() { /usr/bin/python3 "$tool" --checksum "$1" | cut -c1-16; }
-mpi() {  # mpi RANKS LEPSIM-ARGS...: at most 120 s, so a hang fails instead of blocking
-  local n=$1; shift
-  timeout 120 "$MPIEXEC" -n "$n" --oversubscribe --bind-to none "$LEPSIM" "$@"
-}
 RUN1=(run sc.toml -r "${RUN_REPLICATIONS:-3000}" --block 8)  # 375 blocks
 RUN=("${RUN1[@]}" -t 2)
 EXP=(experiment grid.toml -r "${EXP_REPLICATIONS:-60}" --block 2 -t 2)  # 9 points x 30 blocks
-
-# kill_and_resume NAME ARGS...: mpirun -n 3 ARGS -o NAME.h5, rank 1 killed with SIGKILL once the
-# checkpoint holds something; the job must fail without a file; --resume over 2 ranks completes it.
-kill_and_resume() {
-  local name=$1; shift
-  timeout 120 "$MPIEXEC" -n 3 --oversubscribe --bind-to none "$LEPSIM" "$@" -o "$name.h5" >"$name.out" 2>"$name.err" &
-  local job=$! victim="" code
-  for _ in $(seq 1 600); do
-    if [ -z "$victim" ]; then
-      for runner in $(ps -o pid= --ppid "$job"); do
-        for p in $(ps -o pid= --ppid "$runner"); do
-          tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$p
-        done
-      done
-    fi
-    [ -n "$victim" ] && [ -s "$name.h5.partial" ] && [ "$(stat -c %s "$name.h5.partial")" -gt 200000 ] && break
-    sleep 0.02
-  done
-  if [ -z "$victim" ]; then echo "FAIL: $name: rank 1 not found"; fail=1; kill "$job"; fi
-  [ -n "$victim" ] && kill -KILL "$victim"
-  wait "$job"
-  code=$?
-  if [ "$code" != 0 ] && [ "$code" != 124 ]; then echo "ok: $name: a killed rank fails the job (mpirun's exit $code), no hang"
-  else echo "FAIL: $name: a killed rank: exit $code"; cat "$name.err"; fail=1; fi
-  expect "$name: no file under the final name" test ! -e "$name.h5"
-  expect "$name: no temporary left" bash -c '! ls *.tmp-* >/dev/null 2>&1'
-  expect "$name: the checkpoint is kept" test -s "$name.h5.partial"
-  check "$name: --resume over 2 ranks" 0 mpi 2 "$@" -o "$name.h5" --resume
-  grep -q "resumed from the checkpoint" out.txt || { echo "FAIL: $name: nothing resumed: $(cat out.txt err.txt)"; fail=1; }
-}
 
 # 1. lepsim run: one process, 1-4 ranks, shards merged, killed and resumed.
 check "run, one process" 0 "$LEPSIM" "${RUN[@]}" -o run-one.h5
@@ -68,7 +34,7 @@ for n in 3 7; do
 done
 check "run shard 1/3 over 3 ranks" 0 mpi 3 "${RUN[@]}" --shard 1/3 -o run-s1-mpi.h5
 expect "run: the shard over 3 ranks = the shard of one process" same run-s1-3.h5 run-s1-mpi.h5
-kill_and_resume run-killed "${RUN[@]}"
+KILL_AFTER_BYTES=200000 kill_and_resume run-killed "${RUN[@]}"
 expect "no temporaries or checkpoints left" bash -c '! ls *.tmp-* *.partial >/dev/null 2>&1'
 
 # More ranks than blocks: 3 replications in one block, over 4 ranks.

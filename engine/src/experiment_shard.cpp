@@ -159,8 +159,7 @@ MergeInfo merge_experiment_shards(const std::vector<std::string>& shard_paths, c
   const ShardFile& a = shards.front();
   for (const ShardFile& s : shards) {
     auto foreign = [&](const std::string& what, const std::string& mine, const std::string& theirs) {
-      throw RunFileError("shard " + s.path + " is foreign: " + what + " " + theirs + " differs from " + a.path + "'s " +
-                         mine + "; shards of one job only can be merged");
+      throw RunFileError(foreign_shard_message(s.path, a.path, what, mine, theirs));
     };
     if (s.engine != a.engine) foreign("its engine version", a.engine, s.engine);
     if (s.experiment_digest != a.experiment_digest)

@@ -292,8 +292,7 @@ RunMergeInfo merge_run_shards(const std::vector<std::string>& shard_paths, const
   const RunShard& a = shards.front();
   for (const RunShard& s : shards) {
     auto foreign = [&](const std::string& what, const std::string& mine, const std::string& theirs) {
-      throw RunFileError("shard " + s.path + " is foreign: " + what + " " + theirs + " differs from " + a.path + "'s " +
-                         mine + "; shards of one run only can be merged");
+      throw RunFileError(foreign_shard_message(s.path, a.path, what, mine, theirs));
     };
     if (s.engine != a.engine) foreign("its engine version", a.engine, s.engine);
     if (s.digest != a.digest)

@@ -87,6 +87,12 @@ Shard parse_shard(std::string_view text, const EnvLookup& env) {
 
 std::string format_shard(const Shard& s) { return std::to_string(s.index) + "/" + std::to_string(s.count); }
 
+std::string foreign_shard_message(const std::string& path, const std::string& first_path, const std::string& what,
+                                  const std::string& mine, const std::string& theirs) {
+  return "shard " + path + " is foreign: " + what + " " + theirs + " differs from " + first_path + "'s " + mine +
+         "; shards of one job only can be merged";
+}
+
 std::vector<std::size_t> check_shard_tiling(const std::vector<ShardPiece>& pieces, std::uint64_t units,
                                             const std::function<std::string(const UnitRange&)>& describe,
                                             const std::string& of) {

@@ -56,6 +56,12 @@ Shard parse_shard(std::string_view text, const EnvLookup& env);
 //! "K/N", the form parse_shard reads.
 std::string format_shard(const Shard& s);
 
+//! The merge's refusal of a foreign shard: "shard B.h5 is foreign: its seed 7 differs from
+//! A.h5's 20050401; shards of one job only can be merged" (`what` "its seed", `theirs` "7",
+//! `mine` the first file's "20050401").
+std::string foreign_shard_message(const std::string& path, const std::string& first_path, const std::string& what,
+                                  const std::string& mine, const std::string& theirs);
+
 //! One shard file of a job, as the merge sees it: its share and the units it holds.
 struct ShardPiece {
   std::string path;
