@@ -33,9 +33,13 @@ kill_and_resume() {
   if [ "$code" != 0 ] && [ "$code" != 124 ]; then echo "ok: $name: a killed rank fails the job (mpirun's exit $code), no hang"
   else echo "FAIL: $name: a killed rank: exit $code"; cat "$name.err"; fail=1; fi
   expect "$name: no file under the final name" test ! -e "$name.h5"
-  expect "$name: no temporary left" bash -c '! ls *.tmp-* >/dev/null 2>&1'
+  # Rank 0 removes its temporary as it unwinds; when it cannot (OpenMPI aborts it when the
+  # killed peer dies mid-message, "Read -1, expected N, errno = 3"), --resume removes it.
+  if ls "$name".h5.tmp-* >/dev/null 2>&1; then echo "   (rank 0 died too and left $(ls "$name".h5.tmp-*): $(grep -m1 . "$name.err"))"
+  else echo "ok: $name: no temporary left"; fi
   expect "$name: the checkpoint is kept" test -s "$name.h5.partial"
   check "$name: --resume over 2 ranks" 0 mpi 2 "$@" -o "$name.h5" --resume
+  expect "$name: no temporary left after --resume" bash -c "! ls $name.h5.tmp-* >/dev/null 2>&1"
   grep -q "replications resumed from the checkpoint" out.txt && ! grep -q "resuming from $name.h5.partial: 0 of" err.txt ||
     { echo "FAIL: $name: nothing resumed: $(cat out.txt err.txt)"; fail=1; }
 }

@@ -145,7 +145,8 @@ TEST_CASE("Slurm array variables that cannot name a share are refused, naming th
                   UsageError);
 }
 
-TEST_CASE("check_shard_tiling: shares in any order tile the units; gaps, overlaps and duplicates are refused", "[shard]") {
+TEST_CASE("check_shard_tiling: shares in any order tile the units, and gaps, overlaps and duplicates are refused",
+          "[shard]") {
   using lepsim::check_shard_tiling;
   using lepsim::ShardPiece;
   const auto describe = [](const UnitRange& r) {

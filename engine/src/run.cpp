@@ -695,6 +695,7 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
       journal.emplace(jpath, want, opt.resume, [&](std::span<const ReplicationResult> results) { writer.append(results); });
       done = journal->done();
       info.resumed_replications = done;
+      if (journal->resumed()) detail::remove_stale_temporaries(opt.output_path);  // run_cluster.cpp
       if (opt.note && journal->resumed())
         opt.note("resuming from " + jpath + ": " + std::to_string(done) + " of " + std::to_string(info.replications) +
                  " replications already done");

@@ -245,6 +245,21 @@ void run_over_ranks(UnitExecutor& executor, const Scenario& sc, std::uint64_t se
       });
 }
 
+void remove_stale_temporaries(const std::string& output_path) {
+  namespace fs = std::filesystem;
+  const fs::path out(output_path);
+  const fs::path dir = out.parent_path().empty() ? fs::path(".") : out.parent_path();
+  const std::string prefix = out.filename().string() + ".tmp-", mine = prefix + std::to_string(::getpid());
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 && name != mine &&
+        std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
+                    [](char c) { return c >= '0' && c <= '9'; }))
+      fs::remove(entry.path(), ec);
+  }
+}
+
 RunInfo run_shard(const Scenario& sc, const RunOptions& opt, RunInfo info) {
   const auto t0 = std::chrono::steady_clock::now();
   if (opt.resume)

@@ -31,6 +31,12 @@ void run_over_ranks(UnitExecutor& executor, const Scenario& sc, std::uint64_t se
                     int block, int threads, const std::function<void(std::span<const ReplicationResult>)>& sink,
                     const std::atomic<bool>* cancel, const std::function<void(std::int64_t)>& progress);
 
+//! Removes `<output>.tmp-PID` files of earlier writers of `output_path` but this process's
+//! own. Called by --resume once it holds the checkpoint's exclusive lock, which every writer
+//! of that output holds while it runs: a temporary of a writer that died without unwinding
+//! (SIGKILL, or OpenMPI aborting rank 0 when a peer dies mid-message) is nobody's any more.
+void remove_stale_temporaries(const std::string& output_path);
+
 //! `lepsim run --shard K/N`: the share's replications into a run shard file; `info` as
 //! run_scenario filled it (replications, seed, threads).
 RunInfo run_shard(const Scenario& sc, const RunOptions& options, RunInfo info);
