@@ -5,13 +5,9 @@
 # (non-zero, no file under the final name, the checkpoint kept) and --resume completes it to
 # the same datasets. Needs LEPSIM, SOURCE_DIR and MPIEXEC.
 . "$SOURCE_DIR/tests/shell_lib.sh"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+. "$SOURCE_DIR/tests/mpi_lib.sh"
 sed "s|^base = \"\.\./|base = \"$SOURCE_DIR/scenarios/|" "$SOURCE_DIR/scenarios/experiments/policy-grid.toml" > grid.toml
 same() { /usr/bin/python3 "$SOURCE_DIR/tests/tools/compare_runs.py" "$1" "$2"; }
-mpi() {  # mpi RANKS LEPSIM-ARGS...: at most 120 s, so a hang fails instead of blocking
-  local n=$1; shift
-  timeout 120 "$MPIEXEC" -n "$n" --oversubscribe --bind-to none "$LEPSIM" "$@"
-}
 
 # 1. 9 points x 8 replications in blocks of 2: 36 units, same bits at any rank count.
 check "one process" 0 "$LEPSIM" experiment grid.toml -r 8 --block 2 -t 2 -o one.h5
@@ -40,39 +36,13 @@ grep -q "error: output file tiny1.h5 already exists" err.txt || { echo "FAIL: no
 check "no such experiment: exit 3" 3 mpi 3 experiment nowhere.toml -o nowhere.h5
 grep -q "nowhere.toml: cannot read the experiment file" err.txt || { echo "FAIL: no reason given: $(cat err.txt)"; fail=1; }
 
-check "lepsim run over 2 ranks is refused (exit 2)" 2 mpi 2 run "$SOURCE_DIR/scenarios/example.toml" -o run.h5
+check "lepsim export over 2 ranks is refused (exit 2)" 2 mpi 2 export tiny1.h5 --to csvdir
 grep -q "does not run over MPI ranks" err.txt || { echo "FAIL: no reason given: $(cat err.txt)"; fail=1; }
-expect "nothing written by the refused run" test ! -e run.h5
+expect "nothing written by the refused export" test ! -e csvdir
 
 # 4. A worker rank killed with SIGKILL mid-job: the job fails, no file, the checkpoint stays;
 # --resume (over 2 ranks) completes it to the bits of one process.
 check "one process, 9 x 100" 0 "$LEPSIM" experiment grid.toml -r 100 --block 2 -t 2 -o ref.h5
-timeout 120 "$MPIEXEC" -n 3 --oversubscribe --bind-to none "$LEPSIM" experiment grid.toml -r 100 --block 2 -t 2 \
-  -o killed.h5 >killed.out 2>killed.err &
-job=$!  # timeout; its child is mpirun, whose children are the ranks
-victim=""
-for _ in $(seq 1 400); do
-  if [ -z "$victim" ]; then
-    for runner in $(ps -o pid= --ppid "$job"); do
-      for p in $(ps -o pid= --ppid "$runner"); do
-        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$p
-      done
-    done
-  fi
-  [ -n "$victim" ] && [ -s killed.h5.partial ] && [ "$(stat -c %s killed.h5.partial)" -gt 100000 ] && break
-  sleep 0.05
-done
-if [ -z "$victim" ]; then echo "FAIL: rank 1 not found"; fail=1; kill "$job"; fi
-[ -n "$victim" ] && kill -KILL "$victim"
-wait "$job"
-code=$?
-echo "   (mpirun's exit code after rank 1's SIGKILL: $code)"
-if [ "$code" != 0 ] && [ "$code" != 124 ]; then echo "ok: a killed rank fails the job (exit $code), no hang"
-else echo "FAIL: a killed rank: exit $code"; cat killed.err; fail=1; fi
-expect "no file under the final name" test ! -e killed.h5
-expect "no temporary left" bash -c '! ls *.tmp-* >/dev/null 2>&1'
-expect "the checkpoint is kept" test -s killed.h5.partial
-check "--resume over 2 ranks" 0 mpi 2 experiment grid.toml -r 100 --block 2 -t 2 -o killed.h5 --resume
-grep -q "replications resumed from the checkpoint" out.txt && ! grep -q "resuming from killed.h5.partial: 0 of" err.txt || { echo "FAIL: nothing resumed: $(cat out.txt err.txt)"; fail=1; }
+kill_and_resume killed experiment grid.toml -r 100 --block 2 -t 2
 expect "killed and resumed = one process" same ref.h5 killed.h5
 exit $fail

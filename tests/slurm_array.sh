@@ -10,7 +10,8 @@
 # root, or Slurm/munge not installed; the reason is printed. Any other failure fails.
 # With SHARD_ENV set (tests/shard_env.cpp), each task also prints its --shard slurm share.
 # With LEPSIM and SOURCE_DIR set, a third array (--array=0-3) runs real `lepsim experiment
-# --shard slurm` tasks; `lepsim merge` of their shards must equal the one-process file.
+# --shard slurm` and `lepsim run --shard slurm` tasks; `lepsim merge` of each one's shards must
+# equal the one-process file.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 skip() { echo "SKIP: $*"; exit 77; }
@@ -109,13 +110,15 @@ done
 # Real lepsim tasks: 4 shards of a small experiment, merged, against one process.
 if [ -n "${LEPSIM:-}" ] && [ -n "${SOURCE_DIR:-}" ]; then
   sed "s|^base = \"\.\./|base = \"$SOURCE_DIR/scenarios/|" "$SOURCE_DIR/scenarios/experiments/policy-grid.toml" >"$dir/grid.toml"
-  printf '#!/usr/bin/env bash\n"$LEPSIM" experiment "$EXP" -r 5 --block 2 -t 1 --shard slurm -o "$OUT/grid-shard-$SLURM_ARRAY_TASK_ID.h5"\n' \
+  cp "$SOURCE_DIR/scenarios/example.toml" "$dir/example.toml"
+  # Each task runs its share of the experiment and its share of a run (lepsim run --shard slurm).
+  printf '#!/usr/bin/env bash\n"$LEPSIM" experiment "$EXP" -r 5 --block 2 -t 1 --shard slurm -o "$OUT/grid-shard-$SLURM_ARRAY_TASK_ID.h5" &&\n"$LEPSIM" run "$RUN" -r 24 --block 4 -t 1 --shard slurm -o "$OUT/run-shard-$SLURM_ARRAY_TASK_ID.h5"\n' \
     >"$dir/lepsim-task.sh"
   chmod +x "$dir/lepsim-task.sh"
   start=$(date +%s)
-  timeout 90 sbatch --wait --array=0-3 --export=ALL,OUT="$dir/out",LEPSIM="$LEPSIM",EXP="$dir/grid.toml" \
+  timeout 90 sbatch --wait --array=0-3 --export=ALL,OUT="$dir/out",LEPSIM="$LEPSIM",EXP="$dir/grid.toml",RUN="$dir/example.toml" \
     -o "$dir/out/lepsim-%A_%a.log" "$dir/lepsim-task.sh" || die "sbatch of the lepsim array failed (exit $?)"
-  echo "ok: 4 lepsim experiment --shard slurm tasks finished in $(( $(date +%s) - start )) s"
+  echo "ok: 4 tasks of lepsim experiment --shard slurm and lepsim run --shard slurm finished in $(( $(date +%s) - start )) s"
   n=$(ls "$dir"/out/grid-shard-*.h5 2>/dev/null | wc -l)
   [ "$n" = 4 ] && echo "ok: 4 shard files" || { echo "FAIL: $n shard files"; cat "$dir"/out/lepsim-*.log; fail=1; }
   "$LEPSIM" merge "$dir"/out/grid-shard-*.h5 -o "$dir/merged.h5" && echo "ok: lepsim merge" || { echo "FAIL: merge"; fail=1; }
@@ -123,6 +126,14 @@ if [ -n "${LEPSIM:-}" ] && [ -n "${SOURCE_DIR:-}" ]; then
   if /usr/bin/python3 "$SOURCE_DIR/tests/tools/compare_runs.py" "$dir/one.h5" "$dir/merged.h5"; then
     echo "ok: the array's merged shards = one process"
   else echo "FAIL: merged shards differ from one process"; fail=1; fi
+  n=$(ls "$dir"/out/run-shard-*.h5 2>/dev/null | wc -l)
+  [ "$n" = 4 ] && echo "ok: 4 run shard files" || { echo "FAIL: $n run shard files"; cat "$dir"/out/lepsim-*.log; fail=1; }
+  "$LEPSIM" merge "$dir"/out/run-shard-*.h5 -o "$dir/run-merged.h5" && echo "ok: lepsim merge of the run shards" ||
+    { echo "FAIL: merge of the run shards"; fail=1; }
+  "$LEPSIM" run "$dir/example.toml" -r 24 -t 2 -o "$dir/run-one.h5" >/dev/null || { echo "FAIL: run, one process"; fail=1; }
+  if /usr/bin/python3 "$SOURCE_DIR/tests/tools/compare_runs.py" "$dir/run-one.h5" "$dir/run-merged.h5"; then
+    echo "ok: the array's merged run shards = the unsharded run"
+  else echo "FAIL: merged run shards differ from the unsharded run"; fail=1; fi
 fi
 n=$(ls "$dir"/out/*-*.txt | wc -l)
 [ "$n" = 6 ] && echo "ok: exactly 6 task files" || { echo "FAIL: $n task files"; fail=1; }

@@ -3,8 +3,10 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "lepsim/error.hpp"
+#include "lepsim/run.hpp"
 #include "lepsim/shard.hpp"
 
 using lepsim::Shard;
@@ -141,4 +143,56 @@ TEST_CASE("Slurm array variables that cannot name a share are refused, naming th
   CHECK_THROWS_AS(lepsim::shard_from_slurm(environment(
                       {{"SLURM_ARRAY_TASK_ID", "0"}, {"SLURM_ARRAY_TASK_COUNT", "3"}, {"SLURM_ARRAY_TASK_STEP", "0"}})),
                   UsageError);
+}
+
+TEST_CASE("check_shard_tiling: shares in any order tile the units, and gaps, overlaps and duplicates are refused",
+          "[shard]") {
+  using lepsim::check_shard_tiling;
+  using lepsim::ShardPiece;
+  const auto describe = [](const UnitRange& r) {
+    std::string text = "units ";
+    text.append(std::to_string(r.first)).append("-").append(std::to_string(r.end() - 1));
+    return text;
+  };
+  const auto piece = [](std::uint64_t k, std::uint64_t n, std::uint64_t units) {
+    std::string name = "s";  // append(), not operator+: GCC 12 warns falsely (-Wrestrict)
+    name.append(std::to_string(k)).append("-").append(std::to_string(n));
+    return ShardPiece{name, {k, n}, lepsim::shard_units(units, k, n)};
+  };
+  // 10 units in 3 shares given in reverse, and shares of different N that tile exactly.
+  CHECK(check_shard_tiling({piece(2, 3, 10), piece(1, 3, 10), piece(0, 3, 10)}, 10, describe, " of 10") ==
+        std::vector<std::size_t>{2, 1, 0});
+  CHECK(check_shard_tiling({piece(0, 2, 10), piece(1, 2, 10)}, 10, describe, " of 10").size() == 2);
+  const auto refused = [&](const std::vector<ShardPiece>& pieces, const std::string& text) {
+    try {
+      check_shard_tiling(pieces, 10, describe, " of 10");
+      FAIL("accepted: " << text);
+    } catch (const lepsim::RunFileError& e) {
+      CHECK_THAT(e.what(), Catch::Matchers::Contains(text));
+    }
+  };
+  refused({piece(0, 3, 10), piece(2, 3, 10)}, "missing shard: units 4-6 of 10 are in none of the files given (shard 1/3)");
+  refused({piece(0, 3, 10), piece(1, 3, 10)}, "missing shard: units 7-9 of 10 are in none of the files given (shard 2/3)");
+  refused({piece(0, 3, 10), piece(1, 3, 10), piece(1, 3, 10), piece(2, 3, 10)},
+          "duplicate shard: s1-3 and s1-3 are both shard 1/3");
+  refused({piece(0, 3, 10), piece(1, 3, 10), piece(2, 3, 10), piece(1, 2, 10)}, "overlapping shards:");
+}
+
+TEST_CASE("shard_replications: a run's shares are whole blocks, in order, covering every replication once", "[shard]") {
+  for (const std::int64_t R : {1, 7, 30, 100})
+    for (const int B : {1, 4, 7})
+      for (const std::uint64_t N : {1u, 3u, 7u, 12u}) {
+        std::uint64_t at = 0;
+        for (std::uint64_t k = 0; k < N; ++k) {
+          const UnitRange r = lepsim::shard_replications(R, {k, N}, B);
+          CHECK(r.first == at);
+          if (r.count > 0) CHECK(r.first % static_cast<std::uint64_t>(B) == 0);
+          if (r.end() < static_cast<std::uint64_t>(R)) CHECK(r.count % static_cast<std::uint64_t>(B) == 0);
+          at = r.end();
+        }
+        CHECK(at == static_cast<std::uint64_t>(R));
+      }
+  CHECK(lepsim::shard_replications(30, {1, 3}, 4) == UnitRange{12, 12});  // blocks 3-5 of 8
+  CHECK(lepsim::shard_replications(30, {2, 3}, 4) == UnitRange{24, 6});   // blocks 6-7, the last of 2
+  CHECK_THROWS_AS(lepsim::shard_replications(30, {0, 3}, 0), UsageError);
 }

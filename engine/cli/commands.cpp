@@ -5,17 +5,20 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 
 #include "lepsim/analysis/format.hpp"
 #include "lepsim/error.hpp"
+#include "lepsim/experiment.hpp"
 #include "lepsim/outputs.hpp"
 #include "lepsim/progress.hpp"
 #include "lepsim/run.hpp"
 #include "lepsim/scenario.hpp"
 #include "lepsim/version.hpp"
+#include "mpi_cli.hpp"
 #include "progress_display.hpp"
 
 namespace lepsim::cli {
@@ -121,7 +124,11 @@ void run_options(po::options_description& opts) {
                                                "e.g. completed, completed_cumulative@60, spend_total)")(
       "max-replications", po::value<std::int64_t>(), "with --precision: stop here even if not met (default 100000)")(
       "check-every", po::value<std::int64_t>()->default_value(100), "with --precision: replications between checks")(
-      "level", po::value<double>()->default_value(0.95, "0.95"), "with --precision: confidence level of the interval");
+      "level", po::value<double>()->default_value(0.95, "0.95"), "with --precision: confidence level of the interval")(
+      "shard", po::value<std::string>(),
+      "run only share K/N of the replications (K from 0), or 'slurm' for this array task's share, into a shard "
+      "file (default SCENARIO.shard-K-of-N.h5); join the shards with lepsim merge")(
+      "block", po::value<int>(), "replications per block, the unit of shards and of MPI ranks (default: from the scenario)");
 }
 
 //! The flags checked here, by their names; the library checks the values again in its own terms.
@@ -165,6 +172,11 @@ int cmd_run(const po::variables_map& vm) {
 
   RunOptions ro;
   ro.output_path = vm.count("output") ? vm["output"].as<std::string>() : std::filesystem::path(path).stem().string() + ".h5";
+  if (vm.count("shard") && !vm.count("output")) {
+    const Shard k = parse_shard(vm["shard"].as<std::string>(), [](const char* name) { return std::getenv(name); });
+    ro.output_path = std::filesystem::path(path).stem().string() + ".shard-" + std::to_string(k.index) + "-of-" +
+                     std::to_string(k.count) + ".h5";
+  }
   if (vm.count("replications")) {
     const int r = vm["replications"].as<int>();
     if (r < 1 || r > MAX_REPLICATIONS)
@@ -187,7 +199,28 @@ int cmd_run(const po::variables_map& vm) {
     throw OutputError("output file " + ro.output_path +
                       " already exists; choose another name with -o or pass --force to overwrite it");
   ro.convergence = convergence_rule(vm, sc);
-  const std::int64_t total = ro.convergence ? ro.convergence->max_replications : ro.replications.value_or(sc.replications);
+  std::int64_t total = ro.convergence ? ro.convergence->max_replications : ro.replications.value_or(sc.replications);
+  if (vm.count("block")) {
+    const int b = vm["block"].as<int>();
+    if (b < 1) throw UsageError("--block must be at least 1, got " + std::to_string(b));
+    ro.block = b;
+  }
+  if (vm.count("shard")) {
+    if (ro.convergence) throw UsageError("give --shard or --precision, not both (a --precision run runs in one process)");
+    if (ro.resume) throw UsageError("--resume: a run shard keeps no checkpoint; run the shard again with --force");
+    ro.shard = parse_shard(vm["shard"].as<std::string>(), [](const char* name) { return std::getenv(name); });
+    total = static_cast<std::int64_t>(
+        shard_replications(total, *ro.shard, ro.block.value_or(run_block_replications(sc, total))).count);
+  }
+  const std::unique_ptr<UnitExecutor> ranks = mpi_executor(&lepsim::interrupt_flag());  // mpirun -n N (N > 1)
+  if (ranks && ro.convergence) throw UsageError("--precision runs in one process, not over MPI ranks");
+  ro.executor = ranks.get();
+  if (ranks && !ranks->writer()) {  // this rank only computes blocks; rank 0 writes and reports
+    ro.cancel = &lepsim::interrupt_flag();
+    install_signal_handlers();
+    run_scenario(sc, ro);
+    return 0;
+  }
   Progress progress(total, "replications");
   ro.progress = [&](std::int64_t done, std::int64_t) {
     progress.reached(done);
@@ -203,8 +236,16 @@ int cmd_run(const po::variables_map& vm) {
   {
     ProgressDisplay display(progress);  // cleared if the run throws
     info = run_scenario(sc, ro);
-    progress.finish_at(info.replications);
+    progress.finish_at(ro.shard ? static_cast<std::int64_t>(info.shard_replications) : info.replications);
     display.close(true);
+  }
+  if (ro.shard) {
+    const auto first = static_cast<unsigned long long>(info.first_replication);
+    std::printf("wrote shard %s to %s: replications [%llu, %llu) of %lld (blocks of %d) in %.2f s on %d thread%s\n",
+                format_shard(*ro.shard).c_str(), info.output_path.c_str(), first, first + info.shard_replications,
+                static_cast<long long>(info.replications), info.block, info.seconds, info.threads,
+                info.threads == 1 ? "" : "s");
+    return 0;
   }
   const analysis::Headline h = analysis::RunReader(info.output_path).headline();
   std::printf("lepsim %s: %s ('%s'), %lld replications, seed %llu, %d threads\n", engine_version(), path.c_str(),
@@ -267,12 +308,21 @@ scenario, seed, replications or engine) is refused with exit code 4, as is
 starting over it without --resume or --force. --no-checkpoint keeps none;
 --precision runs keep none and cannot be resumed (docs/robustness.md).
 
+At cluster scale (docs/cluster.md): under `mpirun -n N` (the MPI build) blocks
+of replications are handed out to whichever rank is free and rank 0 journals
+and writes them in order: the same file as one process, resumable with
+--resume. --shard K/N (or --shard slurm in a Slurm job array) runs the K-th
+of N contiguous shares of the blocks into a shard file; `lepsim merge` joins
+the shards into the run file one process would write, bit for bit.
+
 Examples:
   lepsim run scenarios/example.toml
   lepsim run scenarios/bsf.toml -o bsf.h5 --replications 500 --threads 2
   lepsim run scenarios/bsf.toml -o bsf-seed7.h5 --seed 7 --force
   lepsim run scenarios/bsf.toml -o bsf.h5 --replications 500 --resume
   lepsim run scenarios/bsf.toml --precision 0.005 --on completed --on spend_total --max-replications 20000
+  lepsim run scenarios/bsf.toml -r 2000 --shard 3/8 -o bsf.shard-3.h5
+  mpirun -n 4 --bind-to none lepsim run scenarios/bsf.toml -r 20000 -t 16 -o bsf.h5
 )",
                   "scenario",
                   1,

@@ -63,11 +63,12 @@ int dispatch(int argc, char** argv, bool& coordinated) {
     args.erase(args.begin());
     for (const cli::Command& c : cli::commands())
       if (name == c.name) {
-        // Under mpirun with several ranks only `experiment` shares its work; any other command
-        // would run once per rank, every rank writing the same file.
-        if (cli::mpi_size() > 1 && name != "experiment")
+        // Under mpirun with several ranks only `experiment` and `run` share their work; any
+        // other command would run once per rank, every rank writing the same file.
+        if (cli::mpi_size() > 1 && name != "experiment" && name != "run")
           throw UsageError("lepsim " + name + " does not run over MPI ranks (" + std::to_string(cli::mpi_size()) +
-                           " here): run it as one process; `lepsim experiment` runs over ranks (docs/cluster.md)");
+                           " here): run it as one process; `lepsim experiment` and `lepsim run` run over ranks "
+                           "(docs/cluster.md)");
         return cli::run_command(c, args);
       }
     throw UsageError("unknown command '" + name + "'; commands: " + command_names() + " (see lepsim --help)");

@@ -40,24 +40,11 @@ class MpiExecutor final : public UnitExecutor {
   std::vector<std::uint64_t> share(std::vector<std::uint64_t> units) override {
     return mpi::broadcast(session_, std::move(units));
   }
-  void run(std::uint64_t count, const std::function<std::vector<double>(std::uint64_t)>& compute,
-           const std::function<void(std::uint64_t, const std::vector<double>&)>& write) override {
+  void run_bytes(std::uint64_t count, const std::function<std::vector<std::byte>(std::uint64_t)>& compute,
+                 const std::function<void(std::uint64_t, std::span<const std::byte>)>& write) override {
     mpi::DistributeOptions o;
     o.cancel = cancel_;
-    mpi::distribute_units(
-        session_, {0, count},
-        [&](std::uint64_t i) {
-          const std::vector<double> rows = compute(i);
-          std::vector<std::byte> bytes(rows.size() * sizeof(double));
-          std::memcpy(bytes.data(), rows.data(), bytes.size());
-          return bytes;
-        },
-        [&](std::uint64_t i, std::span<const std::byte> r) {
-          std::vector<double> rows(r.size() / sizeof(double));
-          std::memcpy(rows.data(), r.data(), rows.size() * sizeof(double));
-          write(i, rows);
-        },
-        o);
+    mpi::distribute_units(session_, {0, count}, compute, write, o);
   }
 
  private:

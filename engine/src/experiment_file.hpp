@@ -32,6 +32,11 @@ class ExperimentFileWriter {
 
 //! FNV-1a 64 of `text`.
 std::uint64_t fnv1a(std::string_view text);
+//! 16 lower-case hex digits (the digests and fingerprints of shard files).
+std::string hex(std::uint64_t v);
+//! A scenario as its results see it: FNV-1a of its text, the files it inherits and its
+//! resolved form (shard files' scenario digests).
+std::uint64_t scenario_digest(const Scenario& sc);
 //! Everything an experiment's unit results depend on (engine version, texts, seed, streams,
 //! replications, metrics, series, the design): equal fingerprints, equal results.
 std::uint64_t experiment_fingerprint(const Experiment& ex, const std::vector<DesignPoint>& pts);

@@ -8,7 +8,6 @@
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 
 #include "experiment_file.hpp"
 #include "lepsim/h5.hpp"
@@ -18,19 +17,8 @@ namespace lepsim {
 
 namespace {
 
-std::string hex(std::uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
-  return buf;
-}
-
-//! The base scenario as the results see it: its text, the files it inherits, resolved.
-std::uint64_t base_digest(const Scenario& sc) {
-  std::string all = sc.source_text;
-  for (const auto& [p, t] : sc.base_files) all += "\n--\n" + t;
-  all += "\n--\n" + sc.resolved_toml();
-  return detail::fnv1a(all);
-}
+using detail::hex;
+using detail::scenario_digest;
 
 std::string units_text(const UnitRange& r) {
   if (r.count == 0) return "no units";
@@ -87,6 +75,19 @@ ShardFile open_shard(const std::string& path) {
 
 namespace detail {
 
+std::string hex(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
+  return buf;
+}
+
+std::uint64_t scenario_digest(const Scenario& sc) {
+  std::string all = sc.source_text;
+  for (const auto& [p, t] : sc.base_files) all += "\n--\n" + t;
+  all += "\n--\n" + sc.resolved_toml();
+  return fnv1a(all);
+}
+
 void write_experiment_shard(const std::string& path, const Experiment& ex, const ShardSpec& spec,
                             const std::function<std::uint32_t(std::size_t)>& unit_count,
                             const std::function<void(std::size_t, double*, std::size_t)>& read_unit, bool force) {
@@ -117,7 +118,7 @@ void write_experiment_shard(const std::string& path, const Experiment& ex, const
       root.set_attr("design_points_option", ex.lhs_points);
       root.set_attr("fingerprint", hex(spec.fingerprint));
       root.set_attr("experiment_digest", hex(fnv1a(ex.source_text)));
-      root.set_attr("base_scenario_digest", hex(base_digest(ex.base)));
+      root.set_attr("base_scenario_digest", hex(scenario_digest(ex.base)));
       root.set_attr("experiment_name", ex.name);
       root.set_attr("experiment_path", ex.source_path);
       root.set_attr("experiment_path_absolute", fs::absolute(ex.source_path, ec).string());
@@ -158,8 +159,7 @@ MergeInfo merge_experiment_shards(const std::vector<std::string>& shard_paths, c
   const ShardFile& a = shards.front();
   for (const ShardFile& s : shards) {
     auto foreign = [&](const std::string& what, const std::string& mine, const std::string& theirs) {
-      throw RunFileError("shard " + s.path + " is foreign: " + what + " " + theirs + " differs from " + a.path + "'s " +
-                         mine + "; shards of one job only can be merged");
+      throw RunFileError(foreign_shard_message(s.path, a.path, what, mine, theirs));
     };
     if (s.engine != a.engine) foreign("its engine version", a.engine, s.engine);
     if (s.experiment_digest != a.experiment_digest)
@@ -173,54 +173,11 @@ MergeInfo merge_experiment_shards(const std::vector<std::string>& shard_paths, c
       foreign("its design (fingerprint", hex(a.fingerprint) + ")", hex(s.fingerprint) + ")");
   }
   // Duplicates, overlaps and gaps, over the unit ranges in order.
+  std::vector<ShardPiece> pieces;
+  for (const auto& s : shards) pieces.push_back({s.path, s.shard, s.range});
   std::vector<const ShardFile*> order;
-  for (const auto& s : shards) order.push_back(&s);
-  std::stable_sort(order.begin(), order.end(), [](const ShardFile* x, const ShardFile* y) {
-    return x->range.first != y->range.first ? x->range.first < y->range.first : x->range.count < y->range.count;
-  });
-  {
-    std::map<std::pair<std::uint64_t, std::uint64_t>, const ShardFile*> seen;
-    for (const auto& s : shards) {
-      const auto [it, fresh] = seen.emplace(std::pair{s.shard.index, s.shard.count}, &s);
-      if (!fresh)
-        throw RunFileError("duplicate shard: " + it->second->path + " and " + s.path + " are both shard " +
-                           format_shard(s.shard) + "; give each shard once");
-    }
-  }
-  std::uint64_t at = 0;
-  for (const ShardFile* s : order) {
-    if (s->range.count == 0) continue;
-    if (s->range.first < at) {
-      const ShardFile* prev = nullptr;
-      for (const ShardFile* q : order)
-        if (q != s && q->range.count > 0 && q->range.first < s->range.end() && s->range.first < q->range.end()) prev = q;
-      throw RunFileError("overlapping shards: " +
-                         (prev ? prev->path + " (shard " + format_shard(prev->shard) + ", " + units_text(prev->range) + ")"
-                               : std::string("an earlier shard")) +
-                         " and " + s->path + " (shard " + format_shard(s->shard) + ", " + units_text(s->range) +
-                         ") hold the same units");
-    }
-    if (s->range.first > at) {
-      std::string which;
-      for (std::uint64_t k = 0; k < a.shard.count; ++k) {
-        const UnitRange r = shard_units(a.units, k, a.shard.count);
-        if (r.count > 0 && r.first < s->range.first && at < r.end())
-          which += (which.empty() ? "" : ", ") + format_shard({k, a.shard.count});
-      }
-      throw RunFileError("missing shard: " + units_text({at, s->range.first - at}) + " of " + std::to_string(a.units) +
-                         " are in none of the files given" + (which.empty() ? "" : " (shard " + which + ")"));
-    }
-    at = s->range.end();
-  }
-  if (at < a.units) {
-    std::string which;
-    for (std::uint64_t k = 0; k < a.shard.count; ++k) {
-      const UnitRange r = shard_units(a.units, k, a.shard.count);
-      if (r.count > 0 && at < r.end()) which += (which.empty() ? "" : ", ") + format_shard({k, a.shard.count});
-    }
-    throw RunFileError("missing shard: " + units_text({at, a.units - at}) + " of " + std::to_string(a.units) +
-                       " are in none of the files given (shard " + which + ")");
-  }
+  for (const std::size_t i : check_shard_tiling(pieces, a.units, units_text, " of " + std::to_string(a.units)))
+    order.push_back(&shards[i]);
 
   // The experiment, read again as the shards ran it; it must still be the same job.
   namespace fs = std::filesystem;
@@ -237,7 +194,7 @@ MergeInfo merge_experiment_shards(const std::vector<std::string>& shard_paths, c
   ex.lhs_points = a.lhs_points;
   ex.block = static_cast<int>(a.block);
   const std::vector<DesignPoint> pts = expand_design(ex);
-  if (detail::experiment_fingerprint(ex, pts) != a.fingerprint || hex(base_digest(ex.base)) != a.base_digest)
+  if (detail::experiment_fingerprint(ex, pts) != a.fingerprint || hex(scenario_digest(ex.base)) != a.base_digest)
     throw RunFileError(
         "the experiment's base scenario (or a file it inherits or its run plan) changed on disk since the "
         "shards ran (" +

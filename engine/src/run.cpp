@@ -30,6 +30,7 @@
 #include "lepsim/outputs.hpp"
 #include "lepsim/run_file.hpp"
 #include "lepsim/version.hpp"
+#include "run_units.hpp"
 
 namespace lepsim {
 
@@ -649,6 +650,14 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
   // The checkpoint journal (docs/robustness.md, "Resuming a run"): fixed-count runs only.
   if (opt.resume && rule)
     throw UsageError("--resume cannot continue a --precision run (its journal is not kept); run it again");
+  // Over MPI ranks and as shards (run_cluster.cpp, docs/cluster.md): fixed-count runs only.
+  if ((opt.executor || opt.shard) && rule)
+    throw UsageError("a --precision run runs in one process: not over MPI ranks or as shards (--shard)");
+  if (opt.shard) return detail::run_shard(sc, opt, info);
+  if (opt.executor && !opt.executor->writer()) {  // a rank that only computes blocks
+    detail::run_over_ranks(*opt.executor, sc, info.seed, 0, info.replications, 0, info.threads, {}, opt.cancel, {});
+    return info;
+  }
   const bool journalled = opt.checkpoint && !rule;
   const RunEstimate estimate = estimate_run(sc, info.replications, info.threads);
   check_resources(sc, opt.output_path, info.replications, estimate,
@@ -686,6 +695,7 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
       journal.emplace(jpath, want, opt.resume, [&](std::span<const ReplicationResult> results) { writer.append(results); });
       done = journal->done();
       info.resumed_replications = done;
+      if (journal->resumed()) detail::remove_stale_temporaries(opt.output_path);  // run_cluster.cpp
       if (opt.note && journal->resumed())
         opt.note("resuming from " + jpath + ": " + std::to_string(done) + " of " + std::to_string(info.replications) +
                  " replications already done");
@@ -701,7 +711,14 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
     // Without a rule: one range. With one: segments of check_every replications, checked
     // after each (the schedule depends on nothing but the rule, so neither do the bits).
     const std::int64_t segment = rule ? rule->check_every : info.replications - resumed;
-    for (std::int64_t first = resumed; first < info.replications; first += segment) {
+    if (opt.executor) {  // blocks over MPI ranks, journalled and written here in order
+      info.block = opt.block.value_or(chunk);
+      detail::run_over_ranks(*opt.executor, sc, info.seed, resumed, info.replications, info.block, info.threads, sink,
+                             opt.cancel, [&](std::int64_t reached) {
+                               if (opt.progress) opt.progress(resumed + reached, info.replications);
+                             });
+    }
+    for (std::int64_t first = opt.executor ? info.replications : resumed; first < info.replications; first += segment) {
       const auto n = static_cast<std::uint32_t>(std::min(segment, info.replications - first));
       simulate_range(sc, info.seed, static_cast<std::uint32_t>(first), n, info.threads, chunk, sink, opt.cancel,
                      [&](std::uint32_t finished) {
@@ -744,5 +761,19 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
   info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return info;
 }
+
+namespace detail {
+
+void serialise_results(std::span<const ReplicationResult> results, std::vector<char>& out) { serialise(results, out); }
+
+bool deserialise_results(const std::vector<char>& in, std::uint32_t count, std::vector<ReplicationResult>& out) {
+  return deserialise(in, count, out);
+}
+
+std::uint64_t run_identity(const Scenario& sc, std::uint64_t seed, std::int64_t replications) {
+  return run_fingerprint(sc, seed, replications);
+}
+
+}  // namespace detail
 
 }  // namespace lepsim

@@ -1,6 +1,8 @@
 #include "lepsim/shard.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <map>
 #include <optional>
 
 #include "lepsim/error.hpp"
@@ -84,5 +86,67 @@ Shard parse_shard(std::string_view text, const EnvLookup& env) {
 }
 
 std::string format_shard(const Shard& s) { return std::to_string(s.index) + "/" + std::to_string(s.count); }
+
+std::string foreign_shard_message(const std::string& path, const std::string& first_path, const std::string& what,
+                                  const std::string& mine, const std::string& theirs) {
+  return "shard " + path + " is foreign: " + what + " " + theirs + " differs from " + first_path + "'s " + mine +
+         "; shards of one job only can be merged";
+}
+
+std::vector<std::size_t> check_shard_tiling(const std::vector<ShardPiece>& pieces, std::uint64_t units,
+                                            const std::function<std::string(const UnitRange&)>& describe,
+                                            const std::string& of) {
+  std::vector<std::size_t> order(pieces.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+    const UnitRange &a = pieces[x].range, &b = pieces[y].range;
+    return a.first != b.first ? a.first < b.first : a.count < b.count;
+  });
+  std::map<std::pair<std::uint64_t, std::uint64_t>, const ShardPiece*> seen;
+  for (const ShardPiece& s : pieces) {
+    const auto [it, fresh] = seen.emplace(std::pair{s.shard.index, s.shard.count}, &s);
+    if (!fresh)
+      throw RunFileError("duplicate shard: " + it->second->path + " and " + s.path + " are both shard " +
+                         format_shard(s.shard) + "; give each shard once");
+  }
+  if (pieces.empty()) return order;
+  const std::uint64_t n = pieces.front().shard.count;
+  // The shares of N = n (the first piece's) holding any of [from, to).
+  const auto shares = [&](std::uint64_t from, std::uint64_t to) {
+    std::string which;
+    for (std::uint64_t k = 0; k < n; ++k) {
+      const UnitRange r = shard_units(units, k, n);
+      if (r.count > 0 && r.first < to && from < r.end()) which += (which.empty() ? "" : ", ") + format_shard({k, n});
+    }
+    return which;
+  };
+  const auto named = [&](const ShardPiece& p) {
+    return p.path + " (shard " + format_shard(p.shard) + ", " + describe(p.range) + ")";
+  };
+  std::uint64_t at = 0;
+  for (const std::size_t i : order) {
+    const ShardPiece& s = pieces[i];
+    if (s.range.count == 0) continue;
+    if (s.range.first < at) {
+      const ShardPiece* prev = nullptr;
+      for (const std::size_t j : order) {
+        const ShardPiece& q = pieces[j];
+        if (j != i && q.range.count > 0 && q.range.first < s.range.end() && s.range.first < q.range.end()) prev = &q;
+      }
+      throw RunFileError("overlapping shards: " + (prev ? named(*prev) : std::string("an earlier shard")) + " and " +
+                         named(s) + " hold the same units");
+    }
+    if (s.range.first > at) {
+      const std::string which = shares(at, s.range.first);
+      throw RunFileError("missing shard: " + describe({at, s.range.first - at}) + of + " are in none of the files given" +
+                         (which.empty() ? "" : " (shard " + which + ")"));
+    }
+    at = s.range.end();
+  }
+  if (at < units)
+    throw RunFileError("missing shard: " + describe({at, units - at}) + of + " are in none of the files given (shard " +
+                       shares(at, units) + ")");
+  return order;
+}
 
 }  // namespace lepsim

@@ -2,12 +2,19 @@
 """Compares two lepsim HDF5 files dataset by dataset, bit for bit.
 
 usage: compare_runs.py A.h5 B.h5 [--ignore-attr NAME ...]
+       compare_runs.py --checksum FILE.h5 ...
 
 Every group, dataset and attribute of A must be in B and the reverse, with the same
 shape, type and bytes (NaNs compare equal when their bits do). Root attributes that
 say when and from which revision a file was written (created, git_revision) are
 ignored. Exits 0 when identical, 1 with one line per difference otherwise.
+
+--checksum prints one SHA-256 per file ("HEX  FILE") over exactly what the comparison
+looks at: every group's and dataset's name, every dataset's type, shape and bytes, every
+attribute's name, type, shape and value, but the two root attributes above. Two files
+compare identical exactly when their checksums are equal (docs/cluster.md's table).
 """
+import hashlib
 import sys
 import h5py
 import numpy as np
@@ -34,8 +41,45 @@ def attrs_diff(path, x, y, out, ignored):
             out.append(f"{path}: attribute {k} differs: {x.attrs[k]!r} vs {y.attrs[k]!r}")
 
 
+def digest_value(h, v):
+    a = np.asarray(v)
+    h.update(f"{a.dtype.kind}{a.dtype.itemsize if a.dtype.kind not in 'OSU' else 0}{a.shape}".encode())
+    if a.dtype.kind in "OSU":
+        h.update(repr([x.decode() if isinstance(x, bytes) else x for x in a.ravel().tolist()]).encode())
+    else:
+        h.update(a.tobytes())
+
+
+def digest_attrs(h, path, obj, ignored):
+    for k in sorted(obj.attrs):
+        if path == "/" and k in ignored:
+            continue
+        h.update(f"attr {path} {k}".encode())
+        digest_value(h, obj.attrs[k])
+
+
+def checksum(path, ignored=IGNORED):
+    h = hashlib.sha256()
+    with h5py.File(path, "r") as f:
+        names = []
+        f.visit(names.append)
+        digest_attrs(h, "/", f, ignored)
+        for n in sorted(names):
+            x = f[n]
+            kind = "dataset" if isinstance(x, h5py.Dataset) else "group"
+            h.update(f"{kind} /{n}".encode())
+            digest_attrs(h, "/" + n, x, ignored)
+            if kind == "dataset":
+                digest_value(h, x[()])
+    return h.hexdigest()
+
+
 def main(argv):
     args = [a for a in argv[1:]]
+    if args and args[0] == "--checksum":
+        for path in args[1:]:
+            print(f"{checksum(path)}  {path}")
+        return 0
     ignored = set(IGNORED)
     while "--ignore-attr" in args:
         i = args.index("--ignore-attr")

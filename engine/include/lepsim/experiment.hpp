@@ -9,9 +9,12 @@
 // is assembled from the journal point by point, under a temporary name, then renamed.
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -148,9 +151,27 @@ class UnitExecutor {
   //! The units to run: the writer's list (the units its checkpoint lacks), the same on every process.
   virtual std::vector<std::uint64_t> share(std::vector<std::uint64_t> units) = 0;
   //! compute(i) for every i in [0, count) on any process (it runs `threads` threads inside);
-  //! write(i, result) on the writer, in order of i.
-  virtual void run(std::uint64_t count, const std::function<std::vector<double>(std::uint64_t)>& compute,
-                   const std::function<void(std::uint64_t, const std::vector<double>&)>& write) = 0;
+  //! write(i, result) on the writer, in order of i. Results are bytes (a run's replications,
+  //! serialised as its checkpoint journal holds them).
+  virtual void run_bytes(std::uint64_t count, const std::function<std::vector<std::byte>(std::uint64_t)>& compute,
+                         const std::function<void(std::uint64_t, std::span<const std::byte>)>& write) = 0;
+  //! run_bytes for results that are rows of doubles (an experiment's units).
+  void run(std::uint64_t count, const std::function<std::vector<double>(std::uint64_t)>& compute,
+           const std::function<void(std::uint64_t, const std::vector<double>&)>& write) {
+    run_bytes(
+        count,
+        [&](std::uint64_t i) {
+          const std::vector<double> rows = compute(i);
+          std::vector<std::byte> bytes(rows.size() * sizeof(double));
+          if (!bytes.empty()) std::memcpy(bytes.data(), rows.data(), bytes.size());
+          return bytes;
+        },
+        [&](std::uint64_t i, std::span<const std::byte> r) {
+          std::vector<double> rows(r.size() / sizeof(double));
+          if (!rows.empty()) std::memcpy(rows.data(), r.data(), rows.size() * sizeof(double));
+          write(i, rows);
+        });
+  }
 };
 
 struct ExperimentOptions {

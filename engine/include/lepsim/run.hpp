@@ -12,9 +12,12 @@
 #include <vector>
 
 #include "lepsim/scenario.hpp"
+#include "lepsim/shard.hpp"
 #include "lepsim/simulation.hpp"
 
 namespace lepsim {
+
+class UnitExecutor;  // lepsim/experiment.hpp: units over MPI ranks
 
 //! The most replications one run may have (docs/scenario-format.md, "Limits").
 inline constexpr std::int64_t MAX_REPLICATIONS = 100'000'000;
@@ -59,6 +62,15 @@ struct RunOptions {
   bool resume = false;
   //! Called on the calling thread with a line for the user (resuming from a checkpoint).
   std::function<void(const std::string&)> note;
+  //! Runs blocks of replications over processes (MPI ranks, docs/cluster.md); nullptr: this
+  //! process's threads. Every process calls run_scenario with the same scenario and options;
+  //! only the writer journals and writes the file. Not with a convergence rule.
+  UnitExecutor* executor = nullptr;
+  //! Run only this share of the run's blocks (contiguous replications) into a run shard
+  //! file (`lepsim run --shard K/N`), merged by merge_run_shards. Not with a convergence rule.
+  std::optional<Shard> shard;
+  //! Replications per block (the unit of shards and MPI hand-out): default run_block_replications.
+  std::optional<int> block;
 };
 
 struct RunInfo {
@@ -70,6 +82,9 @@ struct RunInfo {
   std::int64_t resumed_replications = 0;    //!< replayed from the checkpoint (--resume)
   bool converged = false;                   //!< with a convergence rule: was it met
   std::vector<double> relative_half_width;  //!< with a convergence rule: per output, at the end
+  std::uint64_t first_replication = 0;      //!< a shard: its first replication
+  std::uint64_t shard_replications = 0;     //!< a shard: its replications (info.replications is the run's)
+  int block = 0;                            //!< replications per block (shards, MPI)
 };
 
 //! What a run will take, estimated from the scenario before it starts.
@@ -105,6 +120,36 @@ void simulate_range(const Scenario& scenario, std::uint64_t seed, std::uint32_t 
                     const std::function<void(std::span<const ReplicationResult>)>& sink,
                     const std::atomic<bool>* cancel = nullptr,
                     const std::function<void(std::uint32_t)>& progress = {});
+
+//! Replications per block of a run, the unit that shards split and MPI ranks are handed:
+//! a pure function of the scenario and the replication count (the chunk size of one thread,
+//! choose_chunk_replications(sc, replications, 1)), so every shard agrees on it.
+int run_block_replications(const Scenario& scenario, std::int64_t replications);
+
+//! The replications [first, first + count) of share `shard` of a run: the share's blocks
+//! (shard_units over the run's ceil(replications / block) blocks), so whole blocks.
+UnitRange shard_replications(std::int64_t replications, const Shard& shard, int block);
+
+inline constexpr const char* RUN_SHARD_FILE_TYPE = "lepsim-run-shard";
+inline constexpr int RUN_SHARD_FORMAT_MAJOR = 1;
+
+//! Whether `path` is an HDF5 file written by `lepsim run --shard` (false when unreadable).
+bool is_run_shard(const std::string& path);
+
+struct RunMergeInfo {
+  std::string output_path;
+  std::int64_t shards = 0, replications = 0;
+  double seconds = 0;
+};
+
+//! Merges the shard files of one run into the run file the unsharded run writes (the same
+//! datasets and attributes, bit for bit, but `created` and `git_revision`): replays every
+//! shard's replications in order into a fresh run file writer. Refuses with RunFileError
+//! (exit 5), naming the files, what is not a run shard, foreign shards (another scenario,
+//! seed, replication count, block or engine version), duplicate and overlapping shards
+//! and missing replications; OutputError (exit 4) when the output exists (unless `force`).
+RunMergeInfo merge_run_shards(const std::vector<std::string>& shard_paths, const std::string& output_path, bool force,
+                              int threads = 0);
 
 //! The `lepsim run` job: every replication, written to options.output_path.
 //! Refuses up front (OutputError, ResourceError) a run whose file would not fit the

@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lepsim {
 
@@ -54,5 +55,29 @@ Shard parse_shard(std::string_view text, const EnvLookup& env);
 
 //! "K/N", the form parse_shard reads.
 std::string format_shard(const Shard& s);
+
+//! The merge's refusal of a foreign shard: "shard B.h5 is foreign: its seed 7 differs from
+//! A.h5's 20050401; shards of one job only can be merged" (`what` "its seed", `theirs` "7",
+//! `mine` the first file's "20050401").
+std::string foreign_shard_message(const std::string& path, const std::string& first_path, const std::string& what,
+                                  const std::string& mine, const std::string& theirs);
+
+//! One shard file of a job, as the merge sees it: its share and the units it holds.
+struct ShardPiece {
+  std::string path;
+  Shard shard;
+  UnitRange range;
+};
+
+//! Checks that `pieces` hold every unit of [0, units) exactly once, and throws RunFileError
+//! (exit 5) naming the files otherwise: the same share K/N twice ("duplicate shard"), two
+//! pieces holding the same units ("overlapping shards"; shares of different N that tile
+//! exactly are fine), units in none ("missing shard", naming the shares of the first piece's
+//! N that hold them). `describe` names a range of units in the messages ("units 3-5",
+//! "replications 30-59"), `of` follows a missing range (" of 10"). Returns the pieces'
+//! indices in unit order (empty pieces included).
+std::vector<std::size_t> check_shard_tiling(const std::vector<ShardPiece>& pieces, std::uint64_t units,
+                                            const std::function<std::string(const UnitRange&)>& describe,
+                                            const std::string& of);
 
 }  // namespace lepsim
