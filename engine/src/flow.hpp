@@ -402,14 +402,14 @@ class Flow {
   //! Whether an authority's allocation inputs (team, productivity, stall) changed since its
   //! last allocation.
   bool inputs_changed(AuthorityId a) const;
-  struct Event {  // an authority's next completion; stale when its version moved on
-    double time;
-    AuthorityId authority;
-    std::uint32_t version;
-  };
-  static bool later(const Event& x, const Event& y) {
-    return x.time > y.time || (x.time == y.time && x.authority > y.authority);
+  // The completion events: an indexed binary min-heap of the authorities with a next
+  // completion, on (time, authority), at most one entry each, re-keyed in place.
+  bool sooner(AuthorityId x, AuthorityId y) const {
+    return a_next_[x] < a_next_[y] || (a_next_[x] == a_next_[y] && x < y);
   }
+  void schedule(AuthorityId a, double time);
+  void heap_up(std::size_t i);
+  void heap_down(std::size_t i);
 
   const Scenario& sc_;
   std::uint32_t replication_ = 0;  // named in messages
@@ -463,7 +463,8 @@ class Flow {
   std::vector<double> allocated_;                                      // FTE allocated now, per discipline
   std::vector<double> capacity_;                                       // FTE of authorities entered so far, per discipline
   IdVector<AuthorityId, double> a_time_;                               // time its items' remaining work is at
-  IdVector<AuthorityId, std::uint32_t> a_version_;                     // of its scheduled completion event
+  IdVector<AuthorityId, double> a_next_;                               // its next completion (heap key)
+  IdVector<AuthorityId, std::int32_t> a_heap_pos_;                     // its place in heap_; -1 if none
   IdVector<AuthorityId, std::uint8_t> a_touched_;                      // in touched_
   IdVector<AuthorityId, std::int32_t> a_watched_running_;              // running items a watcher follows
   // The inputs of its last allocation (inputs_changed): stalled, productivity, team [A*D].
@@ -471,7 +472,7 @@ class Flow {
   IdVector<AuthorityId, double> a_seen_prod_;
   std::vector<double> a_seen_team_, a_alloc_;  // [A*D]; a_alloc_: FTE it has allocated now
   std::vector<AuthorityId> touched_;           // to re-allocate after the current event
-  std::vector<Event> heap_;                    // completion events, a binary min-heap on (time, authority)
+  std::vector<AuthorityId> heap_;              // completion events (schedule)
   double now_ = 0;                             // time of the current event, steps
   int step_ = 0;                               // step being run
   std::int32_t active_projects_ = 0;           // projects with an item running

@@ -92,7 +92,8 @@ Flow::Flow(const Scenario& scenario) : sc_(scenario) {
   stage_running_.resize(S);
   stage_blocked_.resize(S);
   a_time_.resize(A);
-  a_version_.resize(A);
+  a_next_.resize(A);
+  a_heap_pos_.resize(A);
   a_touched_.resize(A);
   a_watched_running_.resize(A);
   a_seen_stalled_.resize(A);
@@ -479,10 +480,62 @@ void Flow::allocate(AuthorityId a, bool book) {
     allocated_[k] += used - alloc[k];
     alloc[k] = used;
   }
-  ++a_version_[a];
-  if (next <= sc_.time.steps + TIME_EPSILON) {
-    heap_.push_back(Event{next, a, a_version_[a]});
-    std::push_heap(heap_.begin(), heap_.end(), later);
+  schedule(a, next <= sc_.time.steps + TIME_EPSILON ? next : NEVER);
+}
+
+void Flow::heap_up(std::size_t i) {
+  const AuthorityId a = heap_[i];
+  while (i > 0) {
+    const std::size_t parent = (i - 1) / 2;
+    if (!sooner(a, heap_[parent])) break;
+    heap_[i] = heap_[parent];
+    a_heap_pos_[heap_[i]] = static_cast<std::int32_t>(i);
+    i = parent;
+  }
+  heap_[i] = a;
+  a_heap_pos_[a] = static_cast<std::int32_t>(i);
+}
+
+void Flow::heap_down(std::size_t i) {
+  const AuthorityId a = heap_[i];
+  const std::size_t n = heap_.size();
+  for (;;) {
+    std::size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && sooner(heap_[child + 1], heap_[child])) ++child;
+    if (!sooner(heap_[child], a)) break;
+    heap_[i] = heap_[child];
+    a_heap_pos_[heap_[i]] = static_cast<std::int32_t>(i);
+    i = child;
+  }
+  heap_[i] = a;
+  a_heap_pos_[a] = static_cast<std::int32_t>(i);
+}
+
+//! Sets (or, with NEVER, removes) authority a's next completion event.
+void Flow::schedule(AuthorityId a, double time) {
+  const std::int32_t pos = a_heap_pos_[a];
+  if (time == NEVER) {
+    if (pos < 0) return;
+    a_heap_pos_[a] = -1;
+    const AuthorityId last = heap_.back();
+    heap_.pop_back();
+    if (last == a) return;
+    heap_[static_cast<std::size_t>(pos)] = last;
+    a_next_[a] = NEVER;
+    heap_up(static_cast<std::size_t>(pos));
+    heap_down(static_cast<std::size_t>(a_heap_pos_[last]));
+    return;
+  }
+  const double before = pos < 0 ? NEVER : a_next_[a];
+  a_next_[a] = time;
+  if (pos < 0) {
+    heap_.push_back(a);
+    heap_up(heap_.size() - 1);
+  } else if (time < before) {
+    heap_up(static_cast<std::size_t>(pos));
+  } else {
+    heap_down(static_cast<std::size_t>(pos));
   }
 }
 
@@ -632,6 +685,8 @@ void Flow::start_replication(std::uint64_t seed, std::uint32_t replication, Repl
   a_watched_running_.fill(0);
   touched_.clear();
   heap_.clear();
+  a_heap_pos_.fill(-1);
+  a_next_.fill(NEVER);
   now_ = 0;
   step_ = 0;
   active_projects_ = 0;
@@ -682,11 +737,7 @@ void Flow::step(int t) {
   //    authorities it touched, which schedules their next completions.
   const double end = t + 1.0;
   for (;;) {
-    while (!heap_.empty() && heap_.front().version != a_version_[heap_.front().authority]) {
-      std::pop_heap(heap_.begin(), heap_.end(), later);
-      heap_.pop_back();
-    }
-    const double tc = heap_.empty() ? NEVER : heap_.front().time;
+    const double tc = heap_.empty() ? NEVER : a_next_[heap_.front()];
     double ta = NEVER;
     ProjectId next_project{};
     if (t + 1 < T && cursor_.next_arrival < arrival_order_.size()) {
@@ -695,12 +746,9 @@ void Flow::step(int t) {
         ta = p_arrival_time_[next_project];
     }
     if (tc <= end + TIME_EPSILON && tc <= ta) {
-      const AuthorityId a = heap_.front().authority;
-      std::pop_heap(heap_.begin(), heap_.end(), later);
-      heap_.pop_back();
+      const AuthorityId a = heap_.front();
       now_ = std::max(now_, std::min(tc, end));
-      ++a_version_[a];  // re-allocated below, whatever completes
-      complete_due(a);
+      complete_due(a);  // a is re-allocated below, which re-schedules it
     } else if (ta < end) {
       now_ = std::max(now_, ta);
       ++cursor_.next_arrival;
