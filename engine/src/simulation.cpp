@@ -435,8 +435,19 @@ void Flow::allocate(AuthorityId a, bool book) {
     if (avail_[k] <= 0) exhausted |= std::uint64_t{1} << k;
   double next = NEVER;
   std::int32_t watched_running = 0;
+  // The progress since the authority's last allocation, at the speeds it set (advance, fused).
+  const double elapsed = book ? now_ - a_time_[a] : 0.0;
+  if (book) a_time_[a] = now_;
   for (Item& item : items) {
     const StageClass& c = cls_[static_cast<std::size_t>(item.cls)];
+    if (elapsed > 0 && item.speed != 0) {
+      const double progress = item.speed * elapsed;
+      if (watched[static_cast<std::size_t>(c.stage)]) {
+        const double done = std::min(progress, item.remaining);
+        for (Mechanism* m : watchers_[static_cast<std::size_t>(c.stage)]) m->on_progress(item, done, step_);
+      }
+      item.remaining -= progress;
+    }
     double rate = stalled ? 0.0 : 1.0;
     if (c.needs && !stalled) {
       if (c.mask & exhausted) {
@@ -557,13 +568,14 @@ void Flow::advance(AuthorityId a) {
   }
 }
 
+//! Authority a is re-allocated after the current event. Its items' progress to now is taken
+//! then, in the allocation's own pass (items inserted meanwhile have speed 0: none to take).
 void Flow::touch(AuthorityId a) {
-  advance(a);
   if (!a_touched_[a]) a_touched_[a] = 1, touched_.push_back(a);
 }
 
 void Flow::allocate_touched() {
-  // Allocation calls no hook, so nothing is touched while this runs.
+  // Allocation calls no hook but on_progress, which touches nothing, so the list holds.
   for (AuthorityId a : touched_) {
     a_touched_[a] = 0;
     allocate(a, true);
@@ -585,6 +597,7 @@ bool Flow::inputs_changed(AuthorityId a) const {
 //! A completion event of authority a at now: its items with no work left complete, in
 //! list order, each with its consequences (successors, milestones, tokens, handover).
 void Flow::complete_due(AuthorityId a) {
+  advance(a);
   touch(a);
   auto& items = a_active_[a];
   completed_.clear();
