@@ -539,6 +539,7 @@ void Flow::schedule(AuthorityId a, double time) {
     return;
   }
   const double before = pos < 0 ? NEVER : a_next_[a];
+  if (pos >= 0 && time == before) return;  // often: the event that changed nothing of its timing
   a_next_[a] = time;
   if (pos < 0) {
     heap_.push_back(a);
