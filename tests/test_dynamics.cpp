@@ -98,8 +98,8 @@ work = 0.75
     six += "[stages.s" + std::to_string(i) + "]\nwork = 0.1\n";
     names += ", \"s" + std::to_string(i) + "\"";
   }
-  const ReplicationResult q =
-      run_toml(deterministic(six, "[project_types.school]\nstages = [" + names + "]\n", "schools = 1\nteam = { client = 1 }\n"));
+  const ReplicationResult q = run_toml(
+      deterministic(six, "[project_types.school]\nstages = [" + names + "]\n", "schools = 1\nteam = { client = 1 }\n"));
   CHECK(q.completion_month[0] == Approx(0.6).margin(1e-9));
   CHECK(q.completion_step[0] == 0);
 }
@@ -107,8 +107,8 @@ work = 0.75
 TEST_CASE("the next queued instance starts on the freed capacity at the completion's exact time", "[dynamics][exact]") {
   const std::string type = "[project_types.school]\nstages = [\"c\"]\n";
   SECTION("one FTE: the second starts when the first ends") {
-    const ReplicationResult r =
-        run_toml(deterministic("[stages.c]\nwork = 1.5\ndemand = { client = 1 }\n", type, "schools = 2\nteam = { client = 1 }\n"));
+    const ReplicationResult r = run_toml(
+        deterministic("[stages.c]\nwork = 1.5\ndemand = { client = 1 }\n", type, "schools = 2\nteam = { client = 1 }\n"));
     CHECK(r.completion_month[0] == Approx(1.5).margin(1e-9));
     CHECK(r.completion_month[1] == Approx(3.0).margin(1e-9));
     CHECK(r.completion_step == std::vector<std::int32_t>{1, 2});
@@ -125,8 +125,9 @@ TEST_CASE("the next queued instance starts on the freed capacity at the completi
     stages.replace(stages.find("work = 12"), 9, "work = 11.5\nnational = \"approvals\"");
     // p0: a 0-6, b 6-17.5, c 17.5-20.5. p1 (arrives at 2): a 2-8, b waits for the token to
     // 17.5, b 17.5-29, c 29-32.
-    const ReplicationResult r = run_toml(deterministic(stages, ONE_TYPE, "schools = 2\nrelease_interval_months = 2\nteam = { client = 5 }\n",
-                                                       "[national.approvals]\ncapacity = 1\n"));
+    const ReplicationResult r =
+        run_toml(deterministic(stages, ONE_TYPE, "schools = 2\nrelease_interval_months = 2\nteam = { client = 5 }\n",
+                               "[national.approvals]\ncapacity = 1\n"));
     CHECK(r.completion_month[0] == Approx(20.5).margin(1e-9));
     CHECK(r.completion_month[1] == Approx(32.0).margin(1e-9));
   }

@@ -18,9 +18,7 @@ double logit(double p) { return std::log(p / (1.0 - p)); }
 class Partnering final : public Mechanism {
  public:
   explicit Partnering(Flow& flow)
-      : Mechanism(flow),
-        pm_(flow.scenario().mechanisms.partnering),
-        dt_(flow.scenario().time.step_months) {
+      : Mechanism(flow), pm_(flow.scenario().mechanisms.partnering), dt_(flow.scenario().time.step_months) {
     const std::size_t A = flow.authorities();
     logit_.resize(A), value_.resize(A), mu_.resize(A), step_.resize(A);
   }
@@ -90,9 +88,7 @@ class Partnering final : public Mechanism {
   }
 
  private:
-  void update(AuthorityId a) {
-    set_logit(a, step_[a](logit_[a], mu_[a], streams_.sample(a)));
-  }
+  void update(AuthorityId a) { set_logit(a, step_[a](logit_[a], mu_[a], streams_.sample(a))); }
   //! The logit and the health, logistic(logit), set together so they cannot drift apart.
   void set_logit(AuthorityId a, double x) {
     logit_[a] = x;
