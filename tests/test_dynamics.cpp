@@ -33,13 +33,15 @@ seed = 1
          "[[authorities]]\nname = \"la\"\n" + authority;
 }
 
-std::vector<std::int32_t> completions_of(const std::string& toml) {
+ReplicationResult run_toml(const std::string& toml) {
   const Scenario sc = parse_scenario(toml, "test.toml");
   Simulator sim(sc);
   ReplicationResult r;
   sim.run(0, r);
-  return r.completion_step;
+  return r;
 }
+
+std::vector<std::int32_t> completions_of(const std::string& toml) { return run_toml(toml).completion_step; }
 
 const std::string THREE_STAGES = R"(
 [stages.a]
@@ -60,16 +62,6 @@ TEST_CASE("fixed durations and ample capacity give hand-computed completion step
                                                  "schools = 2\nrelease_interval_months = 2\nteam = { client = 5 }\n"));
   CHECK(done == std::vector<std::int32_t>{20, 22});
 }
-
-namespace {
-ReplicationResult run_toml(const std::string& toml) {
-  const Scenario sc = parse_scenario(toml, "test.toml");
-  Simulator sim(sc);
-  ReplicationResult r;
-  sim.run(0, r);
-  return r;
-}
-}  // namespace
 
 TEST_CASE("stage times are exact: a chain of non-integer stages finishes at the exact sum", "[dynamics][exact]") {
   const std::string stages = R"(
