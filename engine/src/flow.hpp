@@ -170,6 +170,8 @@ struct Item {
   // per step, rate x productivity for a staffed stage); 0 while queued for capacity.
   double rate = 0;
   double speed = 0;
+  double since = 0;   //!< time `remaining` is at (steps)
+  double finish = 0;  //!< completion time at this speed; +inf while it does not progress
 };
 
 //! Gates a ready stage instance passes, in this order, before it competes for capacity:
@@ -353,8 +355,8 @@ class Flow {
   std::vector<Item>& saved_items() { return bench_items_; }
   const std::vector<Mechanism*>& lep_steppers() const noexcept { return lep_steppers_; }
   //! Re-allocates authority a's capacity at now() (docs/model.md, "Capacity allocation"):
-  //! sets each item's rate and speed and, when `book`, the counts, the FTE allocated and the
-  //! authority's next completion event. Its items' remaining work must be current (advance).
+  //! sets each item's rate and speed and, when `book`, re-times the items whose speed changed
+  //! and sets the counts, the FTE allocated and the authority's next completion event.
   void allocate(AuthorityId a, bool book);
 
  private:
@@ -388,11 +390,13 @@ class Flow {
   void hand_over(ProjectId p, int step);
   void record_step(int step, std::int32_t arrived, std::int32_t done, int active_projects);
 
-  // The event core (docs/model.md, "Time steps"): each authority's items progress at the
-  // speeds of its last allocation from a_time_; an event that changes its list or its
-  // inputs first brings it to now() (touch), and every authority so touched is re-allocated
-  // once, after the event (allocate_touched), which schedules its next completion.
+  // The event core (docs/model.md, "Time steps"): each item progresses at the speed of its
+  // authority's last allocation from its `since`, to its `finish`; an event that changes an
+  // authority's list or inputs marks it (touch), and every authority so marked is
+  // re-allocated once, after the event (allocate_touched): an item whose speed changed has
+  // its work to now taken (progress) and is re-timed; the next completion is scheduled.
   void advance(AuthorityId a);
+  void progress(Item& item);
   void touch(AuthorityId a);
   void allocate_touched();
   void arrive(ProjectId p);
@@ -460,7 +464,6 @@ class Flow {
   std::vector<double> avail_;                                          // scratch: FTE left, per discipline
   std::vector<double> allocated_;                                      // FTE allocated now, per discipline
   std::vector<double> capacity_;                                       // FTE of authorities entered so far, per discipline
-  IdVector<AuthorityId, double> a_time_;                               // time its items' remaining work is at
   IdVector<AuthorityId, double> a_next_;                               // its next completion (heap key)
   IdVector<AuthorityId, std::int32_t> a_heap_pos_;                     // its place in heap_; -1 if none
   IdVector<AuthorityId, std::uint8_t> a_touched_;                      // in touched_

@@ -17,8 +17,7 @@ namespace lepsim {
 namespace detail {
 namespace {
 
-// A stage is complete when less than this much work (in steps) is left: the rounding of
-// remaining work / speed and of its advance must not leave a phantom extra event.
+// Less work than this (steps) is none: a zero-work stage, or what rounding leaves.
 constexpr double WORK_EPSILON = 1e-9;
 // A completion this close after a step's end (steps) belongs to that step: it is the
 // rounding of a time that is exactly the boundary (e.g. 0.1 + 0.9).
@@ -91,7 +90,6 @@ Flow::Flow(const Scenario& scenario) : sc_(scenario) {
   gate_waiting_.resize(S);
   stage_running_.resize(S);
   stage_blocked_.resize(S);
-  a_time_.resize(A);
   a_next_.resize(A);
   a_heap_pos_.resize(A);
   a_touched_.resize(A);
@@ -314,7 +312,10 @@ void Flow::pass_gates(Item item, int step) {
   const std::int32_t rank = cls_[static_cast<std::size_t>(item.cls)].to_go;
   auto pos = list.end();
   while (pos != list.begin() && cls_[static_cast<std::size_t>((pos - 1)->cls)].to_go > rank) --pos;
-  item.rate = item.speed = 0;  // queued until allocate_touched() serves it, at this same time
+  // Queued until allocate_touched() serves it, at this same time; no work: done now.
+  item.rate = item.speed = 0;
+  item.since = now_;
+  item.finish = item.remaining <= WORK_EPSILON ? now_ : NEVER;
   count_item(item, +1);
   list.insert(pos, item);
 }
@@ -417,8 +418,7 @@ void Flow::count_item(const Item& item, int sign) {
 //! One authority's capacity shared in priority order (pass_gates keeps the list ordered:
 //! nearest to handover first, then first come, first served); the scarcest discipline sets
 //! a stage's rate (docs/model.md, "Capacity allocation"). The rates hold until the
-//! authority's next event, at which its items' progress is taken (advance) and this runs
-//! again; its next completion is scheduled from them.
+//! authority's next event, at which this runs again; its next completion is scheduled.
 void Flow::allocate(AuthorityId a, bool book) {
   const std::size_t D = sc_.disciplines.size();
   auto& items = a_active_[a];
@@ -435,19 +435,8 @@ void Flow::allocate(AuthorityId a, bool book) {
     if (avail_[k] <= 0) exhausted |= std::uint64_t{1} << k;
   double next = NEVER;
   std::int32_t watched_running = 0;
-  // The progress since the authority's last allocation, at the speeds it set (advance, fused).
-  const double elapsed = book ? now_ - a_time_[a] : 0.0;
-  if (book) a_time_[a] = now_;
   for (Item& item : items) {
     const StageClass& c = cls_[static_cast<std::size_t>(item.cls)];
-    if (elapsed > 0 && item.speed != 0) {
-      const double progress = item.speed * elapsed;
-      if (watched[static_cast<std::size_t>(c.stage)]) {
-        const double done = std::min(progress, item.remaining);
-        for (Mechanism* m : watchers_[static_cast<std::size_t>(c.stage)]) m->on_progress(item, done, step_);
-      }
-      item.remaining -= progress;
-    }
     double rate = stalled ? 0.0 : 1.0;
     if (c.needs && !stalled) {
       if (c.mask & exhausted) {
@@ -471,13 +460,20 @@ void Flow::allocate(AuthorityId a, bool book) {
       count_item(item, +1);
     }
     item.rate = rate;
-    item.speed = rate > 0 ? (c.needs ? rate * prod : rate) : 0.0;
+    const double speed = rate > 0 ? (c.needs ? rate * prod : rate) : 0.0;
+    if (!book) {
+      item.speed = speed;
+      continue;
+    }
+    // A changed speed: the work done at the old one is taken and the rest re-timed. An
+    // unchanged speed keeps its completion time (and its work is taken only when needed).
+    if (speed != item.speed) {
+      progress(item);
+      item.speed = speed;
+      item.finish = item.remaining <= WORK_EPSILON ? now_ : speed > 0 ? now_ + item.remaining / speed : NEVER;
+    }
     if (rate > 0 && watched[static_cast<std::size_t>(c.stage)]) ++watched_running;
-    // Work done (a zero-work stage, or rounding) completes now, running or not.
-    if (item.remaining <= WORK_EPSILON)
-      next = now_;
-    else if (item.speed > 0)
-      next = std::min(next, now_ + item.remaining / item.speed);
+    next = std::min(next, item.finish);
   }
   if (!book) return;
   a_watched_running_[a] = watched_running;
@@ -551,26 +547,27 @@ void Flow::schedule(AuthorityId a, double time) {
   }
 }
 
-//! Authority a's items progress from a_time_ to now at their allocated speeds.
-void Flow::advance(AuthorityId a) {
-  const double elapsed = now_ - a_time_[a];
-  a_time_[a] = now_;
-  if (elapsed <= 0) return;
-  const std::uint8_t* watched = watched_.data();
-  for (Item& item : a_active_[a]) {
-    if (item.speed == 0) continue;
-    const double progress = item.speed * elapsed;
-    const auto s = static_cast<std::size_t>(cls_[static_cast<std::size_t>(item.cls)].stage);
-    if (watched[s]) {
-      const double done = std::min(progress, item.remaining);
-      for (Mechanism* m : watchers_[s]) m->on_progress(item, done, step_);
-    }
-    item.remaining -= progress;
-  }
+//! An item's work done since its `since` at its speed is taken (watchers see it).
+void Flow::progress(Item& item) {
+  const double elapsed = now_ - item.since;
+  item.since = now_;
+  if (elapsed <= 0 || item.speed == 0) return;
+  const double done = item.speed * elapsed;
+  const auto s = static_cast<std::size_t>(cls_[static_cast<std::size_t>(item.cls)].stage);
+  if (watched_[s])
+    for (Mechanism* m : watchers_[s]) m->on_progress(item, std::min(done, item.remaining), step_);
+  item.remaining -= done;
 }
 
-//! Authority a is re-allocated after the current event. Its items' progress to now is taken
-//! then, in the allocation's own pass (items inserted meanwhile have speed 0: none to take).
+//! The progress to now of authority a's running items that a watcher follows (spend).
+void Flow::advance(AuthorityId a) {
+  const std::uint8_t* watched = watched_.data();
+  for (Item& item : a_active_[a])
+    if (item.speed != 0 && watched[static_cast<std::size_t>(cls_[static_cast<std::size_t>(item.cls)].stage)])
+      progress(item);
+}
+
+//! Authority a is re-allocated after the current event (at the same time).
 void Flow::touch(AuthorityId a) {
   if (!a_touched_[a]) a_touched_[a] = 1, touched_.push_back(a);
 }
@@ -598,14 +595,14 @@ bool Flow::inputs_changed(AuthorityId a) const {
 //! A completion event of authority a at now: its items with no work left complete, in
 //! list order, each with its consequences (successors, milestones, tokens, handover).
 void Flow::complete_due(AuthorityId a) {
-  advance(a);
   touch(a);
   auto& items = a_active_[a];
   completed_.clear();
   std::size_t kept = 0;
   for (std::size_t i = 0; i < items.size(); ++i) {
-    // Due: no work left, within rounding (and within a step-end time clamp at its speed).
-    if (items[i].remaining <= WORK_EPSILON + items[i].speed * 2 * TIME_EPSILON) {
+    // Due: its completion time has come (within rounding, and a step-end time clamp).
+    if (items[i].finish <= now_ + TIME_EPSILON) {
+      progress(items[i]);  // the last of its work, for the watchers
       count_item(items[i], -1);
       completed_.push_back(items[i]);
     } else {
@@ -694,7 +691,6 @@ void Flow::start_replication(std::uint64_t seed, std::uint32_t replication, Repl
   std::fill(capacity_.begin(), capacity_.end(), 0.0);
   std::fill(allocated_.begin(), allocated_.end(), 0.0);
   std::fill(a_alloc_.begin(), a_alloc_.end(), 0.0);
-  a_time_.fill(0.0);
   a_touched_.fill(0);
   a_watched_running_.fill(0);
   touched_.clear();
