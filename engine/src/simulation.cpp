@@ -563,8 +563,7 @@ void Flow::progress(Item& item) {
 void Flow::advance(AuthorityId a) {
   const std::uint8_t* watched = watched_.data();
   for (Item& item : a_active_[a])
-    if (item.speed != 0 && watched[static_cast<std::size_t>(cls_[static_cast<std::size_t>(item.cls)].stage)])
-      progress(item);
+    if (item.speed != 0 && watched[static_cast<std::size_t>(cls_[static_cast<std::size_t>(item.cls)].stage)]) progress(item);
 }
 
 //! Authority a is re-allocated after the current event (at the same time).
