@@ -397,7 +397,7 @@ class Flow {
   // its work to now taken (progress) and is re-timed; the next completion is scheduled.
   void advance(AuthorityId a);
   void progress(Item& item);
-  void touch(AuthorityId a);
+  void touch(AuthorityId a, std::size_t from = 0);
   void allocate_touched();
   void arrive(ProjectId p);
   void complete_due(AuthorityId a);
@@ -467,7 +467,9 @@ class Flow {
   IdVector<AuthorityId, double> a_next_;                               // its next completion (heap key)
   IdVector<AuthorityId, std::int32_t> a_heap_pos_;                     // its place in heap_; -1 if none
   IdVector<AuthorityId, std::uint8_t> a_touched_;                      // in touched_
-  IdVector<AuthorityId, std::int32_t> a_watched_running_;              // running items a watcher follows
+  IdVector<AuthorityId, std::size_t> a_from_;                          // first list position to re-allocate
+  static constexpr std::size_t NOT_TOUCHED = static_cast<std::size_t>(-1);
+  IdVector<AuthorityId, std::int32_t> a_watched_running_;  // running items a watcher follows
   // The inputs of its last allocation (inputs_changed): stalled, productivity, team [A*D].
   IdVector<AuthorityId, std::uint8_t> a_seen_stalled_;
   IdVector<AuthorityId, double> a_seen_prod_;

@@ -93,6 +93,7 @@ Flow::Flow(const Scenario& scenario) : sc_(scenario) {
   a_next_.resize(A);
   a_heap_pos_.resize(A);
   a_touched_.resize(A);
+  a_from_.assign(A, NOT_TOUCHED);
   a_watched_running_.resize(A);
   a_seen_stalled_.resize(A);
   a_seen_prod_.resize(A);
@@ -307,11 +308,11 @@ void Flow::pass_gates(Item item, int step) {
   // that work further along needs. With one stage every item has to_go 0 and this is a
   // plain append: the FIFO of the M/M/c queue. Scanning from the back makes the common
   // case (a new start, the largest to_go) O(1).
-  touch(a);  // its items progress to now before the list changes
   auto& list = a_active_[a];
   const std::int32_t rank = cls_[static_cast<std::size_t>(item.cls)].to_go;
   auto pos = list.end();
   while (pos != list.begin() && cls_[static_cast<std::size_t>((pos - 1)->cls)].to_go > rank) --pos;
+  touch(a, static_cast<std::size_t>(pos - list.begin()));  // re-allocated from here on
   // Queued until allocate_touched() serves it, at this same time; no work: done now.
   item.rate = item.speed = 0;
   item.since = now_;
@@ -435,7 +436,35 @@ void Flow::allocate(AuthorityId a, bool book) {
     if (avail_[k] <= 0) exhausted |= std::uint64_t{1} << k;
   double next = NEVER;
   std::int32_t watched_running = 0;
-  for (Item& item : items) {
+  // INCREMENTAL: an item's rate depends only on the inputs and the items before it (priority
+  // order), so when neither changed before position `from` those items keep their rates;
+  // their allocation is replayed (the same subtractions, hence the same bits) to give the
+  // FTE left for the rest.
+  std::size_t from = 0;
+  if (book) {
+    from = a_from_[a];
+    a_from_[a] = NOT_TOUCHED;
+    if (from > 0 && inputs_changed(a)) from = 0;
+  }
+  for (std::size_t i = 0; i < from && i < items.size(); ++i) {
+    const Item& item = items[i];
+    const StageClass& c = cls_[static_cast<std::size_t>(item.cls)];
+    if (item.rate > 0) {
+      if (c.needs) {
+        const std::int32_t* ks = &cls_k_[static_cast<std::size_t>(c.first)];
+        const double* ds = &cls_d_[static_cast<std::size_t>(c.first)];
+        for (std::int32_t j = 0; j < c.count; ++j) {
+          const auto k = static_cast<std::size_t>(ks[j]);
+          avail_[k] = std::max(0.0, avail_[k] - item.rate * ds[j]);
+          if (avail_[k] <= 0 && k < 64) exhausted |= std::uint64_t{1} << k;
+        }
+      }
+      if (watched[static_cast<std::size_t>(c.stage)]) ++watched_running;
+    }
+    next = std::min(next, item.finish);
+  }
+  for (std::size_t i = from; i < items.size(); ++i) {
+    Item& item = items[i];
     const StageClass& c = cls_[static_cast<std::size_t>(item.cls)];
     double rate = stalled ? 0.0 : 1.0;
     if (c.needs && !stalled) {
@@ -567,7 +596,8 @@ void Flow::advance(AuthorityId a) {
 }
 
 //! Authority a is re-allocated after the current event (at the same time).
-void Flow::touch(AuthorityId a) {
+void Flow::touch(AuthorityId a, std::size_t from) {
+  a_from_[a] = std::min(a_from_[a], from);
   if (!a_touched_[a]) a_touched_[a] = 1, touched_.push_back(a);
 }
 
@@ -594,14 +624,14 @@ bool Flow::inputs_changed(AuthorityId a) const {
 //! A completion event of authority a at now: its items with no work left complete, in
 //! list order, each with its consequences (successors, milestones, tokens, handover).
 void Flow::complete_due(AuthorityId a) {
-  touch(a);
   auto& items = a_active_[a];
   completed_.clear();
   std::size_t kept = 0;
   for (std::size_t i = 0; i < items.size(); ++i) {
     // Due: its completion time has come (within rounding, and a step-end time clamp).
     if (items[i].finish <= now_ + TIME_EPSILON) {
-      progress(items[i]);  // the last of its work, for the watchers
+      if (completed_.empty()) touch(a, i);  // re-allocated from the first one removed
+      progress(items[i]);                   // the last of its work, for the watchers
       count_item(items[i], -1);
       completed_.push_back(items[i]);
     } else {
@@ -691,6 +721,7 @@ void Flow::start_replication(std::uint64_t seed, std::uint32_t replication, Repl
   std::fill(allocated_.begin(), allocated_.end(), 0.0);
   std::fill(a_alloc_.begin(), a_alloc_.end(), 0.0);
   a_touched_.fill(0);
+  a_from_.fill(NOT_TOUCHED);
   a_watched_running_.fill(0);
   touched_.clear();
   heap_.clear();
