@@ -160,7 +160,7 @@ class AuthorityStreams {
 struct Item {
   ProjectId project;
   std::int32_t local_stage;   //!< index into the project's type's stages
-  double remaining;           //!< steps of work left at full rate
+  double remaining;           //!< steps of work left at full rate, as of `since`
   std::int32_t gate;          //!< next gate to pass (Gate); -1: work not drawn yet
   std::int32_t cls = 0;       //!< (type, local stage) class, index into Flow::cls_; set by make_ready
   double total = 0;           //!< steps of work at the start
