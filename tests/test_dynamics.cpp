@@ -33,13 +33,15 @@ seed = 1
          "[[authorities]]\nname = \"la\"\n" + authority;
 }
 
-std::vector<std::int32_t> completions_of(const std::string& toml) {
+ReplicationResult run_toml(const std::string& toml) {
   const Scenario sc = parse_scenario(toml, "test.toml");
   Simulator sim(sc);
   ReplicationResult r;
   sim.run(0, r);
-  return r.completion_step;
+  return r;
 }
+
+std::vector<std::int32_t> completions_of(const std::string& toml) { return run_toml(toml).completion_step; }
 
 const std::string THREE_STAGES = R"(
 [stages.a]
@@ -59,6 +61,68 @@ TEST_CASE("fixed durations and ample capacity give hand-computed completion step
   const auto done = completions_of(deterministic(THREE_STAGES, ONE_TYPE,
                                                  "schools = 2\nrelease_interval_months = 2\nteam = { client = 5 }\n"));
   CHECK(done == std::vector<std::int32_t>{20, 22});
+}
+
+TEST_CASE("stage times are exact: a chain of non-integer stages finishes at the exact sum", "[dynamics][exact]") {
+  const std::string stages = R"(
+[stages.a]
+work = 1.3
+[stages.b]
+work = 2.45
+demand = { client = 1 }
+[stages.c]
+work = 0.75
+)";
+  // Ample capacity: 1.3 + 2.45 + 0.75 = 4.5 months, so the first finishes at month 4.5 (in
+  // step 4); the second arrives at 0.4 and finishes at 4.9, still in step 4. Rounded up to
+  // whole months (the time-stepped core) it was 2 + 3 + 1 = 6 months.
+  const ReplicationResult r =
+      run_toml(deterministic(stages, ONE_TYPE, "schools = 2\nrelease_interval_months = 0.4\nteam = { client = 5 }\n"));
+  REQUIRE(r.completion_month.size() == 2);
+  CHECK(r.completion_month[0] == Approx(4.5).margin(1e-9));
+  CHECK(r.completion_month[1] == Approx(4.9).margin(1e-9));
+  CHECK(r.completion_step == std::vector<std::int32_t>{4, 4});
+  CHECK(r.arrival_step == std::vector<std::int32_t>{0, 1});
+  // Six fixed stages of 0.1 months each end at 0.6, in step 0.
+  std::string six = "[stages.s1]\nwork = 0.1\n";
+  std::string names = "\"s1\"";
+  for (int i = 2; i <= 6; ++i) {
+    six += "[stages.s" + std::to_string(i) + "]\nwork = 0.1\n";
+    names += ", \"s" + std::to_string(i) + "\"";
+  }
+  const ReplicationResult q = run_toml(
+      deterministic(six, "[project_types.school]\nstages = [" + names + "]\n", "schools = 1\nteam = { client = 1 }\n"));
+  CHECK(q.completion_month[0] == Approx(0.6).margin(1e-9));
+  CHECK(q.completion_step[0] == 0);
+}
+
+TEST_CASE("the next queued instance starts on the freed capacity at the completion's exact time", "[dynamics][exact]") {
+  const std::string type = "[project_types.school]\nstages = [\"c\"]\n";
+  SECTION("one FTE: the second starts when the first ends") {
+    const ReplicationResult r = run_toml(
+        deterministic("[stages.c]\nwork = 1.5\ndemand = { client = 1 }\n", type, "schools = 2\nteam = { client = 1 }\n"));
+    CHECK(r.completion_month[0] == Approx(1.5).margin(1e-9));
+    CHECK(r.completion_month[1] == Approx(3.0).margin(1e-9));
+    CHECK(r.completion_step == std::vector<std::int32_t>{1, 2});
+  }
+  SECTION("1.5 FTE: remaining work is re-timed when the allocated rate changes mid-stage") {
+    // p1 runs at rate 0.5 until p0 ends at 2.5 (1.25 done), then at rate 1: 1.25 more, 3.75.
+    const ReplicationResult r = run_toml(
+        deterministic("[stages.c]\nwork = 2.5\ndemand = { client = 1 }\n", type, "schools = 2\nteam = { client = 1.5 }\n"));
+    CHECK(r.completion_month[0] == Approx(2.5).margin(1e-9));
+    CHECK(r.completion_month[1] == Approx(3.75).margin(1e-9));
+  }
+  SECTION("a national token passes at the exact time it is freed") {
+    std::string stages = THREE_STAGES;
+    stages.replace(stages.find("work = 12"), 9, "work = 11.5\nnational = \"approvals\"");
+    // p0: a 0-6, b 6-17.5, c 17.5-20.5. p1 (arrives at 2): a 2-8, b waits for the token to
+    // 17.5, b 17.5-29, c 29-32.
+    const ReplicationResult r =
+        run_toml(deterministic(stages, ONE_TYPE, "schools = 2\nrelease_interval_months = 2\nteam = { client = 5 }\n",
+                               "[national.approvals]\ncapacity = 1\n"));
+    CHECK(r.completion_month[0] == Approx(20.5).margin(1e-9));
+    CHECK(r.completion_month[1] == Approx(32.0).margin(1e-9));
+  }
 }
 
 TEST_CASE("an earliest month holds a stage until that month", "[dynamics]") {

@@ -160,11 +160,18 @@ class AuthorityStreams {
 struct Item {
   ProjectId project;
   std::int32_t local_stage;   //!< index into the project's type's stages
-  double remaining;           //!< steps of work left at full rate
+  double remaining;           //!< steps of work left at full rate, as of `since`
   std::int32_t gate;          //!< next gate to pass (Gate); -1: work not drawn yet
   std::int32_t cls = 0;       //!< (type, local stage) class, index into Flow::cls_; set by make_ready
   double total = 0;           //!< steps of work at the start
   std::int32_t started = -1;  //!< step it passed its gates
+  // Set by the capacity allocation (Flow::allocate), constant until the authority's next
+  // re-allocation: the rate (share of full resourcing) and the speed (steps of work done
+  // per step, rate x productivity for a staffed stage); 0 while queued for capacity.
+  double rate = 0;
+  double speed = 0;
+  double since = 0;   //!< time `remaining` is at (steps)
+  double finish = 0;  //!< completion time at this speed; +inf while it does not progress
 };
 
 //! Gates a ready stage instance passes, in this order, before it competes for capacity:
@@ -250,7 +257,8 @@ class Mechanism {
 
   //! After the projects are generated, before step 0: reset state, draw per-authority values.
   virtual void on_replication_start() { defaulted(PHASE_REPLICATION_START); }
-  //! Start of every step, before tokens and ready stages move.
+  //! Start of every step (time `step`), before its earliest-month releases and boundary
+  //! arrivals. Changes to Signals::team / productivity / stalled_until are found by the core.
   virtual void on_step_start(int /*step*/) { defaulted(PHASE_STEP_START); }
   //! A stage instance's work (months) when it becomes ready, in registry order.
   virtual double adjust_work(ProjectId, StageId, double work) { return work; }
@@ -259,11 +267,12 @@ class Mechanism {
   virtual bool gate(const Item&, int /*step*/) { return true; }
   //! An item passed every gate (it now competes for capacity).
   virtual void on_stage_start(const Item&, StageId, int /*step*/) {}
-  //! An item progressed by `progress` steps of work in capacity allocation (hot).
+  //! An item progressed by `progress` steps of work within step `step`: called when the
+  //! core takes its progress, at its authority's events and at every step's end (hot).
   virtual void on_progress(const Item&, double /*progress*/, int /*step*/) {}
   virtual void on_lep_formed(AuthorityId, int /*step*/) { defaulted(PHASE_LEP_FORMED); }
   virtual void on_handover(Handover&) { defaulted(PHASE_HANDOVER); }
-  //! After the step's completions.
+  //! At the step's end, after its completions (time step + 1).
   virtual void on_step_end(int /*step*/) { defaulted(PHASE_STEP_END); }
   //! After on_step_end at the last step of a programme year (year = years completed).
   virtual void on_year_end(int /*step*/, int /*year*/) { defaulted(PHASE_YEAR_END); }
@@ -333,7 +342,11 @@ class Flow {
   //! FTE per discipline of the authorities entered so far (a mechanism may restate it).
   std::vector<double>& programme_capacity() noexcept { return capacity_; }
   //! Moves an item through its remaining gates, from item.gate; it stops at the first closed one.
+  //! It passes them at the current time (now()), within step `step`.
   void pass_gates(Item item, int step);
+  //! The exact time of the event being processed, in steps from the programme's start
+  //! (docs/model.md, "Time steps"): within [step, step + 1] while step `step` runs.
+  double now() const noexcept { return now_; }
 
   const MechanismList& mechanisms() const noexcept { return mechanisms_; }
 
@@ -341,8 +354,10 @@ class Flow {
   std::vector<Item>& active_items(AuthorityId a) { return a_active_[a]; }
   std::vector<Item>& saved_items() { return bench_items_; }
   const std::vector<Mechanism*>& lep_steppers() const noexcept { return lep_steppers_; }
-  std::vector<Item>& completed_items() { return completed_; }
-  void allocate(AuthorityId a, int step, int& active_projects);
+  //! Re-allocates authority a's capacity at now() (docs/model.md, "Capacity allocation"):
+  //! sets each item's rate and speed and, when `book`, re-times the items whose speed changed
+  //! and sets the counts, the FTE allocated and the authority's next completion event.
+  void allocate(AuthorityId a, bool book);
 
  private:
   // One entry per (type, local stage): what the capacity allocation needs of a stage
@@ -375,6 +390,29 @@ class Flow {
   void hand_over(ProjectId p, int step);
   void record_step(int step, std::int32_t arrived, std::int32_t done, int active_projects);
 
+  // The event core (docs/model.md, "Time steps"): each item progresses at the speed of its
+  // authority's last allocation from its `since`, to its `finish`; an event that changes an
+  // authority's list or inputs marks it (touch), and every authority so marked is
+  // re-allocated once, after the event (allocate_touched): an item whose speed changed has
+  // its work to now taken (progress) and is re-timed; the next completion is scheduled.
+  void advance(AuthorityId a);
+  void progress(Item& item);
+  void touch(AuthorityId a, std::size_t from = 0);
+  void allocate_touched();
+  void arrive(ProjectId p);
+  void complete_due(AuthorityId a);
+  //! Item status for the counts: running (rate > 0) or queued for capacity.
+  void count_item(const Item& item, int sign);
+  //! Whether an authority's allocation inputs (team, productivity, stall) changed since its
+  //! last allocation.
+  bool inputs_changed(AuthorityId a) const;
+  // The completion events: an indexed binary min-heap of the authorities with a next
+  // completion, on (time, authority), at most one entry each, re-keyed in place.
+  bool sooner(AuthorityId x, AuthorityId y) const { return a_next_[x] < a_next_[y] || (a_next_[x] == a_next_[y] && x < y); }
+  void schedule(AuthorityId a, double time);
+  void heap_up(std::size_t i);
+  void heap_down(std::size_t i);
+
   const Scenario& sc_;
   std::uint32_t replication_ = 0;  // named in messages
   Draws draws_;
@@ -405,6 +443,9 @@ class Flow {
   IdVector<ProjectId, std::uint64_t> p_done_mask_;   // bit per local stage
   IdVector<ProjectId, std::int32_t> p_active_step_;  // last step with an item progressing
   IdVector<ProjectId, std::int32_t> p_start_step_;   // first step any of its stages passed its gates
+  IdVector<ProjectId, double> p_start_time_;         // ... and the exact time, in steps
+  IdVector<ProjectId, double> p_arrival_time_;       // exact arrival, steps (the step boundary if on it)
+  IdVector<ProjectId, std::int32_t> p_running_;      // its items with rate > 0
   std::vector<ProjectId> arrival_order_;             // projects sorted by arrival step
   std::vector<std::int32_t> bucket_;                 // scratch: counting sort by step
   std::vector<AuthorityId> entry_order_;             // authorities in order of entry step
@@ -420,9 +461,26 @@ class Flow {
   IdVector<AuthorityId, std::vector<Item>> a_active_;  // items competing for capacity, in priority order (§4)
   IdVector<AuthorityId, std::vector<Item>> a_milestone_waiters_;
   IdVector<AuthorityId, std::vector<std::uint8_t>> a_milestone_done_;  // [authority][stage]
-  std::vector<double> avail_;                                          // scratch: FTE left this step, per discipline
-  std::vector<double> allocated_;                                      // scratch: FTE allocated this step, per discipline
+  std::vector<double> avail_;                                          // scratch: FTE left, per discipline
+  std::vector<double> allocated_;                                      // FTE allocated now, per discipline
   std::vector<double> capacity_;                                       // FTE of authorities entered so far, per discipline
+  IdVector<AuthorityId, double> a_next_;                               // its next completion (heap key)
+  IdVector<AuthorityId, std::int32_t> a_heap_pos_;                     // its place in heap_; -1 if none
+  IdVector<AuthorityId, std::uint8_t> a_touched_;                      // in touched_
+  IdVector<AuthorityId, std::size_t> a_from_;                          // first list position to re-allocate
+  static constexpr std::size_t NOT_TOUCHED = static_cast<std::size_t>(-1);
+  IdVector<AuthorityId, std::int32_t> a_watched_running_;  // running items a watcher follows
+  // The inputs of its last allocation (inputs_changed): stalled, productivity, team [A*D].
+  IdVector<AuthorityId, std::uint8_t> a_seen_stalled_;
+  IdVector<AuthorityId, double> a_seen_prod_;
+  std::vector<double> a_seen_team_, a_alloc_;  // [A*D]; a_alloc_: FTE it has allocated now
+  std::vector<AuthorityId> touched_;           // to re-allocate after the current event
+  std::vector<AuthorityId> heap_;              // completion events (schedule)
+  double now_ = 0;                             // time of the current event, steps
+  int step_ = 0;                               // step being run
+  std::int32_t active_projects_ = 0;           // projects with an item running
+  std::vector<std::int32_t> stage_running_;    // [stage] items with rate > 0 now
+  std::vector<std::int32_t> stage_blocked_;    // [stage] items in the lists with rate 0 now
 
   // National pools.
   std::vector<int> pool_free_;
@@ -431,12 +489,10 @@ class Flow {
 
   // Events.
   std::vector<std::vector<Item>> earliest_calendar_;  // [step] items waiting for a stage's earliest month
-  std::vector<Item> ready_next_;                      // readied by this step's completions
-  std::vector<Item> ready_now_;
-  std::vector<Item> completed_;
+  std::vector<Item> completed_;                       // scratch: the items of one completion event
+  std::vector<Item> released_;                        // scratch: milestone waiters released
 
   std::vector<std::int32_t> gate_waiting_;  // [stage] items held by a gate right now
-  std::vector<std::int32_t> blocked_;       // [stage] scratch: capacity-blocked this step
 };
 
 }  // namespace lepsim::detail

@@ -100,6 +100,9 @@ std::vector<OutputSpec> make_registry() {
   v.push_back({"completion_step", S::Project, A::None, V::Int32, "step",
                "step the project finished; -1 if not by the horizon", P::Always, St::DeflateOnly, 0, &R::completion_step,
                nullptr, nullptr, false});
+  v.push_back({"completion_month", S::Project, A::None, V::Float64, "months",
+               "exact time the project finished, months from the programme's start; NaN if not by the horizon", P::Always,
+               St::DeflateOnly, NaN, nullptr, &R::completion_month, nullptr, false});
   // Costs deflate smaller and faster without the shuffle filter (measured: 4.9x -> 6.6x).
   v.push_back({"cost", S::Project, A::None, V::Float64, "GBP m",
                "capital incl. overrun of completed projects; committed capital otherwise (0 if none)", P::Costs,

@@ -17,9 +17,12 @@ namespace lepsim {
 namespace detail {
 namespace {
 
-// A stage is complete when less than this much work (in steps) is left: sums of
-// step fractions such as 10 x 0.1 must not leave a phantom extra step.
+// Less work than this (steps) is none: a zero-work stage, or what rounding leaves.
 constexpr double WORK_EPSILON = 1e-9;
+// A completion this close after a step's end (steps) belongs to that step: it is the
+// rounding of a time that is exactly the boundary (e.g. 0.1 + 0.9).
+constexpr double TIME_EPSILON = 1e-10;
+constexpr double NEVER = std::numeric_limits<double>::infinity();
 
 //! A project handed over within 10% of its planned path counts as on time (docs/model.md, 17).
 constexpr double ON_TIME_TOLERANCE = 0.10;
@@ -85,7 +88,17 @@ Flow::Flow(const Scenario& scenario) : sc_(scenario) {
   pool_head_.resize(sc_.pools.size());
   earliest_calendar_.resize(static_cast<std::size_t>(sc_.time.steps));
   gate_waiting_.resize(S);
-  blocked_.resize(S);
+  stage_running_.resize(S);
+  stage_blocked_.resize(S);
+  a_next_.resize(A);
+  a_heap_pos_.resize(A);
+  a_touched_.resize(A);
+  a_from_.assign(A, NOT_TOUCHED);
+  a_watched_running_.resize(A);
+  a_seen_stalled_.resize(A);
+  a_seen_prod_.resize(A);
+  a_seen_team_.resize(A * D);
+  a_alloc_.resize(A * D);
   signals_.attributes.resize(A);
   signals_.health.resize(A);
   signals_.productivity.resize(A);
@@ -133,6 +146,7 @@ void Flow::generate_projects(ReplicationResult& out) {
   p_authority_.clear();
   p_type_.clear();
   p_ordinal_.clear();
+  p_arrival_time_.clear();
   a_projects_.fill(0);
   for (AuthorityId a : ids<AuthorityId>(authorities())) {
     const AuthorityGroup& g = group(a);
@@ -163,9 +177,14 @@ void Flow::generate_projects(ReplicationResult& out) {
       ++a_projects_[a];
       out.project_authority.push_back(static_cast<std::int32_t>(a));
       out.project_type.push_back(type);
-      // Steps are [k dt, (k+1) dt): a project arriving mid-step joins at the next boundary.
-      out.arrival_step.push_back(sc_.time.step_at_or_after(month));
+      // It arrives at its exact time; arrival_step is the first step whose start finds it
+      // arrived (a month on a step's start, within rounding, is that step's start).
+      const int k = sc_.time.step_at_or_after(month);
+      out.arrival_step.push_back(k);
+      const double at = month / sc_.time.step_months;
+      p_arrival_time_.push_back(k == 0 || at >= k - 1e-9 ? static_cast<double>(k) : at);
       out.completion_step.push_back(-1);
+      out.completion_month.push_back(std::numeric_limits<double>::quiet_NaN());
     };
 
     if (g.arrivals) {
@@ -190,6 +209,8 @@ void Flow::generate_projects(ReplicationResult& out) {
   p_done_mask_.assign(P, 0);
   p_active_step_.assign(P, -1);
   p_start_step_.assign(P, -1);
+  p_start_time_.assign(P, 0.0);
+  p_running_.assign(P, 0);
   signals_.capital_factor.assign(P, 1.0);
   // Projects in order of arrival step, ties in creation order: a stable counting sort
   // (the same order std::stable_sort gives), into reused scratch.
@@ -203,6 +224,18 @@ void Flow::generate_projects(ReplicationResult& out) {
   for (std::size_t b = 1; b < T1; ++b) bucket_[b] += bucket_[b - 1];
   for (std::size_t i = 0; i < P; ++i)
     arrival_order_[static_cast<std::size_t>(bucket_[key(i) - 1]++)] = static_cast<ProjectId>(i);
+  // Within a step, in order of exact time (ties in creation order): insertion sort, as each
+  // step holds a few arrivals and they are mostly in order already.
+  for (std::size_t i = 1; i < P; ++i) {
+    const ProjectId x = arrival_order_[i];
+    std::size_t j = i;
+    for (; j > 0; --j) {
+      const ProjectId y = arrival_order_[j - 1];
+      if (out.arrival_step[ix(y)] != out.arrival_step[ix(x)] || p_arrival_time_[y] <= p_arrival_time_[x]) break;
+      arrival_order_[j] = y;
+    }
+    arrival_order_[j] = x;
+  }
   out.projects = static_cast<std::int32_t>(P);
 }
 
@@ -266,7 +299,7 @@ void Flow::pass_gates(Item item, int step) {
   --gate_waiting_[static_cast<std::size_t>(s)];
   ++events_.started;
   item.started = step;
-  if (p_start_step_[p] < 0) p_start_step_[p] = step;
+  if (p_start_step_[p] < 0) p_start_step_[p] = step, p_start_time_[p] = now_;
   for (Mechanism* m : watchers_[static_cast<std::size_t>(s)]) m->on_stage_start(item, static_cast<StageId>(s), step);
   // ALLOCATION RULE (docs/model.md, "Capacity allocation"): the authority's list is kept in
   // priority order, work nearest to handover first (fewest stages still to go after it),
@@ -279,6 +312,12 @@ void Flow::pass_gates(Item item, int step) {
   const std::int32_t rank = cls_[static_cast<std::size_t>(item.cls)].to_go;
   auto pos = list.end();
   while (pos != list.begin() && cls_[static_cast<std::size_t>((pos - 1)->cls)].to_go > rank) --pos;
+  touch(a, static_cast<std::size_t>(pos - list.begin()));  // re-allocated from here on
+  // Queued until allocate_touched() serves it, at this same time; no work: done now.
+  item.rate = item.speed = 0;
+  item.since = now_;
+  item.finish = item.remaining <= WORK_EPSILON ? now_ : NEVER;
+  count_item(item, +1);
   list.insert(pos, item);
 }
 
@@ -294,9 +333,9 @@ void Flow::form_lep(AuthorityId a, int step) {
 void Flow::hand_over(ProjectId p, int step) {
   const AuthorityId a = p_authority_[p];
   if (!out_->lep_schools_completed.empty()) ++out_->lep_schools_completed[ix(a)];
-  const int start = p_start_step_[p] >= 0 ? p_start_step_[p] : step;
+  const double start = p_start_step_[p] >= 0 ? p_start_time_[p] : now_;
   const double planned = planned_path_[static_cast<std::size_t>(p_type_[p])];
-  const double delay = planned > 0 ? std::max(0.0, (step - start + 1) * sc_.time.step_months / planned - 1.0) : 0.0;
+  const double delay = planned > 0 ? std::max(0.0, (now_ - start) * sc_.time.step_months / planned - 1.0) : 0.0;
   Handover h{p, a, step, delay, delay <= ON_TIME_TOLERANCE, signals_.health[a], 0.0};
   for (Mechanism* m : phase_[PHASE_HANDOVER]) m->on_handover(h);
 }
@@ -310,11 +349,23 @@ void Flow::complete(const Item& item, int step) {
   const Stage& st = sc_.stages[static_cast<std::size_t>(s)];
   ++out.stage_completions[static_cast<std::size_t>(step) * sc_.stages.size() + static_cast<std::size_t>(s)];
   ++events_.completed;
-  if (st.national_pool >= 0) ++pool_free_[static_cast<std::size_t>(st.national_pool)];
+  if (st.national_pool >= 0) {
+    // The freed token goes at once to the instance that has queued longest.
+    const auto q = static_cast<std::size_t>(st.national_pool);
+    ++pool_free_[q];
+    while (pool_free_[q] > 0 && pool_head_[q] < pool_queue_[q].size()) {
+      Item next = pool_queue_[q][pool_head_[q]++];
+      --pool_free_[q];
+      next.gate = GATE_MECHANISMS;
+      pass_gates(next, step);
+    }
+    if (pool_head_[q] == pool_queue_[q].size()) pool_queue_[q].clear(), pool_head_[q] = 0;
+  }
 
   if (s == sc_.mechanisms.lep_stage && a_lep_step_[a] < 0) form_lep(a, step);
   auto& milestones = a_milestone_done_[a];
   if (!milestones[static_cast<std::size_t>(s)]) {
+    const std::size_t released_from = released_.size();  // released in order, after the scan
     milestones[static_cast<std::size_t>(s)] = 1;
     // Release this authority's items that waited for this milestone; keep the rest in order.
     auto& waiters = a_milestone_waiters_[a];
@@ -322,14 +373,18 @@ void Flow::complete(const Item& item, int step) {
     for (std::size_t i = 0; i < waiters.size(); ++i) {
       const Item& w = waiters[i];
       if (sc_.stages[static_cast<std::size_t>(type_stage(w.project, w.local_stage).stage)].authority_milestone == s) {
-        Item released = w;
-        released.gate = GATE_NATIONAL;
-        ready_next_.push_back(released);
+        released_.push_back(w);
       } else {
         waiters[kept++] = w;
       }
     }
     waiters.resize(kept);
+    for (std::size_t i = released_from; i < released_.size(); ++i) {
+      Item released = released_[i];
+      released.gate = GATE_NATIONAL;
+      pass_gates(released, step);
+    }
+    released_.resize(released_from);
   }
 
   const std::uint64_t bit = std::uint64_t{1} << item.local_stage;
@@ -338,27 +393,40 @@ void Flow::complete(const Item& item, int step) {
   const auto n = type.stages.size();
   for (std::size_t j = 0; j < n; ++j) {
     const std::uint64_t pred = type.stages[j].predecessors;
-    if ((pred & bit) && (pred & ~done) == 0) ready_next_.push_back(Item{p, static_cast<std::int32_t>(j), 0.0, -1});
+    if ((pred & bit) && (pred & ~done) == 0) make_ready(Item{p, static_cast<std::int32_t>(j), 0.0, -1}, step);
   }
   if (done == (n == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1)) {
     out.completion_step[ix(p)] = step;
+    out.completion_month[ix(p)] = now_ * sc_.time.step_months;
     ++out.completions[static_cast<std::size_t>(step)];
     ++out.completed;
     hand_over(p, step);
   }
 }
 
-//! Step 5 for one authority: its capacity shared in priority order (pass_gates keeps the
-//! list ordered: nearest to handover first, then first come, first served); the scarcest
-//! discipline sets a stage's rate (docs/model.md, "Capacity allocation"); stages progress.
-void Flow::allocate(AuthorityId a, int t, int& active_projects) {
+void Flow::count_item(const Item& item, int sign) {
+  const auto s = static_cast<std::size_t>(cls_[static_cast<std::size_t>(item.cls)].stage);
+  if (item.rate > 0) {
+    stage_running_[s] += sign;
+    std::int32_t& running = p_running_[item.project];
+    if (sign > 0 && running++ == 0) ++active_projects_;
+    if (sign < 0 && --running == 0) --active_projects_;
+  } else {
+    stage_blocked_[s] += sign;
+  }
+}
+
+//! One authority's capacity shared in priority order (pass_gates keeps the list ordered:
+//! nearest to handover first, then first come, first served); the scarcest discipline sets
+//! a stage's rate (docs/model.md, "Capacity allocation"). The rates hold until the
+//! authority's next event, at which this runs again; its next completion is scheduled.
+void Flow::allocate(AuthorityId a, bool book) {
   const std::size_t D = sc_.disciplines.size();
-  std::int32_t* stage_active = &out_->stage_active[static_cast<std::size_t>(t) * sc_.stages.size()];
   auto& items = a_active_[a];
   const double* team = signals_.team[a];
   std::copy(team, team + D, avail_.begin());
   // A stall (dispute) stops all of the LEP's work; productivity scales its staffed stages.
-  const bool stalled = signals_.stalled_until[a] > t;
+  const bool stalled = signals_.stalled_until[a] > step_;
   const double prod = signals_.productivity[a];
   const std::uint8_t* watched = watched_.data();
   // Disciplines with nothing left (avail exactly 0): a stage demanding one of them gets
@@ -366,14 +434,38 @@ void Flow::allocate(AuthorityId a, int t, int& active_projects) {
   std::uint64_t exhausted = 0;
   for (std::size_t k = 0; k < D && k < 64; ++k)
     if (avail_[k] <= 0) exhausted |= std::uint64_t{1} << k;
-  std::size_t kept = 0;
-  const std::size_t n_items = items.size();
-  Item* it = items.data();
-  for (std::size_t i = 0; i < n_items; ++i) {
-    Item& item = it[i];
+  double next = NEVER;
+  std::int32_t watched_running = 0;
+  // INCREMENTAL: an item's rate depends only on the inputs and the items before it (priority
+  // order), so when neither changed before position `from` those items keep their rates;
+  // their allocation is replayed (the same subtractions, hence the same bits) to give the
+  // FTE left for the rest.
+  std::size_t from = 0;
+  if (book) {
+    from = a_from_[a];
+    a_from_[a] = NOT_TOUCHED;
+    if (from > 0 && inputs_changed(a)) from = 0;
+  }
+  for (std::size_t i = 0; i < from && i < items.size(); ++i) {
+    const Item& item = items[i];
     const StageClass& c = cls_[static_cast<std::size_t>(item.cls)];
-    // Bit-identical to taking rate * demand from every discipline: disciplines the stage
-    // does not demand lose exactly 0, and a blocked stage (rate 0) takes exactly 0.
+    if (item.rate > 0) {
+      if (c.needs) {
+        const std::int32_t* ks = &cls_k_[static_cast<std::size_t>(c.first)];
+        const double* ds = &cls_d_[static_cast<std::size_t>(c.first)];
+        for (std::int32_t j = 0; j < c.count; ++j) {
+          const auto k = static_cast<std::size_t>(ks[j]);
+          avail_[k] = std::max(0.0, avail_[k] - item.rate * ds[j]);
+          if (avail_[k] <= 0 && k < 64) exhausted |= std::uint64_t{1} << k;
+        }
+      }
+      if (watched[static_cast<std::size_t>(c.stage)]) ++watched_running;
+    }
+    next = std::min(next, item.finish);
+  }
+  for (std::size_t i = from; i < items.size(); ++i) {
+    Item& item = items[i];
+    const StageClass& c = cls_[static_cast<std::size_t>(item.cls)];
     double rate = stalled ? 0.0 : 1.0;
     if (c.needs && !stalled) {
       if (c.mask & exhausted) {
@@ -386,35 +478,178 @@ void Flow::allocate(AuthorityId a, int t, int& active_projects) {
         if (rate > 0)
           for (std::int32_t j = 0; j < c.count; ++j) {
             const auto k = static_cast<std::size_t>(ks[j]);
-            const double take = rate * ds[j];
-            avail_[k] = std::max(0.0, avail_[k] - take);
-            allocated_[k] += take;
+            avail_[k] = std::max(0.0, avail_[k] - rate * ds[j]);
             if (avail_[k] <= 0 && k < 64) exhausted |= std::uint64_t{1} << k;
           }
       }
     }
-    const auto s = static_cast<std::size_t>(c.stage);
-    if (rate > 0) {
-      const ProjectId p = item.project;
-      ++stage_active[s];
-      if (p_active_step_[p] != t) p_active_step_[p] = t, ++active_projects;
-      const double progress = c.needs ? rate * prod : rate;
-      if (watched[s]) {
-        const double done = std::min(progress, item.remaining);
-        for (Mechanism* m : watchers_[s]) m->on_progress(item, done, t);
-      }
-      item.remaining -= progress;
-    } else {
-      ++blocked_[s];  // progress 0: remaining unchanged, nothing spent
+    if (book && (rate > 0) != (item.rate > 0)) {
+      count_item(item, -1);
+      item.rate = rate;
+      count_item(item, +1);
     }
-    if (item.remaining <= WORK_EPSILON)
-      completed_.push_back(item);
-    else {
-      if (kept != i) it[kept] = item;
+    item.rate = rate;
+    const double speed = rate > 0 ? (c.needs ? rate * prod : rate) : 0.0;
+    if (!book) {
+      item.speed = speed;
+      continue;
+    }
+    // A changed speed: the work done at the old one is taken and the rest re-timed. An
+    // unchanged speed keeps its completion time (and its work is taken only when needed).
+    if (speed != item.speed) {
+      progress(item);
+      item.speed = speed;
+      item.finish = item.remaining <= WORK_EPSILON ? now_ : speed > 0 ? now_ + item.remaining / speed : NEVER;
+    }
+    if (rate > 0 && watched[static_cast<std::size_t>(c.stage)]) ++watched_running;
+    next = std::min(next, item.finish);
+  }
+  if (!book) return;
+  a_watched_running_[a] = watched_running;
+  a_seen_stalled_[a] = stalled ? 1 : 0;
+  a_seen_prod_[a] = prod;
+  double* seen = &a_seen_team_[ix(a) * D];
+  double* alloc = &a_alloc_[ix(a) * D];
+  for (std::size_t k = 0; k < D; ++k) {
+    seen[k] = team[k];
+    const double used = team[k] - avail_[k];
+    allocated_[k] += used - alloc[k];
+    alloc[k] = used;
+  }
+  schedule(a, next <= sc_.time.steps + TIME_EPSILON ? next : NEVER);
+}
+
+void Flow::heap_up(std::size_t i) {
+  const AuthorityId a = heap_[i];
+  while (i > 0) {
+    const std::size_t parent = (i - 1) / 2;
+    if (!sooner(a, heap_[parent])) break;
+    heap_[i] = heap_[parent];
+    a_heap_pos_[heap_[i]] = static_cast<std::int32_t>(i);
+    i = parent;
+  }
+  heap_[i] = a;
+  a_heap_pos_[a] = static_cast<std::int32_t>(i);
+}
+
+void Flow::heap_down(std::size_t i) {
+  const AuthorityId a = heap_[i];
+  const std::size_t n = heap_.size();
+  for (;;) {
+    std::size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && sooner(heap_[child + 1], heap_[child])) ++child;
+    if (!sooner(heap_[child], a)) break;
+    heap_[i] = heap_[child];
+    a_heap_pos_[heap_[i]] = static_cast<std::int32_t>(i);
+    i = child;
+  }
+  heap_[i] = a;
+  a_heap_pos_[a] = static_cast<std::int32_t>(i);
+}
+
+//! Sets (or, with NEVER, removes) authority a's next completion event.
+void Flow::schedule(AuthorityId a, double time) {
+  const std::int32_t pos = a_heap_pos_[a];
+  if (time == NEVER) {
+    if (pos < 0) return;
+    a_heap_pos_[a] = -1;
+    const AuthorityId last = heap_.back();
+    heap_.pop_back();
+    if (last == a) return;
+    heap_[static_cast<std::size_t>(pos)] = last;
+    a_next_[a] = NEVER;
+    heap_up(static_cast<std::size_t>(pos));
+    heap_down(static_cast<std::size_t>(a_heap_pos_[last]));
+    return;
+  }
+  const double before = pos < 0 ? NEVER : a_next_[a];
+  if (pos >= 0 && time == before) return;  // often: the event that changed nothing of its timing
+  a_next_[a] = time;
+  if (pos < 0) {
+    heap_.push_back(a);
+    heap_up(heap_.size() - 1);
+  } else if (time < before) {
+    heap_up(static_cast<std::size_t>(pos));
+  } else {
+    heap_down(static_cast<std::size_t>(pos));
+  }
+}
+
+//! An item's work done since its `since` at its speed is taken (watchers see it).
+void Flow::progress(Item& item) {
+  const double elapsed = now_ - item.since;
+  item.since = now_;
+  if (elapsed <= 0 || item.speed == 0) return;
+  const double done = item.speed * elapsed;
+  const auto s = static_cast<std::size_t>(cls_[static_cast<std::size_t>(item.cls)].stage);
+  if (watched_[s])
+    for (Mechanism* m : watchers_[s]) m->on_progress(item, std::min(done, item.remaining), step_);
+  item.remaining -= done;
+}
+
+//! The progress to now of authority a's running items that a watcher follows (spend).
+void Flow::advance(AuthorityId a) {
+  const std::uint8_t* watched = watched_.data();
+  for (Item& item : a_active_[a])
+    if (item.speed != 0 && watched[static_cast<std::size_t>(cls_[static_cast<std::size_t>(item.cls)].stage)]) progress(item);
+}
+
+//! Authority a is re-allocated after the current event (at the same time).
+void Flow::touch(AuthorityId a, std::size_t from) {
+  a_from_[a] = std::min(a_from_[a], from);
+  if (!a_touched_[a]) a_touched_[a] = 1, touched_.push_back(a);
+}
+
+void Flow::allocate_touched() {
+  // Allocation calls no hook but on_progress, which touches nothing, so the list holds.
+  for (AuthorityId a : touched_) {
+    a_touched_[a] = 0;
+    allocate(a, true);
+  }
+  touched_.clear();
+}
+
+bool Flow::inputs_changed(AuthorityId a) const {
+  if ((signals_.stalled_until[a] > step_ ? 1 : 0) != a_seen_stalled_[a] || signals_.productivity[a] != a_seen_prod_[a])
+    return true;
+  const std::size_t D = sc_.disciplines.size();
+  const double* team = signals_.team[a];
+  const double* seen = &a_seen_team_[ix(a) * D];
+  for (std::size_t k = 0; k < D; ++k)
+    if (team[k] != seen[k]) return true;
+  return false;
+}
+
+//! A completion event of authority a at now: its items with no work left complete, in
+//! list order, each with its consequences (successors, milestones, tokens, handover).
+void Flow::complete_due(AuthorityId a) {
+  auto& items = a_active_[a];
+  completed_.clear();
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    // Due: its completion time has come (within rounding, and a step-end time clamp).
+    if (items[i].finish <= now_ + TIME_EPSILON) {
+      if (completed_.empty()) touch(a, i);  // re-allocated from the first one removed
+      progress(items[i]);                   // the last of its work, for the watchers
+      count_item(items[i], -1);
+      completed_.push_back(items[i]);
+    } else {
+      if (kept != i) items[kept] = items[i];
       ++kept;
     }
   }
   items.resize(kept);
+  for (const Item& item : completed_) complete(item, step_);
+}
+
+//! A project arrives (at now): every stage without predecessors becomes ready.
+void Flow::arrive(ProjectId p) {
+  ++cursor_.arrived;
+  ++events_.arrivals;
+  const auto& stages = sc_.types[static_cast<std::size_t>(p_type_[p])].stages;
+  for (std::size_t l = 0; l < stages.size(); ++l)
+    if (stages[l].predecessors == 0) make_ready(Item{p, static_cast<std::int32_t>(l), 0.0, -1}, step_);
 }
 
 //! Authorities in order of entry, to add their teams to the programme's capacity.
@@ -429,13 +664,17 @@ void Flow::order_entries() {
     entry_order_[static_cast<std::size_t>(bucket_[static_cast<std::size_t>(a_entry_step_[a])]++)] = a;
 }
 
-//! Step 6: the step's series, as the state during the step.
+//! The step's series: the state at the step's start, after its boundary events.
 void Flow::record_step(int t, std::int32_t arrived, std::int32_t done, int active_projects) {
   ReplicationResult& out = *out_;
   const auto tu = static_cast<std::size_t>(t);
   const std::size_t S = sc_.stages.size(), D = sc_.disciplines.size(), P = sc_.pools.size();
-  for (std::size_t s = 0; s < S; ++s) out.stage_queued[tu * S + s] = gate_waiting_[s] + blocked_[s];
-  for (std::size_t k = 0; k < D; ++k) out.utilisation[tu * D + k] = capacity_[k] > 0 ? allocated_[k] / capacity_[k] : 0.0;
+  for (std::size_t s = 0; s < S; ++s) {
+    out.stage_active[tu * S + s] = stage_running_[s];
+    out.stage_queued[tu * S + s] = gate_waiting_[s] + stage_blocked_[s];
+  }
+  for (std::size_t k = 0; k < D; ++k)
+    out.utilisation[tu * D + k] = capacity_[k] > 0 ? std::max(0.0, allocated_[k]) / capacity_[k] : 0.0;
   for (std::size_t q = 0; q < P; ++q) {
     out.pool_in_use[tu * P + q] = sc_.pools[q].capacity - pool_free_[q];
     out.pool_queue[tu * P + q] = static_cast<std::int32_t>(pool_queue_[q].size() - pool_head_[q]);
@@ -476,8 +715,21 @@ void Flow::start_replication(std::uint64_t seed, std::uint32_t replication, Repl
     pool_head_[q] = 0;
   }
   std::fill(gate_waiting_.begin(), gate_waiting_.end(), 0);
-  ready_next_.clear();
+  std::fill(stage_running_.begin(), stage_running_.end(), 0);
+  std::fill(stage_blocked_.begin(), stage_blocked_.end(), 0);
   std::fill(capacity_.begin(), capacity_.end(), 0.0);
+  std::fill(allocated_.begin(), allocated_.end(), 0.0);
+  std::fill(a_alloc_.begin(), a_alloc_.end(), 0.0);
+  a_touched_.fill(0);
+  a_from_.fill(NOT_TOUCHED);
+  a_watched_running_.fill(0);
+  touched_.clear();
+  heap_.clear();
+  a_heap_pos_.fill(-1);
+  a_next_.fill(NEVER);
+  now_ = 0;
+  step_ = 0;
+  active_projects_ = 0;
 
   generate_projects(out);
   for (Mechanism* m : phase_[PHASE_REPLICATION_START]) m->on_replication_start();
@@ -487,10 +739,14 @@ void Flow::start_replication(std::uint64_t seed, std::uint32_t replication, Repl
   events_ = EventCounts{};
 }
 
-//! One step (docs/model.md, "Core dynamics": the order of a step).
+//! One step (docs/model.md, "Time steps": the order of a step). The step's boundary
+//! events at its start, its series, then its events in time order up to its end.
 void Flow::step(int t) {
   ReplicationResult& out = *out_;
-  const std::size_t D = sc_.disciplines.size(), P = sc_.pools.size();
+  const std::size_t D = sc_.disciplines.size();
+  const int T = sc_.time.steps;
+  step_ = t;
+  now_ = t;
   while (cursor_.next_entry < entry_order_.size() && a_entry_step_[entry_order_[cursor_.next_entry]] <= t) {
     const auto& team = group(entry_order_[cursor_.next_entry]).team;
     for (std::size_t k = 0; k < D; ++k) capacity_[k] += team[k];
@@ -498,56 +754,57 @@ void Flow::step(int t) {
   }
   // 0. Mechanisms that act at the start of a step.
   for (Mechanism* m : phase_[PHASE_STEP_START]) m->on_step_start(t);
-  // 1. Tokens freed last step go to those who queued longest.
-  for (std::size_t q = 0; q < P; ++q) {
-    while (pool_free_[q] > 0 && pool_head_[q] < pool_queue_[q].size()) {
-      Item item = pool_queue_[q][pool_head_[q]++];
-      --pool_free_[q];
-      item.gate = GATE_MECHANISMS;
-      pass_gates(item, t);
-    }
-    if (pool_head_[q] == pool_queue_[q].size()) pool_queue_[q].clear(), pool_head_[q] = 0;
-  }
-  // 2. Successors and milestone releases from last step's completions.
-  ready_now_.swap(ready_next_);
-  ready_next_.clear();
-  for (const Item& item : ready_now_) {
-    if (item.gate < 0)
-      make_ready(item, t);
-    else
-      pass_gates(item, t);
-  }
-  // 3. Stages whose earliest month has come.
+  // 1. Stages whose earliest month has come.
   for (const Item& item : earliest_calendar_[static_cast<std::size_t>(t)]) {
     Item next = item;
     next.gate = GATE_MILESTONE;
     pass_gates(next, t);
   }
-  // 4. Projects arriving now start every stage without predecessors.
-  while (cursor_.next_arrival < arrival_order_.size() && out.arrival_step[ix(arrival_order_[cursor_.next_arrival])] <= t) {
-    const ProjectId p = arrival_order_[cursor_.next_arrival++];
-    ++cursor_.arrived;
-    ++events_.arrivals;
-    const auto& stages = sc_.types[static_cast<std::size_t>(p_type_[p])].stages;
-    for (std::size_t l = 0; l < stages.size(); ++l)
-      if (stages[l].predecessors == 0) make_ready(Item{p, static_cast<std::int32_t>(l), 0.0, -1}, t);
-  }
-
-  // 5. Each authority shares its capacity in priority order (pass_gates: nearest to handover first,
-  //    then first come, first served); the scarcest discipline sets a stage's rate (docs/model.md, "Capacity allocation").
-  completed_.clear();
-  std::fill(blocked_.begin(), blocked_.end(), 0);
-  std::fill(allocated_.begin(), allocated_.end(), 0.0);
-  int active_projects = 0;
+  // 2. Projects arriving on the step's start.
+  while (cursor_.next_arrival < arrival_order_.size() && out.arrival_step[ix(arrival_order_[cursor_.next_arrival])] <= t)
+    arrive(arrival_order_[cursor_.next_arrival++]);
+  // 3. Authorities whose team, productivity or stall changed since their last allocation
+  //    (monthly mechanisms act on the grid) are re-allocated; the others keep their rates.
   for (AuthorityId a : ids<AuthorityId>(authorities()))
-    if (!a_active_[a].empty()) allocate(a, t, active_projects);
+    if (!a_touched_[a] && !a_active_[a].empty() && inputs_changed(a)) touch(a);
+  allocate_touched();
 
-  // 6. The step's series, as the state during the step.
-  record_step(t, cursor_.arrived, cursor_.done, active_projects);
+  // 4. The step's series: the state at its start.
+  record_step(t, cursor_.arrived, cursor_.done, active_projects_);
 
-  // 7. Completions take effect: successors, milestones and tokens from the next step.
-  for (const Item& item : completed_) complete(item, t);
+  // 5. The step's events in time order: completions (due by the step's end) and arrivals
+  //    (before it), a completion first at equal times. Each event re-allocates the
+  //    authorities it touched, which schedules their next completions.
+  const double end = t + 1.0;
+  for (;;) {
+    const double tc = heap_.empty() ? NEVER : a_next_[heap_.front()];
+    double ta = NEVER;
+    ProjectId next_project{};
+    if (t + 1 < T && cursor_.next_arrival < arrival_order_.size()) {
+      next_project = arrival_order_[cursor_.next_arrival];
+      if (out.arrival_step[ix(next_project)] == t + 1 && p_arrival_time_[next_project] < end)
+        ta = p_arrival_time_[next_project];
+    }
+    if (tc <= end + TIME_EPSILON && tc <= ta) {
+      const AuthorityId a = heap_.front();
+      now_ = std::max(now_, std::min(tc, end));
+      complete_due(a);  // a is re-allocated below, which re-schedules it
+    } else if (ta < end) {
+      now_ = std::max(now_, ta);
+      ++cursor_.next_arrival;
+      arrive(next_project);
+    } else {
+      break;
+    }
+    allocate_touched();
+  }
+  now_ = end;
   cursor_.done = out.completed;
+  // Watched work's progress is taken at the step's end, so each step sees its own.
+  for (AuthorityId a : ids<AuthorityId>(authorities()))
+    if (a_watched_running_[a] > 0) advance(a);
+
+  // 6. Mechanisms that act at the end of a step (their changes take effect from the next).
   for (Mechanism* m : phase_[PHASE_STEP_END]) m->on_step_end(t);
   if ((t + 1) % steps_per_year_ == 0)
     for (Mechanism* m : phase_[PHASE_YEAR_END]) m->on_year_end(t, (t + 1) / steps_per_year_);

@@ -19,15 +19,14 @@ double SimulatorProbe::step_lep(int authority, int step) {
   std::vector<detail::Item>& items = flow.active_items(a);
   std::vector<detail::Item>& saved_items = flow.saved_items();
   saved_items = items;
-  const std::size_t n_completed = flow.completed_items().size();
   const auto& mechanisms = flow.lep_steppers();
   for (detail::Mechanism* m : mechanisms) m->bench_save(a);
-  int active = 0;
-  if (!items.empty()) flow.allocate(a, step, active);
+  if (!items.empty()) flow.allocate(a, false);  // rates only: no counts, no event scheduled
+  std::size_t running = 0;
+  for (const detail::Item& item : items) running += item.rate > 0 ? 1 : 0;
   for (detail::Mechanism* m : mechanisms) m->bench_step_lep(a, step);
-  const double result = flow.signals().health[a] + static_cast<double>(items.size() + static_cast<std::size_t>(active));
+  const double result = flow.signals().health[a] + static_cast<double>(items.size() + running);
   items.swap(saved_items);
-  flow.completed_items().resize(n_completed);
   for (detail::Mechanism* m : mechanisms) m->bench_restore(a);
   return result;
 }

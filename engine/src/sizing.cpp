@@ -141,7 +141,7 @@ void extend_evaluation(const Scenario& scenario, const SizingOptions& o, PlanEva
                    for (const ReplicationResult& r : chunk) {
                      bool all = true;
                      for (std::size_t p = 0; p < r.completion_step.size() && all; ++p)
-                       if (keep(r, p)) all = r.completion_step[p] >= 0 && (r.completion_step[p] + 1) * dt <= by + 1e-9;
+                       if (keep(r, p)) all = r.completion_step[p] >= 0 && r.completion_month[p] <= by + 1e-9;
                      e.successes += all ? 1 : 0;
                      // Planned FTE-months of the group's authorities from entry to the target month.
                      for (std::size_t a = 0; a < sc.authority_group.size(); ++a) {

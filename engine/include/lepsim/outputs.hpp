@@ -40,6 +40,7 @@ struct ReplicationResult {
   std::vector<std::int32_t> project_type;
   std::vector<std::int32_t> arrival_step;     //!< first step the project is in the programme
   std::vector<std::int32_t> completion_step;  //!< step its last stage finished; -1 if not by the horizon
+  std::vector<double> completion_month;       //!< exact month (from the start) it finished; NaN if not by the horizon
 
   // Partnership mechanisms (docs/model.md, sections 11-18); empty when the mechanism is off.
   std::vector<double> health;                 //!< [T*3] mean, P10, P90 of health over formed LEPs; NaN before any forms

@@ -7,6 +7,7 @@
 
 #include "../flow.hpp"
 #include "../percentile.hpp"
+#include "ou.hpp"
 
 namespace lepsim::detail {
 namespace {
@@ -17,12 +18,9 @@ double logit(double p) { return std::log(p / (1.0 - p)); }
 class Partnering final : public Mechanism {
  public:
   explicit Partnering(Flow& flow)
-      : Mechanism(flow),
-        pm_(flow.scenario().mechanisms.partnering),
-        dt_(flow.scenario().time.step_months),
-        sq_(std::sqrt(dt_)) {
+      : Mechanism(flow), pm_(flow.scenario().mechanisms.partnering), dt_(flow.scenario().time.step_months) {
     const std::size_t A = flow.authorities();
-    logit_.resize(A), value_.resize(A), mu_.resize(A), kappa_.resize(A);
+    logit_.resize(A), value_.resize(A), mu_.resize(A), step_.resize(A);
   }
   const char* name() const override { return "partnering"; }
 
@@ -36,7 +34,7 @@ class Partnering final : public Mechanism {
       for (int i = 0; i < PRACTICES; ++i)
         if (d.practices >> i & 1u) mu += pm_.practice_level[i], kappa += pm_.practice_recovery;
       mu_[a] = mu;
-      kappa_[a] = kappa;
+      step_[a] = OuTransition(kappa, pm_.volatility, dt_);
     }
   }
   void on_lep_formed(AuthorityId a, int /*step*/) override { publish(a); }
@@ -46,7 +44,7 @@ class Partnering final : public Mechanism {
     set_logit(a, logit_[a] + (-pm_.delay_shock * h.delay - pm_.overrun_shock * std::max(0.0, h.overrun) +
                               (h.on_time ? pm_.ontime_boost : 0.0)));
   }
-  //! x <- x + kappa (mu - x) dt + sigma sqrt(dt) eps, for every LEP formed by the step.
+  //! The exact OU transition over the step (ou.hpp), for every LEP formed by the step.
   void on_step_end(int step) override {
     for (AuthorityId a : ids<AuthorityId>(flow_.authorities())) {
       const int formed = flow_.lep_step(a);
@@ -90,10 +88,7 @@ class Partnering final : public Mechanism {
   }
 
  private:
-  void update(AuthorityId a) {
-    const double eps = streams_.sample(a);
-    set_logit(a, logit_[a] + (kappa_[a] * (mu_[a] - logit_[a]) * dt_ + pm_.volatility * sq_ * eps));
-  }
+  void update(AuthorityId a) { set_logit(a, step_[a](logit_[a], mu_[a], streams_.sample(a))); }
   //! The logit and the health, logistic(logit), set together so they cannot drift apart.
   void set_logit(AuthorityId a, double x) {
     logit_[a] = x;
@@ -106,8 +101,9 @@ class Partnering final : public Mechanism {
   }
 
   const PartneringMechanism& pm_;
-  const double dt_, sq_;
-  IdVector<AuthorityId, double> logit_, value_, mu_, kappa_;
+  const double dt_;
+  IdVector<AuthorityId, double> logit_, value_, mu_;
+  IdVector<AuthorityId, OuTransition> step_;  // the step's transition at the LEP's kappa
   AuthorityStreams streams_;
   std::vector<double> scratch_;
   std::array<double, 4> saved_{};
