@@ -204,7 +204,7 @@ AbcResult read_abc_checkpoint(const std::string& text, const std::string& path, 
   throw bad("truncated (no end line)");
 }
 
-AbcResult abc_smc(const Simulator& f, const std::vector<Target>& targets, const Box& box, const AbcOptions& o) {
+AbcResult abc_smc(const SimulatorFn& f, const std::vector<Target>& targets, const Box& box, const AbcOptions& o) {
   if (targets.empty()) throw std::invalid_argument("abc_smc: no targets");
   if (box.dims() == 0 || box.lo.size() != box.hi.size()) throw std::invalid_argument("abc_smc: empty box");
   for (std::size_t j = 0; j < box.dims(); ++j)
@@ -218,6 +218,7 @@ AbcResult abc_smc(const Simulator& f, const std::vector<Target>& targets, const 
 
   AbcResult r;
   if (auto text = read_checkpoint(o.checkpoint_path)) r = read_abc_checkpoint(*text, o.checkpoint_path, targets, box, o);
+  if (o.on_generation && !r.generations.empty()) o.on_generation(r.generations, r.simulations);
 
   // One particle of generation t: accepted (params, distance), or none after max_attempts.
   struct Draw {
@@ -325,6 +326,7 @@ AbcResult abc_smc(const Simulator& f, const std::vector<Target>& targets, const 
     r.simulations += g.simulations;
     r.generations.push_back(std::move(g));
     if (!o.checkpoint_path.empty()) write_checkpoint(o.checkpoint_path, abc_checkpoint_text(r, targets, box, o));
+    if (o.on_generation) o.on_generation(r.generations, r.simulations);
     if (o.stop_after_generation >= 0 && t >= o.stop_after_generation) return r.stop_reason = "stopped", r;
   }
 }
