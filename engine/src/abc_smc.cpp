@@ -23,6 +23,9 @@ namespace {
 
 constexpr double INF = std::numeric_limits<double>::infinity();
 constexpr std::uint16_t PARTICLE_SUBSTREAM = 1;  // Purpose::Calibration substreams: docs/calibration.md
+//! Proposals drawn per simulated attempt at most, before a particle gives up (a box the kernel
+//! almost always leaves).
+constexpr std::int64_t PROPOSALS_PER_ATTEMPT = 100;
 constexpr std::uint64_t ABC_STAGE = 1;           // call_seed's stage word for ABC-SMC
 constexpr const char* CHECKPOINT_MAGIC = "lepsim-abc-checkpoint";
 constexpr int CHECKPOINT_VERSION = 1;
@@ -269,8 +272,10 @@ AbcResult abc_smc(const SimulatorFn& f, const std::vector<Target>& targets, cons
                        PARTICLE_SUBSTREAM);
         Draw& dr = draws[i];
         std::vector<double> x(d);
-        for (int a = 0; a < max_attempts; ++a) {
-          ++dr.attempts;
+        // `a` counts simulated attempts: a proposal outside the box or the prior's support costs
+        // no simulation and is drawn again (at most PROPOSALS_PER_ATTEMPT x max_attempts in all).
+        for (std::int64_t a = 0, proposals = 0; a < max_attempts && proposals < PROPOSALS_PER_ATTEMPT * max_attempts;
+             ++proposals) {
           if (t == 0) {
             for (std::size_t j = 0; j < d; ++j) x[j] = box.lo[j] + (box.hi[j] - box.lo[j]) * s.uniform();
           } else {
@@ -285,9 +290,10 @@ AbcResult abc_smc(const SimulatorFn& f, const std::vector<Target>& targets, cons
           }
           const double lp = box.contains(x) ? log_prior_of(o, x) : -INF;
           if (lp == -INF) continue;  // outside the support: no simulation
+          ++dr.attempts;
           const MetricMatrix m =
               f(x, o.replications,
-                call_seed(o.seed, ABC_STAGE, static_cast<std::uint64_t>(t), i, static_cast<std::uint64_t>(a)));
+                call_seed(o.seed, ABC_STAGE, static_cast<std::uint64_t>(t), i, static_cast<std::uint64_t>(a++)));
           if (m.metrics != targets.size() || m.replications != static_cast<std::size_t>(o.replications))
             throw std::invalid_argument("abc_smc: the simulator returned a matrix of the wrong shape");
           dr.simulations += o.replications;
