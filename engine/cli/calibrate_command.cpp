@@ -78,6 +78,9 @@ int cmd_calibrate(const po::variables_map& vm) {
               out.abc.stop_reason.c_str(), out.abc.posterior().particles.size(),
               static_cast<long long>(out.hm.simulations + out.abc.simulations), static_cast<long long>(spec.budget),
               out.seconds, co.threads, co.threads == 1 ? "" : "s");
+  if (out.hm.resumed || out.abc.resumed)
+    std::printf("resumed from the checkpoints: %s%s\n", out.hm.resumed ? "history matching's waves" : "",
+                out.abc.resumed ? (out.hm.resumed ? " and ABC-SMC's generations" : "ABC-SMC's generations") : "");
   if (out.invalid_points > 0)
     std::printf("note: %lld points broke a scenario rule and were treated as implausible\n",
                 static_cast<long long>(out.invalid_points));
