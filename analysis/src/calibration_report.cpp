@@ -148,7 +148,7 @@ std::string implausibility_svg(const PosteriorData& p) {
   const double cols = 3, rows = std::ceil(static_cast<double>(p.d) / 3);
   const double ymax = 4 * p.cutoff;
   std::string o = "<svg class=\"cal\" viewBox=\"0 0 " + px(W * cols) + " " + px(H * rows + 20) + "\" width=\"" + px(W * cols) +
-                  "\" height=\"" + px(H * rows + 20) + "\" role=\"img\"><title>implausibility by wave</title>";
+                  "\" height=\"" + px(H * rows + 20) + "\" id=\"cal-waves\" role=\"img\"><title>implausibility by wave</title>";
   for (std::size_t j = 0; j < p.d; ++j) {
     const double ox = W * static_cast<double>(j % ncols), oy = H * static_cast<double>(j / ncols);
     const double lo = p.prior_lo[j], hi = p.prior_hi[j];
@@ -181,7 +181,7 @@ std::string marginals_svg(const PosteriorData& p) {
   const std::size_t ncols = 3, bins = 20;
   const double cols = 3, rows = std::ceil(static_cast<double>(p.d) / 3), nb = 20;
   std::string o = "<svg class=\"cal\" viewBox=\"0 0 " + px(W * cols) + " " + px(H * rows) + "\" width=\"" + px(W * cols) +
-                  "\" height=\"" + px(H * rows) + "\" role=\"img\"><title>marginal posteriors</title>";
+                  "\" height=\"" + px(H * rows) + "\" id=\"cal-marginals\" role=\"img\"><title>marginal posteriors</title>";
   for (std::size_t j = 0; j < p.d; ++j) {
     const double ox = W * static_cast<double>(j % ncols), oy = H * static_cast<double>(j / ncols);
     const double lo = p.prior_lo[j], hi = p.prior_hi[j];
@@ -222,7 +222,7 @@ std::string pairs_svg(const PosteriorData& p) {
   const double cols = 5, rows = std::ceil(static_cast<double>(pairs.size()) / 5);
   const double wmax = std::max(1e-12, *std::max_element(p.weights.begin(), p.weights.end()));
   std::string o = "<svg class=\"cal\" viewBox=\"0 0 " + px(S * cols) + " " + px((S + T) * rows) + "\" width=\"" +
-                  px(S * cols) + "\" height=\"" + px((S + T) * rows) + "\" role=\"img\"><title>pairwise posterior</title>";
+                  px(S * cols) + "\" height=\"" + px((S + T) * rows) + "\" id=\"cal-pairs\" role=\"img\"><title>pairwise posterior</title>";
   for (std::size_t q = 0; q < pairs.size(); ++q) {
     const auto [a, b] = pairs[q];
     const double ox = S * static_cast<double>(q % ncols), oy = (S + T) * static_cast<double>(q / ncols);
@@ -246,7 +246,7 @@ std::string predictive_svg(const PosteriorData& p) {
   const std::size_t m = p.pp_ids.size();
   std::string o = "<svg class=\"cal\" viewBox=\"0 0 " + px(W) + " " + px(RH * static_cast<double>(m) + 30) + "\" width=\"" +
                   px(W) + "\" height=\"" + px(RH * static_cast<double>(m) + 30) +
-                  "\" role=\"img\"><title>posterior predictive check</title>";
+                  "\" id=\"cal-predictive\" role=\"img\"><title>posterior predictive check</title>";
   for (std::size_t k = 0; k < m; ++k) {
     const double y = 10 + RH * static_cast<double>(k);
     double lo = std::min(p.pp_p10[k], p.pp_obs[k] - 2 * p.pp_sd[k]), hi = std::max(p.pp_p90[k], p.pp_obs[k] + 2 * p.pp_sd[k]);
