@@ -179,7 +179,8 @@ TEST_CASE("The posterior file: format attributes, sample, diagnostics, written a
 TEST_CASE("Bad calibration files: every problem located by line, key, value and rule", "[calibrate]") {
   const fs::path dir = test::scratch_dir("calibrate_bad");
   write(dir / "record.toml", record_text({42}, {8}));
-  const std::string head = "[calibration]\nname = \"x\"\nscenario = \"" + EXAMPLE + "\"\nrecord = \"record.toml\"\nbudget = 1000\n";
+  const std::string head =
+      "[calibration]\nname = \"x\"\nscenario = \"" + EXAMPLE + "\"\nrecord = \"record.toml\"\nbudget = 1000\n";
   const std::string factor = "\n[[factor]]\npath = \"stages.procurement.work\"\nmode = \"scale\"\nlo = 0.5\nhi = 2\n";
 
   SECTION("unknown keys, with a suggestion") {
@@ -188,7 +189,8 @@ TEST_CASE("Bad calibration files: every problem located by line, key, value and 
     CHECK(has(d, "abc.particle", "did you mean 'particles'"));
   }
   SECTION("a path the registry does not know, with the closest") {
-    const auto d = problems(dir, head + "\n[[factor]]\npath = \"stages.procurment.work\"\nmode = \"scale\"\nlo = 0.5\nhi = 2\n");
+    const auto d =
+        problems(dir, head + "\n[[factor]]\npath = \"stages.procurment.work\"\nmode = \"scale\"\nlo = 0.5\nhi = 2\n");
     CHECK(has(d, "factor[0].path", "procurement", 8));
   }
   SECTION("ranges, modes and priors") {
@@ -205,7 +207,8 @@ TEST_CASE("Bad calibration files: every problem located by line, key, value and 
     CHECK(prior_located);
   }
   SECTION("a value that breaks the scenario's rules at an end of the range") {
-    const auto d = problems(dir, head + "\n[[factor]]\npath = \"national.approvals.capacity\"\nmode = \"set\"\nlo = 0\nhi = 5\n");
+    const auto d =
+        problems(dir, head + "\n[[factor]]\npath = \"national.approvals.capacity\"\nmode = \"set\"\nlo = 0\nhi = 5\n");
     CHECK(has(d, "factor[0].lo", "the scenario breaks a rule"));
   }
   SECTION("missing pieces, a budget below one wave, a milestone the record lacks") {
@@ -226,7 +229,8 @@ TEST_CASE("Bad calibration files: every problem located by line, key, value and 
     CHECK(has(g, "calibration.scenario", "no such file"));
   }
   SECTION("invalid TOML and wrong types") {
-    const auto d = problems(dir, head + "seed = \"one\"\n[history_matching]\nrank = \"maximum\"\nreplications = 1\n" + factor);
+    const auto d =
+        problems(dir, head + "seed = \"one\"\n[history_matching]\nrank = \"maximum\"\nreplications = 1\n" + factor);
     CHECK(has(d, "calibration.seed", "whole number"));
     CHECK(has(d, "history_matching.rank", "\"max\" or \"second_max\""));
     CHECK(has(d, "history_matching.replications", "between 2"));
@@ -239,9 +243,10 @@ TEST_CASE("Bad calibration files: every problem located by line, key, value and 
 TEST_CASE("A distribution prior: calibration on its CDF scale, values through its quantile", "[calibrate]") {
   const fs::path dir = test::scratch_dir("calibrate_prior");
   write(dir / "record.toml", record_text({42}, {8}));
-  write(dir / "cal.toml", "[calibration]\nname = \"x\"\nscenario = \"" + EXAMPLE +
-                              "\"\nrecord = \"record.toml\"\nbudget = 1000\n\n[[factor]]\npath = \"stages.procurement.work\"\n"
-                              "mode = \"scale\"\nprior = { dist = \"triangular\", min = 0.5, mode = 1, max = 2 }\n");
+  write(dir / "cal.toml",
+        "[calibration]\nname = \"x\"\nscenario = \"" + EXAMPLE +
+            "\"\nrecord = \"record.toml\"\nbudget = 1000\n\n[[factor]]\npath = \"stages.procurement.work\"\n"
+            "mode = \"scale\"\nprior = { dist = \"triangular\", min = 0.5, mode = 1, max = 2 }\n");
   const CalibrationSpec spec = load_calibration((dir / "cal.toml").string());
   REQUIRE(spec.factors.size() == 1);
   const CalibrationFactor& f = spec.factors[0];

@@ -147,8 +147,9 @@ std::string implausibility_svg(const PosteriorData& p) {
   const std::size_t ncols = 3;
   const double cols = 3, rows = std::ceil(static_cast<double>(p.d) / 3);
   const double ymax = 4 * p.cutoff;
-  std::string o = "<svg class=\"cal\" viewBox=\"0 0 " + px(W * cols) + " " + px(H * rows + 20) + "\" width=\"" + px(W * cols) +
-                  "\" height=\"" + px(H * rows + 20) + "\" id=\"cal-waves\" role=\"img\"><title>implausibility by wave</title>";
+  std::string o = "<svg class=\"cal\" viewBox=\"0 0 " + px(W * cols) + " " + px(H * rows + 20) + "\" width=\"" +
+                  px(W * cols) + "\" height=\"" + px(H * rows + 20) +
+                  "\" id=\"cal-waves\" role=\"img\"><title>implausibility by wave</title>";
   for (std::size_t j = 0; j < p.d; ++j) {
     const double ox = W * static_cast<double>(j % ncols), oy = H * static_cast<double>(j / ncols);
     const double lo = p.prior_lo[j], hi = p.prior_hi[j];
@@ -156,7 +157,8 @@ std::string implausibility_svg(const PosteriorData& p) {
     const double yc = oy + T + PH * (1 - p.cutoff / ymax);
     o += "<line x1=\"" + px(ox + L) + "\" x2=\"" + px(ox + L + PW) + "\" y1=\"" + px(yc) + "\" y2=\"" + px(yc) +
          "\" stroke=\"#1f2933\" stroke-dasharray=\"4 3\"/>" + text(ox + L - 4, yc + 4, num(p.cutoff), "tick", "end");
-    o += text(ox + L, oy + T + PH + 14, num(lo), "tick", "start") + text(ox + L + PW, oy + T + PH + 14, num(hi), "tick", "end");
+    o += text(ox + L, oy + T + PH + 14, num(lo), "tick", "start") +
+         text(ox + L + PW, oy + T + PH + 14, num(hi), "tick", "end");
     for (std::size_t w = 0; w < p.waves.size(); ++w) {
       const WaveData& wd = p.waves[w];
       for (std::size_t i = 0; i < wd.n; ++i) {
@@ -197,15 +199,17 @@ std::string marginals_svg(const PosteriorData& p) {
          px(PH) + "\" fill=\"#f0f4f8\"/>";
     for (std::size_t b = 0; b < bins; ++b) {
       const double bh = PH * h[b] / hm;
-      o += "<rect x=\"" + px(ox + L + PW * static_cast<double>(b) / nb) + "\" y=\"" + px(oy + T + PH - bh) +
-           "\" width=\"" + px(PW / nb - 1) + "\" height=\"" + px(bh) + "\" fill=\"#2186eb\"/>";
+      o += "<rect x=\"" + px(ox + L + PW * static_cast<double>(b) / nb) + "\" y=\"" + px(oy + T + PH - bh) + "\" width=\"" +
+           px(PW / nb - 1) + "\" height=\"" + px(bh) + "\" fill=\"#2186eb\"/>";
     }
     const double med = weighted_quantile(c, p.weights, 0.5);
     const double mx = ox + L + PW * (med - lo) / (hi - lo);
     o += "<line x1=\"" + px(mx) + "\" x2=\"" + px(mx) + "\" y1=\"" + px(oy + T) + "\" y2=\"" + px(oy + T + PH) +
          "\" stroke=\"#e12d39\"/>";
-    o += axis_frame(ox + L, oy + T, PW, PH) + text(ox + L + PW / 2, oy + 15, p.names[j] + " (median " + num(med) + ")", "label");
-    o += text(ox + L, oy + T + PH + 14, num(lo), "tick", "start") + text(ox + L + PW, oy + T + PH + 14, num(hi), "tick", "end") +
+    o += axis_frame(ox + L, oy + T, PW, PH) +
+         text(ox + L + PW / 2, oy + 15, p.names[j] + " (median " + num(med) + ")", "label");
+    o += text(ox + L, oy + T + PH + 14, num(lo), "tick", "start") +
+         text(ox + L + PW, oy + T + PH + 14, num(hi), "tick", "end") +
          text(ox + L + PW / 2, oy + T + PH + 14, "prior range", "sub");
   }
   return o + "</svg>\n";
@@ -222,7 +226,8 @@ std::string pairs_svg(const PosteriorData& p) {
   const double cols = 5, rows = std::ceil(static_cast<double>(pairs.size()) / 5);
   const double wmax = std::max(1e-12, *std::max_element(p.weights.begin(), p.weights.end()));
   std::string o = "<svg class=\"cal\" viewBox=\"0 0 " + px(S * cols) + " " + px((S + T) * rows) + "\" width=\"" +
-                  px(S * cols) + "\" height=\"" + px((S + T) * rows) + "\" id=\"cal-pairs\" role=\"img\"><title>pairwise posterior</title>";
+                  px(S * cols) + "\" height=\"" + px((S + T) * rows) +
+                  "\" id=\"cal-pairs\" role=\"img\"><title>pairwise posterior</title>";
   for (std::size_t q = 0; q < pairs.size(); ++q) {
     const auto [a, b] = pairs[q];
     const double ox = S * static_cast<double>(q % ncols), oy = (S + T) * static_cast<double>(q / ncols);
@@ -232,8 +237,8 @@ std::string pairs_svg(const PosteriorData& p) {
     for (std::size_t i = 0; i < p.n; ++i) {
       const double x = (p.params[i * p.d + a] - p.prior_lo[a]) / (p.prior_hi[a] - p.prior_lo[a]);
       const double y = (p.params[i * p.d + b] - p.prior_lo[b]) / (p.prior_hi[b] - p.prior_lo[b]);
-      o += "<circle cx=\"" + px(ox + L + PW * x) + "\" cy=\"" + px(oy + T + PW * (1 - y)) + "\" r=\"1.6\" fill=\"#2186eb\" " +
-           "fill-opacity=\"" + num(0.15 + 0.85 * p.weights[i] / wmax, 2) + "\"/>";
+      o += "<circle cx=\"" + px(ox + L + PW * x) + "\" cy=\"" + px(oy + T + PW * (1 - y)) +
+           "\" r=\"1.6\" fill=\"#2186eb\" " + "fill-opacity=\"" + num(0.15 + 0.85 * p.weights[i] / wmax, 2) + "\"/>";
     }
   }
   return o + "</svg>\n";
@@ -249,7 +254,8 @@ std::string predictive_svg(const PosteriorData& p) {
                   "\" id=\"cal-predictive\" role=\"img\"><title>posterior predictive check</title>";
   for (std::size_t k = 0; k < m; ++k) {
     const double y = 10 + RH * static_cast<double>(k);
-    double lo = std::min(p.pp_p10[k], p.pp_obs[k] - 2 * p.pp_sd[k]), hi = std::max(p.pp_p90[k], p.pp_obs[k] + 2 * p.pp_sd[k]);
+    double lo = std::min(p.pp_p10[k], p.pp_obs[k] - 2 * p.pp_sd[k]),
+           hi = std::max(p.pp_p90[k], p.pp_obs[k] + 2 * p.pp_sd[k]);
     if (!std::isfinite(lo) || !std::isfinite(hi)) lo = p.pp_obs[k] - 1, hi = p.pp_obs[k] + 1;
     const double pad = std::max(1e-9, 0.08 * (hi - lo));
     lo -= pad, hi += pad;
@@ -266,7 +272,10 @@ std::string predictive_svg(const PosteriorData& p) {
     o += text(L, y + 30, num(lo), "tick", "start") + text(L + PW, y + 30, num(hi), "tick", "end") +
          text(L + PW / 2, y + 30,
               "P10-P90 " + num(p.pp_p10[k]) + "-" + num(p.pp_p90[k]) + ", record " + num(p.pp_obs[k]) + " ± " +
-                  num(2 * p.pp_sd[k]) + (p.pp_covers[k] ? ": covered" : p.pp_covers_err[k] ? ": within error" : ": missed"),
+                  num(2 * p.pp_sd[k]) +
+                  (p.pp_covers[k]       ? ": covered"
+                   : p.pp_covers_err[k] ? ": within error"
+                                        : ": missed"),
               "sub");
   }
   return o + "</svg>\n";
@@ -284,16 +293,20 @@ std::string calibration_summary_text(const std::string& path) {
   for (std::size_t j = 0; j < p.d; ++j) {
     const auto c = column(p, j);
     std::snprintf(buf, sizeof buf, "  %-36s %-6s %10s %10s %10s   %s\n", p.names[j].c_str(), p.modes[j].c_str(),
-                  num(weighted_quantile(c, p.weights, 0.05), 4).c_str(), num(weighted_quantile(c, p.weights, 0.5), 4).c_str(),
+                  num(weighted_quantile(c, p.weights, 0.05), 4).c_str(),
+                  num(weighted_quantile(c, p.weights, 0.5), 4).c_str(),
                   num(weighted_quantile(c, p.weights, 0.95), 4).c_str(), p.priors[j].c_str());
     o += buf;
   }
   o += "Posterior predictive check (model P10-P90 under posterior draws vs the record):\n";
   for (std::size_t k = 0; k < p.pp_ids.size(); ++k) {
-    std::snprintf(buf, sizeof buf, "  %-36s %-9s record %8s +- %-6s model P10 %8s P50 %8s P90 %8s  %s\n", p.pp_ids[k].c_str(),
-                  p.pp_fitted[k] ? "fitted" : "held out", num(p.pp_obs[k], 4).c_str(), num(p.pp_sd[k], 3).c_str(),
-                  num(p.pp_p10[k], 4).c_str(), num(p.pp_p50[k], 4).c_str(), num(p.pp_p90[k], 4).c_str(),
-                  p.pp_covers[k] ? "covered" : p.pp_covers_err[k] ? "within error" : "MISSED");
+    std::snprintf(buf, sizeof buf, "  %-36s %-9s record %8s +- %-6s model P10 %8s P50 %8s P90 %8s  %s\n",
+                  p.pp_ids[k].c_str(), p.pp_fitted[k] ? "fitted" : "held out", num(p.pp_obs[k], 4).c_str(),
+                  num(p.pp_sd[k], 3).c_str(), num(p.pp_p10[k], 4).c_str(), num(p.pp_p50[k], 4).c_str(),
+                  num(p.pp_p90[k], 4).c_str(),
+                  p.pp_covers[k]       ? "covered"
+                  : p.pp_covers_err[k] ? "within error"
+                                       : "MISSED");
     o += buf;
   }
   if (!p.skipped.empty()) {
@@ -306,18 +319,19 @@ std::string calibration_summary_text(const std::string& path) {
 
 std::string calibration_report_html(const std::string& path) {
   const PosteriorData p = load(path);
-  std::string o = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Calibration: " + html_escape(p.name) +
-                  "</title><style>body{font-family:system-ui,sans-serif;max-width:820px;margin:2em auto;color:#1f2933}"
-                  "svg.cal{max-width:100%;height:auto}svg.cal text{fill:#3e4c59}svg.cal .label{font-size:12px}"
-                  "svg.cal .tick{font-size:10px}svg.cal .sub{font-size:10px}table{border-collapse:collapse;font-size:13px}"
-                  "td,th{padding:2px 8px;border-bottom:1px solid #e4e7eb;text-align:right}td:first-child,th:first-child{text-align:left}"
-                  "pre{font-size:11px;overflow-x:auto}</style></head><body>\n";
+  std::string o =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Calibration: " + html_escape(p.name) +
+      "</title><style>body{font-family:system-ui,sans-serif;max-width:820px;margin:2em auto;color:#1f2933}"
+      "svg.cal{max-width:100%;height:auto}svg.cal text{fill:#3e4c59}svg.cal .label{font-size:12px}"
+      "svg.cal .tick{font-size:10px}svg.cal .sub{font-size:10px}table{border-collapse:collapse;font-size:13px}"
+      "td,th{padding:2px 8px;border-bottom:1px solid #e4e7eb;text-align:right}td:first-child,th:first-child{text-align:left}"
+      "pre{font-size:11px;overflow-x:auto}</style></head><body>\n";
   o += "<h1>Calibration: " + html_escape(p.name) + "</h1>\n<p>Record <b>" + html_escape(p.record) + "</b>; " +
        std::to_string(p.simulations) + " of " + std::to_string(p.budget) + " simulated replications; created " +
        html_escape(p.created) + "; fingerprint <code>" + html_escape(p.fingerprint.substr(0, 16)) + "</code>.</p>\n";
   o += "<h2 id=\"waves\">History matching: implausibility by wave</h2>\n<p>Each wave's points against each factor "
-       "(the combined implausibility, capped at 4&times; the cut-off " + num(p.cutoff) +
-       "; points below the dashed line survive). Stopped: " + html_escape(p.hm_stop) + ".</p>\n";
+       "(the combined implausibility, capped at 4&times; the cut-off " +
+       num(p.cutoff) + "; points below the dashed line survive). Stopped: " + html_escape(p.hm_stop) + ".</p>\n";
   o += "<table><tr><th>wave</th><th>points</th><th>non-implausible</th>";
   for (std::size_t j = 0; j < p.d; ++j) o += "<th>" + html_escape(p.names[j]) + " box</th>";
   o += "</tr>";
@@ -337,12 +351,15 @@ std::string calibration_report_html(const std::string& path) {
          "%</td><td>" + num(p.ess[t], 4) + "</td></tr>";
   o += "</table><p>Stopped: " + html_escape(p.abc_stop) + ".</p>\n";
   o += "<h2 id=\"marginals\">Marginal posteriors</h2>\n<p>Weighted histograms over each factor's prior range (the "
-       "box history matching left shaded, the median in red).</p>\n" + marginals_svg(p);
+       "box history matching left shaded, the median in red).</p>\n" +
+       marginals_svg(p);
   o += "<h2 id=\"pairs\">Pairwise posterior</h2>\n<p>The final population, each axis its prior range; darker points "
-       "carry more weight.</p>\n" + pairs_svg(p);
+       "carry more weight.</p>\n" +
+       pairs_svg(p);
   o += "<h2 id=\"predictive\">Posterior predictive check</h2>\n<p>For every milestone the model's P10&ndash;P90 "
        "(bar, blue when it covers the record, red when not) and P50 (tick) under one posterior draw per replication, "
-       "against the record value and its &plusmn;2 sd observation error (red).</p>\n" + predictive_svg(p);
+       "against the record value and its &plusmn;2 sd observation error (red).</p>\n" +
+       predictive_svg(p);
   if (!p.skipped.empty()) {
     o += "<p>Not fitted (their metric is not in the model yet):";
     for (const auto& s : p.skipped) o += " <code>" + html_escape(s) + "</code>";

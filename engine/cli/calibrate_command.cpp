@@ -38,7 +38,8 @@ int cmd_calibrate(const po::variables_map& vm) {
     return current ? 0 : 9;
   }
   const auto files = operands(vm, CALIBRATE);
-  if (files.size() != 1) throw UsageError("calibrate needs one calibration file: lepsim calibrate CALIBRATION.toml -o POSTERIOR.h5");
+  if (files.size() != 1)
+    throw UsageError("calibrate needs one calibration file: lepsim calibrate CALIBRATION.toml -o POSTERIOR.h5");
   if (!vm.count("output")) throw UsageError("calibrate needs -o POSTERIOR.h5");
   CalibrateOptions co;
   co.output_path = vm["output"].as<std::string>();
@@ -72,12 +73,13 @@ int cmd_calibrate(const po::variables_map& vm) {
   progress.finish_at(out.hm.simulations + out.abc.simulations);
   display->close(true);
 
-  std::printf("wrote %s: %zu waves of history matching (%s), %zu ABC-SMC generations (%s), %zu particles; %lld of %lld "
-              "replications in %.1f s on %d thread%s\n",
-              co.output_path.c_str(), out.hm.waves.size(), out.hm.stop_reason.c_str(), out.abc.generations.size(),
-              out.abc.stop_reason.c_str(), out.abc.posterior().particles.size(),
-              static_cast<long long>(out.hm.simulations + out.abc.simulations), static_cast<long long>(spec.budget),
-              out.seconds, co.threads, co.threads == 1 ? "" : "s");
+  std::printf(
+      "wrote %s: %zu waves of history matching (%s), %zu ABC-SMC generations (%s), %zu particles; %lld of %lld "
+      "replications in %.1f s on %d thread%s\n",
+      co.output_path.c_str(), out.hm.waves.size(), out.hm.stop_reason.c_str(), out.abc.generations.size(),
+      out.abc.stop_reason.c_str(), out.abc.posterior().particles.size(),
+      static_cast<long long>(out.hm.simulations + out.abc.simulations), static_cast<long long>(spec.budget), out.seconds,
+      co.threads, co.threads == 1 ? "" : "s");
   if (out.hm.resumed || out.abc.resumed)
     std::printf("resumed from the checkpoints: %s%s\n", out.hm.resumed ? "history matching's waves" : "",
                 out.abc.resumed ? (out.hm.resumed ? " and ABC-SMC's generations" : "ABC-SMC's generations") : "");

@@ -28,15 +28,14 @@
 #include "lepsim/version.hpp"
 #include "scenario_internal.hpp"
 #include "toml_distribution.hpp"
+#include "toml_reader.hpp"
 
 namespace lepsim {
 
 namespace {
 
 namespace fs = std::filesystem;
-using detail::line_of;
 using detail::TomlValue;
-using detail::value_text;
 
 constexpr double NaN = std::numeric_limits<double>::quiet_NaN();
 //! A distribution prior's internal coordinate u stays in [U_EDGE, 1 - U_EDGE] (an unbounded
@@ -69,9 +68,9 @@ std::string relative_to(const std::string& file, const std::string& p) {
   return (fs::path(file).parent_path() / p).lexically_normal().string();
 }
 
-class CalibrationReader {
+class CalibrationReader : detail::TomlReader<TomlValue> {
  public:
-  explicit CalibrationReader(std::string path) : path_(std::move(path)) {}
+  explicit CalibrationReader(std::string path) : TomlReader(std::move(path)) {}
 
   CalibrationSpec read() {
     CalibrationSpec spec;
@@ -81,18 +80,7 @@ class CalibrationReader {
     } catch (const ScenarioError&) {
       throw ScenarioError({{path_, 0, "", "", "cannot read the calibration file"}});
     }
-    TomlValue root;
-    try {
-      std::istringstream is(spec.source_text);
-      root = toml::parse<toml::discard_comments, std::map, std::vector>(is, path_);
-    } catch (const toml::syntax_error& e) {
-      const std::string what = e.what();
-      static const std::regex line(R"(\n *([0-9]+) \|)");
-      std::smatch m;
-      std::string first = what.substr(0, what.find('\n'));
-      if (const auto tag = first.find("[error] "); tag != std::string::npos) first = first.substr(tag + 8);
-      throw ScenarioError({{path_, std::regex_search(what, m, line) ? std::stoi(m[1]) : 0, "", "", "invalid TOML: " + first}});
-    }
+    const TomlValue root = parse(spec.source_text);
     if (!root.is_table()) throw ScenarioError({{path_, 0, "", "", "must be a TOML table"}});
     check_keys(root, "", {"calibration", "history_matching", "abc", "predictive", "factor"});
     read_header(root, spec);
@@ -110,33 +98,8 @@ class CalibrationReader {
   }
 
  private:
-  std::string path_;
-  std::vector<Diagnostic> diags_;
   int header_line_ = 0;
 
-  void finish() {
-    if (diags_.empty()) return;
-    std::stable_sort(diags_.begin(), diags_.end(), [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
-    throw ScenarioError(diags_);
-  }
-  void fail(int line, const std::string& key, const std::string& value, const std::string& rule) {
-    diags_.push_back({path_, line, key, value, rule});
-  }
-  void fail_at(const TomlValue& v, const std::string& key, const std::string& rule) {
-    fail(line_of(v), key, value_text(v), rule);
-  }
-  void check_keys(const TomlValue& t, const std::string& prefix, const std::vector<std::string>& allowed) {
-    std::string list;
-    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-    for (const auto& [k, v] : t.as_table())
-      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-        fail(line_of(v), prefix + k, "", "unknown key" + detail::did_you_mean(k, allowed) + " (allowed: " + list + ")");
-  }
-  static const TomlValue* find(const TomlValue& t, const std::string& k) {
-    const auto& tab = t.as_table();
-    const auto it = tab.find(k);
-    return it == tab.end() ? nullptr : &it->second;
-  }
   const TomlValue* table(const TomlValue& root, const std::string& k) {
     const TomlValue* v = find(root, k);
     if (v && !v->is_table()) {
@@ -144,33 +107,6 @@ class CalibrationReader {
       return nullptr;
     }
     return v;
-  }
-  std::optional<std::string> string(const TomlValue& t, const std::string& k, const std::string& key) {
-    const TomlValue* v = find(t, k);
-    if (!v) return std::nullopt;
-    if (!v->is_string()) {
-      fail_at(*v, key, "must be a string");
-      return std::nullopt;
-    }
-    return v->as_string().str;
-  }
-  std::optional<double> number(const TomlValue& t, const std::string& k, const std::string& key) {
-    const TomlValue* v = find(t, k);
-    if (!v) return std::nullopt;
-    double x;
-    if (v->is_integer())
-      x = static_cast<double>(v->as_integer());
-    else if (v->is_floating())
-      x = v->as_floating();
-    else {
-      fail_at(*v, key, "must be a number");
-      return std::nullopt;
-    }
-    if (!std::isfinite(x)) {
-      fail_at(*v, key, "must be finite");
-      return std::nullopt;
-    }
-    return x;
   }
   //! A number in [lo, hi] (open ends when the flags say so); `fallback` when absent.
   double bounded(const TomlValue& t, const std::string& k, const std::string& key, double fallback, double lo, double hi,
@@ -267,8 +203,8 @@ class CalibrationReader {
     }
     spec.discrepancy = bounded(*c, "discrepancy", "calibration.discrepancy", 0.1, 0, 10, false, false,
                                "must be between 0 and 10 (the model discrepancy sd as a fraction of each record value)");
-    spec.seed = static_cast<std::uint64_t>(
-        integer(*c, "seed", "calibration.seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
+    spec.seed =
+        static_cast<std::uint64_t>(integer(*c, "seed", "calibration.seed", 1, 0, std::numeric_limits<std::int64_t>::max()));
     if (!find(*c, "budget"))
       missing(header_line_, "calibration.budget", "the simulation budget (replications, history matching and ABC-SMC)");
     spec.budget = integer(*c, "budget", "calibration.budget", 0, 1, 1'000'000'000);
@@ -283,19 +219,13 @@ class CalibrationReader {
     if (h) {
       check_keys(*h, "history_matching.",
                  {"points_per_wave", "replications", "cutoff", "rank", "max_waves", "margin", "min_shrink"});
-      o.points_per_wave = static_cast<int>(integer(*h, "points_per_wave", "history_matching.points_per_wave", 100, 2, 1000000));
+      o.points_per_wave =
+          static_cast<int>(integer(*h, "points_per_wave", "history_matching.points_per_wave", 100, 2, 1000000));
       o.replications = static_cast<int>(integer(*h, "replications", "history_matching.replications", 10, 2, 100000));
       o.cutoff = bounded(*h, "cutoff", "history_matching.cutoff", 3.0, 0, 100, true, false,
                          "must be > 0 (3: Pukelsheim's three-sigma rule)");
-      if (auto r = string(*h, "rank", "history_matching.rank")) {
-        if (*r == "max")
-          o.rank = ImplausibilityRank::Max;
-        else if (*r == "second_max")
-          o.rank = ImplausibilityRank::SecondMax;
-        else
-          fail_at(*find(*h, "rank"), "history_matching.rank",
-                  "must be \"max\" or \"second_max\"" + detail::did_you_mean(*r, {"max", "second_max"}));
-      }
+      if (auto r = choice(*h, "rank", "history_matching.rank", {"max", "second_max"}))
+        o.rank = *r == 0 ? ImplausibilityRank::Max : ImplausibilityRank::SecondMax;
       rank_line_ = find(*h, "rank") ? line_of(*find(*h, "rank")) : 0;
       o.max_waves = static_cast<int>(integer(*h, "max_waves", "history_matching.max_waves", 5, 1, 100));
       o.margin = bounded(*h, "margin", "history_matching.margin", 0.1, 0, 10, false, false, "must be between 0 and 10");
@@ -346,20 +276,18 @@ class CalibrationReader {
       if (!path && !find(t, "path")) missing(f.line, at + "path", "a parameter path, e.g. \"stages.procurement.work\"");
       if (path) f.path = *path;
       f.name = string(t, "name", at + "name").value_or(f.path);
-      if (auto m = string(t, "mode", at + "mode")) {
-        if (*m == "scale" || *m == "set")
-          f.scale = *m == "scale";
-        else
-          fail_at(*find(t, "mode"), at + "mode", "must be \"set\" or \"scale\"" + detail::did_you_mean(*m, {"set", "scale"}));
+      if (auto m = choice(t, "mode", at + "mode", {"set", "scale"})) {
+        f.scale = *m == 1;
       } else if (!find(t, "mode")) {
         missing(f.line, at + "mode", "\"set\" (the value replaces the parameter) or \"scale\" (multiplies it)");
       }
       const auto lo = number(t, "lo", at + "lo"), hi = number(t, "hi", at + "hi");
       if (const TomlValue* p = find(t, "prior")) {
         if (lo || hi) fail(f.line, at + "prior", "", "give lo and hi (a uniform prior) or prior, not both");
-        f.prior = detail::read_distribution(*p, at + "prior",
-                                            [&](int line, const std::string& key, const std::string& value,
-                                                const std::string& rule) { fail(line, key, value, rule); });
+        f.prior = detail::read_distribution(
+            *p, at + "prior", [&](int line, const std::string& key, const std::string& value, const std::string& rule) {
+              fail(line, key, value, rule);
+            });
         if (f.prior) {
           f.lo = f.value(f.coord_lo()), f.hi = f.value(f.coord_hi());
           if (!(f.lo < f.hi)) fail_at(*p, at + "prior", "must spread: a fixed prior calibrates nothing");
@@ -645,7 +573,8 @@ void write_posterior(const std::string& path, const CalibrationSpec& spec, const
   p.write_strings("factor_names", names);
   std::vector<std::string> priors;
   for (const auto& f : spec.factors)
-    priors.push_back(f.prior ? f.prior->describe() : "uniform(" + shortest_number(f.lo) + ", " + shortest_number(f.hi) + ")");
+    priors.push_back(f.prior ? f.prior->describe()
+                             : "uniform(" + shortest_number(f.lo) + ", " + shortest_number(f.hi) + ")");
   p.write_strings("factor_priors", priors);
   p.write_array("prior_lo", lo);
   p.write_array("prior_hi", hi);
@@ -659,7 +588,8 @@ void write_posterior(const std::string& path, const CalibrationSpec& spec, const
   h5::Group tg = root.create_group("targets");
   std::vector<std::string> metrics;
   std::vector<double> z, vo, vd;
-  for (const auto& t : spec.targets) metrics.push_back(t.name), z.push_back(t.observed), vo.push_back(t.var_obs), vd.push_back(t.var_disc);
+  for (const auto& t : spec.targets)
+    metrics.push_back(t.name), z.push_back(t.observed), vo.push_back(t.var_obs), vd.push_back(t.var_disc);
   tg.write_strings("ids", spec.target_ids);
   tg.write_strings("metrics", metrics);
   tg.write_array("observed", z);
@@ -825,14 +755,14 @@ CalibrationOutcome run_calibration(const CalibrationSpec& spec, const CalibrateO
     base = out.hm.simulations + sims, done = 0;
     if (o.progress) {
       const Generation& g = gens.back();
-      o.progress("ABC-SMC: generation " + std::to_string(gens.size()) + " done, tolerance " +
-                     (std::isfinite(g.tolerance) ? shortest_number(std::round(g.tolerance * 1000) / 1000) : "inf") +
-                     ", acceptance " +
-                     shortest_number(std::round(1000.0 * static_cast<double>(g.particles.size()) /
-                                                static_cast<double>(g.attempts)) /
-                                     10) +
-                     "%",
-                 out.hm.simulations + sims, spec.budget);
+      o.progress(
+          "ABC-SMC: generation " + std::to_string(gens.size()) + " done, tolerance " +
+              (std::isfinite(g.tolerance) ? shortest_number(std::round(g.tolerance * 1000) / 1000) : "inf") +
+              ", acceptance " +
+              shortest_number(
+                  std::round(1000.0 * static_cast<double>(g.particles.size()) / static_cast<double>(g.attempts)) / 10) +
+              "%",
+          out.hm.simulations + sims, spec.budget);
     }
   };
   if (o.progress) o.progress("ABC-SMC: generation 1", out.hm.simulations, spec.budget);
@@ -859,8 +789,9 @@ CalibrationOutcome run_calibration(const CalibrationSpec& spec, const CalibrateO
   std::partial_sum(post.weights.begin(), post.weights.end(), cum.begin());
   std::vector<std::size_t> pick(D);
   for (auto& i : pick)
-    i = std::min(post.weights.size() - 1,
-                 static_cast<std::size_t>(std::upper_bound(cum.begin(), cum.end(), rs.uniform() * cum.back()) - cum.begin()));
+    i = std::min(
+        post.weights.size() - 1,
+        static_cast<std::size_t>(std::upper_bound(cum.begin(), cum.end(), rs.uniform() * cum.back()) - cum.begin()));
   const SimulatorFn all_f = lepsim_simulator(spec, pp.metrics, nullptr, nullptr);
   MetricMatrix runs(D, all.size());
   parallel_indices(o.threads, D, [&](std::size_t i) {
@@ -966,7 +897,8 @@ bool fitted_is_current(const std::string& fitted_path, std::string& why) {
   const auto& f = t.at("fitted").as_table();
   if (!f.count("calibration") || !f.at("calibration").is_string() || !f.count("fingerprint") ||
       !f.at("fingerprint").is_string())
-    throw ScenarioError({{fitted_path, line_of(t.at("fitted")), "fitted", "", "needs calibration and fingerprint (strings)"}});
+    throw ScenarioError(
+        {{fitted_path, detail::line_of(t.at("fitted")), "fitted", "", "needs calibration and fingerprint (strings)"}});
   const std::string cal = relative_to(fitted_path, f.at("calibration").as_string().str);
   const CalibrationSpec spec = load_calibration(cal);
   const std::string now = calibration_fingerprint(spec), then = f.at("fingerprint").as_string().str;

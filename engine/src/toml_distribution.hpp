@@ -88,17 +88,15 @@ std::optional<Distribution> read_distribution(const TomlValue& v, const std::str
       d = Distribution::discrete(std::move(values), std::move(weights));
       break;
     }
-    case DistKind::Empirical:
-      d = Distribution::empirical(list("observations"));
-      break;
+    case DistKind::Empirical: d = Distribution::empirical(list("observations")); break;
     default: {
       std::array<double, 4> p{};
       const auto names = Distribution::param_names(*kind);
       for (std::size_t i = 0; i < names.size(); ++i) {
         const bool optional = (*kind == DistKind::Pert && i == 3) || (*kind == DistKind::Normal && i >= 2);
         const double fallback = *kind == DistKind::Pert ? Distribution::DEFAULT_PERT_LAMBDA
-                                : i == 2                 ? -Distribution::INF
-                                                         : Distribution::INF;
+                                : i == 2                ? -Distribution::INF
+                                                        : Distribution::INF;
         p[i] = number(std::string(names[i]), !optional, fallback);
       }
       d = *kind == DistKind::Fixed        ? Distribution::fixed(p[0])

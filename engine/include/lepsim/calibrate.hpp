@@ -29,9 +29,9 @@ inline constexpr const char* FITTED_FORMAT_VERSION = "1";
 
 //! One calibrated input: a parameter path, how the value applies, and its prior.
 struct CalibrationFactor {
-  std::string name;  //!< for tables and plots (default: the path)
-  std::string path;  //!< parameter registry path
-  bool scale = false;  //!< "scale": multiplies (with_scaled_parameter); "set": replaces (with_parameter)
+  std::string name;       //!< for tables and plots (default: the path)
+  std::string path;       //!< parameter registry path
+  bool scale = false;     //!< "scale": multiplies (with_scaled_parameter); "set": replaces (with_parameter)
   double lo = 0, hi = 1;  //!< prior range (uniform), or the prior's support (quantiles of U_EDGE, 1 - U_EDGE)
   //! A prior distribution: calibration works on u = F(x) in [0, 1] (uniform) and x = Q(u).
   std::optional<Distribution> prior;
@@ -53,7 +53,7 @@ struct CalibrationSpec {
   ObservedRecord record;
   double discrepancy = 0.1;
   std::uint64_t seed = 1;
-  std::int64_t budget = 0;  //!< simulator replications, history matching and ABC-SMC together
+  std::int64_t budget = 0;              //!< simulator replications, history matching and ABC-SMC together
   std::vector<std::string> milestones;  //!< ids to fit (empty: every expressible `use = "fit"`)
   HistoryMatchingOptions hm;
   AbcOptions abc;
@@ -77,8 +77,8 @@ CalibrationSpec load_calibration(const std::string& path);
 //! thread-safe. A point whose scenario breaks a rule gives NaN rows (counted in `invalid`).
 //! `cancel` (if set) throws InterruptedError between replications.
 SimulatorFn lepsim_simulator(const CalibrationSpec& spec, const std::vector<std::string>& metrics,
-                           std::atomic<std::int64_t>* replications_done = nullptr,
-                           std::atomic<std::int64_t>* invalid = nullptr);
+                             std::atomic<std::int64_t>* replications_done = nullptr,
+                             std::atomic<std::int64_t>* invalid = nullptr);
 
 struct CalibrateOptions {
   std::string output_path;
