@@ -180,7 +180,7 @@ TEST_CASE("Bad calibration files: every problem located by line, key, value and 
   const fs::path dir = test::scratch_dir("calibrate_bad");
   write(dir / "record.toml", record_text({42}, {8}));
   const std::string head =
-      "[calibration]\nname = \"x\"\nscenario = \"" + EXAMPLE + "\"\nrecord = \"record.toml\"\nbudget = 1000\n";
+      "[calibration]\nname = \"x\"\nscenario = \"" + EXAMPLE + "\"\nrecord = \"record.toml\"\nbudget = 2000\n";
   const std::string factor = "\n[[factor]]\npath = \"stages.procurement.work\"\nmode = \"scale\"\nlo = 0.5\nhi = 2\n";
 
   SECTION("unknown keys, with a suggestion") {
@@ -214,9 +214,9 @@ TEST_CASE("Bad calibration files: every problem located by line, key, value and 
   SECTION("missing pieces, a budget below one wave, a milestone the record lacks") {
     const auto d = problems(dir, "[calibration]\nname = \"x\"\nscenario = \"" + EXAMPLE +
                                      "\"\nrecord = \"record.toml\"\nmilestones = [\"done_24\"]\nbudget = 10\n" + factor);
-    CHECK(has(d, "calibration.budget", "at least one history-matching wave", 6));
+    CHECK(has(d, "calibration.budget", "at least one history-matching wave and ABC-SMC's first generation", 6));
     const auto m = problems(dir, "[calibration]\nname = \"x\"\nscenario = \"" + EXAMPLE +
-                                     "\"\nrecord = \"record.toml\"\nmilestones = [\"done_24\"]\nbudget = 1000\n" + factor);
+                                     "\"\nrecord = \"record.toml\"\nmilestones = [\"done_24\"]\nbudget = 2000\n" + factor);
     CHECK(has(m, "calibration.milestones", "no such milestone", 5));
     const auto e = problems(dir, "[calibration]\nname = \"x\"\n");
     CHECK(has(e, "calibration.scenario", "missing"));
@@ -245,7 +245,7 @@ TEST_CASE("A distribution prior: calibration on its CDF scale, values through it
   write(dir / "record.toml", record_text({42}, {8}));
   write(dir / "cal.toml",
         "[calibration]\nname = \"x\"\nscenario = \"" + EXAMPLE +
-            "\"\nrecord = \"record.toml\"\nbudget = 1000\n\n[[factor]]\npath = \"stages.procurement.work\"\n"
+            "\"\nrecord = \"record.toml\"\nbudget = 2000\n\n[[factor]]\npath = \"stages.procurement.work\"\n"
             "mode = \"scale\"\nprior = { dist = \"triangular\", min = 0.5, mode = 1, max = 2 }\n");
   const CalibrationSpec spec = load_calibration((dir / "cal.toml").string());
   REQUIRE(spec.factors.size() == 1);

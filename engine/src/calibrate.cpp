@@ -86,6 +86,7 @@ class CalibrationReader : detail::TomlReader<TomlValue> {
     read_header(root, spec);
     read_hm(root, spec);
     read_abc(root, spec);
+    check_budget(spec);
     if (const TomlValue* p = table(root, "predictive")) {
       check_keys(*p, "predictive.", {"draws"});
       spec.predictive_draws = static_cast<int>(integer(*p, "draws", "predictive.draws", spec.predictive_draws, 10, 100000));
@@ -231,10 +232,16 @@ class CalibrationReader : detail::TomlReader<TomlValue> {
       o.margin = bounded(*h, "margin", "history_matching.margin", 0.1, 0, 10, false, false, "must be between 0 and 10");
       o.min_shrink = bounded(*h, "min_shrink", "history_matching.min_shrink", 0.05, 0, 1, false, true, "must be in [0, 1)");
     }
-    if (spec.budget > 0 && static_cast<std::int64_t>(o.points_per_wave) * o.replications > spec.budget)
+  }
+  //! The budget covers one history-matching wave and ABC-SMC's generation 0.
+  void check_budget(const CalibrationSpec& spec) {
+    const std::int64_t wave = static_cast<std::int64_t>(spec.hm.points_per_wave) * spec.hm.replications;
+    const std::int64_t gen0 = static_cast<std::int64_t>(spec.abc.particles) * spec.abc.replications;
+    if (spec.budget > 0 && wave + gen0 > spec.budget)
       fail(budget_line_, "calibration.budget", std::to_string(spec.budget),
-           "must cover at least one history-matching wave (points_per_wave x replications = " +
-               std::to_string(static_cast<std::int64_t>(o.points_per_wave) * o.replications) + ")");
+           "must cover at least one history-matching wave and ABC-SMC's first generation (points_per_wave x "
+           "replications + particles x abc.replications = " +
+               std::to_string(wave) + " + " + std::to_string(gen0) + ")");
   }
   int rank_line_ = 0;
 
@@ -730,7 +737,9 @@ CalibrationOutcome run_calibration(const CalibrationSpec& spec, const CalibrateO
 
   const Box prior = coord_box(spec.factors);
   HistoryMatchingOptions hm = spec.hm;
-  hm.seed = spec.seed, hm.threads = o.threads, hm.budget = spec.budget, hm.checkpoint_path = hm_cp;
+  hm.seed = spec.seed, hm.threads = o.threads, hm.checkpoint_path = hm_cp;
+  // History matching leaves ABC-SMC at least its first generation.
+  hm.budget = spec.budget - static_cast<std::int64_t>(spec.abc.particles) * spec.abc.replications;
   hm.on_wave = [&](const std::vector<Wave>& waves, std::int64_t sims) {
     base = sims, done = 0;
     if (o.progress)
