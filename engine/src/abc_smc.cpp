@@ -1,6 +1,5 @@
 #include "lepsim/abc_smc.hpp"
 
-
 #include <Eigen/Cholesky>
 #include <Eigen/Dense>
 #include <algorithm>
@@ -26,7 +25,7 @@ constexpr std::uint16_t PARTICLE_SUBSTREAM = 1;  // Purpose::Calibration substre
 //! Proposals drawn per simulated attempt at most, before a particle gives up (a box the kernel
 //! almost always leaves).
 constexpr std::int64_t PROPOSALS_PER_ATTEMPT = 100;
-constexpr std::uint64_t ABC_STAGE = 1;           // call_seed's stage word for ABC-SMC
+constexpr std::uint64_t ABC_STAGE = 1;  // call_seed's stage word for ABC-SMC
 constexpr const char* CHECKPOINT_MAGIC = "lepsim-abc-checkpoint";
 constexpr int CHECKPOINT_VERSION = 1;
 

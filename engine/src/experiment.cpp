@@ -252,7 +252,6 @@ std::vector<double> quantile_levels(const Factor& f) {
   return out;
 }
 
-
 }  // namespace
 
 // ---------------------------------------------------------------------------

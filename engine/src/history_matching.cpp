@@ -1,6 +1,5 @@
 #include "lepsim/history_matching.hpp"
 
-
 #include <algorithm>
 #include <cmath>
 #include <limits>

@@ -16,7 +16,6 @@
 
 namespace lepsim {
 
-
 struct Generation {
   int index = 0;
   double tolerance = 0;  //!< +inf for generation 0 (every prior draw accepted)

@@ -17,7 +17,6 @@ namespace lepsim {
 //! How the per-target implausibilities of a point are combined.
 enum class ImplausibilityRank { Max = 1, SecondMax = 2 };
 
-
 //! Implausibility of one target: |z - mean| / sqrt(V_obs + V_disc + V_rep (1 + 1/n)) with
 //! mean and V_rep the sample mean and variance of the n non-NaN replications; +inf when
 //! fewer than 2 replications are defined.
