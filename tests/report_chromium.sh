@@ -145,4 +145,11 @@ expect "the S-curve marks the target month and the P80 months" grep -q 'class="t
 expect "the variants table gives cost per school" grep -q 'cost per school delivered by month 120' compare.dom
 expect "the differences table gives the extra cost per extra school" grep -q 'extra cost per extra school' compare.dom
 
+# The calibration page (lepsim calibrate --report): implausibility by wave, marginals, pairs,
+# the predictive check. The page is shorter than the window, so only the DOM is judged.
+check "a small calibration with its report" 0 "$LEPSIM" calibrate "$SOURCE_DIR/tests/data/calibrate-example.toml" -o cal.h5 -t 2 --report cal.html
+browse cal.html cal.png cal.dom
+expect "chromium wrote the calibration screenshot" test -s cal.png
+expect "the calibration DOM has its four charts" has_svgs cal.dom cal-waves cal-marginals cal-pairs cal-predictive
+
 exit $fail

@@ -51,7 +51,7 @@ MetricMatrix binomial_toy(const std::vector<double>& p, int reps, std::uint64_t 
 }
 
 //! One realisation of `f` at `truth` as the record, each target with observation variance `var`.
-std::vector<Target> toy_targets(const Simulator& f, const std::vector<double>& truth, std::uint64_t seed, double var) {
+std::vector<Target> toy_targets(const SimulatorFn& f, const std::vector<double>& truth, std::uint64_t seed, double var) {
   const MetricMatrix obs = f(truth, 1, seed);
   return {{"y1", obs.at(0, 0), var, 0}, {"y2", obs.at(0, 1), var, 0}};
 }

@@ -14,6 +14,7 @@
 
 #include <unistd.h>
 
+#include "lepsim/calibrate.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/parameters.hpp"
 #include "lepsim/experiment.hpp"
@@ -711,6 +712,14 @@ TEST_CASE("every scenario shipped in scenarios/ validates", "[scenario]") {
     INFO("scenario: " << entry.path().string());
     if (entry.path().parent_path().filename() == "record") {  // observed records (docs/calibration.md)
       CHECK_NOTHROW(load_record(entry.path().string()));
+      continue;
+    }
+    if (entry.path().parent_path().filename() == "calibration") {  // calibration and fitted files (docs/calibration.md)
+      std::string why;
+      if (entry.path().stem().string().ends_with("-fitted"))
+        CHECK_NOTHROW(fitted_is_current(entry.path().string(), why));
+      else
+        CHECK_NOTHROW(load_calibration(entry.path().string()));
       continue;
     }
     if (entry.path().parent_path().filename() == "experiments") {  // experiment files (docs/experiments.md)

@@ -83,8 +83,8 @@ std::unique_ptr<analysis::RunReader> open_run(const std::string& path, const po:
 }
 
 const std::vector<Command>& commands() {
-  static const std::vector<Command> table = {RUN,  VALIDATE, EXPERIMENT, MERGE,  SENSITIVITY, SIZE,
-                                             INFO, SUMMARY,  REPORT,     COMPARE, EXPORT};
+  static const std::vector<Command> table = {RUN,  VALIDATE, EXPERIMENT, MERGE,  SENSITIVITY, CALIBRATE,
+                                             SIZE, INFO,     SUMMARY,    REPORT, COMPARE,     EXPORT};
   return table;
 }
 

@@ -59,6 +59,7 @@ extern const Command SUMMARY, REPORT, COMPARE, EXPORT;  // analysis_commands.cpp
 extern const Command SIZE;                              // size_command.cpp
 extern const Command EXPERIMENT;                        // experiment_command.cpp
 extern const Command SENSITIVITY;                       // sensitivity_command.cpp
+extern const Command CALIBRATE;                         // calibrate_command.cpp
 
 extern const Command MERGE;                             // merge_command.cpp (shards of an experiment)
 //! `lepsim validate` of an experiment file: located errors, every problem listed.

@@ -32,8 +32,9 @@ Examples:
 
 Exit codes: 0 ok, 1 internal error, 2 bad command line, 3 invalid scenario,
 4 output could not be written, 5 run file unreadable, 6 not enough memory
-for the run, 7 size: no plan within the bounds reaches the target, 8 size: plan not
-certified, 130 interrupted.
+for the run, 7 size: no plan within the bounds reaches the target (calibrate: the
+record cannot be matched), 8 size: plan not certified, 9 calibrate --check: the fitted
+file is stale, 130 interrupted.
 Documentation: README.md, docs/scenario-format.md, docs/model.md, docs/run-file-format.md,
 docs/analysis.md.
 )";

@@ -1,6 +1,5 @@
 #include "lepsim/abc_smc.hpp"
 
-
 #include <Eigen/Cholesky>
 #include <Eigen/Dense>
 #include <algorithm>
@@ -23,7 +22,10 @@ namespace {
 
 constexpr double INF = std::numeric_limits<double>::infinity();
 constexpr std::uint16_t PARTICLE_SUBSTREAM = 1;  // Purpose::Calibration substreams: docs/calibration.md
-constexpr std::uint64_t ABC_STAGE = 1;           // call_seed's stage word for ABC-SMC
+//! Proposals drawn per simulated attempt at most, before a particle gives up (a box the kernel
+//! almost always leaves).
+constexpr std::int64_t PROPOSALS_PER_ATTEMPT = 100;
+constexpr std::uint64_t ABC_STAGE = 1;  // call_seed's stage word for ABC-SMC
 constexpr const char* CHECKPOINT_MAGIC = "lepsim-abc-checkpoint";
 constexpr int CHECKPOINT_VERSION = 1;
 
@@ -204,7 +206,7 @@ AbcResult read_abc_checkpoint(const std::string& text, const std::string& path, 
   throw bad("truncated (no end line)");
 }
 
-AbcResult abc_smc(const Simulator& f, const std::vector<Target>& targets, const Box& box, const AbcOptions& o) {
+AbcResult abc_smc(const SimulatorFn& f, const std::vector<Target>& targets, const Box& box, const AbcOptions& o) {
   if (targets.empty()) throw std::invalid_argument("abc_smc: no targets");
   if (box.dims() == 0 || box.lo.size() != box.hi.size()) throw std::invalid_argument("abc_smc: empty box");
   for (std::size_t j = 0; j < box.dims(); ++j)
@@ -218,6 +220,7 @@ AbcResult abc_smc(const Simulator& f, const std::vector<Target>& targets, const 
 
   AbcResult r;
   if (auto text = read_checkpoint(o.checkpoint_path)) r = read_abc_checkpoint(*text, o.checkpoint_path, targets, box, o);
+  if (o.on_generation && !r.generations.empty()) o.on_generation(r.generations, r.simulations);
 
   // One particle of generation t: accepted (params, distance), or none after max_attempts.
   struct Draw {
@@ -268,8 +271,10 @@ AbcResult abc_smc(const Simulator& f, const std::vector<Target>& targets, const 
                        PARTICLE_SUBSTREAM);
         Draw& dr = draws[i];
         std::vector<double> x(d);
-        for (int a = 0; a < max_attempts; ++a) {
-          ++dr.attempts;
+        // `a` counts simulated attempts: a proposal outside the box or the prior's support costs
+        // no simulation and is drawn again (at most PROPOSALS_PER_ATTEMPT x max_attempts in all).
+        for (std::int64_t a = 0, proposals = 0; a < max_attempts && proposals < PROPOSALS_PER_ATTEMPT * max_attempts;
+             ++proposals) {
           if (t == 0) {
             for (std::size_t j = 0; j < d; ++j) x[j] = box.lo[j] + (box.hi[j] - box.lo[j]) * s.uniform();
           } else {
@@ -284,9 +289,10 @@ AbcResult abc_smc(const Simulator& f, const std::vector<Target>& targets, const 
           }
           const double lp = box.contains(x) ? log_prior_of(o, x) : -INF;
           if (lp == -INF) continue;  // outside the support: no simulation
+          ++dr.attempts;
           const MetricMatrix m =
               f(x, o.replications,
-                call_seed(o.seed, ABC_STAGE, static_cast<std::uint64_t>(t), i, static_cast<std::uint64_t>(a)));
+                call_seed(o.seed, ABC_STAGE, static_cast<std::uint64_t>(t), i, static_cast<std::uint64_t>(a++)));
           if (m.metrics != targets.size() || m.replications != static_cast<std::size_t>(o.replications))
             throw std::invalid_argument("abc_smc: the simulator returned a matrix of the wrong shape");
           dr.simulations += o.replications;
@@ -325,6 +331,7 @@ AbcResult abc_smc(const Simulator& f, const std::vector<Target>& targets, const 
     r.simulations += g.simulations;
     r.generations.push_back(std::move(g));
     if (!o.checkpoint_path.empty()) write_checkpoint(o.checkpoint_path, abc_checkpoint_text(r, targets, box, o));
+    if (o.on_generation) o.on_generation(r.generations, r.simulations);
     if (o.stop_after_generation >= 0 && t >= o.stop_after_generation) return r.stop_reason = "stopped", r;
   }
 }

@@ -1,6 +1,5 @@
 #include "lepsim/history_matching.hpp"
 
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -147,7 +146,7 @@ std::vector<std::vector<double>> latin_hypercube(const Box& box, int n, std::uin
   return pts;
 }
 
-HistoryMatchResult history_match(const Simulator& f, const std::vector<Target>& targets, const Box& prior,
+HistoryMatchResult history_match(const SimulatorFn& f, const std::vector<Target>& targets, const Box& prior,
                                  const HistoryMatchingOptions& o) {
   if (targets.empty()) throw std::invalid_argument("history_match: no targets");
   if (prior.dims() == 0 || prior.lo.size() != prior.hi.size()) throw std::invalid_argument("history_match: empty box");
@@ -203,6 +202,7 @@ HistoryMatchResult history_match(const Simulator& f, const std::vector<Target>& 
       if (!o.checkpoint_path.empty())
         write_checkpoint(o.checkpoint_path, history_checkpoint_text(res.waves, targets, prior, o));
     }
+    if (o.on_wave) o.on_wave(res.waves, res.simulations);
     const bool stop_here = o.stop_after_wave >= 0 && w >= o.stop_after_wave;
 
     const Wave& done = res.waves.back();

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <toml.hpp>
 
+#include "toml_reader.hpp"
+
 namespace lepsim {
 
 namespace {
@@ -79,113 +81,24 @@ namespace {
 
 using TValue = toml::value;
 
-std::string text_of(const TValue& v) {
-  if (v.is_string()) return "\"" + v.as_string().str + "\"";
-  std::ostringstream os;
-  os << v;
-  std::string s = os.str();
-  return s.size() > 60 ? s.substr(0, 57) + "..." : s;
-}
-
-class RecordReader {
+class RecordReader : detail::TomlReader<TValue> {
  public:
-  RecordReader(std::string path, std::optional<MonthOrigin> origin) : path_(std::move(path)), origin_(origin) {}
+  RecordReader(std::string path, std::optional<MonthOrigin> origin) : TomlReader(std::move(path)), origin_(origin) {}
 
   ObservedRecord read(const std::string& text) {
-    TValue root;
-    try {
-      std::istringstream is(text);
-      root = toml::parse(is, path_);
-    } catch (const toml::syntax_error& e) {
-      throw ScenarioError({{path_, first_line(e.what()), "", "", std::string("invalid TOML: ") + first_text(e.what())}});
-    }
+    const TValue root = parse(text);
     ObservedRecord rec;
     rec.source_path = path_;
     if (!root.is_table()) fail(0, "", "", "must be a TOML table");
     check_keys(root, "", {"record", "milestone"});
     read_header(root, rec);
     read_milestones(root, rec);
-    if (!diags_.empty()) {
-      std::stable_sort(diags_.begin(), diags_.end(),
-                       [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
-      throw ScenarioError(diags_);
-    }
+    finish();
     return rec;
   }
 
  private:
-  std::string path_;
   std::optional<MonthOrigin> origin_;
-  std::vector<Diagnostic> diags_;
-
-  static int first_line(const std::string& what) {
-    static const std::regex line(R"(\n *([0-9]+) \|)");
-    std::smatch m;
-    return std::regex_search(what, m, line) ? std::stoi(m[1]) : 0;
-  }
-  static std::string first_text(const std::string& what) {
-    std::string s = what.substr(0, what.find('\n'));
-    const auto tag = s.find("[error] ");
-    return tag == std::string::npos ? s : s.substr(tag + 8);
-  }
-  static int line_of(const TValue& v) { return static_cast<int>(v.location().line()); }
-  void fail(int line, const std::string& key, const std::string& value, const std::string& rule) {
-    diags_.push_back({path_, line, key, value, rule});
-  }
-  void fail_at(const TValue& v, const std::string& key, const std::string& rule) { fail(line_of(v), key, text_of(v), rule); }
-
-  void check_keys(const TValue& table, const std::string& prefix, const std::vector<std::string>& allowed) {
-    std::string list;
-    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-    for (const auto& [k, v] : table.as_table())
-      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-        fail(line_of(v), prefix + k, "", "unknown key (allowed: " + list + ")");
-  }
-  const TValue* find(const TValue& t, const std::string& k) {
-    const auto& tab = t.as_table();
-    const auto it = tab.find(k);
-    return it == tab.end() ? nullptr : &it->second;
-  }
-  std::optional<std::string> string(const TValue& t, const std::string& k, const std::string& key) {
-    const TValue* v = find(t, k);
-    if (!v) return std::nullopt;
-    if (!v->is_string()) {
-      fail_at(*v, key, "must be a string");
-      return std::nullopt;
-    }
-    return v->as_string().str;
-  }
-  //! The index of the string at `k` among `names`; a message naming them when it is none.
-  std::optional<std::size_t> choice(const TValue& t, const std::string& k, const std::string& key,
-                                    const std::vector<std::string>& names) {
-    const auto v = string(t, k, key);
-    if (!v) return std::nullopt;
-    for (std::size_t i = 0; i < names.size(); ++i)
-      if (*v == names[i]) return i;
-    std::string list;
-    for (std::size_t i = 0; i < names.size(); ++i)
-      list += (i == 0 ? "\"" : i + 1 == names.size() ? " or \"" : ", \"") + names[i] + "\"";
-    fail_at(*find(t, k), key, "must be " + list);
-    return std::nullopt;
-  }
-  std::optional<double> number(const TValue& t, const std::string& k, const std::string& key) {
-    const TValue* v = find(t, k);
-    if (!v) return std::nullopt;
-    double x;
-    if (v->is_integer())
-      x = static_cast<double>(v->as_integer());
-    else if (v->is_floating())
-      x = v->as_floating();
-    else {
-      fail_at(*v, key, "must be a number");
-      return std::nullopt;
-    }
-    if (!std::isfinite(x)) {
-      fail_at(*v, key, "must be finite");
-      return std::nullopt;
-    }
-    return x;
-  }
 
   void read_header(const TValue& root, ObservedRecord& rec) {
     const TValue* r = find(root, "record");

@@ -16,6 +16,17 @@
 
 namespace lepsim {
 
+struct Generation {
+  int index = 0;
+  double tolerance = 0;  //!< +inf for generation 0 (every prior draw accepted)
+  std::vector<std::vector<double>> particles;
+  std::vector<double> weights;    //!< normalised, sum 1
+  std::vector<double> distances;  //!< of each particle's accepted attempt
+  std::int64_t attempts = 0;      //!< simulator calls in the generation
+  std::int64_t simulations = 0;   //!< replications in the generation
+  double ess() const;             //!< effective sample size, 1 / sum w^2
+};
+
 struct AbcOptions {
   int particles = 500;
   int replications = 1;        //!< simulator replications per attempt (summaries are their mean)
@@ -34,17 +45,9 @@ struct AbcOptions {
   std::function<double(const std::vector<double>&)> log_prior;
   std::string checkpoint_path;     //!< "" for none; written after each generation (atomically)
   int stop_after_generation = -1;  //!< tests: return after this generation is checkpointed
-};
-
-struct Generation {
-  int index = 0;
-  double tolerance = 0;  //!< +inf for generation 0 (every prior draw accepted)
-  std::vector<std::vector<double>> particles;
-  std::vector<double> weights;    //!< normalised, sum 1
-  std::vector<double> distances;  //!< of each particle's accepted attempt
-  std::int64_t attempts = 0;      //!< simulator calls in the generation
-  std::int64_t simulations = 0;   //!< replications in the generation
-  double ess() const;             //!< effective sample size, 1 / sum w^2
+  //! Called on the calling thread after each generation (and once for those read from the
+  //! checkpoint) with the generations so far and the replications they took (progress displays).
+  std::function<void(const std::vector<Generation>&, std::int64_t simulations)> on_generation;
 };
 
 struct AbcResult {
@@ -62,7 +65,7 @@ double abc_distance(const std::vector<Target>& targets, const std::vector<double
 //! Runs ABC-SMC in `box` (the history-matching survivors' box, or the prior box). With a
 //! checkpoint that exists, resumes from its last generation after checking it was written by
 //! the same configuration (RunFileError when it is not, or is corrupt).
-AbcResult abc_smc(const Simulator& f, const std::vector<Target>& targets, const Box& box, const AbcOptions& options);
+AbcResult abc_smc(const SimulatorFn& f, const std::vector<Target>& targets, const Box& box, const AbcOptions& options);
 
 //! The checkpoint as text (one block per generation, doubles as hex floats: exact), and back.
 std::string abc_checkpoint_text(const AbcResult& result, const std::vector<Target>& targets, const Box& box,

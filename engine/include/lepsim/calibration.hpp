@@ -28,7 +28,7 @@ struct MetricMatrix {
 //! f(params, replications, seed) -> [replications x targets]. Must be a pure function of
 //! its arguments (the same seed gives the same matrix) and, when calibration runs on
 //! several threads, safe to call concurrently.
-using Simulator = std::function<MetricMatrix(const std::vector<double>& params, int replications, std::uint64_t seed)>;
+using SimulatorFn = std::function<MetricMatrix(const std::vector<double>& params, int replications, std::uint64_t seed)>;
 
 //! One observed milestone as calibration sees it.
 struct Target {

@@ -7,6 +7,7 @@
 // stops shrinking.
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "lepsim/calibration.hpp"
@@ -15,25 +16,6 @@ namespace lepsim {
 
 //! How the per-target implausibilities of a point are combined.
 enum class ImplausibilityRank { Max = 1, SecondMax = 2 };
-
-struct HistoryMatchingOptions {
-  int points_per_wave = 100;
-  int replications = 10;  //!< n at each point: E[f] and V_rep are estimated from them
-  double cutoff = 3.0;
-  ImplausibilityRank rank = ImplausibilityRank::Max;
-  int max_waves = 5;
-  std::int64_t budget = 100000;  //!< simulator replications in all; a wave that would exceed it is not run
-  //! The survivors' box is widened per side by this fraction of its width, and at least by
-  //! the wave's point spacing (wave box width / points^(1/dims)).
-  double margin = 0.1;
-  double min_shrink = 0.05;  //!< stop when a wave shrinks the box's volume by less than this fraction
-  std::uint64_t seed = 1;
-  int threads = 1;  //!< points simulated at once (the simulator must then be thread-safe)
-  //! "" for none; rewritten (atomically) after each wave. A run that finds one replays its
-  //! waves instead of simulating them, then continues: the same result as an unbroken run.
-  std::string checkpoint_path;
-  int stop_after_wave = -1;  //!< tests: return after this wave is checkpointed
-};
 
 //! Implausibility of one target: |z - mean| / sqrt(V_obs + V_disc + V_rep (1 + 1/n)) with
 //! mean and V_rep the sample mean and variance of the n non-NaN replications; +inf when
@@ -54,6 +36,28 @@ struct Wave {
   std::vector<WavePoint> points;
   std::int64_t simulations = 0;  //!< replications run in the wave
   std::size_t survivors() const;
+};
+
+struct HistoryMatchingOptions {
+  int points_per_wave = 100;
+  int replications = 10;  //!< n at each point: E[f] and V_rep are estimated from them
+  double cutoff = 3.0;
+  ImplausibilityRank rank = ImplausibilityRank::Max;
+  int max_waves = 5;
+  std::int64_t budget = 100000;  //!< simulator replications in all; a wave that would exceed it is not run
+  //! The survivors' box is widened per side by this fraction of its width, and at least by
+  //! the wave's point spacing (wave box width / points^(1/dims)).
+  double margin = 0.1;
+  double min_shrink = 0.05;  //!< stop when a wave shrinks the box's volume by less than this fraction
+  std::uint64_t seed = 1;
+  int threads = 1;  //!< points simulated at once (the simulator must then be thread-safe)
+  //! "" for none; rewritten (atomically) after each wave. A run that finds one replays its
+  //! waves instead of simulating them, then continues: the same result as an unbroken run.
+  std::string checkpoint_path;
+  int stop_after_wave = -1;  //!< tests: return after this wave is checkpointed
+  //! Called on the calling thread after each wave, simulated or replayed from the checkpoint,
+  //! with the waves so far (progress displays).
+  std::function<void(const std::vector<Wave>&, std::int64_t simulations)> on_wave;
 };
 
 struct HistoryMatchResult {
@@ -80,7 +84,7 @@ std::vector<Wave> read_history_checkpoint(const std::string& text, const std::st
 
 //! Runs the waves. Throws std::invalid_argument for empty targets, an empty or inverted
 //! prior box, or options out of range.
-HistoryMatchResult history_match(const Simulator& f, const std::vector<Target>& targets, const Box& prior,
+HistoryMatchResult history_match(const SimulatorFn& f, const std::vector<Target>& targets, const Box& prior,
                                  const HistoryMatchingOptions& options);
 
 }  // namespace lepsim
