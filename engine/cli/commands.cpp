@@ -15,6 +15,7 @@
 #include "lepsim/progress.hpp"
 #include "lepsim/run.hpp"
 #include "lepsim/scenario.hpp"
+#include "lepsim/uncertainty.hpp"
 #include "lepsim/version.hpp"
 #include "progress_display.hpp"
 
@@ -121,7 +122,9 @@ void run_options(po::options_description& opts) {
                                                "e.g. completed, completed_cumulative@60, spend_total)")(
       "max-replications", po::value<std::int64_t>(), "with --precision: stop here even if not met (default 100000)")(
       "check-every", po::value<std::int64_t>()->default_value(100), "with --precision: replications between checks")(
-      "level", po::value<double>()->default_value(0.95, "0.95"), "with --precision: confidence level of the interval");
+      "level", po::value<double>()->default_value(0.95, "0.95"), "with --precision: confidence level of the interval")(
+      "uncertainty", po::value<std::string>(),
+      "off, inputs or posterior: overrides [uncertainty] draw (second-order Monte Carlo, docs/calibration.md)");
 }
 
 //! The flags checked here, by their names; the library checks the values again in its own terms.
@@ -161,7 +164,17 @@ int cmd_run(const po::variables_map& vm) {
   const auto files = operands(vm, RUN);
   if (files.size() != 1) throw UsageError("run needs a scenario file: lepsim run SCENARIO.toml");
   const std::string& path = files[0];
-  const Scenario sc = load_scenario(path);
+  Scenario sc = load_scenario(path);
+  if (vm.count("uncertainty")) {
+    const std::string d = vm["uncertainty"].as<std::string>();
+    const auto draw = uncertainty_draw_named(d);
+    if (!draw) throw UsageError("--uncertainty must be off, inputs or posterior, got '" + d + "'");
+    if (*draw == UncertaintyDraw::INPUTS && sc.uncertainty.inputs.empty())
+      throw UsageError("--uncertainty inputs: " + path + " has no uncertain inputs ([[uncertainty.input]] or [scenario] fitted)");
+    if (*draw == UncertaintyDraw::POSTERIOR && sc.uncertainty.posterior.empty())
+      throw UsageError("--uncertainty posterior: " + path + " names no posterior file ([uncertainty] posterior = \"FILE.h5\")");
+    sc.uncertainty.draw = *draw;  // the run file's resolved scenario says so
+  }
 
   RunOptions ro;
   ro.output_path = vm.count("output") ? vm["output"].as<std::string>() : std::filesystem::path(path).stem().string() + ".h5";
