@@ -104,8 +104,10 @@ SplitInterval split_interval(const std::vector<double>& all, const DrawnInputs& 
   s.total_lo = lo, s.total_hi = hi;
   if (deviations.size() >= 2 && within_dof > 0) {
     s.chance_available = true;
-    s.chance_lo = s.mean + quantile_of(deviations, 0.1);
-    s.chance_hi = s.mean + quantile_of(deviations, 0.9);
+    // Inside what the run produced: a count's interval never goes below its smallest value.
+    const auto [vmin, vmax] = std::minmax_element(values.begin(), values.end());
+    s.chance_lo = std::clamp(s.mean + quantile_of(deviations, 0.1), *vmin, *vmax);
+    s.chance_hi = std::clamp(s.mean + quantile_of(deviations, 0.9), *vmin, *vmax);
     double total_ss = 0;
     for (double x : values) total_ss += (x - s.mean) * (x - s.mean);
     const double total_var = values.size() > 1 ? total_ss / static_cast<double>(values.size() - 1) : NaN;
