@@ -585,7 +585,7 @@ std::vector<ParamSpec> build_registry() {
                 "the value replaces the parameter, or multiplies it (a whole distribution)"),
       structure("uncertainty.input.distribution", "a distribution", "required",
                 "as for stage work; `type` may stand for `dist`, `observations` for an empirical's `values`; "
-                "a scale's must be `> 0`",
+                "a scale's must not go below 0",
                 "the input's marginal distribution"),
       structure("uncertainty.input.point", "number", "none",
                 "written by lepsim in resolved scenarios for a fitted input: the value already applied",
