@@ -739,7 +739,7 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
       writer.set_convergence(text.str(), info.converged, rule->outputs, info.relative_half_width);
       info.replications = done;
     }
-    if (uncertainty) writer.set_uncertainty(*uncertainty, drawn_vectors(*uncertainty, info.seed, done));
+    if (uncertainty) writer.set_uncertainty(*uncertainty, drawn_vectors(*uncertainty, info.seed, done, info.threads));
     if (opt.phase) opt.phase("writing summaries");
     writer.finish(info.threads);
     if (journal) journal->remove();

@@ -7,11 +7,15 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 
 #include "lepsim/h5.hpp"
 #include "lepsim/rng.hpp"
 
 namespace lepsim {
+
+// From lepsim/calibration.hpp, whose `Simulator` callback type would clash with the class here.
+void parallel_indices(int threads, std::size_t n, const std::function<void(std::size_t)>& fn);
 
 PosteriorSample load_posterior(const std::string& path) {
   const auto fail = [&](const std::string& why) -> void {
@@ -163,13 +167,15 @@ void DrawnSimulators::run(int worker, std::uint64_t seed, std::uint32_t replicat
   slot.sim->run(seed, replication, out);
 }
 
-std::vector<double> drawn_vectors(const UncertaintyPlan& plan, std::uint64_t seed, std::int64_t replications) {
-  std::vector<double> out;
-  out.reserve(static_cast<std::size_t>(replications) * plan.dims());
-  for (std::int64_t r = 0; r < replications; ++r) {
-    const std::vector<double> v = plan.vector(seed, plan.draw_of(static_cast<std::uint64_t>(r)));
-    out.insert(out.end(), v.begin(), v.end());
-  }
+std::vector<double> drawn_vectors(const UncertaintyPlan& plan, std::uint64_t seed, std::int64_t replications, int threads) {
+  const std::size_t d = plan.dims(), R = static_cast<std::size_t>(replications);
+  const auto M = static_cast<std::size_t>(plan.replications_per_draw());
+  std::vector<double> out(R * d);
+  // One vector per draw (each draw's rows written by one index: the same bits on any thread count).
+  parallel_indices(threads, (R + M - 1) / M, [&](std::size_t k) {
+    const std::vector<double> v = plan.vector(seed, k);
+    for (std::size_t r = k * M; r < std::min(R, (k + 1) * M); ++r) std::copy(v.begin(), v.end(), out.begin() + static_cast<std::ptrdiff_t>(r * d));
+  });
   return out;
 }
 
