@@ -245,11 +245,13 @@ TEST_CASE("a second-order run records vectors with the target rank correlations"
   REQUIRE(d.present);
   REQUIRE(d.replications == static_cast<std::size_t>(R));
   REQUIRE(d.dims == 3);
-  CHECK(d.paths == std::vector<std::string>{"stages.procurement.work", "stages.construction.work", "national.approvals.capacity"});
+  CHECK(d.paths ==
+        std::vector<std::string>{"stages.procurement.work", "stages.construction.work", "national.approvals.capacity"});
   CHECK(d.modes == std::vector<std::string>{"scale", "scale", "set"});
   std::vector<std::vector<double>> col(3);
   for (int r = 0; r < R; ++r)
-    for (int k = 0; k < 3; ++k) col[static_cast<std::size_t>(k)].push_back(d.parameters[static_cast<std::size_t>(r * 3 + k)]);
+    for (int k = 0; k < 3; ++k)
+      col[static_cast<std::size_t>(k)].push_back(d.parameters[static_cast<std::size_t>(r * 3 + k)]);
   const double target[3][3] = {{1, 0.6, -0.3}, {0.6, 1, 0.2}, {-0.3, 0.2, 1}};
   for (int i = 0; i < 3; ++i)
     for (int j = i + 1; j < 3; ++j) {
@@ -374,8 +376,8 @@ TEST_CASE("a fitted file: values applied on load, marginals drawn, resolved self
   // A drawn scale applies relative to the fitted point: factor 1.5 gives work x 1.5, not x 1.875.
   const UncertaintyPlan plan(s);
   const Scenario at = plan.apply(s, {1.5, 2, 1.0});
-  CHECK(std::get<Distribution>(get_parameter(at, "stages.procurement.work"))
-            .max_value() == Approx(std::get<Distribution>(get_parameter(base, "stages.procurement.work")).max_value() * 1.5));
+  CHECK(std::get<Distribution>(get_parameter(at, "stages.procurement.work")).max_value() ==
+        Approx(std::get<Distribution>(get_parameter(base, "stages.procurement.work")).max_value() * 1.5));
   CHECK(std::get<std::int64_t>(get_parameter(at, "national.approvals.capacity")) == 2);
 
   // Errors located in the fitted file.

@@ -899,7 +899,6 @@ std::string cell(const Shown& shown, const Estimate& e, bool sign = false) {
   return "<strong>" + esc(v) + "</strong>" + (i == "n/a" ? "" : "<br><span class=\"kind\">" + esc(i) + "</span>");
 }
 
-
 //! What each run's P10 / P50 / P90 spread holds, total or chance only, and with drawn inputs
 //! the split intervals of summary / compare (docs/analysis.md, "Total and chance-only intervals").
 std::string spread_note(const std::vector<const RunReader*>& runs, double level) {
@@ -908,7 +907,8 @@ std::string spread_note(const std::vector<const RunReader*>& runs, double level)
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const bool drawn = read_drawn_inputs(*runs[i]).present;
     any = any || drawn;
-    if (runs.size() > 1) o += std::string(i ? "; " : "") + "[" + static_cast<char>('A' + std::min<std::size_t>(i, 25)) + "] ";
+    if (runs.size() > 1)
+      o += std::string(i ? "; " : "") + "[" + static_cast<char>('A' + std::min<std::size_t>(i, 25)) + "] ";
     o += drawn ? "the <strong>total</strong> uncertainty (its uncertain inputs drawn per replication, and chance)"
                : "<strong>chance only</strong> (inputs fixed at their point values; the judgement inputs' own uncertainty "
                  "is not in it)";
@@ -918,8 +918,9 @@ std::string spread_note(const std::vector<const RunReader*>& runs, double level)
   if (any) {
     FigureOptions fo;
     fo.level = level;
-    std::string text = runs.size() > 1 ? uncertainty_comparison_text(runs, level)
-                                       : uncertainty_text(headline_figures(*runs[0], fo), read_drawn_inputs(*runs[0]), level);
+    std::string text = runs.size() > 1
+                           ? uncertainty_comparison_text(runs, level)
+                           : uncertainty_text(headline_figures(*runs[0], fo), read_drawn_inputs(*runs[0]), level);
     o += "<pre>" + esc(text) + "</pre>\n";
   }
   return o;

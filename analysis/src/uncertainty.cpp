@@ -26,7 +26,9 @@ double quantile_of(std::vector<double> x, double q) {
   return detail::percentile_sorted(x, 100 * q);
 }
 
-std::string pad(const std::string& s, std::size_t width) { return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' '); }
+std::string pad(const std::string& s, std::size_t width) {
+  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
+}
 
 std::string range_text(double lo, double hi, int digits) { return fixed_text(lo, digits) + " - " + fixed_text(hi, digits); }
 
@@ -115,8 +117,9 @@ SplitInterval split_interval(const std::vector<double>& all, const DrawnInputs& 
     s.input_share = total_var > 0 ? std::clamp(1 - within_var / total_var, 0.0, 1.0) : NaN;
     s.chance_note = "within-draw spread of " + std::to_string(M) + " replications per draw, around the mean";
   } else {
-    s.chance_note = "not available: 1 replication per draw (set [uncertainty] replications_per_draw >= 2, or run "
-                    "with --uncertainty off for chance at the point values)";
+    s.chance_note =
+        "not available: 1 replication per draw (set [uncertainty] replications_per_draw >= 2, or run "
+        "with --uncertainty off for chance at the point values)";
   }
   return s;
 }
@@ -179,7 +182,8 @@ std::string uncertainty_comparison_text(const std::vector<const RunReader*>& run
         << "): B - A mixes the inputs' uncertainty with the difference; run both with the same [uncertainty] and seed\n";
       continue;
     }
-    o << "  [" << who << "] - [A] under common draws: replication r ran the same parameter vector in both, so the paired\n"
+    o << "  [" << who
+      << "] - [A] under common draws: replication r ran the same parameter vector in both, so the paired\n"
          "  difference removes the inputs' shared uncertainty as common random numbers remove shared chance\n";
     const std::vector<Figure> b = headline_figures(*runs[i], fo);
     o << "  " << pad("figure", 34) << pad("mean B-A", 10) << pad("total P10 - P90", 18) << pad("chance-only P10 - P90", 23)
@@ -222,7 +226,8 @@ std::vector<ObservedCheck> check_observed(const RunReader& run, const std::strin
         const std::vector<double> v = metric_values(run, metric);
         MetricMatrix mm(v.size(), 1);
         for (std::size_t r = 0; r < v.size(); ++r) mm.at(r, 0) = v[r];
-        const MilestoneCheck k = check_milestones({lepsim::Target{ms.metric, ms.value, c.sd * c.sd, 0}}, mm, 0.1, 0.9).front();
+        const MilestoneCheck k =
+            check_milestones({lepsim::Target{ms.metric, ms.value, c.sd * c.sd, 0}}, mm, 0.1, 0.9).front();
         c.expressible = true;
         c.p10 = k.lo, c.p50 = k.median, c.p90 = k.hi, c.defined = k.defined;
         c.covers = k.covers, c.covers_with_error = k.covers_with_error;
@@ -243,8 +248,8 @@ std::string observed_text(const RunReader& run, const std::string& record_path, 
   o << "  model interval: P10 - P90 of " << run.metadata().replications << " replications, "
     << (drawn.present ? "inputs drawn (total: inputs and chance)" : "inputs fixed (chance only: narrower than the total)")
     << "; covers: the record value inside it; +-2 sd: the record's own +-2 sd interval meets it\n";
-  o << "  " << pad("milestone", 34) << pad("use", 9) << pad("month", 7) << pad("observed", 16) << pad("P10", 8) << pad("P50", 8)
-    << pad("P90", 8) << pad("covers", 8) << "+-2 sd\n";
+  o << "  " << pad("milestone", 34) << pad("use", 9) << pad("month", 7) << pad("observed", 16) << pad("P10", 8)
+    << pad("P50", 8) << pad("P90", 8) << pad("covers", 8) << "+-2 sd\n";
   int n = 0, covered = 0, loose = 0;
   std::string missing;
   for (const ObservedCheck& c : checks) {

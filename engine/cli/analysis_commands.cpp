@@ -112,10 +112,10 @@ int cmd_summary(const po::variables_map& vm) {
     if (format == analysis::Format::Json) throw UsageError("--observed prints text or csv (--format text or csv)");
     const std::string record = vm["observed"].as<std::string>();
     const auto checks = analysis::check_observed(*run, record);
-    out = format == analysis::Format::Csv ? analysis::observed_csv(checks)
-                                          : analysis::render_summary(format, run->metadata(), figs, fo.level) +
-                                                analysis::uncertainty_text(figs, drawn, fo.level) +
-                                                analysis::observed_text(*run, record, checks, drawn);
+    out = format == analysis::Format::Csv
+              ? analysis::observed_csv(checks)
+              : analysis::render_summary(format, run->metadata(), figs, fo.level) +
+                    analysis::uncertainty_text(figs, drawn, fo.level) + analysis::observed_text(*run, record, checks, drawn);
   } else {
     out = analysis::render_summary(format, run->metadata(), figs, fo.level);
     if (format == analysis::Format::Text) out += analysis::uncertainty_text(figs, drawn, fo.level);

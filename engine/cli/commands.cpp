@@ -170,9 +170,11 @@ int cmd_run(const po::variables_map& vm) {
     const auto draw = uncertainty_draw_named(d);
     if (!draw) throw UsageError("--uncertainty must be off, inputs or posterior, got '" + d + "'");
     if (*draw == UncertaintyDraw::INPUTS && sc.uncertainty.inputs.empty())
-      throw UsageError("--uncertainty inputs: " + path + " has no uncertain inputs ([[uncertainty.input]] or [scenario] fitted)");
+      throw UsageError("--uncertainty inputs: " + path +
+                       " has no uncertain inputs ([[uncertainty.input]] or [scenario] fitted)");
     if (*draw == UncertaintyDraw::POSTERIOR && sc.uncertainty.posterior.empty())
-      throw UsageError("--uncertainty posterior: " + path + " names no posterior file ([uncertainty] posterior = \"FILE.h5\")");
+      throw UsageError("--uncertainty posterior: " + path +
+                       " names no posterior file ([uncertainty] posterior = \"FILE.h5\")");
     sc.uncertainty.draw = *draw;  // the run file's resolved scenario says so
   }
 

@@ -509,12 +509,14 @@ void RunFileWriter::set_uncertainty(const UncertaintyPlan& plan, const std::vect
     h5::Group g = m.file.root().create_group("uncertainty");
     g.set_attr("draw", std::string(uncertainty_draw_name(plan.draw())));
     g.set_attr("replications_per_draw", static_cast<std::int32_t>(plan.replications_per_draw()));
-    g.set_attr("stream", std::string("Random123 stream (seed, draw index = replication / replications_per_draw, 0, Uncertainty)"));
+    g.set_attr("stream",
+               std::string("Random123 stream (seed, draw index = replication / replications_per_draw, 0, Uncertainty)"));
     if (!plan.posterior_path().empty()) g.set_attr("posterior", plan.posterior_path());
     const std::uint64_t d = plan.dims(), R = d ? vectors.size() / d : 0;
     h5::Dataset ds = g.write_array("parameters", vectors, {R, d});
     ds.set_attr("dims", std::string("replication,input"));
-    ds.set_attr("description", std::string("the parameter vector each replication ran with (set: the value; scale: the factor)"));
+    ds.set_attr("description",
+                std::string("the parameter vector each replication ran with (set: the value; scale: the factor)"));
     g.write_strings("paths", plan.paths());
     std::vector<std::string> modes;
     for (bool sc : plan.scale()) modes.push_back(sc ? "scale" : "set");

@@ -21,10 +21,10 @@
 
 #include <toml.hpp>
 
+#include "lepsim/copula.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/parameters.hpp"
 #include "lepsim/scenario.hpp"
-#include "lepsim/copula.hpp"
 #include "lepsim/text.hpp"
 #include "lepsim/uncertainty.hpp"
 #include "scenario_internal.hpp"
@@ -1519,8 +1519,10 @@ std::optional<UncertainInput> Parser::uncertain_input(const TValue& e, const std
   UncertainInput in;
   in.path = string(e, "path", key, true).value_or("");
   if (const auto mode = string(e, "mode", key, false)) {
-    if (*mode == "scale") in.scale = true;
-    else if (*mode != "set") error_at(*find(e, "mode"), key + ".mode", "must be \"set\" or \"scale\"");
+    if (*mode == "scale")
+      in.scale = true;
+    else if (*mode != "set")
+      error_at(*find(e, "mode"), key + ".mode", "must be \"set\" or \"scale\"");
   }
   if (const TValue* d = find(e, "distribution")) {
     if (auto dist = input_distribution(*d, key + ".distribution")) {
@@ -1543,7 +1545,9 @@ std::optional<UncertainInput> Parser::uncertain_input(const TValue& e, const std
 std::optional<std::vector<double>> Parser::square_matrix(const TValue& v, const std::string& key, std::size_t d) {
   const std::string shape = std::to_string(d) + " x " + std::to_string(d);
   if (!v.is_array() || v.as_array().size() != d) {
-    error_at(v, key, "must be a " + shape + " matrix (a list of " + std::to_string(d) + " rows), one row and column per input in order");
+    error_at(
+        v, key,
+        "must be a " + shape + " matrix (a list of " + std::to_string(d) + " rows), one row and column per input in order");
     return std::nullopt;
   }
   std::vector<double> m;
@@ -1660,8 +1664,10 @@ void Parser::parse_uncertainty(const TValue& root, Scenario& s) {
   Uncertainty& u = s.uncertainty;
   check_keys(*t, "uncertainty", table_keys("uncertainty"));
   if (const auto d = string(*t, "draw", "uncertainty", false)) {
-    if (const auto draw = uncertainty_draw_named(*d)) u.draw = *draw;
-    else error_at(*find(*t, "draw"), "uncertainty.draw", "must be \"off\", \"inputs\" or \"posterior\"");
+    if (const auto draw = uncertainty_draw_named(*d))
+      u.draw = *draw;
+    else
+      error_at(*find(*t, "draw"), "uncertainty.draw", "must be \"off\", \"inputs\" or \"posterior\"");
   }
   if (const auto p = string(*t, "posterior", "uncertainty", false)) {
     namespace fs = std::filesystem;
@@ -1671,8 +1677,10 @@ void Parser::parse_uncertainty(const TValue& root, Scenario& s) {
     u.posterior = fs::absolute(file, ec).lexically_normal().string();
   }
   if (const auto m = integer(*t, "replications_per_draw", "uncertainty", false)) {
-    if (*m < 1 || *m > 1'000'000) error_at(*find(*t, "replications_per_draw"), "uncertainty.replications_per_draw", "must be between 1 and 1000000");
-    else u.replications_per_draw = static_cast<int>(*m);
+    if (*m < 1 || *m > 1'000'000)
+      error_at(*find(*t, "replications_per_draw"), "uncertainty.replications_per_draw", "must be between 1 and 1000000");
+    else
+      u.replications_per_draw = static_cast<int>(*m);
   }
   const std::size_t first = u.inputs.size();  // the fitted file's inputs come first
   std::set<std::string> seen;
@@ -1705,7 +1713,8 @@ void Parser::parse_uncertainty(const TValue& root, Scenario& s) {
   if (u.draw == UncertaintyDraw::POSTERIOR && u.posterior.empty())
     error(*t, "uncertainty.posterior", "", "draw = \"posterior\" needs the posterior file: posterior = \"FILE.h5\"");
   if (u.draw == UncertaintyDraw::INPUTS && u.inputs.empty() && ok)
-    error(*t, "uncertainty.draw", "\"inputs\"", "draws from the uncertain inputs, and there are none: add [[uncertainty.input]] tables or [scenario] fitted");
+    error(*t, "uncertainty.draw", "\"inputs\"",
+          "draws from the uncertain inputs, and there are none: add [[uncertainty.input]] tables or [scenario] fitted");
   const TValue* rc = find(*t, "rank_correlation");
   if (!rc || !ok) return;
   const std::size_t d = u.inputs.size() - first;
@@ -1756,8 +1765,8 @@ void Parser::finish_uncertainty(Scenario& s) {
       } catch (const ScenarioError& err) {
         const auto& d = err.diagnostics();
         error(*find(e, "distribution"), key + ".distribution", in.distribution.describe(),
-              "its value " + shortest_number(x) + " at " + in.path + " breaks a rule: " +
-                  (d.empty() ? std::string(err.what()) : d.front().rule));
+              "its value " + shortest_number(x) + " at " + in.path +
+                  " breaks a rule: " + (d.empty() ? std::string(err.what()) : d.front().rule));
         break;
       }
     }

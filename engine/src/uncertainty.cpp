@@ -46,7 +46,8 @@ PosteriorSample load_posterior(const std::string& path) {
     p.paths = g.read_strings("factor_paths");
     const std::vector<std::string> modes = g.read_strings("factor_modes");
     if (p.weights.size() != p.n)
-      fail("/posterior/weights has " + std::to_string(p.weights.size()) + " values for " + std::to_string(p.n) + " particles");
+      fail("/posterior/weights has " + std::to_string(p.weights.size()) + " values for " + std::to_string(p.n) +
+           " particles");
     if (p.paths.size() != p.d || modes.size() != p.d)
       fail("/posterior/factor_paths and factor_modes must have one entry per column of parameters (" + std::to_string(p.d) +
            ")");
@@ -174,7 +175,8 @@ std::vector<double> drawn_vectors(const UncertaintyPlan& plan, std::uint64_t see
   // One vector per draw (each draw's rows written by one index: the same bits on any thread count).
   parallel_indices(threads, (R + M - 1) / M, [&](std::size_t k) {
     const std::vector<double> v = plan.vector(seed, k);
-    for (std::size_t r = k * M; r < std::min(R, (k + 1) * M); ++r) std::copy(v.begin(), v.end(), out.begin() + static_cast<std::ptrdiff_t>(r * d));
+    for (std::size_t r = k * M; r < std::min(R, (k + 1) * M); ++r)
+      std::copy(v.begin(), v.end(), out.begin() + static_cast<std::ptrdiff_t>(r * d));
   });
   return out;
 }

@@ -10,12 +10,9 @@ namespace lepsim {
 
 const char* uncertainty_draw_name(UncertaintyDraw draw) {
   switch (draw) {
-    case UncertaintyDraw::OFF:
-      return "off";
-    case UncertaintyDraw::INPUTS:
-      return "inputs";
-    case UncertaintyDraw::POSTERIOR:
-      return "posterior";
+    case UncertaintyDraw::OFF: return "off";
+    case UncertaintyDraw::INPUTS: return "inputs";
+    case UncertaintyDraw::POSTERIOR: return "posterior";
   }
   return "off";
 }

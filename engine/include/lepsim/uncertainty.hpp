@@ -102,6 +102,7 @@ class DrawnSimulators {
 
 //! The vector of every replication in [0, replications), row-major [replications, dims],
 //! one draw per index on `threads` threads (0: every core); the same bits on any count.
-std::vector<double> drawn_vectors(const UncertaintyPlan& plan, std::uint64_t seed, std::int64_t replications, int threads = 1);
+std::vector<double> drawn_vectors(const UncertaintyPlan& plan, std::uint64_t seed, std::int64_t replications,
+                                  int threads = 1);
 
 }  // namespace lepsim

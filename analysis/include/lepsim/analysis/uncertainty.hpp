@@ -38,7 +38,7 @@ struct SplitInterval {
   double total_lo = 0, total_hi = 0;
   bool chance_available = false;
   double chance_lo = 0, chance_hi = 0;
-  double input_share = 0;  //!< share of the variance from the inputs (1 - within / total); NaN when unknown
+  double input_share = 0;   //!< share of the variance from the inputs (1 - within / total); NaN when unknown
   std::string chance_note;  //!< why chance-only is not available, or how it was obtained
 };
 SplitInterval split_interval(const std::vector<double>& values, const DrawnInputs& drawn, double level);
