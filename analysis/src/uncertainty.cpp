@@ -248,17 +248,17 @@ std::string observed_text(const RunReader& run, const std::string& record_path, 
   o << "  model interval: P10 - P90 of " << run.metadata().replications << " replications, "
     << (drawn.present ? "inputs drawn (total: inputs and chance)" : "inputs fixed (chance only: narrower than the total)")
     << "; covers: the record value inside it; +-2 sd: the record's own +-2 sd interval meets it\n";
-  o << "  " << pad("milestone", 34) << pad("use", 9) << pad("month", 7) << pad("observed", 16) << pad("P10", 8)
+  o << "  " << pad("milestone", 38) << pad("use", 9) << pad("month", 7) << pad("observed", 16) << pad("P10", 8)
     << pad("P50", 8) << pad("P90", 8) << pad("covers", 8) << "+-2 sd\n";
   int n = 0, covered = 0, loose = 0;
   std::string missing;
   for (const ObservedCheck& c : checks) {
     if (!c.expressible) {
-      missing += "  " + pad(c.id, 34) + pad(c.use, 9) + c.metric + ": " + c.why_not + "\n";
+      missing += "  " + pad(c.id, 38) + pad(c.use, 9) + c.metric + ": " + c.why_not + "\n";
       continue;
     }
     ++n, covered += c.covers, loose += c.covers_with_error;
-    o << "  " << pad(c.id, 34) << pad(c.use, 9) << pad(fixed_text(c.month, 1), 7)
+    o << "  " << pad(c.id, 38) << pad(c.use, 9) << pad(fixed_text(c.month, 1), 7)
       << pad(fixed_text(c.observed, 1) + " +- " + fixed_text(c.sd, 1), 16) << pad(fixed_text(c.p10, 1), 8)
       << pad(fixed_text(c.p50, 1), 8) << pad(fixed_text(c.p90, 1), 8) << pad(c.covers ? "yes" : "NO", 8)
       << (c.covers_with_error ? "yes" : "NO") << "\n";
