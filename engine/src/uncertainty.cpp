@@ -78,6 +78,11 @@ UncertaintyPlan::UncertaintyPlan(const Scenario& s) {
   per_draw_ = std::max(1, u.replications_per_draw);
   if (draw_ == UncertaintyDraw::INPUTS) {
     std::vector<std::string> names;
+    std::vector<Diagnostic> bad;  // (a parsed scenario was checked already; one made in code is checked here)
+    for (const UncertainInput& in : u.inputs)
+      if (const std::string why = uncertain_path_problem(s, in.path, in.scale); !why.empty())
+        bad.push_back({s.source_path, 0, "uncertainty.input", "\"" + in.path + "\"", why});
+    if (!bad.empty()) throw ScenarioError(std::move(bad));
     for (const UncertainInput& in : u.inputs) {
       paths_.push_back(in.path);
       scale_.push_back(in.scale);
