@@ -1761,7 +1761,9 @@ void Parser::finish_uncertainty(Scenario& s) {
     for (const double x : {in.distribution.min_value(), in.distribution.max_value()}) {
       if (!std::isfinite(x) || (in.scale && x == 0)) continue;
       try {
-        (void)apply_parameter_vector(s, {in.path}, {in.scale}, {in.point}, {x});
+        // (a fitted input's point is not applied yet: its drawn factor is tried on the base)
+        const double point = k < nf ? std::numeric_limits<double>::quiet_NaN() : in.point;
+        (void)apply_parameter_vector(s, {in.path}, {in.scale}, {point}, {x});
       } catch (const ScenarioError& err) {
         const auto& d = err.diagnostics();
         error(*find(e, "distribution"), key + ".distribution", in.distribution.describe(),
