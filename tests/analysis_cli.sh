@@ -139,4 +139,36 @@ for f in d["figures"]:
 check "report of several runs: the comparison page" 0 "$LEPSIM" report a.h5 a2.h5 b.h5 -o cmp.html
 expect "the comparison page has its charts" grep -q '<svg id="cmp-s-curve"' cmp.html
 
+# Second-order Monte Carlo (docs/calibration.md, "Runs that carry the whole uncertainty").
+cat > unc.toml <<EOF2
+base = "$ex"
+[scenario]
+name = "example-uncertain"
+[uncertainty]
+draw = "inputs"
+replications_per_draw = 2
+[[uncertainty.input]]
+path = "stages.procurement.work"
+mode = "scale"
+distribution = { dist = "pert", min = 0.8, mode = 1.0, max = 1.5 }
+EOF2
+check "run drawing its inputs" 0 "$LEPSIM" run unc.toml -o u.h5 -r 40 -t 2
+check "summary of a second-order run" 0 "$LEPSIM" summary u.h5
+expect "summary labels total and chance-only intervals" grep -q "total P10 - P90.*chance-only P10 - P90" out.txt
+expect "summary says the inputs were drawn" grep -q "inputs drawn (second-order Monte Carlo)" out.txt
+check "summary of a first-order run says its spread is chance only" 0 "$LEPSIM" summary a.h5
+expect "first-order: chance only" grep -q "every P10-P90 is chance only" out.txt
+check "--uncertainty off" 0 "$LEPSIM" run unc.toml --uncertainty off -o uoff.h5 -r 40 -t 2
+expect "off writes no /uncertainty" /usr/bin/python3 -c 'import h5py; assert "uncertainty" not in h5py.File("uoff.h5")'
+check "--uncertainty with a bad value" 2 "$LEPSIM" run unc.toml --uncertainty all -o ubad.h5 -r 4
+check "--uncertainty posterior without a posterior file" 2 "$LEPSIM" run unc.toml --uncertainty posterior -o ubad.h5 -r 4
+check "compare under common draws" 0 "$LEPSIM" compare u.h5 u.h5
+expect "compare says the draws are common" grep -q "under common draws" out.txt
+check "summary --observed" 0 "$LEPSIM" summary a.h5 --observed "$SOURCE_DIR/tests/data/uncertainty/example-record.toml"
+expect "--observed lists the milestones not expressible" grep -q "not expressible" out.txt
+check "summary --observed csv" 0 "$LEPSIM" summary a.h5 --observed "$SOURCE_DIR/tests/data/uncertainty/example-record.toml" --format csv
+expect "--observed csv header" grep -q "^id,metric,use,evidence,month,observed,sd,expressible" out.txt
+check "summary --observed json refused" 2 "$LEPSIM" summary a.h5 --observed "$SOURCE_DIR/tests/data/uncertainty/example-record.toml" --format json
+check "summary --observed with a bad record" 3 "$LEPSIM" summary a.h5 --observed unc.toml
+
 exit $fail

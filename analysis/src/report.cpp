@@ -4,6 +4,7 @@
 // images or links to fetch, and a Content-Security-Policy that forbids them.
 
 #include "lepsim/analysis/report.hpp"
+#include "lepsim/analysis/uncertainty.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -898,6 +899,33 @@ std::string cell(const Shown& shown, const Estimate& e, bool sign = false) {
   return "<strong>" + esc(v) + "</strong>" + (i == "n/a" ? "" : "<br><span class=\"kind\">" + esc(i) + "</span>");
 }
 
+//! What each run's P10 / P50 / P90 spread holds, total or chance only, and with drawn inputs
+//! the split intervals of summary / compare (docs/analysis.md, "Total and chance-only intervals").
+std::string spread_note(const std::vector<const RunReader*>& runs, double level) {
+  std::string o = "\n<p class=\"note\">What the P10 / P50 / P90 spread holds: ";
+  bool any = false;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const bool drawn = read_drawn_inputs(*runs[i]).present;
+    any = any || drawn;
+    if (runs.size() > 1)
+      o += std::string(i ? "; " : "") + "[" + static_cast<char>('A' + std::min<std::size_t>(i, 25)) + "] ";
+    o += drawn ? "the <strong>total</strong> uncertainty (its uncertain inputs drawn per replication, and chance)"
+               : "<strong>chance only</strong> (inputs fixed at their point values; the judgement inputs' own uncertainty "
+                 "is not in it)";
+  }
+  o += ". Confidence intervals are the Monte Carlo error of the estimate, not a spread (docs/analysis.md, \"Total and "
+       "chance-only intervals\").</p>\n";
+  if (any) {
+    FigureOptions fo;
+    fo.level = level;
+    std::string text = runs.size() > 1
+                           ? uncertainty_comparison_text(runs, level)
+                           : uncertainty_text(headline_figures(*runs[0], fo), read_drawn_inputs(*runs[0]), level);
+    o += "<pre>" + esc(text) + "</pre>\n";
+  }
+  return o;
+}
+
 std::string variants_table(const Comparison& c) {
   // The figures a director asks about first, where the runs have them.
   std::vector<const ComparedFigure*> cols;
@@ -1194,7 +1222,7 @@ std::string render_comparison_report(const std::vector<const RunReader*>& runs, 
            "<header>\n<h1><span class=\"kicker\">lepsim comparison report</span>" + esc(title) + "</h1>\n"
            "<p class=\"lede\">Each variant against [A], the first run; every figure is computed from the run files alone, "
            "with " + level_text(level) + " intervals.</p>\n" + list + warnings + "\n</header>\n"
-           "<section>\n<h2>The variants</h2>\n" + variants_table(c) +
+           "<section>\n<h2>The variants</h2>\n" + variants_table(c) + spread_note(runs, level) +
            "\n<p class=\"note\">Cost is capital spend (with overruns, LEP set-up and staff) plus the lever costs each "
            "scenario states (docs/model.md, \"Lever costs\"); cost per school is the ratio of the mean cost to the mean "
            "schools delivered, with a delta-method interval.</p>\n</section>\n"
@@ -1271,7 +1299,7 @@ std::string render_report(const RunReader& run, const ReportOptions& options) {
            "<header>\n<h1><span class=\"kicker\">lepsim run report</span>" + esc(m.scenario_name) + "</h1>\n"
            "<p class=\"lede\">" + fixed(static_cast<double>(m.replications), 0) + " replications of " + fixed(horizon, 0) +
            " months; every figure below is computed from the run file alone.</p>\n" + head + "\n</header>\n"
-           "<section>\n<h2>Headline figures</h2>\n" + headline_table(figs, level) +
+           "<section>\n<h2>Headline figures</h2>\n" + headline_table(figs, level) + spread_note({&run}, level) +
            "\n<p class=\"note\">Means carry a Student-t interval, percentiles a distribution-free order-statistic "
            "interval and probabilities a Wilson interval, each at " + level_text(level) +
            " confidence; the spread column is the P10, P50 and P90 of the per-replication values, not an interval "

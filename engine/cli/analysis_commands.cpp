@@ -19,6 +19,7 @@
 #include "lepsim/analysis/format.hpp"
 #include "lepsim/analysis/report.hpp"
 #include "lepsim/analysis/run_reader.hpp"
+#include "lepsim/analysis/uncertainty.hpp"
 #include "lepsim/error.hpp"
 
 namespace lepsim::cli {
@@ -82,6 +83,8 @@ struct OpenRuns {
 };
 
 void summary_options(po::options_description& opts) {
+  opts.add_options()("observed", po::value<std::string>(),
+                     "a record file (scenarios/record/): each milestone against the model's P10-P90 (text or csv)");
   add_figure_options(opts);
   add_format_option(opts);
   add_quick_option(opts);
@@ -102,7 +105,21 @@ int cmd_summary(const po::variables_map& vm) {
     return 0;
   }
   const auto run = open_run(files[0], vm);
-  const std::string out = analysis::render_summary(format, run->metadata(), analysis::headline_figures(*run, fo), fo.level);
+  const std::vector<analysis::Figure> figs = analysis::headline_figures(*run, fo);
+  const analysis::DrawnInputs drawn = analysis::read_drawn_inputs(*run);
+  std::string out;
+  if (vm.count("observed")) {
+    if (format == analysis::Format::Json) throw UsageError("--observed prints text or csv (--format text or csv)");
+    const std::string record = vm["observed"].as<std::string>();
+    const auto checks = analysis::check_observed(*run, record);
+    out = format == analysis::Format::Csv
+              ? analysis::observed_csv(checks)
+              : analysis::render_summary(format, run->metadata(), figs, fo.level) +
+                    analysis::uncertainty_text(figs, drawn, fo.level) + analysis::observed_text(*run, record, checks, drawn);
+  } else {
+    out = analysis::render_summary(format, run->metadata(), figs, fo.level);
+    if (format == analysis::Format::Text) out += analysis::uncertainty_text(figs, drawn, fo.level);
+  }
   std::cout << out;
   return 0;
 }
@@ -149,7 +166,8 @@ int cmd_compare(const po::variables_map& vm) {
   const analysis::FigureOptions fo = figure_options(vm);
   const OpenRuns opened(files, vm);
   const std::vector<const analysis::RunReader*>& runs = opened.runs;
-  const std::string out = analysis::render_comparison(format, analysis::compare_runs(runs, fo));
+  std::string out = analysis::render_comparison(format, analysis::compare_runs(runs, fo));
+  if (format == analysis::Format::Text) out += analysis::uncertainty_comparison_text(runs, fo.level);
   std::cout << out;
   return 0;
 }
@@ -205,7 +223,14 @@ peak capacity utilisation and, when the run has them, the partnership outputs
 (health, disputes, exclusivity, transformation). Means carry a Student-t
 interval, percentiles a distribution-free order-statistic interval,
 probabilities a Wilson interval, ratios a delta-method interval
-(docs/analysis.md).
+(docs/analysis.md). Under the table (text): the completions' total P10-P90
+(inputs drawn and chance, for a run that draws its uncertain inputs), the
+chance-only P10-P90 (inputs fixed) and the Monte Carlo error of the mean,
+each labelled (docs/analysis.md, "Total and chance-only intervals").
+With --observed RECORD.toml: each milestone of the record against the model's
+P10/P50/P90 at its month, whether the interval covers the record (and the
+looser +-2 sd test); milestones the run cannot evaluate are listed as not
+expressible, with the reason (--format csv: one row per milestone).
 Of an experiment file (docs/experiments.md): a table of points x metrics with
 intervals (--format csv: one row per point), then the ranked indices of
 `lepsim sensitivity` when the file holds them (--format json: those indices).
@@ -214,6 +239,7 @@ Examples:
   lepsim summary bsf.h5
   lepsim summary bsf.h5 --target 500:120 --target all:180 --level 0.9
   lepsim summary bsf.h5 --format json > bsf-summary.json
+  lepsim summary bsf.h5 --observed scenarios/record/bsf-2008-12.toml
 )",
                       "run-file",
                       1,

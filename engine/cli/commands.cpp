@@ -17,6 +17,7 @@
 #include "lepsim/progress.hpp"
 #include "lepsim/run.hpp"
 #include "lepsim/scenario.hpp"
+#include "lepsim/uncertainty.hpp"
 #include "lepsim/version.hpp"
 #include "mpi_cli.hpp"
 #include "progress_display.hpp"
@@ -128,7 +129,9 @@ void run_options(po::options_description& opts) {
       "shard", po::value<std::string>(),
       "run only share K/N of the replications (K from 0), or 'slurm' for this array task's share, into a shard "
       "file (default SCENARIO.shard-K-of-N.h5); join the shards with lepsim merge")(
-      "block", po::value<int>(), "replications per block, the unit of shards and of MPI ranks (default: from the scenario)");
+      "block", po::value<int>(), "replications per block, the unit of shards and of MPI ranks (default: from the scenario)")(
+      "uncertainty", po::value<std::string>(),
+      "off, inputs or posterior: overrides [uncertainty] draw (second-order Monte Carlo, docs/calibration.md)");
 }
 
 //! The flags checked here, by their names; the library checks the values again in its own terms.
@@ -168,7 +171,19 @@ int cmd_run(const po::variables_map& vm) {
   const auto files = operands(vm, RUN);
   if (files.size() != 1) throw UsageError("run needs a scenario file: lepsim run SCENARIO.toml");
   const std::string& path = files[0];
-  const Scenario sc = load_scenario(path);
+  Scenario sc = load_scenario(path);
+  if (vm.count("uncertainty")) {
+    const std::string d = vm["uncertainty"].as<std::string>();
+    const auto draw = uncertainty_draw_named(d);
+    if (!draw) throw UsageError("--uncertainty must be off, inputs or posterior, got '" + d + "'");
+    if (*draw == UncertaintyDraw::INPUTS && sc.uncertainty.inputs.empty())
+      throw UsageError("--uncertainty inputs: " + path +
+                       " has no uncertain inputs ([[uncertainty.input]] or [scenario] fitted)");
+    if (*draw == UncertaintyDraw::POSTERIOR && sc.uncertainty.posterior.empty())
+      throw UsageError("--uncertainty posterior: " + path +
+                       " names no posterior file ([uncertainty] posterior = \"FILE.h5\")");
+    sc.uncertainty.draw = *draw;  // the run file's resolved scenario says so
+  }
 
   RunOptions ro;
   ro.output_path = vm.count("output") ? vm["output"].as<std::string>() : std::filesystem::path(path).stem().string() + ".h5";

@@ -26,6 +26,7 @@
 #include "lepsim/experiment.hpp"
 #include "lepsim/outputs.hpp"
 #include "lepsim/run.hpp"
+#include "lepsim/uncertainty.hpp"
 #include "lepsim/version.hpp"
 
 namespace lepsim {
@@ -233,6 +234,13 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
         for (const auto& d : e.diagnostics()) diags.push_back(d);
         if (diags.size() > 50) break;
       }
+    // A factor at a path an uncertain input sets would be overwritten by every draw.
+    for (const Factor& f : ex.factors)
+      for (const UncertainInput& in : ex.base.uncertainty.inputs)
+        if (ex.base.uncertainty.draw == UncertaintyDraw::INPUTS && !in.scale && in.path == f.path)
+          diags.push_back({ex.source_path, f.line, "factor." + f.name, "\"" + f.path + "\"",
+                           "the base scenario draws this path as an uncertain input (mode \"set\"), which would replace "
+                           "the factor's value in every replication: make the input a scale, or drop one of them"});
     if (!diags.empty()) throw ScenarioError(std::move(diags));
   }
   const int threads = opt.threads > 0 ? opt.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -336,19 +344,28 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
     std::size_t point = ~std::size_t{0};
     std::unique_ptr<Scenario> sc;
     std::unique_ptr<Simulator> sim;
+    std::unique_ptr<DrawnSimulators> drawn;  //!< second-order Monte Carlo: the point's drawn vectors
     std::vector<Metric> metrics;
     ReplicationResult res;
   };
   auto replication_row = [&](PointState& st, std::size_t p, std::uint32_t replication, double* out) {
     if (st.point != p) {
       st.sim.reset();
+      st.drawn.reset();
       st.sc = std::make_unique<Scenario>(scenario_at(ex, pts[p]));
-      st.sim = std::make_unique<Simulator>(*st.sc);
+      if (st.sc->uncertainty.draw != UncertaintyDraw::OFF)
+        st.drawn = std::make_unique<DrawnSimulators>(*st.sc, 1);
+      else
+        st.sim = std::make_unique<Simulator>(*st.sc);
       st.metrics.clear();
       for (const auto& name : ex.metrics) st.metrics.push_back(parse_metric(name, output_shape(*st.sc)));
       st.point = p;
     }
-    st.sim->run(point_seed(ex, pts[p], p), replication, st.res);
+    // Under common random numbers every point draws the same vectors for the same replication.
+    if (st.drawn)
+      st.drawn->run(0, point_seed(ex, pts[p], p), replication, st.res);
+    else
+      st.sim->run(point_seed(ex, pts[p], p), replication, st.res);
     for (std::size_t k = 0; k < M; ++k) out[k] = st.metrics[k].value(st.res, st.sc->time.step_months);
     for (std::size_t s = 0; s < S; ++s) series_values(*st.sc, st.res, ex.series[s], out + M + s * T);
   };

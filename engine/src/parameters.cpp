@@ -176,6 +176,9 @@ std::vector<ParamSpec> build_registry() {
                     o += (k ? ", [" : "[") + toml_float(s.plan[k][0]) + ", " + toml_float(s.plan[k][1]) + "]";
                   return o + "]";
                 }),
+      structure("scenario.fitted", "string (a file path)", "none",
+                "a fitted file (`lepsim calibrate --fitted`), relative to the scenario file",
+                "applies each fitted input's value; its marginals become uncertain inputs"),
       structure("time", "table", "required", "", "the time grid"),
       structure("time.start", "string", "required",
                 "exactly `YYYY-MM`, year 1900-2200, month 01-12 (a TOML date such as `2005-04-01` is not accepted)",
@@ -559,6 +562,34 @@ std::vector<ParamSpec> build_registry() {
       number("exclusivity.single_cost_premium", "fraction of capital", "0.1", NONNEG, "added to capital after withdrawal",
              SLOT(s.mechanisms.exclusivity.single_cost_premium)),
       boolean("exclusivity.enabled", "`true`", "the mechanism is on", SLOT(s.mechanisms.exclusivity.enabled)),
+
+      // --- [uncertainty]: second-order Monte Carlo (docs/calibration.md, "Runs that carry the whole uncertainty")
+      structure("uncertainty", "table", "none", "", "uncertain inputs: one parameter vector drawn per replication"),
+      structure("uncertainty.draw", "string", "`\"off\"`", "`\"off\"`, `\"inputs\"` or `\"posterior\"`",
+                "what each vector is drawn from (`lepsim run --uncertainty` overrides)"),
+      structure("uncertainty.posterior", "string (a file path)", "none",
+                "a posterior file (`lepsim calibrate -o`), relative to the scenario file; required with "
+                "`draw = \"posterior\"`",
+                "whole vectors resampled by weight"),
+      structure("uncertainty.replications_per_draw", "integer", "1", "`>= 1` and `<= 1e6`",
+                "replications sharing one drawn vector (2 or more give a chance-only interval)"),
+      structure("uncertainty.rank_correlation", "square matrix (list of lists)", "identity",
+                "over `[[uncertainty.input]]` in order: symmetric, unit diagonal, entries in [-1, 1], a valid "
+                "correlation matrix (its normal-copula transform positive definite)",
+                "Spearman rank correlations, through a Gaussian copula"),
+      structure("uncertainty.input", "array of tables `[[uncertainty.input]]`", "none", "paths unique",
+                "one uncertain input each"),
+      structure("uncertainty.input.path", "string (a parameter path)", "required",
+                "a number, integer or distribution of the scenario (see \"The path API\")", "the parameter drawn"),
+      structure("uncertainty.input.mode", "string", "`\"set\"`", "`\"set\"` or `\"scale\"`",
+                "the value replaces the parameter, or multiplies it (a whole distribution)"),
+      structure("uncertainty.input.distribution", "a distribution", "required",
+                "as for stage work; `type` may stand for `dist`, `observations` for an empirical's `values`; "
+                "a scale's must not go below 0",
+                "the input's marginal distribution"),
+      structure("uncertainty.input.point", "number", "none",
+                "written by lepsim in resolved scenarios for a fitted input: the value already applied",
+                "a drawn scale is applied relative to it"),
   };
   return r;
 }
@@ -976,13 +1007,14 @@ void follow_stage(Scenario& s, const Stage& before, int stage) {
     }
 }
 
-Scenario changed(const Scenario& s, std::string_view path, const std::function<ParamValue(const ParamValue&)>& f) {
-  Scenario out = s;
-  const ParamValue old = get_parameter(s, path);
+//! One change made in `out` itself, neither refreshed nor validated (changed() and
+//! with_parameters() do both once).
+void change_in_place(Scenario& out, std::string_view path, const std::function<ParamValue(const ParamValue&)>& f) {
+  const ParamValue old = get_parameter(out, path);
   Resolved r;
   const ParamSlot slot = slot_at(out, path, r);
   const bool stage_value = r.spec->path.rfind("stages.{stage}.", 0) == 0;
-  const Stage before = stage_value ? s.stages[static_cast<std::size_t>(r.idx[0])] : Stage{};
+  const Stage before = stage_value ? out.stages[static_cast<std::size_t>(r.idx[0])] : Stage{};
   const ParamValue v = f(old);
   if (r.sub >= 0) {  // one parameter of a distribution
     const auto* x = std::get_if<double>(&v);
@@ -994,6 +1026,10 @@ Scenario changed(const Scenario& s, std::string_view path, const std::function<P
     store(*r.spec, slot, path, v);
   }
   if (stage_value) follow_stage(out, before, r.idx[0]);
+}
+
+//! Refreshes the derived fields and validates, naming groups as the path API does.
+void finish_change(Scenario& out) {
   detail::refresh_derived(out);
   auto problems = validate(out);
   if (!problems.empty()) {
@@ -1006,6 +1042,12 @@ Scenario changed(const Scenario& s, std::string_view path, const std::function<P
       }
     throw ScenarioError(std::move(problems));
   }
+}
+
+Scenario changed(const Scenario& s, std::string_view path, const std::function<ParamValue(const ParamValue&)>& f) {
+  Scenario out = s;
+  change_in_place(out, path, f);
+  finish_change(out);
   return out;
 }
 
@@ -1055,6 +1097,27 @@ Scenario with_scaled_parameter(const Scenario& s, std::string_view path, double 
     if (const auto* dist = std::get_if<Distribution>(&v)) return scaled(*dist, factor);
     path_error(path, value_text(v), "only a number or a distribution can be scaled");
   });
+}
+
+Scenario with_parameters(const Scenario& s, const std::vector<ParameterChange>& changes) {
+  Scenario out = s;
+  for (const ParameterChange& c : changes) {
+    if (c.scale) {
+      const double factor = std::get<double>(c.value);
+      if (!std::isfinite(factor)) path_error(c.path, shortest_number(factor), "the factor must be a finite number");
+      change_in_place(out, c.path, [&](const ParamValue& v) -> ParamValue {
+        if (const auto* d = std::get_if<double>(&v)) return *d * factor;
+        if (const auto* n = std::get_if<std::int64_t>(&v))
+          return static_cast<std::int64_t>(std::llround(static_cast<double>(*n) * factor));
+        if (const auto* dist = std::get_if<Distribution>(&v)) return scaled(*dist, factor);
+        path_error(c.path, value_text(v), "only a number or a distribution can be scaled");
+      });
+    } else {
+      change_in_place(out, c.path, [&](const ParamValue&) { return c.value; });
+    }
+  }
+  finish_change(out);
+  return out;
 }
 
 std::string parameter_table(std::string_view table_pattern) {

@@ -29,6 +29,7 @@
 #include "lepsim/experiment.hpp"
 #include "lepsim/outputs.hpp"
 #include "lepsim/run_file.hpp"
+#include "lepsim/uncertainty.hpp"
 #include "lepsim/version.hpp"
 #include "run_units.hpp"
 
@@ -359,6 +360,9 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
   const auto chunk_u = static_cast<std::uint32_t>(chunk);
   Workers workers(threads);
   simulators.resize(static_cast<std::size_t>(workers.size()));
+  // Second-order Monte Carlo: each replication's scenario carries its draw's vector (lepsim/uncertainty.hpp).
+  std::optional<DrawnSimulators> drawn;
+  if (sc.uncertainty.draw != UncertaintyDraw::OFF) drawn.emplace(sc, workers.size());
   std::uint32_t next_start = 0;
   std::uint64_t launched = 0;  // chunks started so far; chunk k uses buffer k % IN_FLIGHT, slot k % SLOTS
   const auto launch = [&] {
@@ -371,9 +375,13 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
     c.body = [&, mine = &c](std::uint32_t i, int worker) {  // `mine`: the buffer, not launch's local reference
       // Checked per replication, so a signal stops the run within one replication.
       if (stopped()) return;
-      auto& sim = simulators[static_cast<std::size_t>(worker)];
-      if (!sim) sim.emplace(sc);
-      sim->run(seed, first + mine->start + i, mine->results[i]);
+      if (drawn) {
+        drawn->run(worker, seed, first + mine->start + i, mine->results[i]);
+      } else {
+        auto& sim = simulators[static_cast<std::size_t>(worker)];
+        if (!sim) sim.emplace(sc);
+        sim->run(seed, first + mine->start + i, mine->results[i]);
+      }
       const std::uint32_t n_done = finished.fetch_add(1, std::memory_order_relaxed) + 1;
       if (progress) progress(n_done);  // from this worker: counts may arrive out of order
     };
@@ -680,6 +688,9 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
            " replications are checkpointed in " + jpath + ": run the same command with --resume to finish";
     return m;
   };
+  // A second-order run's inputs or posterior are checked before anything is written.
+  const std::optional<UncertaintyPlan> uncertainty =
+      sc.uncertainty.draw != UncertaintyDraw::OFF ? std::optional<UncertaintyPlan>(UncertaintyPlan(sc)) : std::nullopt;
   try {
     RunFileWriter writer(opt.output_path, sc, info.seed, static_cast<int>(info.replications), opt.force);
     std::int64_t done = 0;
@@ -745,6 +756,7 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
       writer.set_convergence(text.str(), info.converged, rule->outputs, info.relative_half_width);
       info.replications = done;
     }
+    if (uncertainty) writer.set_uncertainty(*uncertainty, drawn_vectors(*uncertainty, info.seed, done, info.threads));
     if (opt.phase) opt.phase("writing summaries");
     writer.finish(info.threads);
     if (journal) journal->remove();

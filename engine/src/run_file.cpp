@@ -19,6 +19,7 @@
 #include "lepsim/percentile.hpp"
 #include "lepsim/rng.hpp"
 #include "lepsim/simulation.hpp"
+#include "lepsim/uncertainty.hpp"
 #include "lepsim/version.hpp"
 
 namespace lepsim {
@@ -499,6 +500,29 @@ void RunFileWriter::set_convergence(const std::string& rule, bool met, const std
     for (const auto& o : outputs) names += (names.empty() ? "" : ",") + o;
     root.set_attr("convergence_outputs", names);
     root.set_attr("convergence_relative_half_width", relative_half_width);
+  } catch (const h5::Error& e) {
+    throw OutputError(std::string("cannot write the run file: ") + e.what());
+  }
+}
+
+void RunFileWriter::set_uncertainty(const UncertaintyPlan& plan, const std::vector<double>& vectors) {
+  Impl& m = *impl_;
+  try {
+    h5::Group g = m.file.root().create_group("uncertainty");
+    g.set_attr("draw", std::string(uncertainty_draw_name(plan.draw())));
+    g.set_attr("replications_per_draw", static_cast<std::int32_t>(plan.replications_per_draw()));
+    g.set_attr("stream",
+               std::string("Random123 stream (seed, draw index = replication / replications_per_draw, 0, Uncertainty)"));
+    if (!plan.posterior_path().empty()) g.set_attr("posterior", plan.posterior_path());
+    const std::uint64_t d = plan.dims(), R = d ? vectors.size() / d : 0;
+    h5::Dataset ds = g.write_array("parameters", vectors, {R, d});
+    ds.set_attr("dims", std::string("replication,input"));
+    ds.set_attr("description",
+                std::string("the parameter vector each replication ran with (set: the value; scale: the factor)"));
+    g.write_strings("paths", plan.paths());
+    std::vector<std::string> modes;
+    for (bool sc : plan.scale()) modes.push_back(sc ? "scale" : "set");
+    g.write_strings("modes", modes);
   } catch (const h5::Error& e) {
     throw OutputError(std::string("cannot write the run file: ") + e.what());
   }

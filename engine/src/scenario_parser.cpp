@@ -21,10 +21,12 @@
 
 #include <toml.hpp>
 
+#include "lepsim/copula.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/parameters.hpp"
 #include "lepsim/scenario.hpp"
 #include "lepsim/text.hpp"
+#include "lepsim/uncertainty.hpp"
 #include "scenario_internal.hpp"
 
 namespace lepsim {
@@ -409,6 +411,24 @@ class Parser {
   void parse_mechanisms(const TValue& root, Scenario& s);
   void report(const Scenario& s);
   const TValue* locate(const std::string& key, bool& exact) const;
+
+  // Second-order Monte Carlo: [uncertainty], [[uncertainty.input]] and [scenario] fitted
+  // (docs/scenario-format.md, "[uncertainty]"; docs/calibration.md, "Fitted file").
+  void parse_uncertainty(const TValue& root, Scenario& s);
+  void parse_fitted(const TValue& root, Scenario& s);
+  void finish_uncertainty(Scenario& s);
+  std::optional<Distribution> input_distribution(const TValue& v, const std::string& full);
+  std::optional<UncertainInput> uncertain_input(const TValue& e, const std::string& key, bool fitted);
+  std::optional<std::vector<double>> square_matrix(const TValue& v, const std::string& key, std::size_t d);
+  void check_correlation(const TValue& v, const std::string& key, const std::vector<double>& m,
+                         const std::vector<UncertainInput>& inputs, std::size_t first);
+  struct InputPlace {
+    const TValue* entry = nullptr;  //!< the input's table
+    std::string key;                //!< "uncertainty.input[2]", "fitted.input[0]"
+  };
+  std::vector<InputPlace> input_places_;  //!< parallel to s.uncertainty.inputs
+  std::vector<double> fitted_values_;     //!< the fitted inputs' `value`s (they come first in the inputs)
+  std::optional<TValue> fitted_root_;     //!< the fitted file, kept for locating its problems
 
   std::unordered_map<std::string, int> stage_index_, discipline_index_;  //!< stage name -> index, once the stages are read
   //! validate() names capacity-plan steps in canonical order; the file in its own: (from, to) key prefixes.
@@ -1474,6 +1494,304 @@ TValue Parser::with_bases(TValue root, const std::string& path, std::vector<std:
   return merged;
 }
 
+// ---------------------------------------------------------------------------
+// Second-order Monte Carlo (docs/scenario-format.md, "[uncertainty]").
+
+//! A distribution in the scenario's syntax, also accepting the fitted file's spelling:
+//! `type` for `dist`, and `observations` for an empirical's `values`.
+std::optional<Distribution> Parser::input_distribution(const TValue& v, const std::string& full) {
+  if (!v.is_table()) return distribution(v, full);
+  TValue t = v;
+  auto& tt = t.as_table();
+  if (tt.count("type") && !tt.count("dist")) tt["dist"] = tt.at("type"), tt.erase("type");
+  if (tt.count("observations") && !tt.count("values")) tt["values"] = tt.at("observations"), tt.erase("observations");
+  return distribution(t, full);
+}
+
+//! One [[uncertainty.input]] or [[fitted.input]] table.
+std::optional<UncertainInput> Parser::uncertain_input(const TValue& e, const std::string& key, bool fitted) {
+  if (!e.is_table()) {
+    error_at(e, key, "must be a table with path, mode and distribution");
+    return std::nullopt;
+  }
+  if (!fitted) check_keys(e, key, table_keys("uncertainty.input"));  // (a fitted file may carry more: it is machine-written)
+  const std::size_t before = diags_.size();
+  UncertainInput in;
+  in.path = string(e, "path", key, true).value_or("");
+  if (const auto mode = string(e, "mode", key, false)) {
+    if (*mode == "scale")
+      in.scale = true;
+    else if (*mode != "set")
+      error_at(*find(e, "mode"), key + ".mode", "must be \"set\" or \"scale\"");
+  }
+  if (const TValue* d = find(e, "distribution")) {
+    if (auto dist = input_distribution(*d, key + ".distribution")) {
+      in.distribution = *dist;
+      if (in.scale && !(dist->min_value() >= 0))
+        error_at(*d, key + ".distribution", "a scale multiplies the parameter: its distribution must not go below 0");
+    }
+  } else {
+    error(e, key + ".distribution", "", "required distribution is missing");
+  }
+  if (!fitted) {
+    if (const auto point = number(e, "point", key, false)) in.point = *point;
+  }
+  in.source = file_of(e) + ":" + std::to_string(line_of(e));
+  if (diags_.size() != before) return std::nullopt;
+  return in;
+}
+
+//! A d x d list of lists of numbers, row-major.
+std::optional<std::vector<double>> Parser::square_matrix(const TValue& v, const std::string& key, std::size_t d) {
+  const std::string shape = std::to_string(d) + " x " + std::to_string(d);
+  if (!v.is_array() || v.as_array().size() != d) {
+    error_at(
+        v, key,
+        "must be a " + shape + " matrix (a list of " + std::to_string(d) + " rows), one row and column per input in order");
+    return std::nullopt;
+  }
+  std::vector<double> m;
+  for (std::size_t i = 0; i < d; ++i) {
+    const TValue& row = v.as_array()[i];
+    const std::string rk = key + "[" + std::to_string(i) + "]";
+    if (!row.is_array() || row.as_array().size() != d) {
+      error_at(row, rk, "must be a row of " + std::to_string(d) + " numbers (the matrix is " + shape + ")");
+      return std::nullopt;
+    }
+    for (std::size_t j = 0; j < d; ++j) {
+      const auto x = number_value(row.as_array()[j], rk + "[" + std::to_string(j) + "]");
+      if (!x) return std::nullopt;
+      m.push_back(*x);
+    }
+  }
+  return m;
+}
+
+//! check_rank_correlation's problems, each located at its entry and naming the two inputs.
+void Parser::check_correlation(const TValue& v, const std::string& key, const std::vector<double>& m,
+                               const std::vector<UncertainInput>& inputs, std::size_t first) {
+  const std::size_t d = static_cast<std::size_t>(std::llround(std::sqrt(static_cast<double>(m.size()))));
+  for (const CorrelationProblem& p : check_rank_correlation(m, d)) {
+    if (p.row < 0) {
+      error(v, key, "", p.rule);
+      continue;
+    }
+    const auto i = static_cast<std::size_t>(p.row), j = static_cast<std::size_t>(p.col);
+    const TValue& at = v.as_array()[i].as_array()[j];
+    const std::string a = first + i < inputs.size() ? inputs[first + i].path : "?";
+    const std::string b = first + j < inputs.size() ? inputs[first + j].path : "?";
+    error(at, key + "[" + std::to_string(i) + "][" + std::to_string(j) + "]", value_text(at),
+          p.rule + " (inputs " + a + " and " + b + ")");
+  }
+}
+
+//! `[scenario] fitted = "FILE"`: a calibration's fitted file (docs/calibration.md, "Fitted
+//! file"), relative to the file that names it. Its inputs become the first uncertain inputs;
+//! their values are applied once the scenario is valid (finish_uncertainty).
+void Parser::parse_fitted(const TValue& root, Scenario& s) {
+  const TValue* t = find(root, "scenario");
+  if (!t || !t->is_table()) return;
+  const TValue* v = find(*t, "fitted");
+  if (!v) return;
+  const auto named = string(*t, "fitted", "scenario", false);
+  if (!named) return;
+  namespace fs = std::filesystem;
+  const fs::path p = *named;
+  const std::string file = (p.is_absolute() ? p : fs::path(file_of(*v)).parent_path() / p).lexically_normal().string();
+  std::string text;
+  if (const std::string problem = read_scenario_text(file, text); !problem.empty()) {
+    error_at(*v, "scenario.fitted", "fitted file: " + problem);
+    return;
+  }
+  try {
+    fitted_root_ = read_toml(text, file);
+  } catch (const ScenarioError& e) {
+    for (const Diagnostic& d : e.diagnostics()) diags_.push_back(d);
+    return;
+  }
+  file_rank_.emplace(file, -1);  // its problems are located in it (and listed first)
+  s.uncertainty.fitted = *named;
+  const TValue& f = *fitted_root_;
+  const TValue* ft = f.is_table() ? find(f, "fitted") : nullptr;
+  if (!ft || !ft->is_table()) {
+    diags_.push_back({file, 0, "fitted", "", "a fitted file needs a [fitted] table (written by lepsim calibrate --fitted)"});
+    return;
+  }
+  const TValue* inputs = find(*ft, "input");
+  if (!inputs || !inputs->is_array() || inputs->as_array().empty()) {
+    error(inputs ? *inputs : *ft, "fitted.input", "", "a fitted file needs at least one [[fitted.input]]");
+    return;
+  }
+  std::set<std::string> seen;
+  bool ok = true;
+  for (std::size_t i = 0; i < inputs->as_array().size(); ++i) {
+    const TValue& e = inputs->as_array()[i];
+    const std::string key = "fitted.input[" + std::to_string(i) + "]";
+    auto in = uncertain_input(e, key, true);
+    const auto value = e.is_table() ? number(e, "value", key, true) : std::nullopt;
+    if (!in || !value) {
+      ok = false;
+      continue;
+    }
+    if (!seen.insert(in->path).second) {
+      error(*find(e, "path"), key + ".path", quoted_string(in->path), "duplicate path: each input once");
+      ok = false;
+      continue;
+    }
+    if (in->scale) in->point = *value;
+    fitted_values_.push_back(*value);
+    input_places_.push_back({&e, key});
+    s.uncertainty.inputs.push_back(std::move(*in));
+  }
+  if (!ok) return;
+  if (const TValue* rc = find(*ft, "rank_correlation")) {
+    const TValue* m = rc->is_table() ? find(*rc, "matrix") : nullptr;
+    if (!m) {
+      error_at(*rc, "fitted.rank_correlation", "must be a table with matrix = [[...], ...]");
+      return;
+    }
+    if (auto mat = square_matrix(*m, "fitted.rank_correlation.matrix", s.uncertainty.inputs.size())) {
+      const std::size_t before = diags_.size();
+      check_correlation(*m, "fitted.rank_correlation.matrix", *mat, s.uncertainty.inputs, 0);
+      if (diags_.size() == before) s.uncertainty.rank_correlation = *mat;
+    }
+  }
+}
+
+void Parser::parse_uncertainty(const TValue& root, Scenario& s) {
+  const TValue* t = table(root, "uncertainty", "", false);
+  if (!t) return;
+  Uncertainty& u = s.uncertainty;
+  check_keys(*t, "uncertainty", table_keys("uncertainty"));
+  if (const auto d = string(*t, "draw", "uncertainty", false)) {
+    if (const auto draw = uncertainty_draw_named(*d))
+      u.draw = *draw;
+    else
+      error_at(*find(*t, "draw"), "uncertainty.draw", "must be \"off\", \"inputs\" or \"posterior\"");
+  }
+  if (const auto p = string(*t, "posterior", "uncertainty", false)) {
+    namespace fs = std::filesystem;
+    const fs::path named = *p;
+    std::error_code ec;
+    const fs::path file = named.is_absolute() ? named : fs::path(file_of(*find(*t, "posterior"))).parent_path() / named;
+    u.posterior = fs::absolute(file, ec).lexically_normal().string();
+  }
+  if (const auto m = integer(*t, "replications_per_draw", "uncertainty", false)) {
+    if (*m < 1 || *m > 1'000'000)
+      error_at(*find(*t, "replications_per_draw"), "uncertainty.replications_per_draw", "must be between 1 and 1000000");
+    else
+      u.replications_per_draw = static_cast<int>(*m);
+  }
+  const std::size_t first = u.inputs.size();  // the fitted file's inputs come first
+  std::set<std::string> seen;
+  for (const auto& in : u.inputs) seen.insert(in.path);
+  bool ok = true;
+  if (const TValue* list = find(*t, "input")) {
+    if (!list->is_array()) {
+      error_at(*list, "uncertainty.input", "must be an array of tables: [[uncertainty.input]]");
+      ok = false;
+    } else {
+      for (std::size_t i = 0; i < list->as_array().size(); ++i) {
+        const TValue& e = list->as_array()[i];
+        const std::string key = "uncertainty.input[" + std::to_string(i) + "]";
+        auto in = uncertain_input(e, key, false);
+        if (!in) {
+          ok = false;
+          continue;
+        }
+        if (!seen.insert(in->path).second) {
+          error(*find(e, "path"), key + ".path", quoted_string(in->path),
+                "duplicate path: each input once (a fitted file's inputs included)");
+          ok = false;
+          continue;
+        }
+        input_places_.push_back({&e, key});
+        u.inputs.push_back(std::move(*in));
+      }
+    }
+  }
+  if (u.draw == UncertaintyDraw::POSTERIOR && u.posterior.empty())
+    error(*t, "uncertainty.posterior", "", "draw = \"posterior\" needs the posterior file: posterior = \"FILE.h5\"");
+  if (u.draw == UncertaintyDraw::INPUTS && u.inputs.empty() && ok)
+    error(*t, "uncertainty.draw", "\"inputs\"",
+          "draws from the uncertain inputs, and there are none: add [[uncertainty.input]] tables or [scenario] fitted");
+  const TValue* rc = find(*t, "rank_correlation");
+  if (!rc || !ok) return;
+  const std::size_t d = u.inputs.size() - first;
+  auto m = square_matrix(*rc, "uncertainty.rank_correlation", d);
+  if (!m) return;
+  const std::size_t before = diags_.size();
+  check_correlation(*rc, "uncertainty.rank_correlation", *m, u.inputs, first);
+  if (diags_.size() != before) return;
+  // Block-diagonal over all inputs: the fitted file's block (or identity), then this one.
+  const std::size_t n = u.inputs.size();
+  std::vector<double> all(n * n, 0.0);
+  for (std::size_t i = 0; i < n; ++i) all[i * n + i] = 1.0;
+  if (!u.rank_correlation.empty())
+    for (std::size_t i = 0; i < first; ++i)
+      for (std::size_t j = 0; j < first; ++j) all[i * n + j] = u.rank_correlation[i * first + j];
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t j = 0; j < d; ++j) all[(first + i) * n + first + j] = (*m)[i * d + j];
+  u.rank_correlation = std::move(all);
+}
+
+//! Once the scenario is valid: every input's path checked against the registry (located at
+//! the input), the ends of a bounded `set` distribution tried, and the fitted values applied.
+void Parser::finish_uncertainty(Scenario& s) {
+  Uncertainty& u = s.uncertainty;
+  // A fitted block alone with scenario inputs but no scenario matrix: pad it to all inputs.
+  const std::size_t n = u.inputs.size(), nf = fitted_values_.size();
+  if (!u.rank_correlation.empty() && u.rank_correlation.size() == nf * nf && nf != n) {
+    std::vector<double> all(n * n, 0.0);
+    for (std::size_t i = 0; i < n; ++i) all[i * n + i] = 1.0;
+    for (std::size_t i = 0; i < nf; ++i)
+      for (std::size_t j = 0; j < nf; ++j) all[i * n + j] = u.rank_correlation[i * nf + j];
+    u.rank_correlation = std::move(all);
+  }
+  for (std::size_t k = 0; k < n && k < input_places_.size(); ++k) {
+    const UncertainInput& in = u.inputs[k];
+    const TValue& e = *input_places_[k].entry;
+    const std::string& key = input_places_[k].key;
+    const TValue& pv = *find(e, "path");
+    if (const std::string why = uncertain_path_problem(s, in.path, in.scale); !why.empty()) {
+      error(pv, key + ".path", quoted_string(in.path), why);
+      continue;
+    }
+    // The support's finite ends must give a valid scenario (an infinite end is judged per draw).
+    for (const double x : {in.distribution.min_value(), in.distribution.max_value()}) {
+      if (!std::isfinite(x) || (in.scale && x == 0)) continue;
+      try {
+        // (a fitted input's point is not applied yet: its drawn factor is tried on the base)
+        const double point = k < nf ? std::numeric_limits<double>::quiet_NaN() : in.point;
+        (void)apply_parameter_vector(s, {in.path}, {in.scale}, {point}, {x});
+      } catch (const ScenarioError& err) {
+        const auto& d = err.diagnostics();
+        error(*find(e, "distribution"), key + ".distribution", in.distribution.describe(),
+              "its value " + shortest_number(x) + " at " + in.path +
+                  " breaks a rule: " + (d.empty() ? std::string(err.what()) : d.front().rule));
+        break;
+      }
+    }
+  }
+  if (!diags_.empty() || fitted_values_.empty()) return;
+  // The fitted values (the posterior medians): what a point run uses.
+  std::vector<std::string> paths;
+  std::vector<bool> scale;
+  for (std::size_t k = 0; k < nf; ++k) paths.push_back(u.inputs[k].path), scale.push_back(u.inputs[k].scale);
+  try {
+    s = apply_parameter_vector(s, paths, scale, std::vector<double>(nf, std::numeric_limits<double>::quiet_NaN()),
+                               fitted_values_);
+  } catch (const ScenarioError& err) {
+    for (const Diagnostic& d : err.diagnostics()) {
+      std::size_t k = 0;
+      while (k + 1 < nf && d.key.rfind(paths[k], 0) != 0) ++k;
+      const TValue& e = *input_places_[k].entry;
+      error(*find(e, "value"), input_places_[k].key + ".value", value_text(*find(e, "value")),
+            "applied at " + paths[k] + ": " + d.key + " " + d.rule);
+    }
+  }
+}
+
 Scenario Parser::parse(const std::string& text) {
   Scenario s;
   s.source_path = path_;
@@ -1498,8 +1816,11 @@ Scenario Parser::parse(const std::string& text) {
   parse_types(root, s);
   parse_authorities(root, s);
   parse_mechanisms(root, s);
+  parse_fitted(root, s);
+  parse_uncertainty(root, s);
   detail::refresh_derived(s);
   report(s);
+  if (diags_.empty()) finish_uncertainty(s);
   if (!diags_.empty()) {
     std::stable_sort(diags_.begin(), diags_.end(), [&](const Diagnostic& a, const Diagnostic& b) {
       return std::pair(file_rank_[a.file], a.line) < std::pair(file_rank_[b.file], b.line);

@@ -8,6 +8,7 @@
 
 #include "lepsim/scenario.hpp"
 #include "lepsim/text.hpp"
+#include "lepsim/uncertainty.hpp"
 #include "scenario_internal.hpp"
 
 namespace lepsim {
@@ -124,6 +125,30 @@ std::string Scenario::resolved_toml() const {
     for (std::size_t k = 0; k < groups[gi].capacity_plan.size(); ++k)
       o << "[[authorities.capacity_plan]]\n"
         << table_body(*this, "authorities.{group}.capacity_plan[{step}]", {at(gi), at(k)});
+    o << "\n";
+  }
+  // Second-order Monte Carlo: a fitted file's inputs are written here with their point values
+  // (already in the tables above), so the text needs no other file (docs/scenario-format.md).
+  const Uncertainty& u = uncertainty;
+  if (u.declared()) {
+    o << "[uncertainty]\ndraw = " << quoted_string(uncertainty_draw_name(u.draw)) << "\n";
+    if (!u.posterior.empty()) o << "posterior = " << quoted_string(u.posterior) << "\n";
+    o << "replications_per_draw = " << u.replications_per_draw << "\n";
+    const std::size_t d = u.inputs.size();
+    if (!u.rank_correlation.empty() && u.rank_correlation.size() == d * d) {
+      o << "rank_correlation = [";
+      for (std::size_t i = 0; i < d; ++i) {
+        o << (i ? ", [" : "[");
+        for (std::size_t j = 0; j < d; ++j) o << (j ? ", " : "") << toml_float(u.rank_correlation[i * d + j]);
+        o << "]";
+      }
+      o << "]\n";
+    }
+    for (const UncertainInput& in : u.inputs) {
+      o << "[[uncertainty.input]]\npath = " << quoted_string(in.path) << "\nmode = \"" << (in.scale ? "scale" : "set")
+        << "\"\ndistribution = " << detail::toml_distribution(in.distribution) << "\n";
+      if (std::isfinite(in.point)) o << "point = " << toml_float(in.point) << "\n";
+    }
     o << "\n";
   }
   return o.str();

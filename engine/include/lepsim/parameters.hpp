@@ -108,6 +108,18 @@ Scenario with_parameter(const Scenario& s, std::string_view path, const ParamVal
 //! distribution can take (min, mode, max, mean, sd, values: the distribution of factor x X).
 Scenario with_scaled_parameter(const Scenario& s, std::string_view path, double factor);
 
+//! One change of with_parameters: `value` replaces the parameter, or (`scale`) multiplies
+//! it (`value` a double: a number, every value of a distribution, a whole number rounded).
+struct ParameterChange {
+  std::string path;
+  bool scale = false;
+  ParamValue value;
+};
+//! `s` with every change made in order, then refreshed and validated once: what a
+//! second-order run applies per drawn vector (one copy of the scenario, not one per path).
+//! Throws ScenarioError as with_parameter does.
+Scenario with_parameters(const Scenario& s, const std::vector<ParameterChange>& changes);
+
 //! The distribution of factor x X, for factor > 0 (factor 0 gives fixed(0)).
 Distribution scaled(const Distribution& d, double factor);
 

@@ -40,15 +40,16 @@ enum class Purpose : std::uint16_t {
   Exclusivity = 10,    // whether an authority acts on a failing scorecard
   SingleProcurement = 11,  // months added to a project procured on its own
   Calibration = 12,        // calibration draws (entity = particle/point; substream = docs/calibration.md)
+  Uncertainty = 13,        // second-order Monte Carlo: a replication's parameter vector (replication = draw index)
 };
 
 //! Names used in messages, indexed by Purpose (beside the enum, so a purpose is added in one place).
 inline constexpr std::string_view PURPOSE_NAMES[] = {
     "AuthorityEntry", "ProjectArrival", "ProjectType", "StageWork", "AuthoritySetup", "Health",
     "Dispute",        "DisputeLength",  "Capital",     "LepSetup",  "Exclusivity",    "SingleProcurement",
-    "Calibration",
+    "Calibration",    "Uncertainty",
 };
-static_assert(std::size(PURPOSE_NAMES) == static_cast<std::size_t>(Purpose::Calibration) + 1,
+static_assert(std::size(PURPOSE_NAMES) == static_cast<std::size_t>(Purpose::Uncertainty) + 1,
               "one name per Purpose, in order");
 
 // Name used in messages, e.g. "StageWork"; "Purpose(?)" for values not listed above.

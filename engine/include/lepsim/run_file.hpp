@@ -14,6 +14,8 @@
 
 namespace lepsim {
 
+class UncertaintyPlan;
+
 inline constexpr const char* RUN_FILE_TYPE = "lepsim-run";
 inline constexpr int RUN_FORMAT_MAJOR = 1;  //!< readers refuse other majors
 inline constexpr int RUN_FORMAT_MINOR = 4;  //!< additions that old readers may ignore
@@ -37,6 +39,10 @@ class RunFileWriter {
   //! the relative half-widths reached, and takes the replications appended as the count.
   void set_convergence(const std::string& rule, bool met, const std::vector<std::string>& outputs,
                        const std::vector<double>& relative_half_width);
+
+  //! A second-order run (format 1.4): /uncertainty with each replication's drawn vector
+  //! ([replications, d] row-major), its paths and modes, and the draw settings as attributes.
+  void set_uncertainty(const UncertaintyPlan& plan, const std::vector<double>& vectors);
 
   const std::string& final_path() const noexcept;
   const std::string& temp_path() const noexcept;

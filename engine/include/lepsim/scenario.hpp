@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -243,6 +244,34 @@ struct AuthorityGroup {
   std::vector<CapacityPlanStep> capacity_plan;  //!< [[authorities.capacity_plan]], in time order
 };
 
+//! Second-order Monte Carlo (docs/calibration.md, "Runs that carry the whole uncertainty";
+//! docs/scenario-format.md, "[uncertainty]"): what each replication's parameter vector is
+//! drawn from. Off: every replication runs the scenario as written (first-order).
+enum class UncertaintyDraw { OFF, INPUTS, POSTERIOR };
+
+//! One uncertain input: a parameter path and its distribution. `scale`: the drawn value
+//! multiplies the parameter (a number or a whole distribution), else it replaces it.
+struct UncertainInput {
+  std::string path;
+  bool scale = false;
+  Distribution distribution;
+  //! The value the scenario already holds at `path` from a fitted file (its `value`, applied
+  //! on load); a drawn scale is then applied relative to it (drawn / point). NaN: none.
+  double point = std::numeric_limits<double>::quiet_NaN();
+  std::string source;  //!< where it was declared, "file:line", for messages
+};
+
+struct Uncertainty {
+  UncertaintyDraw draw = UncertaintyDraw::OFF;
+  std::string posterior;          //!< posterior file (format: docs/calibration.md), as resolved from the scenario's folder
+  int replications_per_draw = 1;  //!< M replications share one drawn vector
+  std::vector<UncertainInput> inputs;  //!< a fitted file's inputs first, then [[uncertainty.input]]
+  //! Rank (Spearman) correlation over `inputs`, row-major d x d; empty: independent inputs.
+  std::vector<double> rank_correlation;
+  std::string fitted;  //!< `[scenario] fitted` as written (its values are inlined: not in the resolved text)
+  bool declared() const { return draw != UncertaintyDraw::OFF || !inputs.empty() || !posterior.empty(); }
+};
+
 struct Scenario {
   std::string name;
   std::string description;
@@ -267,6 +296,7 @@ struct Scenario {
   std::vector<ProjectType> types;
   std::vector<AuthorityGroup> groups;
   Mechanisms mechanisms;
+  Uncertainty uncertainty;  //!< [uncertainty]: second-order Monte Carlo (off by default)
 
   //! Authorities are the groups expanded: authority i belongs to group authority_group[i].
   std::vector<int> authority_group;
