@@ -902,6 +902,21 @@ void Parser::parse_authorities(const TValue& root, Scenario& s) {
         registry_values(*f, "authorities.{group}.first", fpath, idx, s);
       }
     }
+    if (const TValue* f = find(gv, "first_phase")) {
+      const std::string fpath = path + ".first_phase";
+      if (!f->is_table()) error_at(*f, fpath, "must be a table like { type = \"first_phase\", schools = 5 }");
+      else {
+        check_keys(*f, fpath, table_keys("authorities.{group}.first_phase"));
+        if (auto tn = string(*f, "type", fpath, true)) {
+          const auto it = type_index.find(*tn);
+          if (it == type_index.end())
+            error(*find(*f, "type"), fpath + ".type", quoted_string(*tn), "unknown project type" + did_you_mean(*tn, type_names));
+          else g.first_phase_type = it->second;
+        }
+        if (!find(*f, "schools")) error(*f, fpath + ".schools", "", "required: schools in the first phase");
+        registry_values(*f, "authorities.{group}.first_phase", fpath, idx, s);
+      }
+    }
     if (const TValue* tm = find(gv, "team")) g.team = discipline_table(*tm, path + ".team", s);
     else g.team.assign(s.disciplines.size(), 0.0);
     if (const TValue* sv = find(gv, "setup")) parse_group_setup(*sv, path + ".setup", gi, s);
@@ -1170,6 +1185,7 @@ void Parser::parse_mechanisms(const TValue& root, Scenario& s) {
     mechanism_values_["lep"] = t;
     check_keys(*t, "lep", table_keys("lep"));
     if (auto st = stage_ref(*t, "formed_at", "lep", true, s)) m.lep_stage = *st;
+    registry_values(*t, "lep", "lep", {}, s);  // the non-LEP route's numbers
   }
   // Every mechanism's numbers and distributions through the registry; its other keys below.
   if (find(root, "costs")) m.costs.capital.assign(s.types.size(), Distribution::fixed(0.0));
@@ -1217,6 +1233,8 @@ void Parser::parse_mechanisms(const TValue& root, Scenario& s) {
   }
   if (const TValue* t = find(root, "funding"); t && t->is_table()) m.funding.stages = stage_refs(*t, "stages", "funding", true, s);
   if (const TValue* t = find(root, "market"); t && t->is_table()) m.market.stages = stage_refs(*t, "stages", "market", true, s);
+  if (const TValue* t = find(root, "milestones"); t && t->is_table())
+    m.milestones.construction_stages = stage_refs(*t, "construction_stages", "milestones", true, s);
   if (const TValue* t = find(root, "transformation"); t && t->is_table())
     m.transformation.slowed_stages = stage_refs(*t, "slowed_stages", "transformation", false, s);
   if (const TValue* t = find(root, "exclusivity"); t && t->is_table() && find(*t, "weights")) {
