@@ -403,6 +403,9 @@ std::vector<ParamSpec> build_registry() {
                 const Distribution& d = s.mechanisms.non_lep_procurement;
                 return d.kind() == DistKind::Fixed && d.mean() == 0.0 ? std::string() : detail::toml_distribution(d);
               }),
+      omitted_at(number("lep.non_lep_procurement_factor", "", "1", POSITIVE,
+                        "the non-LEP deal's first procurement: work x this", SLOT(s.mechanisms.non_lep_procurement_factor)),
+                 1.0),
       omitted_at(number("lep.non_lep_cost_premium", "fraction of capital", "0", NONNEG,
                         "added to the capital of those later schools", SLOT(s.mechanisms.non_lep_cost_premium)),
                  0.0),

@@ -230,6 +230,7 @@ struct Mechanisms {
   //! its first stage and capital x (1 + premium).
   Distribution non_lep_procurement = Distribution::fixed(0.0);
   double non_lep_cost_premium = 0.0;
+  double non_lep_procurement_factor = 1.0;  //!< the non-LEP deal's LEP-stage work x this
   MilestonesOutput milestones;
   SetupMechanism setup;
   PartneringMechanism partnering;

@@ -26,6 +26,7 @@ class Route final : public Mechanism {
         for (const TypeStage& ts : stages)
           if (ts.predecessors == 0) gated_[static_cast<std::size_t>(ts.stage)] = 1;
       }
+      if (g.non_lep > 0 && sc.mechanisms.lep_stage >= 0) adjusted_[static_cast<std::size_t>(sc.mechanisms.lep_stage)] = 1;
       if (g.non_lep > 0)
         for (std::size_t t = 0; t < sc.types.size(); ++t)
           if (later_type(g, static_cast<int>(t)) && !sc.types[t].stages.empty())
@@ -62,11 +63,14 @@ class Route final : public Mechanism {
     held_[a].clear();
   }
 
-  //! A non-LEP authority's later school: its own deal, on its first stage.
+  //! A non-LEP authority: its first procurement's work x the factor (a conventional deal);
+  //! each later school its own deal, on its first stage.
   double adjust_work(ProjectId p, StageId s, double work) override {
     const AuthorityId a = flow_.authority_of(p);
     const AuthorityGroup& g = flow_.group(a);
-    if (!flow_.signals().no_lep[a] || !later_type(g, flow_.type_of(p))) return work;
+    if (!flow_.signals().no_lep[a]) return work;
+    if (static_cast<int>(ix(s)) == flow_.scenario().mechanisms.lep_stage) work *= m_.non_lep_procurement_factor;
+    if (!later_type(g, flow_.type_of(p))) return work;
     const auto& stages = flow_.scenario().types[static_cast<std::size_t>(flow_.type_of(p))].stages;
     if (stages.front().stage != static_cast<int>(ix(s))) return work;
     flow_.signals().capital_factor[p] = 1.0 + m_.non_lep_cost_premium;
