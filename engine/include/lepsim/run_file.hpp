@@ -16,7 +16,7 @@ namespace lepsim {
 
 inline constexpr const char* RUN_FILE_TYPE = "lepsim-run";
 inline constexpr int RUN_FORMAT_MAJOR = 1;  //!< readers refuse other majors
-inline constexpr int RUN_FORMAT_MINOR = 3;  //!< additions that old readers may ignore
+inline constexpr int RUN_FORMAT_MINOR = 4;  //!< additions that old readers may ignore
 
 class RunFileWriter {
  public:
