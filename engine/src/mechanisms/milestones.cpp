@@ -28,9 +28,7 @@ class Milestones final : public Mechanism {
     phase_.resize(A), before_.resize(A), selected_.resize(A);
   }
   const char* name() const override { return "milestones"; }
-  bool watches(StageId s) const override {
-    return static_cast<int>(ix(s)) == lep_stage_ || construction_[ix(s)] != 0;
-  }
+  bool watches(StageId s) const override { return static_cast<int>(ix(s)) == lep_stage_ || construction_[ix(s)] != 0; }
 
   //! Entries and arrivals bucketed by step (counting sort), so each step visits only its own.
   void on_replication_start() override {
@@ -128,8 +126,8 @@ class Milestones final : public Mechanism {
     order.assign(static_cast<std::size_t>(first[Tu]), 0);
     std::vector<std::int32_t> next(first.begin(), first.end() - 1);
     for (std::size_t i = 0; i < n; ++i)
-      if (const int k = key(i); k >= 0 && k < T) order[static_cast<std::size_t>(next[static_cast<std::size_t>(k)]++)] =
-          static_cast<std::int32_t>(i);
+      if (const int k = key(i); k >= 0 && k < T)
+        order[static_cast<std::size_t>(next[static_cast<std::size_t>(k)]++)] = static_cast<std::int32_t>(i);
   }
   //! The authority changes phase; its schools before construction move with it.
   void move_authority(AuthorityId a, AuthorityPhase to) {
