@@ -1,5 +1,5 @@
 // The first procurement's structure and the record's milestone series (docs/model.md,
-// section 19), on a small deterministic scenario whose timeline is computed by hand:
+// section 21), on a small deterministic scenario whose timeline is computed by hand:
 //
 //   authorities a-1, a-2 (entry 0): sample strategy 0-1, procurement 2-4 (close at the end
 //     of 4; preferred bidder at half its work, step 3); two first-phase schools arrive at 0,

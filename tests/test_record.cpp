@@ -44,7 +44,7 @@ TEST_CASE("The shipped Dec 2008 record reads, with months from April 2005 and it
     CHECK(!m.source.empty());
     CHECK(m.sd > 0);
   }
-  // Every milestone is an output now ([milestones], docs/model.md section 19): the eight
+  // Every milestone is an output now ([milestones], docs/model.md section 21): the eight
   // fitted ones at Dec 2008, the three school-by-stage counts and the earlier points held out.
   const auto fit = r.expressible(MilestoneUse::Fit);
   REQUIRE(fit.size() == 8);

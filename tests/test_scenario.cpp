@@ -766,7 +766,7 @@ TEST_CASE("[scenario] plan: optional, kept as written, in the resolved form and 
   const Scenario bsf = load_scenario(dir + "bsf.toml");
   REQUIRE(!bsf.plan.empty());
   CHECK(bsf.plan.back()[0] <= bsf.time.horizon_months);
-  // The Department's trajectory (docs/model.md, section 19): 200 by Dec 2008 (month 45),
+  // The Department's trajectory (docs/model.md, section 21): 200 by Dec 2008 (month 45),
   // then 250 a year from 2011 (250 by month 69) to all 3,500 by the end of 2023.
   const auto at = [&](double month) {
     for (const auto& p : bsf.plan)

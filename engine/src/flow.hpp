@@ -267,7 +267,7 @@ class Mechanism {
   virtual void on_progress(const Item&, double /*progress*/, int /*step*/) {}
   virtual void on_lep_formed(AuthorityId, int /*step*/) { defaulted(PHASE_LEP_FORMED); }
   //! The authority's first completion of the LEP stage (financial close), before its LEP
-  //! forms (if it does: Signals::no_lep). docs/model.md, section 19.
+  //! forms (if it does: Signals::no_lep). docs/model.md, section 21.
   virtual void on_close(AuthorityId, int /*step*/) { defaulted(PHASE_CLOSE); }
   virtual void on_handover(Handover&) { defaulted(PHASE_HANDOVER); }
   //! After the step's completions.

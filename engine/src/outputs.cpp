@@ -111,7 +111,7 @@ std::vector<OutputSpec> make_registry() {
       series("funding_committed", A::None, V::Float64, "GBP m", "capital committed in the programme year so far", P::Funding,
              nullptr, &R::funding_committed),
   };
-  // [milestones]: what the observed record counts (docs/model.md, section 19), one [R, T] series each.
+  // [milestones]: what the observed record counts (docs/model.md, section 21), one [R, T] series each.
   for (const MilestoneSeries& m : milestone_series())
     v.push_back(series(m.name, A::None, V::Int32, m.unit, m.description, P::Milestones, m.field, nullptr));
   OutputSpec cumulative = series("completed_cumulative", A::None, V::Int32, "projects",

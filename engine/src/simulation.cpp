@@ -153,7 +153,7 @@ void Flow::generate_projects(ReplicationResult& out) {
                                                     "; lower its arrival rate");
       int type = g.first_type;
       if (ordinal >= g.first_count && ordinal < phase_end) {
-        type = g.first_phase_type;  // the first phase's other schools (docs/model.md, section 19)
+        type = g.first_phase_type;  // the first phase's other schools (docs/model.md, section 21)
       } else if (ordinal >= g.first_count || g.first_type < 0) {
         const double u = draws_.uniform({project_entity(static_cast<int>(a), ordinal), Purpose::ProjectType});
         double cum = 0;
@@ -303,7 +303,7 @@ void Flow::form_lep(AuthorityId a, int step) {
 }
 
 //! Financial close (the LEP stage's first completion): the close hooks, then the LEP
-//! forms unless the authority took the non-LEP route (docs/model.md, section 19).
+//! forms unless the authority took the non-LEP route (docs/model.md, section 21).
 void Flow::close_procurement(AuthorityId a, int step) {
   a_close_step_[a] = step;
   for (Mechanism* m : phase_[PHASE_CLOSE]) m->on_close(a, step);

@@ -52,7 +52,7 @@ struct ReplicationResult {
   std::vector<std::int32_t> funding_queue;    //!< [T] stage instances waiting for funds
   std::vector<double> funding_committed;      //!< [T] GBP m committed in the programme year so far
 
-  // [milestones] (docs/model.md, section 19): the record's counts at the end of each step; empty when off.
+  // [milestones] (docs/model.md, section 21): the record's counts at the end of each step; empty when off.
   std::vector<std::int32_t> authorities_entered;           //!< [T] authorities whose entry month has come
   std::vector<std::int32_t> authorities_in_strategy;       //!< [T] entered, first procurement not started
   std::vector<std::int32_t> authorities_in_procurement;    //!< [T] first procurement started, not closed

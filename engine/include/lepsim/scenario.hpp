@@ -212,7 +212,7 @@ struct ExclusivityMechanism {
 };
 
 //! [milestones]: the programme's state per step as the record counts it (docs/model.md,
-//! section 19): authorities by first-procurement phase, schools by phase, preferred bidders.
+//! section 21): authorities by first-procurement phase, schools by phase, preferred bidders.
 struct MilestonesOutput {
   bool enabled = false;
   std::vector<int> construction_stages;  //!< a school is "in construction" from the first of these starting
@@ -224,7 +224,7 @@ struct Mechanisms {
   //! (financial close). Partnering health, exclusivity, the set-up cost and capacity
   //! plans `after_lep` start there. -1 when no mechanism needs it.
   int lep_stage = -1;
-  //! [lep] non-LEP route (docs/model.md, section 19): an authority whose group's
+  //! [lep] non-LEP route (docs/model.md, section 21): an authority whose group's
   //! `non_lep` draw comes up closes its first procurement as a conventional/PFI deal and
   //! forms no LEP; each of its later schools is procured on its own: this many months on
   //! its first stage and capital x (1 + premium).
@@ -254,7 +254,7 @@ struct AuthorityGroup {
   std::vector<double> mix;                 //!< probability of each project type (sums to 1)
   int first_type = -1;                     //!< type of the first `first_count` projects, -1 none
   int first_count = 0;
-  //! First phase (docs/model.md, section 19): `first_phase_schools` schools in all (the
+  //! First phase (docs/model.md, section 21): `first_phase_schools` schools in all (the
   //! first projects among them), the rest of type `first_phase_type`, arriving at entry
   //! and held until the authority's financial close. -1: no first phase (old behaviour).
   int first_phase_type = -1;

@@ -39,7 +39,7 @@ class Capacity final : public Mechanism {
     std::fill(pipeline_total_.begin(), pipeline_total_.end(), 0.0);
   }
   //! Plan steps `after_lep` count from financial close: the LEP's formation, or a non-LEP
-  //! deal's close (docs/model.md, section 19), which is the same step where a LEP forms.
+  //! deal's close (docs/model.md, section 21), which is the same step where a LEP forms.
   void on_close(AuthorityId a, int /*step*/) override { target_until_[a] = 0; }
   //! Hires arrive after the lag, staff leave at the attrition rate, surplus is released.
   void on_step_start(int step) override {

@@ -1,4 +1,4 @@
-// [milestones] (docs/model.md, section 19): the programme's state as the observed record
+// [milestones] (docs/model.md, section 21): the programme's state as the observed record
 // counts it, per step. Counters change only at events (an entry, an arrival, a stage start,
 // a preferred bidder, a close, a handover); record() copies them. Nothing here draws or
 // feeds back, so the series never change the simulation.

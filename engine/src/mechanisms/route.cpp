@@ -1,4 +1,4 @@
-// The first procurement's shape (docs/model.md, section 19): the first phase, a bundle of
+// The first procurement's shape (docs/model.md, section 21): the first phase, a bundle of
 // schools procured with the authority's first projects and released at its financial
 // close; and the non-LEP route, an authority whose close is a conventional/PFI deal that
 // forms no LEP, each of its later schools then procured on its own.
