@@ -37,7 +37,7 @@ if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
 import h5py, numpy as np
 f = h5py.File("ex.h5", "r")
 assert f.attrs["file_type"] == "lepsim-run", f.attrs["file_type"]
-assert list(f.attrs["format_version"]) == [1, 3]
+assert list(f.attrs["format_version"]) == [1, 4]  # format 1.4: the [milestones] series
 assert f["scenario"].attrs["lever_cost_once"] == 0  # format 1.2: example.toml states no lever cost
 assert f.attrs["allocation"] == "pipeline-priority", f.attrs["allocation"]  # format 1.3
 assert "plan" not in f["scenario"]  # example.toml states no plan (format 1.1 writes one only when stated)
