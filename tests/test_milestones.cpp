@@ -201,3 +201,29 @@ TEST_CASE("milestone counts are conserved and match a recount from the per-proje
     CHECK(r.authorities_entered.back() == s.authority_count());
   }
 }
+
+TEST_CASE("bad first-phase, non-LEP and milestones keys get located errors", "[milestones]") {
+  const auto keys_of = [](const std::string& text) {
+    std::vector<std::string> keys;
+    try {
+      parse_scenario(text, "bad.toml");
+    } catch (const ScenarioError& e) {
+      for (const auto& d : e.diagnostics()) keys.push_back(d.key);
+    }
+    return keys;
+  };
+  const std::string phase = "first_phase = { type = \"phase\", schools = 3 }";
+  std::string unknown = HAND;
+  unknown.replace(unknown.find(phase), phase.size(), "first_phase = { type = \"nope\", schools = 3 }");
+  CHECK(keys_of(unknown) == std::vector<std::string>{"authorities[0].first_phase.type"});
+  std::string no_schools = HAND;
+  no_schools.replace(no_schools.find(phase), phase.size(), "first_phase = { type = \"phase\" }");
+  CHECK(keys_of(no_schools) == std::vector<std::string>{"authorities[0].first_phase.schools"});
+  std::string bad_p = with(HAND, "first = { type = \"sample\", count = 1 }\n", "non_lep = 1.5\n");
+  CHECK(keys_of(bad_p) == std::vector<std::string>{"authorities[0].non_lep"});
+  std::string no_stage = HAND;
+  no_stage.replace(no_stage.find("construction_stages = [\"build\"]"), 31, "construction_stages = [\"bild\"]");
+  REQUIRE(!keys_of(no_stage).empty());
+  CHECK(keys_of(no_stage)[0] == "milestones.construction_stages[0]");  // the unknown name, located
+  CHECK(keys_of(HAND).empty());
+}

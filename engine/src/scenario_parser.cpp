@@ -888,35 +888,28 @@ void Parser::parse_authorities(const TValue& root, Scenario& s) {
     } else {
       error(gv, path + ".mix", "", "required when there is more than one project type");
     }
-    if (const TValue* f = find(gv, "first")) {
-      const std::string fpath = path + ".first";
-      if (!f->is_table()) error_at(*f, fpath, "must be a table like { type = \"sample\", count = 2 }");
-      else {
-        check_keys(*f, fpath, table_keys("authorities.{group}.first"));
-        if (auto tn = string(*f, "type", fpath, true)) {
-          const auto it = type_index.find(*tn);
-          if (it == type_index.end())
-            error(*find(*f, "type"), fpath + ".type", quoted_string(*tn), "unknown project type" + did_you_mean(*tn, type_names));
-          else g.first_type = it->second;
-        }
-        registry_values(*f, "authorities.{group}.first", fpath, idx, s);
+    // `first` and `first_phase`: a table naming a project type, and its registry keys.
+    const auto typed_table = [&](const char* key, const char* example, int& type) -> const TValue* {
+      const TValue* f = find(gv, key);
+      if (!f) return nullptr;
+      const std::string fpath = path + "." + key;
+      if (!f->is_table()) {
+        error_at(*f, fpath, std::string("must be a table like ") + example);
+        return nullptr;
       }
-    }
-    if (const TValue* f = find(gv, "first_phase")) {
-      const std::string fpath = path + ".first_phase";
-      if (!f->is_table()) error_at(*f, fpath, "must be a table like { type = \"first_phase\", schools = 5 }");
-      else {
-        check_keys(*f, fpath, table_keys("authorities.{group}.first_phase"));
-        if (auto tn = string(*f, "type", fpath, true)) {
-          const auto it = type_index.find(*tn);
-          if (it == type_index.end())
-            error(*find(*f, "type"), fpath + ".type", quoted_string(*tn), "unknown project type" + did_you_mean(*tn, type_names));
-          else g.first_phase_type = it->second;
-        }
-        if (!find(*f, "schools")) error(*f, fpath + ".schools", "", "required: schools in the first phase");
-        registry_values(*f, "authorities.{group}.first_phase", fpath, idx, s);
+      check_keys(*f, fpath, table_keys(std::string("authorities.{group}.") + key));
+      if (auto tn = string(*f, "type", fpath, true)) {
+        const auto it = type_index.find(*tn);
+        if (it == type_index.end())
+          error(*find(*f, "type"), fpath + ".type", quoted_string(*tn), "unknown project type" + did_you_mean(*tn, type_names));
+        else type = it->second;
       }
-    }
+      registry_values(*f, std::string("authorities.{group}.") + key, fpath, idx, s);
+      return f;
+    };
+    typed_table("first", "{ type = \"sample\", count = 2 }", g.first_type);
+    if (const TValue* f = typed_table("first_phase", "{ type = \"first_phase\", schools = 5 }", g.first_phase_type); f && !find(*f, "schools"))
+      error(*f, path + ".first_phase.schools", "", "required: schools in the first phase");
     if (const TValue* tm = find(gv, "team")) g.team = discipline_table(*tm, path + ".team", s);
     else g.team.assign(s.disciplines.size(), 0.0);
     if (const TValue* sv = find(gv, "setup")) parse_group_setup(*sv, path + ".setup", gi, s);
