@@ -171,7 +171,8 @@ TEST_CASE("the plan line shows exactly when the scenario states a plan", "[repor
   // the band keeps its own scale.
   std::string big = scenario_text("example.toml");
   big.replace(big.find(name_line), name_line.size(), name_line + "\nplan = [[36, 500], [72, 2000], [120, 3600]]");
-  const std::string html = report_of(run(parse_scenario(big, LEPSIM_SOURCE_DIR "/scenarios/example.toml"), "big-plan.h5", 5));
+  const std::string html =
+      report_of(run(parse_scenario(big, LEPSIM_SOURCE_DIR "/scenarios/example.toml"), "big-plan.h5", 5));
   CHECK(count(svg_of(html, "fan-completions"), "class=\"plan-point\"") == 0);
   CHECK(count(svg_of(html, "fan-plan"), "class=\"plan-point\"") == 3);
   CHECK(html.find("on its own scale") != std::string::npos);

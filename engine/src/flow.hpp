@@ -428,7 +428,7 @@ class Flow {
   // Authorities.
   IdVector<AuthorityId, int> a_entry_step_;
   IdVector<AuthorityId, std::int32_t> a_lep_step_;
-  IdVector<AuthorityId, std::int32_t> a_close_step_;  // financial close, LEP or not
+  IdVector<AuthorityId, std::int32_t> a_close_step_;   // financial close, LEP or not
   IdVector<AuthorityId, std::int32_t> a_projects_;     // projects generated
   IdVector<AuthorityId, std::vector<Item>> a_active_;  // items competing for capacity, in priority order (§4)
   IdVector<AuthorityId, std::vector<Item>> a_milestone_waiters_;

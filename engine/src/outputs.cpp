@@ -35,8 +35,8 @@ const std::vector<MilestoneSeries>& milestone_series() {
        &R::authorities_in_strategy},
       {"authorities_in_procurement", "authorities", "authorities whose first procurement has started and not closed",
        &R::authorities_in_procurement},
-      {"authorities_past_procurement", "authorities", "authorities past financial close of their first procurement, LEP or not",
-       &R::authorities_past_procurement},
+      {"authorities_past_procurement", "authorities",
+       "authorities past financial close of their first procurement, LEP or not", &R::authorities_past_procurement},
       {"non_lep_deals", "authorities", "authorities whose financial close formed no LEP (the non-LEP route)",
        &R::non_lep_deals},
       {"authorities_partner_selected", "authorities",
@@ -194,8 +194,13 @@ double milestone_at(const R& r, std::size_t steps, double) {
 }
 template <std::size_t... K>
 void add_milestone_metrics(std::vector<MetricSpec>& v, std::index_sequence<K...>) {
-  (v.push_back({milestone_series()[K].name, milestone_series()[K].unit, milestone_series()[K].description,
-                MetricMonth::Optional, P::Milestones, {milestone_series()[K].name}, &milestone_at<K>}),
+  (v.push_back({milestone_series()[K].name,
+                milestone_series()[K].unit,
+                milestone_series()[K].description,
+                MetricMonth::Optional,
+                P::Milestones,
+                {milestone_series()[K].name},
+                &milestone_at<K>}),
    ...);
 }
 

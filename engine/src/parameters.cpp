@@ -1185,7 +1185,7 @@ const std::vector<MechanismTable>& mechanism_tables() {
       mechanism_table<&M::disputes>("disputes", true),      mechanism_table<&M::capacity>("capacity", false),
       mechanism_table<&M::costs>("costs", false),           mechanism_table<&M::funding>("funding", false),
       mechanism_table<&M::market>("market", false),         mechanism_table<&M::transformation>("transformation", false),
-      mechanism_table<&M::exclusivity>("exclusivity", true),  mechanism_table<&M::milestones>("milestones", true)};
+      mechanism_table<&M::exclusivity>("exclusivity", true),    mechanism_table<&M::milestones>("milestones", true)};
   return tables;
 }
 

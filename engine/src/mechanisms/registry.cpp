@@ -24,8 +24,8 @@ std::unique_ptr<Mechanism> make_milestones(Flow&);
 
 MechanismList make_mechanisms(Flow& flow) {
   using Factory = std::unique_ptr<Mechanism> (*)(Flow&);
-  static constexpr Factory FACTORIES[] = {make_setup,      make_route,          make_costs,       make_funding,
-                                          make_capacity,   make_disputes,       make_market,      make_partnering,
+  static constexpr Factory FACTORIES[] = {make_setup,          make_route,       make_costs,     make_funding,
+                                          make_capacity,       make_disputes,    make_market,    make_partnering,
                                           make_transformation, make_exclusivity, make_milestones};
   MechanismList list;
   for (Factory make : FACTORIES)  // each returns null when its scenario table is absent
