@@ -37,7 +37,7 @@ if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
 import h5py, numpy as np
 f = h5py.File("ex.h5", "r")
 assert f.attrs["file_type"] == "lepsim-run", f.attrs["file_type"]
-assert list(f.attrs["format_version"]) == [1, 4]
+assert list(f.attrs["format_version"]) == [1, 4]  # format 1.4: exact stage times, stream layout 2, /uncertainty, the [milestones] series
 assert f["scenario"].attrs["lever_cost_once"] == 0  # format 1.2: example.toml states no lever cost
 assert f.attrs["allocation"] == "pipeline-priority", f.attrs["allocation"]  # format 1.3
 assert int(f.attrs["random_stream_layout"]) == 2, f.attrs["random_stream_layout"]  # format 1.4

@@ -117,7 +117,7 @@ TEST_CASE("experiment: a scaled stage's work scales every type's copy of it, ove
         CHECK(sc.types[t].stages[k].work == scaled(ex.base.types[t].stages[k].work, 1.25));
         ++copies;
       }
-  CHECK(copies == 2);  // sample and sample_pathfinder (whose procurement is an override)
+  CHECK(copies == 3);  // sample, sample_early and sample_pathfinder (whose procurement is an override)
   for (std::size_t g = 0; g < sc.groups.size(); ++g) {
     CHECK(sc.groups[g].team[2] == ex.base.groups[g].team[2] * 0.5);
     for (std::size_t i = 0; i < sc.groups[g].capacity_plan.size(); ++i)

@@ -44,13 +44,18 @@ TEST_CASE("The shipped Dec 2008 record reads, with months from April 2005 and it
     CHECK(!m.source.empty());
     CHECK(m.sd > 0);
   }
-  // What the model's outputs can give today: schools open and LEPs formed at Dec 2008.
+  // Every milestone is an output now ([milestones], docs/model.md section 21): the eight
+  // fitted ones at Dec 2008, the three school-by-stage counts and the earlier points held out.
   const auto fit = r.expressible(MilestoneUse::Fit);
-  REQUIRE(fit.size() == 2);
+  REQUIRE(fit.size() == 8);
   CHECK(fit[0]->metric == "completed_cumulative@45");
-  CHECK(fit[1]->metric == "leps_formed@45");
+  CHECK(fit[1]->metric == "schools_in_construction@45");
+  CHECK(fit[2]->metric == "leps_formed@45");
+  CHECK(fit[3]->metric == "authorities_past_procurement@45");
+  CHECK(fit[4]->metric == "non_lep_deals@45");
+  CHECK(r.expressible(MilestoneUse::Validate).size() == 7);
   const auto targets = record_targets(r, MilestoneUse::Fit, 0.1);
-  REQUIRE(targets.size() == 2);
+  REQUIRE(targets.size() == 8);
   CHECK(targets[0].var_obs == 16);
   CHECK(targets[0].var_disc == Approx(4.2 * 4.2));
   // Secondary evidence: widened; the Hansard figure at 16 Jan 2007 keeps its month.

@@ -166,6 +166,16 @@ TEST_CASE("the plan line shows exactly when the scenario states a plan", "[repor
   CHECK(count(with, "<polyline class=\"plan\"") == 1);
   CHECK(count(with, "class=\"plan-point\"") == 3);
   CHECK(with.find("plan (scenario)") != std::string::npos);
+
+  // A plan far above the band (more than 3x its top) gets a second panel, with its points;
+  // the band keeps its own scale.
+  std::string big = scenario_text("example.toml");
+  big.replace(big.find(name_line), name_line.size(), name_line + "\nplan = [[36, 500], [72, 2000], [120, 3600]]");
+  const std::string html =
+      report_of(run(parse_scenario(big, LEPSIM_SOURCE_DIR "/scenarios/example.toml"), "big-plan.h5", 5));
+  CHECK(count(svg_of(html, "fan-completions"), "class=\"plan-point\"") == 0);
+  CHECK(count(svg_of(html, "fan-plan"), "class=\"plan-point\"") == 3);
+  CHECK(html.find("on its own scale") != std::string::npos);
 }
 
 TEST_CASE("the national default: every chart, partnership ones included, and its plan", "[report]") {
@@ -193,12 +203,12 @@ TEST_CASE("the national default: every chart, partnership ones included, and its
       CHECK(count(html, "<svg id=\"" + id + "\"") == 1);
     }
   CHECK(html.find("class=\"missing\"") == std::string::npos);
-  // The plan (2,333 schools by month 120) dwarfs the simulated band (about 500): the band
-  // keeps its own scale and the plan, with its points, gets a second panel.
+  // The Department's plan (1,312 schools by month 120) and the simulated band (about 760)
+  // share a scale: the plan's points are drawn on the fan itself, with no second panel.
   const std::string fan = svg_of(html, "fan-completions");
-  CHECK(count(fan, "class=\"plan-point\"") == 0);
-  CHECK(count(svg_of(html, "fan-plan"), "class=\"plan-point\"") == bsf.plan.size());
-  CHECK(html.find("on its own scale") != std::string::npos);
+  CHECK(count(fan, "class=\"plan-point\"") == bsf.plan.size());
+  CHECK(count(html, "<svg id=\"fan-plan\"") == 0);
+  CHECK(html.find("on its own scale") == std::string::npos);
   // The S-curve marks the plan's last month as the target; nothing finishes, so a count the
   // run reaches is drawn and the P80 month is said to be after the horizon.
   const std::string s_curve = svg_of(html, "s-curve");
@@ -229,7 +239,7 @@ TEST_CASE("the comparison report sets the variants side by side", "[report][comp
   o.output_path = (temp_dir() / "cmp.html").string();
   o.figures.targets = {{400, 120}};
   const std::string html = render_comparison_report({&ra, &rb}, o);
-  for (const char* id : {"cmp-fan", "cmp-fan-plan", "cmp-s-curve", "diff-completed_month120", "cmp-spend"}) {
+  for (const char* id : {"cmp-fan", "cmp-s-curve", "diff-completed_month120", "cmp-spend"}) {
     INFO("chart " << id);
     CHECK(count(html, std::string("<svg id=\"") + id + "\"") == 1);
   }

@@ -775,7 +775,16 @@ TEST_CASE("[scenario] plan: optional, kept as written, in the resolved form and 
   const Scenario bsf = load_scenario(dir + "bsf.toml");
   REQUIRE(!bsf.plan.empty());
   CHECK(bsf.plan.back()[0] <= bsf.time.horizon_months);
-  CHECK(bsf.plan.back()[1] == Approx(3500.0 * 120 / 180).margin(1));  // about two thirds of ~3,500 by month 120
+  // The Department's trajectory (docs/model.md, section 21): 200 by Dec 2008 (month 45),
+  // then 250 a year from 2011 (250 by month 69) to all 3,500 by the end of 2023.
+  const auto at = [&](double month) {
+    for (const auto& p : bsf.plan)
+      if (p[0] == month) return p[1];
+    return -1.0;
+  };
+  CHECK(at(45) == 200);
+  CHECK(at(69) == 250);
+  CHECK(bsf.plan.back()[1] == Approx(250 + 250.0 * (120 - 69) / 12).margin(1));
   CHECK(load_scenario(dir + "policy/practices-mandated.toml").plan == bsf.plan);
 }
 

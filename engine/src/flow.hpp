@@ -86,6 +86,8 @@ struct StreamId {
 inline StreamId stream_of(AuthorityId a, Purpose purpose, std::uint16_t substream = 0) {
   return {entity(a), purpose, substream};
 }
+//! Substreams of Purpose::AuthorityEntry (docs/random-streams.md): one per draw, so adding one shifts none.
+enum AuthoritySubstream : std::uint16_t { ENTRY_MONTH = 0, SCHOOL_COUNT = 1, FIRST_PHASE = 2, NON_LEP = 3 };
 
 //! Every draw of a replication goes through here: the stream is built from its identity
 //! and, when a trace is set (SimulatorProbe), the draw recorded with the same identity.
@@ -202,6 +204,7 @@ struct Signals {
   IdVector<AuthorityId, std::int32_t> stalled_until;      //!< the LEP's work stalls while step < this, 0
   IdVector<AuthorityId, const double*> team;              //!< [D] FTE available now: the group's team
   IdVector<ProjectId, double> capital_factor;             //!< capital multiplier (procured on its own), 1
+  IdVector<AuthorityId, std::uint8_t> no_lep;             //!< 1: financial close forms no LEP (non-LEP route), 0
   double price_factor = 1.0;                              //!< capital multiplier of the market, 1
   CapitalSource* capital = nullptr;                       //!< null without the cost mechanism
 };
@@ -231,6 +234,7 @@ enum Phase : int {
   PHASE_REPLICATION_START,
   PHASE_STEP_START,
   PHASE_LEP_FORMED,
+  PHASE_CLOSE,
   PHASE_HANDOVER,
   PHASE_STEP_END,
   PHASE_YEAR_END,
@@ -271,6 +275,9 @@ class Mechanism {
   //! core takes its progress, at its authority's events and at every step's end (hot).
   virtual void on_progress(const Item&, double /*progress*/, int /*step*/) {}
   virtual void on_lep_formed(AuthorityId, int /*step*/) { defaulted(PHASE_LEP_FORMED); }
+  //! The authority's first completion of the LEP stage (financial close), before its LEP
+  //! forms (if it does: Signals::no_lep). docs/model.md, section 21.
+  virtual void on_close(AuthorityId, int /*step*/) { defaulted(PHASE_CLOSE); }
   virtual void on_handover(Handover&) { defaulted(PHASE_HANDOVER); }
   //! At the step's end, after its completions (time step + 1).
   virtual void on_step_end(int /*step*/) { defaulted(PHASE_STEP_END); }
@@ -337,6 +344,7 @@ class Flow {
   int start_step(ProjectId p) const { return p_start_step_[p]; }  //!< first step a stage started; -1 before
   int entry_step(AuthorityId a) const { return a_entry_step_[a]; }
   int lep_step(AuthorityId a) const { return a_lep_step_[a]; }  //!< step the LEP formed; -1 before
+  int close_step(AuthorityId a) const { return a_close_step_[a]; }  //!< step of financial close (LEP or not); -1 before
   int projects_of(AuthorityId a) const { return a_projects_[a]; }
   int steps_per_year() const noexcept { return steps_per_year_; }
   //! FTE per discipline of the authorities entered so far (a mechanism may restate it).
@@ -387,6 +395,7 @@ class Flow {
   void make_ready(const Item& item, int step);
   void complete(const Item& item, int step);
   void form_lep(AuthorityId a, int step);
+  void close_procurement(AuthorityId a, int step);
   void hand_over(ProjectId p, int step);
   void record_step(int step, std::int32_t arrived, std::int32_t done, int active_projects);
 
@@ -457,6 +466,7 @@ class Flow {
   // Authorities.
   IdVector<AuthorityId, int> a_entry_step_;
   IdVector<AuthorityId, std::int32_t> a_lep_step_;
+  IdVector<AuthorityId, std::int32_t> a_close_step_;   // financial close, LEP or not
   IdVector<AuthorityId, std::int32_t> a_projects_;     // projects generated
   IdVector<AuthorityId, std::vector<Item>> a_active_;  // items competing for capacity, in priority order (§4)
   IdVector<AuthorityId, std::vector<Item>> a_milestone_waiters_;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <utility>
 
 #include "lepsim/error.hpp"
 
@@ -18,6 +19,43 @@ using A = Axis;
 using P = Presence;
 using V = ValueType;
 using St = Storage;
+
+struct MilestoneSeries {
+  const char* name;
+  const char* unit;
+  const char* description;  //!< at the end of the step
+  std::vector<std::int32_t> R::*field;
+};
+//! The [milestones] series, each also a metric NAME[@MONTH] (its value at the month's last step).
+const std::vector<MilestoneSeries>& milestone_series() {
+  static const std::vector<MilestoneSeries> list = {
+      {"authorities_entered", "authorities", "authorities whose entry month has come, by the end of the step",
+       &R::authorities_entered},
+      {"authorities_in_strategy", "authorities", "entered authorities whose first procurement has not started",
+       &R::authorities_in_strategy},
+      {"authorities_in_procurement", "authorities", "authorities whose first procurement has started and not closed",
+       &R::authorities_in_procurement},
+      {"authorities_past_procurement", "authorities",
+       "authorities past financial close of their first procurement, LEP or not", &R::authorities_past_procurement},
+      {"non_lep_deals", "authorities", "authorities whose financial close formed no LEP (the non-LEP route)",
+       &R::non_lep_deals},
+      {"authorities_partner_selected", "authorities",
+       "authorities that have chosen a preferred bidder (milestones.partner_selected of the LEP stage's work) or closed",
+       &R::authorities_partner_selected},
+      {"schools_in_programme", "projects", "projects arrived (released into the programme) by the end of the step",
+       &R::schools_in_programme},
+      {"schools_in_strategy", "projects", "arrived projects not yet in construction whose authority is in strategy",
+       &R::schools_in_strategy},
+      {"schools_in_procurement", "projects", "arrived projects not yet in construction whose authority is in procurement",
+       &R::schools_in_procurement},
+      {"schools_in_followon", "projects",
+       "arrived projects not yet in construction whose authority is past procurement (later phases)",
+       &R::schools_in_followon},
+      {"schools_in_construction", "projects", "projects whose construction has started and that are not handed over",
+       &R::schools_in_construction},
+  };
+  return list;
+}
 
 OutputSpec series(const char* name, A axis, V type, const char* unit, const char* description, P presence,
                   std::vector<std::int32_t> R::*ints, std::vector<double> R::*reals, double initial = 0) {
@@ -73,6 +111,9 @@ std::vector<OutputSpec> make_registry() {
       series("funding_committed", A::None, V::Float64, "GBP m", "capital committed in the programme year so far", P::Funding,
              nullptr, &R::funding_committed),
   };
+  // [milestones]: what the observed record counts (docs/model.md, section 21), one [R, T] series each.
+  for (const MilestoneSeries& m : milestone_series())
+    v.push_back(series(m.name, A::None, V::Int32, m.unit, m.description, P::Milestones, m.field, nullptr));
   OutputSpec cumulative = series("completed_cumulative", A::None, V::Int32, "projects",
                                  "projects finished by the end of the step", P::Always, nullptr, nullptr);
   cumulative.derived = true;
@@ -149,8 +190,25 @@ double level_at(const std::vector<T>& x, std::size_t steps) {
   return steps == 0 ? 0.0 : static_cast<double>(x[steps - 1]);
 }
 
+constexpr std::size_t MILESTONE_SERIES = 11;
+template <std::size_t K>
+double milestone_at(const R& r, std::size_t steps, double) {
+  return level_at(r.*milestone_series()[K].field, steps);
+}
+template <std::size_t... K>
+void add_milestone_metrics(std::vector<MetricSpec>& v, std::index_sequence<K...>) {
+  (v.push_back({milestone_series()[K].name,
+                milestone_series()[K].unit,
+                milestone_series()[K].description,
+                MetricMonth::Optional,
+                P::Milestones,
+                {milestone_series()[K].name},
+                &milestone_at<K>}),
+   ...);
+}
+
 std::vector<MetricSpec> make_metrics() {
-  return {
+  std::vector<MetricSpec> v = {
       {"completed",
        "projects",
        "projects completed within the horizon",
@@ -235,6 +293,10 @@ std::vector<MetricSpec> make_metrics() {
        {"transformation_cumulative"},
        [](const R& r, std::size_t steps, double) { return level_at(r.transformation, steps); }},
   };
+  // The [milestones] series at the month: a function per series (the value function is a
+  // plain pointer), through the series' index in milestone_series().
+  add_milestone_metrics(v, std::make_index_sequence<MILESTONE_SERIES>{});
+  return v;
 }
 
 std::string month_text(double m) {
@@ -332,6 +394,8 @@ bool present(Presence p, const OutputShape& s) {
       return m.transformation.enabled;
     case P::Funding:
       return m.funding.enabled;
+    case P::Milestones:
+      return m.milestones.enabled;
   }
   return false;
 }
@@ -369,6 +433,8 @@ const char* presence_text(Presence p) {
       return "[transformation] on";
     case P::Funding:
       return "[funding] on";
+    case P::Milestones:
+      return "[milestones] on";
   }
   return "";
 }

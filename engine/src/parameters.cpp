@@ -323,6 +323,26 @@ std::vector<ParamSpec> build_registry() {
                 auto& g = s.groups[at(i, 0)];
                 return g.first_type >= 0 ? ParamSlot(&g.first_count) : ParamSlot();
               }),
+      structure("authorities.{group}.first_phase", "table `{ type, schools }`", "none (each project on its own)",
+                "`type` an existing type; both required", "the first phase: schools procured with the first projects",
+                [](const S& s, const I& i) {
+                  return s.groups[at(i, 0)].first_phase_type >= 0 ? inline_table(s, "authorities.{group}.first_phase", i)
+                                                                  : std::string();
+                }),
+      structure("authorities.{group}.first_phase.type", "type name", "required", "an existing project type",
+                "type of the first phase's other schools (held until financial close)",
+                WRITE(name_or_none(names_of(s.types), s.groups[at(i, 0)].first_phase_type))),
+      distribution("authorities.{group}.first_phase.schools", "schools", "required",
+                   "schools in the first phase, the first projects included (rounded)",
+                   [](S& s, const I& i) -> ParamSlot {
+                     auto& g = s.groups[at(i, 0)];
+                     return g.first_phase_type >= 0 ? ParamSlot(&g.first_phase_schools) : ParamSlot();
+                   },
+                   false, MAX_PROJECTS_PER_AUTHORITY - 1),
+      omitted_at(probability("authorities.{group}.non_lep", "0",
+                             "chance an authority closes its first procurement without a LEP (needs `[lep]`)",
+                             SLOT(s.groups[at(i, 0)].non_lep)),
+                 0.0),
       structure("authorities.{group}.team", "table discipline = FTE", "`{}` (no staff)", fte_rule,
                 "FTE per authority at entry", WRITE(toml_disciplines(s.groups[at(i, 0)].team, s.disciplines)),
                 "FTE per authority"),
@@ -379,6 +399,30 @@ std::vector<ParamSpec> build_registry() {
                 "form`)",
                 "the stage whose first completion forms the LEP",
                 WRITE(name_or_none(names_of(s.stages), s.mechanisms.lep_stage))),
+      written(distribution("lep.non_lep_procurement_months", "months", "0",
+                           "added to the first stage of each later school of an authority without a LEP",
+                           SLOT(s.mechanisms.non_lep_procurement)),
+              [](const S& s, const I&) {
+                const Distribution& d = s.mechanisms.non_lep_procurement;
+                return d.kind() == DistKind::Fixed && d.mean() == 0.0 ? std::string() : detail::toml_distribution(d);
+              }),
+      omitted_at(number("lep.non_lep_procurement_factor", "", "1", POSITIVE,
+                        "the non-LEP deal's first procurement: work x this", SLOT(s.mechanisms.non_lep_procurement_factor)),
+                 1.0),
+      omitted_at(number("lep.non_lep_cost_premium", "fraction of capital", "0", NONNEG,
+                        "added to the capital of those later schools", SLOT(s.mechanisms.non_lep_cost_premium)),
+                 0.0),
+
+      // --- [milestones]
+      structure("milestones", "table", "none", "needs `[lep]`",
+                "the record's milestone series (authorities and schools by phase)"),
+      structure("milestones.construction_stages", "list of stage names", "required", "at least one; " + stage_list_rule,
+                "a school is in construction from the first of these starting to its handover",
+                WRITE(toml_stage_names(s.mechanisms.milestones.construction_stages, s))),
+      number("milestones.partner_selected", "fraction of work", "0.7", UNIT,
+             "preferred bidder chosen when this much of the LEP stage's work is done",
+             SLOT(s.mechanisms.milestones.partner_selected)),
+      boolean("milestones.enabled", "`true`", "the series are written", SLOT(s.mechanisms.milestones.enabled)),
 
       // --- [setup]
       structure("setup", "table", "none", "", "set-up quality shapes the early stages"),
@@ -1204,7 +1248,7 @@ const std::vector<MechanismTable>& mechanism_tables() {
       mechanism_table<&M::disputes>("disputes", true),      mechanism_table<&M::capacity>("capacity", false),
       mechanism_table<&M::costs>("costs", false),           mechanism_table<&M::funding>("funding", false),
       mechanism_table<&M::market>("market", false),         mechanism_table<&M::transformation>("transformation", false),
-      mechanism_table<&M::exclusivity>("exclusivity", true)};
+      mechanism_table<&M::exclusivity>("exclusivity", true),    mechanism_table<&M::milestones>("milestones", true)};
   return tables;
 }
 

@@ -16,39 +16,29 @@ namespace lepsim {
 namespace {
 
 constexpr RecordMetricStatus AVAILABLE = RecordMetricStatus::Available;
-constexpr RecordMetricStatus PROPOSED = RecordMetricStatus::Proposed;
 
 }  // namespace
 
 const std::vector<RecordMetric>& record_metrics() {
-  // The one list of base names a milestone may use. The Available ones are the output
-  // registry's metrics that take a month; when the registry grows (the Proposed ones
-  // below), move them up, or generate this list from metric_registry().
+  // The one list of base names a milestone may use: the output registry's metrics that
+  // take a month (the [milestones] ones need that table in the scenario). A Proposed entry
+  // names an output the model does not write yet; none is left today.
   static const std::vector<RecordMetric> list = {
       {"completed_cumulative", AVAILABLE, "schools (projects) completed by the month", ""},
       {"leps_formed", AVAILABLE, "LEPs formed by the month (financial close of a first procurement)", ""},
       {"exclusive_leps", AVAILABLE, "formed LEPs still holding exclusivity at the month", ""},
       {"transformation", AVAILABLE, "transformation score of the schools completed by the month", ""},
-      {"schools_in_construction", PROPOSED, "schools whose construction stage is under way at the month",
-       "a metric over the stage_active series for the construction stage(s), at the step ending at the month"},
-      {"schools_in_programme", PROPOSED, "schools that have entered the programme by the month",
-       "a metric counting projects with arrival_step before the month (per-project arrival_step exists)"},
-      {"schools_in_strategy", PROPOSED, "schools whose authority is at the strategy stage at the month",
-       "a per-step count of projects by the stage they are in (stage occupancy of pending projects)"},
-      {"schools_in_procurement", PROPOSED, "schools in an authority's procurement at the month",
-       "a per-step count of projects by the stage they are in (stage occupancy of pending projects)"},
-      {"authorities_entered", PROPOSED, "authorities that have entered the programme by the month",
-       "a per-step series of authorities entered (authority entry times are drawn but not written)"},
-      {"authorities_in_strategy", PROPOSED, "authorities working on their Strategy for Change at the month",
-       "a per-step series of authorities by first-phase stage"},
-      {"authorities_in_procurement", PROPOSED, "authorities in procurement at the month",
-       "a per-step series of authorities by first-phase stage"},
-      {"authorities_past_procurement", PROPOSED, "authorities that have closed their first procurement by the month",
-       "a per-step count of financial closes, LEP or not (today every close forms a LEP: leps_formed)"},
-      {"non_lep_deals", PROPOSED, "authorities past procurement with a deal that formed no LEP",
-       "a non-LEP procurement route in the model, and its count of closes by the month"},
-      {"authorities_partner_selected", PROPOSED, "authorities that have selected a private sector partner",
-       "a preferred-bidder milestone inside procurement (procurement split at selection) and its count"},
+      {"schools_in_construction", AVAILABLE, "schools whose construction has started and that are not handed over", ""},
+      {"schools_in_programme", AVAILABLE, "schools released into the programme by the month", ""},
+      {"schools_in_strategy", AVAILABLE, "schools not yet in construction whose authority is at the strategy stage", ""},
+      {"schools_in_procurement", AVAILABLE, "schools not yet in construction whose authority is in procurement", ""},
+      {"schools_in_followon", AVAILABLE, "schools not yet in construction whose authority is past procurement", ""},
+      {"authorities_entered", AVAILABLE, "authorities that have entered the programme by the month", ""},
+      {"authorities_in_strategy", AVAILABLE, "authorities working on their Strategy for Change at the month", ""},
+      {"authorities_in_procurement", AVAILABLE, "authorities in procurement at the month", ""},
+      {"authorities_past_procurement", AVAILABLE, "authorities that have closed their first procurement by the month", ""},
+      {"non_lep_deals", AVAILABLE, "authorities past procurement with a deal that formed no LEP", ""},
+      {"authorities_partner_selected", AVAILABLE, "authorities that have selected a private sector partner", ""},
   };
   return list;
 }

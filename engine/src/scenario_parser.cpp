@@ -908,20 +908,28 @@ void Parser::parse_authorities(const TValue& root, Scenario& s) {
     } else {
       error(gv, path + ".mix", "", "required when there is more than one project type");
     }
-    if (const TValue* f = find(gv, "first")) {
-      const std::string fpath = path + ".first";
-      if (!f->is_table()) error_at(*f, fpath, "must be a table like { type = \"sample\", count = 2 }");
-      else {
-        check_keys(*f, fpath, table_keys("authorities.{group}.first"));
-        if (auto tn = string(*f, "type", fpath, true)) {
-          const auto it = type_index.find(*tn);
-          if (it == type_index.end())
-            error(*find(*f, "type"), fpath + ".type", quoted_string(*tn), "unknown project type" + did_you_mean(*tn, type_names));
-          else g.first_type = it->second;
-        }
-        registry_values(*f, "authorities.{group}.first", fpath, idx, s);
+    // `first` and `first_phase`: a table naming a project type, and its registry keys.
+    const auto typed_table = [&](const char* key, const char* example, int& type) -> const TValue* {
+      const TValue* f = find(gv, key);
+      if (!f) return nullptr;
+      const std::string fpath = path + "." + key;
+      if (!f->is_table()) {
+        error_at(*f, fpath, std::string("must be a table like ") + example);
+        return nullptr;
       }
-    }
+      check_keys(*f, fpath, table_keys(std::string("authorities.{group}.") + key));
+      if (auto tn = string(*f, "type", fpath, true)) {
+        const auto it = type_index.find(*tn);
+        if (it == type_index.end())
+          error(*find(*f, "type"), fpath + ".type", quoted_string(*tn), "unknown project type" + did_you_mean(*tn, type_names));
+        else type = it->second;
+      }
+      registry_values(*f, std::string("authorities.{group}.") + key, fpath, idx, s);
+      return f;
+    };
+    typed_table("first", "{ type = \"sample\", count = 2 }", g.first_type);
+    if (const TValue* f = typed_table("first_phase", "{ type = \"first_phase\", schools = 5 }", g.first_phase_type); f && !find(*f, "schools"))
+      error(*f, path + ".first_phase.schools", "", "required: schools in the first phase");
     if (const TValue* tm = find(gv, "team")) g.team = discipline_table(*tm, path + ".team", s);
     else g.team.assign(s.disciplines.size(), 0.0);
     if (const TValue* sv = find(gv, "setup")) parse_group_setup(*sv, path + ".setup", gi, s);
@@ -1190,6 +1198,7 @@ void Parser::parse_mechanisms(const TValue& root, Scenario& s) {
     mechanism_values_["lep"] = t;
     check_keys(*t, "lep", table_keys("lep"));
     if (auto st = stage_ref(*t, "formed_at", "lep", true, s)) m.lep_stage = *st;
+    registry_values(*t, "lep", "lep", {}, s);  // the non-LEP route's numbers
   }
   // Every mechanism's numbers and distributions through the registry; its other keys below.
   if (find(root, "costs")) m.costs.capital.assign(s.types.size(), Distribution::fixed(0.0));
@@ -1237,6 +1246,8 @@ void Parser::parse_mechanisms(const TValue& root, Scenario& s) {
   }
   if (const TValue* t = find(root, "funding"); t && t->is_table()) m.funding.stages = stage_refs(*t, "stages", "funding", true, s);
   if (const TValue* t = find(root, "market"); t && t->is_table()) m.market.stages = stage_refs(*t, "stages", "market", true, s);
+  if (const TValue* t = find(root, "milestones"); t && t->is_table())
+    m.milestones.construction_stages = stage_refs(*t, "construction_stages", "milestones", true, s);
   if (const TValue* t = find(root, "transformation"); t && t->is_table())
     m.transformation.slowed_stages = stage_refs(*t, "slowed_stages", "transformation", false, s);
   if (const TValue* t = find(root, "exclusivity"); t && t->is_table() && find(*t, "weights")) {

@@ -27,8 +27,6 @@ constexpr double NEVER = std::numeric_limits<double>::infinity();
 //! A project handed over within 10% of its planned path counts as on time (docs/model.md, 17).
 constexpr double ON_TIME_TOLERANCE = 0.10;
 
-enum AuthoritySubstream : std::uint16_t { ENTRY_MONTH = 0, SCHOOL_COUNT = 1 };
-
 }  // namespace
 
 Flow::Flow(const Scenario& scenario) : sc_(scenario) {
@@ -76,6 +74,7 @@ Flow::Flow(const Scenario& scenario) : sc_(scenario) {
   const std::size_t A = authorities();
   a_entry_step_.resize(A);
   a_lep_step_.resize(A);
+  a_close_step_.resize(A);
   a_projects_.resize(A);
   a_active_.resize(A);
   a_milestone_waiters_.resize(A);
@@ -104,6 +103,7 @@ Flow::Flow(const Scenario& scenario) : sc_(scenario) {
   signals_.productivity.resize(A);
   signals_.stalled_until.resize(A);
   signals_.team.resize(A);
+  signals_.no_lep.resize(A);
 
   mechanisms_ = make_mechanisms(*this);
   index_mechanisms();
@@ -153,6 +153,12 @@ void Flow::generate_projects(ReplicationResult& out) {
     const double entry = draws_.sample(stream_of(a, Purpose::AuthorityEntry, ENTRY_MONTH), g.entry_month);
     a_entry_step_[a] = sc_.time.step_at_or_after(entry);
 
+    // First phase: schools first_count .. phase_end - 1 arrive at entry, held to financial close.
+    int phase_end = 0;
+    if (g.first_phase_type >= 0) {
+      const double x = draws_.sample(stream_of(a, Purpose::AuthorityEntry, FIRST_PHASE), g.first_phase_schools);
+      phase_end = std::max(g.first_count, static_cast<int>(std::floor(std::max(0.0, x) + 0.5)));
+    }
     auto add_project = [&](int ordinal, double month) {
       if (ordinal >= MAX_PROJECTS_PER_AUTHORITY)
         throw Error(ExitCode::INVALID_SCENARIO, "authority '" + sc_.authority_names[ix(a)] + "' drew more than " +
@@ -160,7 +166,9 @@ void Flow::generate_projects(ReplicationResult& out) {
                                                     " projects in replication " + std::to_string(replication_) +
                                                     "; lower its arrival rate");
       int type = g.first_type;
-      if (ordinal >= g.first_count || g.first_type < 0) {
+      if (ordinal >= g.first_count && ordinal < phase_end) {
+        type = g.first_phase_type;  // the first phase's other schools (docs/model.md, section 21)
+      } else if (ordinal >= g.first_count || g.first_type < 0) {
         const double u = draws_.uniform({project_entity(static_cast<int>(a), ordinal), Purpose::ProjectType});
         double cum = 0;
         type = -1;
@@ -202,7 +210,12 @@ void Flow::generate_projects(ReplicationResult& out) {
     } else {
       const double x = draws_.sample(stream_of(a, Purpose::AuthorityEntry, SCHOOL_COUNT), g.schools);
       const int n = static_cast<int>(std::floor(std::max(0.0, x) + 0.5));
-      for (int k = 0; k < n; ++k) add_project(k, entry + k * g.release_interval_months);
+      // The first phase takes no release slot: later schools are released as without one.
+      const int phase = std::max(0, phase_end - g.first_count);
+      for (int k = 0; k < n; ++k)
+        add_project(k, k >= g.first_count && k < phase_end ? entry
+                       : k >= phase_end && phase > 0       ? entry + (k - phase) * g.release_interval_months
+                                                           : entry + k * g.release_interval_months);
     }
   }
   const auto P = p_authority_.size();
@@ -328,6 +341,14 @@ void Flow::form_lep(AuthorityId a, int step) {
   for (Mechanism* m : phase_[PHASE_LEP_FORMED]) m->on_lep_formed(a, step);
 }
 
+//! Financial close (the LEP stage's first completion): the close hooks, then the LEP
+//! forms unless the authority took the non-LEP route (docs/model.md, section 21).
+void Flow::close_procurement(AuthorityId a, int step) {
+  a_close_step_[a] = step;
+  for (Mechanism* m : phase_[PHASE_CLOSE]) m->on_close(a, step);
+  if (!signals_.no_lep[a]) form_lep(a, step);
+}
+
 //! A project's last stage is done: its delay against the planned path, then the
 //! mechanisms' handover hooks in registry order (each sees what the earlier ones set).
 void Flow::hand_over(ProjectId p, int step) {
@@ -362,7 +383,7 @@ void Flow::complete(const Item& item, int step) {
     if (pool_head_[q] == pool_queue_[q].size()) pool_queue_[q].clear(), pool_head_[q] = 0;
   }
 
-  if (s == sc_.mechanisms.lep_stage && a_lep_step_[a] < 0) form_lep(a, step);
+  if (s == sc_.mechanisms.lep_stage && a_close_step_[a] < 0) close_procurement(a, step);
   auto& milestones = a_milestone_done_[a];
   if (!milestones[static_cast<std::size_t>(s)]) {
     const std::size_t released_from = released_.size();  // released in order, after the scan
@@ -701,6 +722,8 @@ void Flow::start_replication(std::uint64_t seed, std::uint32_t replication, Repl
     a_milestone_waiters_[a].clear();
     std::fill(a_milestone_done_[a].begin(), a_milestone_done_[a].end(), 0);
     a_lep_step_[a] = -1;
+    a_close_step_[a] = -1;
+    signals_.no_lep[a] = 0;
     signals_.attributes[a] = AuthorityAttributes{};
     signals_.health[a] = 0.5;
     signals_.productivity[a] = 1.0;

@@ -386,6 +386,12 @@ class Checker {
       }
       if (g.first_type >= static_cast<int>(nt) || g.first_type < -1)
         add(path + ".first.type", std::to_string(g.first_type), "unknown project type");
+      if (g.first_phase_type >= static_cast<int>(nt) || g.first_phase_type < -1)
+        add(path + ".first_phase.type", std::to_string(g.first_phase_type), "unknown project type");
+      if (g.first_phase_type >= 0 && s_.mechanisms.lep_stage < 0)
+        add(path + ".first_phase", "", "needs [lep] formed_at: the first phase is released at financial close");
+      if (g.non_lep > 0 && s_.mechanisms.lep_stage < 0)
+        add(path + ".non_lep", num(g.non_lep), "needs [lep] formed_at: the non-LEP route is a financial close");
       if (g.team.size() != nd) add(path + ".team", "{...}", "must have one entry per discipline");
       double last[2] = {-1.0, -1.0};
       for (std::size_t k = 0; k < g.capacity_plan.size(); ++k) {
@@ -449,6 +455,7 @@ class Checker {
                 (given("costs", m.costs.enabled) ? "[costs] is switched off (enabled = false)" : "add a [costs] table"));
     }
     if (m.market.enabled) stage_list("market.stages", m.market.stages, true);
+    if (m.milestones.enabled) stage_list("milestones.construction_stages", m.milestones.construction_stages, true);
     stage_list("transformation.slowed_stages", m.transformation.slowed_stages, false);
     const ExclusivityMechanism& x = m.exclusivity;
     if (!(x.weight_cost + x.weight_quality + x.weight_time + x.weight_volume > 0))
@@ -518,7 +525,9 @@ class Checker {
       }
       std::vector<std::size_t> used;
       for (std::size_t ti = 0; ti < s_.types.size(); ++ti)
-        if (g.mix[ti] > 0 || (g.first_type == static_cast<int>(ti) && g.first_count > 0)) used.push_back(ti);
+        if (g.mix[ti] > 0 || (g.first_type == static_cast<int>(ti) && g.first_count > 0) ||
+            g.first_phase_type == static_cast<int>(ti))
+          used.push_back(ti);
       for (std::size_t ti : used) {
         for (const TypeStage& ts : s_.types[ti].stages) runs_mark[static_cast<std::size_t>(ts.stage)] = static_cast<int>(gi);
         for (const auto& [k, stage] : demands[ti]) {

@@ -53,6 +53,19 @@ struct ReplicationResult {
   std::vector<std::int32_t> funding_queue;    //!< [T] stage instances waiting for funds
   std::vector<double> funding_committed;      //!< [T] GBP m committed in the programme year so far
 
+  // [milestones] (docs/model.md, section 21): the record's counts at the end of each step; empty when off.
+  std::vector<std::int32_t> authorities_entered;           //!< [T] authorities whose entry month has come
+  std::vector<std::int32_t> authorities_in_strategy;       //!< [T] entered, first procurement not started
+  std::vector<std::int32_t> authorities_in_procurement;    //!< [T] first procurement started, not closed
+  std::vector<std::int32_t> authorities_past_procurement;  //!< [T] financial close, LEP or not
+  std::vector<std::int32_t> non_lep_deals;                 //!< [T] closes that formed no LEP
+  std::vector<std::int32_t> authorities_partner_selected;  //!< [T] preferred bidder chosen (or closed)
+  std::vector<std::int32_t> schools_in_programme;          //!< [T] projects arrived
+  std::vector<std::int32_t> schools_in_strategy;           //!< [T] arrived, pre-construction, authority in strategy
+  std::vector<std::int32_t> schools_in_procurement;        //!< [T] the same, authority in procurement
+  std::vector<std::int32_t> schools_in_followon;           //!< [T] the same, authority past procurement
+  std::vector<std::int32_t> schools_in_construction;       //!< [T] construction started, not handed over
+
   // Per authority (LEP), at the end of the replication.
   std::vector<double> lep_final_health;                 //!< NaN if the LEP never formed
   std::vector<std::int32_t> lep_formed_step;            //!< -1 if never
@@ -111,7 +124,8 @@ enum class Presence {
   Capacity,             //!< [capacity] on
   CapacityDisciplines,  //!< [capacity] on and the scenario has disciplines
   Transformation,       //!< [transformation] on
-  Funding               //!< [funding] on
+  Funding,              //!< [funding] on
+  Milestones            //!< [milestones] on
 };
 
 //! The stored type of a value.

@@ -212,11 +212,27 @@ struct ExclusivityMechanism {
   double single_cost_premium = 0.1;       //!< capital x (1 + premium) after withdrawal
 };
 
+//! [milestones]: the programme's state per step as the record counts it (docs/model.md,
+//! section 21): authorities by first-procurement phase, schools by phase, preferred bidders.
+struct MilestonesOutput {
+  bool enabled = false;
+  std::vector<int> construction_stages;  //!< a school is "in construction" from the first of these starting
+  double partner_selected = 0.7;         //!< preferred bidder: this fraction of the LEP stage's work done
+};
+
 struct Mechanisms {
   //! [lep] formed_at: the stage whose first completion in an authority forms its LEP
   //! (financial close). Partnering health, exclusivity, the set-up cost and capacity
   //! plans `after_lep` start there. -1 when no mechanism needs it.
   int lep_stage = -1;
+  //! [lep] non-LEP route (docs/model.md, section 21): an authority whose group's
+  //! `non_lep` draw comes up closes its first procurement as a conventional/PFI deal and
+  //! forms no LEP; each of its later schools is procured on its own: this many months on
+  //! its first stage and capital x (1 + premium).
+  Distribution non_lep_procurement = Distribution::fixed(0.0);
+  double non_lep_cost_premium = 0.0;
+  double non_lep_procurement_factor = 1.0;  //!< the non-LEP deal's LEP-stage work x this
+  MilestonesOutput milestones;
   SetupMechanism setup;
   PartneringMechanism partnering;
   DisputeMechanism disputes;
@@ -239,6 +255,12 @@ struct AuthorityGroup {
   std::vector<double> mix;                 //!< probability of each project type (sums to 1)
   int first_type = -1;                     //!< type of the first `first_count` projects, -1 none
   int first_count = 0;
+  //! First phase (docs/model.md, section 21): `first_phase_schools` schools in all (the
+  //! first projects among them), the rest of type `first_phase_type`, arriving at entry
+  //! and held until the authority's financial close. -1: no first phase (old behaviour).
+  int first_phase_type = -1;
+  Distribution first_phase_schools = Distribution::fixed(0.0);
+  double non_lep = 0.0;                    //!< probability an authority closes without a LEP
   std::vector<double> team;                //!< FTE per discipline (at entry)
   AuthoritySetup setup;                    //!< [authorities.setup]
   std::vector<CapacityPlanStep> capacity_plan;  //!< [[authorities.capacity_plan]], in time order

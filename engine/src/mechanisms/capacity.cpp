@@ -38,7 +38,9 @@ class Capacity final : public Mechanism {
     std::fill(pipeline_.begin(), pipeline_.end(), 0.0);
     std::fill(pipeline_total_.begin(), pipeline_total_.end(), 0.0);
   }
-  void on_lep_formed(AuthorityId a, int /*step*/) override { target_until_[a] = 0; }  // plan steps after the LEP
+  //! Plan steps `after_lep` count from financial close: the LEP's formation, or a non-LEP
+  //! deal's close (docs/model.md, section 21), which is the same step where a LEP forms.
+  void on_close(AuthorityId a, int /*step*/) override { target_until_[a] = 0; }
   //! Hires arrive after the lag, staff leave at the attrition rate, surplus is released.
   void on_step_start(int step) override {
     ReplicationResult& out = flow_.out();
@@ -92,7 +94,7 @@ class Capacity final : public Mechanism {
     if (step < target_until_[a]) return target_[a];
     const AuthorityGroup& g = flow_.group(a);
     const double dt = flow_.scenario().time.step_months;
-    const int entry = flow_.entry_step(a), lep = flow_.lep_step(a);
+    const int entry = flow_.entry_step(a), lep = flow_.close_step(a);
     const double* target = g.team.data();
     const double since_entry = (step - entry) * dt;
     const double since_lep = lep >= 0 ? (step - lep) * dt : -1.0;
