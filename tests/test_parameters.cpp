@@ -119,6 +119,26 @@ TEST_CASE("with_parameter derives a new validated scenario; the original stands"
   CHECK(*mode.stages[2].work.param("mode") == 20.0);
 }
 
+TEST_CASE("authorities.*.KEY changes every group's own value and reads the first group's", "[parameters]") {
+  const Scenario& s = bsf();
+  const Scenario set = with_parameter(s, "authorities.*.non_lep", 0.25);
+  for (const AuthorityGroup& g : set.groups) CHECK(g.non_lep == 0.25);
+  CHECK(std::get<double>(get_parameter(set, "authorities.*.non_lep")) == 0.25);
+  // A scale multiplies each group's own value, which may differ.
+  const Scenario teams = with_parameter(s, "authorities.wave1.team.design", 3.0);
+  const Scenario twice = with_scaled_parameter(teams, "authorities.*.team.design", 2.0);
+  for (std::size_t g = 0; g < s.groups.size(); ++g) CHECK(twice.groups[g].team[2] == 2.0 * teams.groups[g].team[2]);
+  // Several changes at once, one validation: the same as one at a time.
+  const Scenario both = with_parameters(s, {{"authorities.*.non_lep", false, 0.25}, {"authorities.*.team.design", true, 2.0}});
+  CHECK(both.resolved_toml() == with_scaled_parameter(set, "authorities.*.team.design", 2.0).resolved_toml());
+  CHECK(parameter_spec(s, "authorities.*.non_lep").type == parameter_spec(s, "authorities.wave1.non_lep").type);
+  // A rule broken in any group names that group's path.
+  const auto d = problems_of([&] { with_parameter(s, "authorities.*.non_lep", 1.5); });
+  REQUIRE(!d.empty());
+  CHECK(d[0].key.rfind("authorities.", 0) == 0);
+  CHECK(d[0].key.find("non_lep") != std::string::npos);
+}
+
 TEST_CASE("with_parameter names the path of an unknown, mistyped or out-of-range value", "[parameters]") {
   const Scenario& s = bsf();
   auto d = problems_of([&] { with_parameter(s, "partnering.long_rn", 0.5); });

@@ -959,7 +959,25 @@ Distribution with_param(const Distribution& d, int k, double v) {
 
 }  // namespace
 
+namespace {
+
+constexpr std::string_view EVERY_GROUP = "authorities.*.";
+
+//! `authorities.*.KEY` stands for KEY of every group (docs/scenario-format.md, "Parameter
+//! paths"): the paths it expands to, in group order; any other path is itself.
+std::vector<std::string> group_paths(const Scenario& s, std::string_view path) {
+  if (path.rfind(EVERY_GROUP, 0) != 0) return {std::string(path)};
+  if (s.groups.empty()) path_error(path, "", "the scenario has no [[authorities]] group for `*` to stand for");
+  std::vector<std::string> out;
+  for (const AuthorityGroup& g : s.groups)
+    out.push_back("authorities." + g.name + "." + std::string(path.substr(EVERY_GROUP.size())));
+  return out;
+}
+
+}  // namespace
+
 const ParamSpec& parameter_spec(const Scenario& s, std::string_view path) {
+  if (path.rfind(EVERY_GROUP, 0) == 0) return parameter_spec(s, group_paths(s, path).front());
   if (const Resolved r = resolve(s, path); r.spec) return *r.spec;
   const std::vector<std::string> all = parameter_paths(s);
   path_error(path, "",
@@ -988,6 +1006,7 @@ std::string value_text(const ParamValue& v) {
 }  // namespace
 
 ParamValue get_parameter(const Scenario& s, std::string_view path) {
+  if (path.rfind(EVERY_GROUP, 0) == 0) return get_parameter(s, group_paths(s, path).front());  // the first group's
   Resolved r;
   const ParamSlot slot = slot_at(const_cast<Scenario&>(s), path, r);
   if (r.sub >= 0) return (*std::get<Distribution*>(slot)).params()[static_cast<std::size_t>(r.sub)];
@@ -1054,6 +1073,10 @@ void follow_stage(Scenario& s, const Stage& before, int stage) {
 //! One change made in `out` itself, neither refreshed nor validated (changed() and
 //! with_parameters() do both once).
 void change_in_place(Scenario& out, std::string_view path, const std::function<ParamValue(const ParamValue&)>& f) {
+  if (path.rfind(EVERY_GROUP, 0) == 0) {  // each group's own value changed
+    for (const std::string& p : group_paths(out, path)) change_in_place(out, p, f);
+    return;
+  }
   const ParamValue old = get_parameter(out, path);
   Resolved r;
   const ParamSlot slot = slot_at(out, path, r);

@@ -91,8 +91,9 @@ using ParamValue = std::variant<double, std::int64_t, bool, Distribution>;
 //! "stages.procurement.work", "authorities.waves4-6.capacity_plan[1].team.design", ...
 std::vector<std::string> parameter_paths(const Scenario& s);
 
-//! The spec behind a concrete path (names or `authorities[i]`); throws ScenarioError naming
-//! the path when no parameter has it, with the closest path suggested.
+//! The spec behind a path (names or `authorities[i]`; `authorities.*.KEY` is KEY of every
+//! group: changes apply to each group, reads give the first group's); throws ScenarioError
+//! naming the path when no parameter has it, with the closest path suggested.
 const ParamSpec& parameter_spec(const Scenario& s, std::string_view path);
 
 //! The value at `path` (numbers and probabilities as double, integers as int64).
