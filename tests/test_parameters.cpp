@@ -239,7 +239,9 @@ TEST_CASE("a variant's [[authorities]] entry changes the base's group of that na
 
 TEST_CASE("variants: unknown group names are refused, add = true appends, replace gives a list whole",
           "[parameters][base]") {
-  const std::string base = write_file("bsf-copy.toml", read(DIR + "bsf.toml"));
+  std::string copy = read(DIR + "bsf.toml");  // its fitted file stays where it is
+  copy.replace(copy.find("fitted = \"calibration/"), 22, "fitted = \"" + DIR + "calibration/");
+  const std::string base = write_file("bsf-copy.toml", copy);
   const auto load = [&](const std::string& text) { return load_scenario(write_file("variant.toml", text)); };
   const std::string head = "base = \"bsf-copy.toml\"\n";
   // A name the base does not have: an error, not a silent replacement of 149 authorities.
@@ -261,6 +263,7 @@ TEST_CASE("variants: unknown group names are refused, add = true appends, replac
   const Scenario replaced = load(
       "base = \"bsf-copy.toml\"\nreplace = [\"authorities\"]\n[[authorities]]\nname = \"only\"\n"
       "count = 2\nschools = 3\nmix = { rebuild = 1 }\nfirst = { type = \"sample\", count = 1 }\n"
+      "first_phase = { type = \"first_phase\", schools = 2 }\n"  // the fitted file's inputs address it
       "team = { client = 1, procurement = 1, design = 1, construction = 1 }\n");
   CHECK(replaced.authority_count() == 2);
   d = problems_of([&] { load("base = \"bsf-copy.toml\"\nreplace = [\"authoritie\"]\n"); });

@@ -233,9 +233,13 @@ TEST_CASE("docs/run-file-format.md documents exactly what is written", "[run_fil
   // A policy variant: every mechanism on, and a base file, so every optional dataset is written.
   Scenario sc = load_scenario(LEPSIM_SOURCE_DIR "/scenarios/policy/practices-mandated.toml");
   REQUIRE(sc.base_files.size() == 1);
-  // And one uncertain input drawn per replication, so /uncertainty is written (format 1.4).
-  sc.uncertainty.draw = UncertaintyDraw::INPUTS;
-  sc.uncertainty.inputs.push_back({"stages.procurement.work", true, Distribution::uniform(0.9, 1.1), NAN, ""});
+  // And uncertain inputs drawn per replication, so /uncertainty is written (format 1.4): the
+  // default's fitted inputs, or one added here if the default stops drawing them.
+  if (sc.uncertainty.inputs.empty()) {
+    sc.uncertainty.draw = UncertaintyDraw::INPUTS;
+    sc.uncertainty.inputs.push_back({"stages.procurement.work", true, Distribution::uniform(0.9, 1.1), NAN, ""});
+  }
+  REQUIRE(sc.uncertainty.draw == UncertaintyDraw::INPUTS);
   RunOptions o;
   o.output_path = (temp_dir() / "doc.h5").string();
   o.replications = 2;

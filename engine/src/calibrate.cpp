@@ -14,7 +14,6 @@
 #include <limits>
 #include <memory>
 #include <numeric>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -54,14 +53,9 @@ std::string read_text(const std::string& path) {
   return os.str();
 }
 
-//! The scenario text without its `fitted = "..."` key: calibration starts from the inputs
-//! before any fit (a scale factor would otherwise multiply an already fitted value).
-std::string without_fitted(const std::string& text) {
-  static const std::regex fitted(R"((^|\n)[ \t]*fitted[ \t]*=[^\n]*)");
-  return std::regex_replace(text, fitted, "$1");
-}
-
-Scenario load_base(const std::string& path) { return parse_scenario(without_fitted(read_text(path)), path); }
+//! Calibration starts from the inputs before any fit (a scale factor would otherwise
+//! multiply an already fitted value) and runs its own points, drawing nothing.
+Scenario load_base(const std::string& path) { return parse_unfitted_scenario(read_text(path), path); }
 
 std::string relative_to(const std::string& file, const std::string& p) {
   if (fs::path(p).is_absolute()) return p;

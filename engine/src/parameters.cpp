@@ -963,15 +963,21 @@ namespace {
 
 constexpr std::string_view EVERY_GROUP = "authorities.*.";
 
-//! `authorities.*.KEY` stands for KEY of every group (docs/scenario-format.md, "Parameter
-//! paths"): the paths it expands to, in group order; any other path is itself.
+//! `authorities.*.KEY` stands for KEY of every group that gives it (docs/scenario-format.md,
+//! "The path API"; a group without the key's table, e.g. no first_phase, has nothing to
+//! change): the paths it expands to, in group order; if no group gives it, every group's
+//! (so the first names the problem). Any other path is itself.
 std::vector<std::string> group_paths(const Scenario& s, std::string_view path) {
   if (path.rfind(EVERY_GROUP, 0) != 0) return {std::string(path)};
   if (s.groups.empty()) path_error(path, "", "the scenario has no [[authorities]] group for `*` to stand for");
-  std::vector<std::string> out;
-  for (const AuthorityGroup& g : s.groups)
-    out.push_back("authorities." + g.name + "." + std::string(path.substr(EVERY_GROUP.size())));
-  return out;
+  std::vector<std::string> all, given;
+  for (const AuthorityGroup& g : s.groups) {
+    all.push_back("authorities." + g.name + "." + std::string(path.substr(EVERY_GROUP.size())));
+    const Resolved r = resolve(s, all.back());
+    if (r.spec && !std::holds_alternative<std::monostate>(r.spec->slot(const_cast<Scenario&>(s), r.idx)))
+      given.push_back(all.back());
+  }
+  return given.empty() ? all : given;
 }
 
 }  // namespace

@@ -178,12 +178,13 @@ const std::vector<std::string> SCORECARD_WEIGHTS = {"cost", "quality", "time", "
 
 class Parser {
  public:
-  Parser(std::string path) : path_(std::move(path)) {}
+  Parser(std::string path, bool unfitted = false) : path_(std::move(path)), unfitted_(unfitted) {}
 
   Scenario parse(const std::string& text);
 
  private:
   std::string path_;
+  bool unfitted_;  //!< parse_unfitted_scenario: no fitted file applied, no input drawn
   std::vector<Diagnostic> diags_;
   const TValue* root_ = nullptr;  //!< problems located at the root concern the whole file: line 0
 
@@ -1827,8 +1828,10 @@ Scenario Parser::parse(const std::string& text) {
   parse_types(root, s);
   parse_authorities(root, s);
   parse_mechanisms(root, s);
-  parse_fitted(root, s);
-  parse_uncertainty(root, s);
+  if (!unfitted_) {
+    parse_fitted(root, s);
+    parse_uncertainty(root, s);
+  }
   detail::refresh_derived(s);
   report(s);
   if (diags_.empty()) finish_uncertainty(s);
@@ -1844,6 +1847,10 @@ Scenario Parser::parse(const std::string& text) {
 }  // namespace
 
 Scenario parse_scenario(const std::string& text, const std::string& path) { return Parser(path).parse(text); }
+
+Scenario parse_unfitted_scenario(const std::string& text, const std::string& path) {
+  return Parser(path, true).parse(text);
+}
 
 Scenario load_scenario(const std::string& path) {
   std::string text;

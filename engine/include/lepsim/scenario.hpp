@@ -341,6 +341,11 @@ struct Scenario {
 Scenario load_scenario(const std::string& path);
 //! Same, from text already in memory; `path` is used in messages.
 Scenario parse_scenario(const std::string& text, const std::string& path);
+//! The scenario before its calibration: `[scenario] fitted` is not applied and
+//! `[uncertainty]` is not read (no input is drawn). What `lepsim calibrate` starts from, so a
+//! scale factor multiplies the unfitted value and a default that draws its fitted inputs
+//! can be calibrated again (docs/calibration.md, "Recalibrating the default").
+Scenario parse_unfitted_scenario(const std::string& text, const std::string& path);
 
 //! Every rule and cross-check of docs/scenario-format.md, judged on the scenario itself
 //! however it was made (a file, code, the path API of lepsim/parameters.hpp). Each
