@@ -21,6 +21,14 @@ for n in 3 7; do
   grep -qF "wrote merged-$n.h5: $n shards merged, 30 replications" out.txt || { echo "FAIL: merge message"; cat out.txt; fail=1; }
   expect "$n shards merged = one process" same one.h5 merged-$n.h5
 done
+# A second-order run (inputs drawn per replication): merged shards carry its /uncertainty too.
+U="$SOURCE_DIR/tests/data/uncertainty/example-with-fitted.toml"
+check "second-order, one process" 0 "$LEPSIM" run "$U" -r 12 --block 4 -t 2 -o u1.h5
+for k in 0 1 2; do check "second-order shard $k/3" 0 "$LEPSIM" run "$U" -r 12 --block 4 -t 2 --shard "$k/3" -o "u$k-3.h5"; done
+check "merge second-order shards" 0 "$LEPSIM" merge u2-3.h5 u0-3.h5 u1-3.h5 -o umerged.h5
+expect "second-order: 3 shards merged = one process, /uncertainty included" same u1.h5 umerged.h5
+/usr/bin/python3 -c "import h5py, sys; sys.exit(0 if 'uncertainty' in h5py.File('umerged.h5') else 1)" ||
+  { echo "FAIL: the merged second-order run has no /uncertainty"; fail=1; }
 expect "no temporaries or checkpoints left" bash -c '! ls *.tmp-* *.partial >/dev/null 2>&1'
 check "the threads do not change a shard" 0 "$LEPSIM" run sc.toml -r 30 --block 4 -t 1 --shard 1/3 -o t1.h5
 expect "shard 1/3 at 1 thread = at 2 threads" same t1.h5 s1-3.h5

@@ -18,6 +18,7 @@
 #include "lepsim/experiment.hpp"
 #include "lepsim/h5.hpp"
 #include "lepsim/run_file.hpp"
+#include "lepsim/uncertainty.hpp"
 #include "lepsim/version.hpp"
 #include "run_units.hpp"
 
@@ -372,7 +373,13 @@ RunMergeInfo merge_run_shards(const std::vector<std::string>& shard_paths, const
       throw RunFileError(s.path + " cannot be read: " + e.what());
     }
   }
-  writer.finish(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  const int T = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // A second-order run's drawn vectors: a function of the scenario and seed alone, as one process writes them.
+  if (sc.uncertainty.draw != UncertaintyDraw::OFF) {
+    const UncertaintyPlan plan(sc);
+    writer.set_uncertainty(plan, drawn_vectors(plan, a.seed, a.replications, T));
+  }
+  writer.finish(T);
   RunMergeInfo info;
   info.output_path = output_path;
   info.shards = static_cast<std::int64_t>(shards.size());
