@@ -310,8 +310,16 @@ TEST_CASE("h5: chunks encoded here read back through HDF5's own filters", "[h5]"
     CHECK(f.root().dims("ints")[0] == 15);  // three whole chunks of 5 out, the 16th row pending
     CHECK_THROWS_AS(a.append(std::vector<std::int32_t>{1, 2}), h5::Error);  // not a whole row
     a.close();
+    // The last chunks of b and c encoded on another thread (prepare_close makes no HDF5
+    // call, so nothing reaches the file), then written by close() on this one.
+    std::thread([&] {
+      b.prepare_close();
+      c.prepare_close();
+    }).join();
+    CHECK(f.root().dims("reals")[0] == 14);  // two whole chunks of 7; the 16 rows only at close()
     b.close();
     c.close();
+    CHECK(f.root().dims("reals")[0] == 16);
     CHECK_THROWS_AS(f.root().create_appendable<double>("bad", {}, 4, h5::Filters{.encode_here = true}), h5::Error);
     CHECK_THROWS_AS(f.root().create_appendable<double>("bad2", {}, 4, h5::Filters{.deflate = 1, .checksum = true, .encode_here = true}),
                     h5::Error);

@@ -571,15 +571,12 @@ void shuffle_bytes(const unsigned char* in, unsigned char* out, std::size_t n, s
 
 }  // namespace
 
-void Dataset::write_chunk_raw(Dtype dt, const void* chunk, std::uint64_t index, std::uint64_t chunk_rows,
-                              std::uint64_t row_elems, std::uint64_t rows, const Filters& filters) {
-  quiet();
-  const Where w{"append to dataset " + path_, file_};
-  if (!id_.valid()) w.fail_because("dataset handle is not open");
+void Dataset::encode_chunk(Dtype dt, const void* chunk, std::uint64_t elems, const Filters& filters,
+                           std::vector<unsigned char>& out) {
   if (!filters.encode_here || filters.deflate < 1 || filters.deflate > 9 || filters.checksum)
-    w.fail_because("chunks are encoded here only for deflate without checksum");
-  const std::size_t size = type_size(dt), n = chunk_rows * row_elems, bytes = n * size;
-  thread_local std::vector<unsigned char> shuffled, encoded;
+    throw Error("chunks are encoded here only for deflate without checksum");
+  const std::size_t size = type_size(dt), n = elems, bytes = n * size;
+  thread_local std::vector<unsigned char> shuffled;
   const auto* in = static_cast<const unsigned char*>(chunk);
   if (filters.shuffle && size > 1) {
     shuffled.resize(bytes);
@@ -587,10 +584,18 @@ void Dataset::write_chunk_raw(Dtype dt, const void* chunk, std::uint64_t index, 
     in = shuffled.data();
   }
   libdeflate_compressor* c = compressor(filters.deflate);
-  if (!c) w.fail_because("out of memory for the deflate compressor");
-  encoded.resize(libdeflate_zlib_compress_bound(c, bytes));
-  const std::size_t out = libdeflate_zlib_compress(c, in, bytes, encoded.data(), encoded.size());
-  if (out == 0) w.fail_because("deflate of a chunk failed");
+  if (!c) throw Error("out of memory for the deflate compressor");
+  out.resize(libdeflate_zlib_compress_bound(c, bytes));
+  const std::size_t used = libdeflate_zlib_compress(c, in, bytes, out.data(), out.size());
+  if (used == 0) throw Error("deflate of a chunk failed");
+  out.resize(used);
+}
+
+void Dataset::write_encoded_chunk(const std::vector<unsigned char>& encoded, std::uint64_t index, std::uint64_t chunk_rows,
+                                  std::uint64_t rows) {
+  quiet();
+  const Where w{"append to dataset " + path_, file_};
+  if (!id_.valid()) w.fail_because("dataset handle is not open");
   Hid fspace = w.own(H5Dget_space(id_.get()), Kind::Dataspace);
   auto d = to_hsize(extent_of(fspace.get(), w));
   if (d.empty()) w.fail_because("dataset is scalar");
@@ -600,7 +605,19 @@ void Dataset::write_chunk_raw(Dtype dt, const void* chunk, std::uint64_t index, 
   }
   std::vector<hsize_t> offset(d.size(), 0);
   offset[0] = index * chunk_rows;
-  w.check(H5Dwrite_chunk(id_.get(), H5P_DEFAULT, 0, offset.data(), out, encoded.data()));
+  w.check(H5Dwrite_chunk(id_.get(), H5P_DEFAULT, 0, offset.data(), encoded.size(), encoded.data()));
+}
+
+void Dataset::write_chunk_raw(Dtype dt, const void* chunk, std::uint64_t index, std::uint64_t chunk_rows,
+                              std::uint64_t row_elems, std::uint64_t rows, const Filters& filters) {
+  thread_local std::vector<unsigned char> encoded;
+  try {
+    encode_chunk(dt, chunk, chunk_rows * row_elems, filters, encoded);
+  } catch (const Error& e) {
+    const Where w{"append to dataset " + path_, file_};
+    w.fail_because(e.what());
+  }
+  write_encoded_chunk(encoded, index, chunk_rows, rows);
 }
 
 // ---------------------------------------------------------------------------- Group
