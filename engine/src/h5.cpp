@@ -1,6 +1,7 @@
 #include "lepsim/h5.hpp"
 
 #include <hdf5.h>
+#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 
 #include <algorithm>
@@ -571,15 +572,12 @@ void shuffle_bytes(const unsigned char* in, unsigned char* out, std::size_t n, s
 
 }  // namespace
 
-void Dataset::write_chunk_raw(Dtype dt, const void* chunk, std::uint64_t index, std::uint64_t chunk_rows,
-                              std::uint64_t row_elems, std::uint64_t rows, const Filters& filters) {
-  quiet();
-  const Where w{"append to dataset " + path_, file_};
-  if (!id_.valid()) w.fail_because("dataset handle is not open");
+void Dataset::encode_chunk(Dtype dt, const void* chunk, std::uint64_t elems, const Filters& filters,
+                           std::vector<unsigned char>& out) {
   if (!filters.encode_here || filters.deflate < 1 || filters.deflate > 9 || filters.checksum)
-    w.fail_because("chunks are encoded here only for deflate without checksum");
-  const std::size_t size = type_size(dt), n = chunk_rows * row_elems, bytes = n * size;
-  thread_local std::vector<unsigned char> shuffled, encoded;
+    throw Error("chunks are encoded here only for deflate without checksum");
+  const std::size_t size = type_size(dt), n = elems, bytes = n * size;
+  thread_local std::vector<unsigned char> shuffled;
   const auto* in = static_cast<const unsigned char*>(chunk);
   if (filters.shuffle && size > 1) {
     shuffled.resize(bytes);
@@ -587,10 +585,47 @@ void Dataset::write_chunk_raw(Dtype dt, const void* chunk, std::uint64_t index, 
     in = shuffled.data();
   }
   libdeflate_compressor* c = compressor(filters.deflate);
-  if (!c) w.fail_because("out of memory for the deflate compressor");
-  encoded.resize(libdeflate_zlib_compress_bound(c, bytes));
-  const std::size_t out = libdeflate_zlib_compress(c, in, bytes, encoded.data(), encoded.size());
-  if (out == 0) w.fail_because("deflate of a chunk failed");
+  if (!c) throw Error("out of memory for the deflate compressor");
+  out.resize(libdeflate_zlib_compress_bound(c, bytes));
+  if (filters.deflate == 1 && bytes <= std::numeric_limits<std::uint32_t>::max()) {
+    // Level 1: ISA-L's igzip, one stateless call (a zlib stream like libdeflate's, 3-6x
+    // faster on lepsim's columns, 2-5% larger; docs/performance.md, "Writing"). Should it
+    // not fit libdeflate's bound (incompressible input), libdeflate encodes the chunk.
+    thread_local std::vector<std::uint8_t> level_buf(ISAL_DEF_LVL1_DEFAULT);
+    isal_zstream s;
+    isal_deflate_stateless_init(&s);
+    s.level = 1;
+    s.level_buf = level_buf.data();
+    s.level_buf_size = static_cast<std::uint32_t>(level_buf.size());
+    s.gzip_flag = IGZIP_ZLIB;
+    s.end_of_stream = 1;
+    s.flush = NO_FLUSH;
+    s.next_in = const_cast<std::uint8_t*>(in);  // igzip's API is not const; it only reads
+    s.avail_in = static_cast<std::uint32_t>(bytes);
+    s.next_out = out.data();
+    s.avail_out = static_cast<std::uint32_t>(std::min<std::size_t>(out.size(), std::numeric_limits<std::uint32_t>::max()));
+    const int rc = isal_deflate_stateless(&s);
+    // igzip's AVX-512 code returns with the upper vector state dirty; the SSE code after it
+    // (libm, the simulation on this thread) then runs ≈2x slower on this AMD EPYC until a
+    // vzeroupper (measured: the capacity mechanism's step 3% → 10% of a run's samples).
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx")) asm volatile("vzeroupper" ::: "memory");
+#endif
+    if (rc == COMP_OK) {
+      out.resize(s.total_out);
+      return;
+    }
+  }
+  const std::size_t used = libdeflate_zlib_compress(c, in, bytes, out.data(), out.size());
+  if (used == 0) throw Error("deflate of a chunk failed");
+  out.resize(used);
+}
+
+void Dataset::write_encoded_chunk(const std::vector<unsigned char>& encoded, std::uint64_t index, std::uint64_t chunk_rows,
+                                  std::uint64_t rows) {
+  quiet();
+  const Where w{"append to dataset " + path_, file_};
+  if (!id_.valid()) w.fail_because("dataset handle is not open");
   Hid fspace = w.own(H5Dget_space(id_.get()), Kind::Dataspace);
   auto d = to_hsize(extent_of(fspace.get(), w));
   if (d.empty()) w.fail_because("dataset is scalar");
@@ -600,7 +635,19 @@ void Dataset::write_chunk_raw(Dtype dt, const void* chunk, std::uint64_t index, 
   }
   std::vector<hsize_t> offset(d.size(), 0);
   offset[0] = index * chunk_rows;
-  w.check(H5Dwrite_chunk(id_.get(), H5P_DEFAULT, 0, offset.data(), out, encoded.data()));
+  w.check(H5Dwrite_chunk(id_.get(), H5P_DEFAULT, 0, offset.data(), encoded.size(), encoded.data()));
+}
+
+void Dataset::write_chunk_raw(Dtype dt, const void* chunk, std::uint64_t index, std::uint64_t chunk_rows,
+                              std::uint64_t row_elems, std::uint64_t rows, const Filters& filters) {
+  thread_local std::vector<unsigned char> encoded;
+  try {
+    encode_chunk(dt, chunk, chunk_rows * row_elems, filters, encoded);
+  } catch (const Error& e) {
+    const Where w{"append to dataset " + path_, file_};
+    w.fail_because(e.what());
+  }
+  write_encoded_chunk(encoded, index, chunk_rows, rows);
 }
 
 // ---------------------------------------------------------------------------- Group
@@ -652,14 +699,21 @@ bool Group::exists(const std::string& name) const {
 }
 
 namespace {
+// The object's type from its header alone (H5O_INFO_BASIC): opening it (H5Oopen) would set
+// a dataset up for I/O, ≈0.1 M instructions each, which a structure check of a run file's
+// few hundred datasets paid every time.
 H5I_type_t object_type(hid_t loc, const std::string& name) {
-  hid_t o = H5Oopen(loc, name.c_str(), H5P_DEFAULT);
-  if (o < 0) {
+  H5O_info_t info{};
+  if (H5Oget_info_by_name2(loc, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
     H5Eclear2(H5E_DEFAULT);  // dangling soft link and the like
     return H5I_BADID;
   }
-  Hid owned(o, Kind::Object);
-  return H5Iget_type(o);
+  switch (info.type) {
+    case H5O_TYPE_GROUP: return H5I_GROUP;
+    case H5O_TYPE_DATASET: return H5I_DATASET;
+    case H5O_TYPE_NAMED_DATATYPE: return H5I_DATATYPE;
+    default: return H5I_BADID;
+  }
 }
 }  // namespace
 

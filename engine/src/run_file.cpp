@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -144,7 +145,34 @@ struct Column {
     i64.close();
     f64.close();
   }
+  void prepare_close() {  // no HDF5 call: any thread
+    i32.prepare_close();
+    i64.prepare_close();
+    f64.prepare_close();
+  }
 };
+
+//! Runs body(i) for every i in [0, n) on `threads` threads (this one included), each taking
+//! the next index; rethrows the first error here.
+template <class Body>
+void share_out(std::size_t n, int threads, const Body& body) {
+  std::atomic<std::size_t> next{0};
+  std::exception_ptr failed;
+  std::mutex failed_mutex;
+  const auto work = [&] {
+    try {
+      for (std::size_t i; (i = next.fetch_add(1)) < n;) body(i);
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(failed_mutex);
+      if (!failed) failed = std::current_exception();
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (int t = 1; t < threads && static_cast<std::size_t>(t) < n; ++t) helpers.emplace_back(work);
+  work();
+  for (auto& h : helpers) h.join();
+  if (failed) std::rethrow_exception(failed);
+}
 
 struct RunFileWriter::Impl {
   std::string final_path, temp_path;
@@ -536,6 +564,9 @@ void RunFileWriter::finish(int threads) {
   try {
     // Write the last, partly filled chunks and close the appendable datasets: their
     // buffers and chunk caches are not needed any more.
+    // The last chunks (at a few hundred replications every series is one chunk) are encoded
+    // on every thread, then written here.
+    share_out(m.columns.size(), threads, [&](std::size_t i) { m.columns[i].prepare_close(); });
     for (Column& c : m.columns) c.close();
     m.write_summaries(threads);
     m.file.close();

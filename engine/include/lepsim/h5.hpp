@@ -245,6 +245,12 @@ class Dataset : public Object {
   void write_chunk_raw(detail::Dtype dt, const void* chunk, std::uint64_t index,
                        std::uint64_t chunk_rows, std::uint64_t row_elems, std::uint64_t rows,
                        const Filters& filters);
+  // The two halves of write_chunk_raw: encode_chunk makes no HDF5 call (any thread may run
+  // it, on its own `out`); write_encoded_chunk hands the bytes to HDF5.
+  static void encode_chunk(detail::Dtype dt, const void* chunk, std::uint64_t elems, const Filters& filters,
+                           std::vector<unsigned char>& out);
+  void write_encoded_chunk(const std::vector<unsigned char>& encoded, std::uint64_t index, std::uint64_t chunk_rows,
+                           std::uint64_t rows);
 };
 
 // N-D dataset [rows, inner...] whose first dimension grows with every append.
@@ -285,8 +291,20 @@ class Appendable {
   }
   // flush(), then release the dataset.
   void close() {
-    flush();
+    if (!encoded_.empty()) {
+      ds_.write_encoded_chunk(encoded_, chunk_index_, chunk_rows_, rows_);  // as encoded by prepare_close()
+    } else {
+      flush();
+    }
     *this = Appendable();
+  }
+  // Encodes the partly filled last chunk for close() without any HDF5 call, so a caller may
+  // prepare many datasets' last chunks on several threads and then close them on one; no
+  // append may follow. Does nothing for datasets HDF5 encodes.
+  void prepare_close() {
+    if (filled_ == 0 || pending_.empty()) return;
+    std::fill(pending_.begin() + static_cast<std::ptrdiff_t>(filled_), pending_.end(), T{});
+    Dataset::encode_chunk(detail::dtype_of<T>(), pending_.data(), pending_.size(), filters_, encoded_);
   }
   std::uint64_t rows() const noexcept { return rows_; }
   std::uint64_t row_size() const noexcept { return row_size_; }  // values per row
@@ -314,6 +332,7 @@ class Appendable {
   std::uint64_t chunk_rows_ = 0;
   Filters filters_;
   std::vector<T> pending_;  // the chunk being filled (direct writes only)
+  std::vector<unsigned char> encoded_;  // the last chunk, encoded by prepare_close()
   std::size_t filled_ = 0;  // values in pending_
   std::uint64_t chunk_index_ = 0;
 };
