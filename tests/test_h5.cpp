@@ -345,7 +345,7 @@ TEST_CASE("h5: chunks encoded here read back through HDF5's own filters", "[h5]"
 }
 
 TEST_CASE("h5: level-1 chunks of incompressible and constant values read back exactly", "[h5]") {
-  // Level 1 is encoded by igzip (libdeflate when its output would not fit); random 64-bit
+  // Level 1 is encoded by libdeflate through the direct chunk write; random 64-bit
   // values do not compress at all, constants compress to almost nothing: both must inflate
   // through HDF5 to the values written, whole chunks and a partial last one.
   TempDir tmp;

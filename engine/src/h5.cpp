@@ -1,7 +1,6 @@
 #include "lepsim/h5.hpp"
 
 #include <hdf5.h>
-#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 
 #include <algorithm>
@@ -587,35 +586,6 @@ void Dataset::encode_chunk(Dtype dt, const void* chunk, std::uint64_t elems, con
   libdeflate_compressor* c = compressor(filters.deflate);
   if (!c) throw Error("out of memory for the deflate compressor");
   out.resize(libdeflate_zlib_compress_bound(c, bytes));
-  if (filters.deflate == 1 && bytes <= std::numeric_limits<std::uint32_t>::max()) {
-    // Level 1: ISA-L's igzip, one stateless call (a zlib stream like libdeflate's, 3-6x
-    // faster on lepsim's columns, 2-5% larger; docs/performance.md, "Writing"). Should it
-    // not fit libdeflate's bound (incompressible input), libdeflate encodes the chunk.
-    thread_local std::vector<std::uint8_t> level_buf(ISAL_DEF_LVL1_DEFAULT);
-    isal_zstream s;
-    isal_deflate_stateless_init(&s);
-    s.level = 1;
-    s.level_buf = level_buf.data();
-    s.level_buf_size = static_cast<std::uint32_t>(level_buf.size());
-    s.gzip_flag = IGZIP_ZLIB;
-    s.end_of_stream = 1;
-    s.flush = NO_FLUSH;
-    s.next_in = const_cast<std::uint8_t*>(in);  // igzip's API is not const; it only reads
-    s.avail_in = static_cast<std::uint32_t>(bytes);
-    s.next_out = out.data();
-    s.avail_out = static_cast<std::uint32_t>(std::min<std::size_t>(out.size(), std::numeric_limits<std::uint32_t>::max()));
-    const int rc = isal_deflate_stateless(&s);
-    // igzip's AVX-512 code returns with the upper vector state dirty; the SSE code after it
-    // (libm, the simulation on this thread) then runs ≈2x slower on this AMD EPYC until a
-    // vzeroupper (measured: the capacity mechanism's step 3% → 10% of a run's samples).
-#if defined(__x86_64__)
-    if (__builtin_cpu_supports("avx")) asm volatile("vzeroupper" ::: "memory");
-#endif
-    if (rc == COMP_OK) {
-      out.resize(s.total_out);
-      return;
-    }
-  }
   const std::size_t used = libdeflate_zlib_compress(c, in, bytes, out.data(), out.size());
   if (used == 0) throw Error("deflate of a chunk failed");
   out.resize(used);
