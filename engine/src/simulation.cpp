@@ -494,7 +494,12 @@ void Flow::allocate(AuthorityId a, bool book) {
       } else {
         const std::int32_t* ks = &cls_k_[static_cast<std::size_t>(c.first)];
         const double* ds = &cls_d_[static_cast<std::size_t>(c.first)];
-        for (std::int32_t j = 0; j < c.count; ++j) rate = std::min(rate, avail_[static_cast<std::size_t>(ks[j])] / ds[j]);
+        // A discipline with at least the demand left gives a quotient >= 1 (division is
+        // correctly rounded, hence monotone), which cannot lower min(1, ...): no division.
+        for (std::int32_t j = 0; j < c.count; ++j) {
+          const double left = avail_[static_cast<std::size_t>(ks[j])];
+          if (left < ds[j]) rate = std::min(rate, left / ds[j]);
+        }
         if (rate < 1e-12) rate = 0.0;
         if (rate > 0)
           for (std::int32_t j = 0; j < c.count; ++j) {
