@@ -443,9 +443,15 @@ void Flow::count_item(const Item& item, int sign) {
 //! authority's next event, at which this runs again; its next completion is scheduled.
 void Flow::allocate(AuthorityId a, bool book) {
   const std::size_t D = sc_.disciplines.size();
-  auto& items = a_active_[a];
+  auto& list = a_active_[a];
+  // Hoisted: allocation calls no hook but on_progress, which changes no list or table here.
+  Item* const items = list.data();
+  const std::size_t n = list.size();
+  const StageClass* const cls = cls_.data();
+  const std::int32_t* const cls_k = cls_k_.data();
+  const double* const cls_d = cls_d_.data();
+  double* const avail = avail_.data();
   const double* team = signals_.team[a];
-  std::copy(team, team + D, avail_.begin());
   // A stall (dispute) stops all of the LEP's work; productivity scales its staffed stages.
   const bool stalled = signals_.stalled_until[a] > step_;
   const double prod = signals_.productivity[a];
@@ -453,8 +459,10 @@ void Flow::allocate(AuthorityId a, bool book) {
   // Disciplines with nothing left (avail exactly 0): a stage demanding one of them gets
   // rate min(..., 0 / d) = 0 without dividing.
   std::uint64_t exhausted = 0;
-  for (std::size_t k = 0; k < D && k < 64; ++k)
-    if (avail_[k] <= 0) exhausted |= std::uint64_t{1} << k;
+  for (std::size_t k = 0; k < D; ++k) {
+    avail[k] = team[k];
+    if (avail[k] <= 0 && k < 64) exhausted |= std::uint64_t{1} << k;
+  }
   double next = NEVER;
   std::int32_t watched_running = 0;
   // INCREMENTAL: an item's rate depends only on the inputs and the items before it (priority
@@ -467,46 +475,44 @@ void Flow::allocate(AuthorityId a, bool book) {
     a_from_[a] = NOT_TOUCHED;
     if (from > 0 && inputs_changed(a)) from = 0;
   }
-  for (std::size_t i = 0; i < from && i < items.size(); ++i) {
+  // The FTE an item at `rate` takes from what is left.
+  auto take = [&](const StageClass& c, double rate) {
+    const std::int32_t* ks = cls_k + c.first;
+    const double* ds = cls_d + c.first;
+    for (std::int32_t j = 0; j < c.count; ++j) {
+      const auto k = static_cast<std::size_t>(ks[j]);
+      avail[k] = std::max(0.0, avail[k] - rate * ds[j]);
+      if (avail[k] <= 0 && k < 64) exhausted |= std::uint64_t{1} << k;
+    }
+  };
+  const std::size_t replayed = std::min(from, n);
+  for (std::size_t i = 0; i < replayed; ++i) {
     const Item& item = items[i];
-    const StageClass& c = cls_[static_cast<std::size_t>(item.cls)];
+    const StageClass& c = cls[item.cls];
     if (item.rate > 0) {
-      if (c.needs) {
-        const std::int32_t* ks = &cls_k_[static_cast<std::size_t>(c.first)];
-        const double* ds = &cls_d_[static_cast<std::size_t>(c.first)];
-        for (std::int32_t j = 0; j < c.count; ++j) {
-          const auto k = static_cast<std::size_t>(ks[j]);
-          avail_[k] = std::max(0.0, avail_[k] - item.rate * ds[j]);
-          if (avail_[k] <= 0 && k < 64) exhausted |= std::uint64_t{1} << k;
-        }
-      }
+      if (c.needs) take(c, item.rate);
       if (watched[static_cast<std::size_t>(c.stage)]) ++watched_running;
     }
     next = std::min(next, item.finish);
   }
-  for (std::size_t i = from; i < items.size(); ++i) {
+  for (std::size_t i = replayed; i < n; ++i) {
     Item& item = items[i];
-    const StageClass& c = cls_[static_cast<std::size_t>(item.cls)];
+    const StageClass& c = cls[item.cls];
     double rate = stalled ? 0.0 : 1.0;
     if (c.needs && !stalled) {
       if (c.mask & exhausted) {
         rate = 0.0;
       } else {
-        const std::int32_t* ks = &cls_k_[static_cast<std::size_t>(c.first)];
-        const double* ds = &cls_d_[static_cast<std::size_t>(c.first)];
+        const std::int32_t* ks = cls_k + c.first;
+        const double* ds = cls_d + c.first;
         // A discipline with at least the demand left gives a quotient >= 1 (division is
         // correctly rounded, hence monotone), which cannot lower min(1, ...): no division.
         for (std::int32_t j = 0; j < c.count; ++j) {
-          const double left = avail_[static_cast<std::size_t>(ks[j])];
+          const double left = avail[static_cast<std::size_t>(ks[j])];
           if (left < ds[j]) rate = std::min(rate, left / ds[j]);
         }
         if (rate < 1e-12) rate = 0.0;
-        if (rate > 0)
-          for (std::int32_t j = 0; j < c.count; ++j) {
-            const auto k = static_cast<std::size_t>(ks[j]);
-            avail_[k] = std::max(0.0, avail_[k] - rate * ds[j]);
-            if (avail_[k] <= 0 && k < 64) exhausted |= std::uint64_t{1} << k;
-          }
+        if (rate > 0) take(c, rate);
       }
     }
     if (book && (rate > 0) != (item.rate > 0)) {
@@ -538,7 +544,7 @@ void Flow::allocate(AuthorityId a, bool book) {
   double* alloc = &a_alloc_[ix(a) * D];
   for (std::size_t k = 0; k < D; ++k) {
     seen[k] = team[k];
-    const double used = team[k] - avail_[k];
+    const double used = team[k] - avail[k];
     allocated_[k] += used - alloc[k];
     alloc[k] = used;
   }
