@@ -406,6 +406,7 @@ class Flow {
   // its work to now taken (progress) and is re-timed; the next completion is scheduled.
   void advance(AuthorityId a);
   void progress(Item& item);
+  void notify_progress(const Item& item, std::size_t stage, double done);
   void touch(AuthorityId a, std::size_t from = 0);
   void allocate_touched();
   void arrive(ProjectId p);

@@ -608,16 +608,20 @@ void Flow::schedule(AuthorityId a, double time) {
   }
 }
 
-//! An item's work done since its `since` at its speed is taken (watchers see it).
-void Flow::progress(Item& item) {
+//! An item's work done since its `since` at its speed is taken (watchers see it). The
+//! common case, no watcher, is inlined in the hot loops; the watchers' calls are not.
+inline void Flow::progress(Item& item) {
   const double elapsed = now_ - item.since;
   item.since = now_;
   if (elapsed <= 0 || item.speed == 0) return;
   const double done = item.speed * elapsed;
   const auto s = static_cast<std::size_t>(cls_[static_cast<std::size_t>(item.cls)].stage);
-  if (watched_[s])
-    for (Mechanism* m : watchers_[s]) m->on_progress(item, std::min(done, item.remaining), step_);
+  if (watched_[s]) notify_progress(item, s, std::min(done, item.remaining));
   item.remaining -= done;
+}
+
+void Flow::notify_progress(const Item& item, std::size_t stage, double done) {
+  for (Mechanism* m : watchers_[stage]) m->on_progress(item, done, step_);
 }
 
 //! The progress to now of authority a's running items that a watcher follows (spend).
