@@ -158,15 +158,15 @@ class AuthorityStreams {
   IdVector<AuthorityId, std::uint32_t> counts_;
 };
 
-//! One stage instance of one project.
-struct Item {
+//! One stage instance of one project: 64 bytes, one cache line (the lists are scanned at
+//! every allocation and completion, and items are copied through the gates).
+struct alignas(64) Item {
   ProjectId project;
-  std::int32_t local_stage;   //!< index into the project's type's stages
-  double remaining;           //!< steps of work left at full rate, as of `since`
-  std::int32_t gate;          //!< next gate to pass (Gate); -1: work not drawn yet
-  std::int32_t cls = 0;       //!< (type, local stage) class, index into Flow::cls_; set by make_ready
-  double total = 0;           //!< steps of work at the start
-  std::int32_t started = -1;  //!< step it passed its gates
+  std::int32_t local_stage;  //!< index into the project's type's stages
+  double remaining;          //!< steps of work left at full rate, as of `since`
+  std::int32_t gate;         //!< next gate to pass (Gate); -1: work not drawn yet
+  std::int32_t cls = 0;      //!< (type, local stage) class, index into Flow::cls_; set by make_ready
+  double total = 0;          //!< steps of work at the start
   // Set by the capacity allocation (Flow::allocate), constant until the authority's next
   // re-allocation: the rate (share of full resourcing) and the speed (steps of work done
   // per step, rate x productivity for a staffed stage); 0 while queued for capacity.
@@ -175,6 +175,7 @@ struct Item {
   double since = 0;   //!< time `remaining` is at (steps)
   double finish = 0;  //!< completion time at this speed; +inf while it does not progress
 };
+static_assert(sizeof(Item) == 64);
 
 //! Gates a ready stage instance passes, in this order, before it competes for capacity:
 //! the mechanisms' gates (registry order) come between the national pools and capacity.

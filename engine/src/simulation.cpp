@@ -311,7 +311,6 @@ void Flow::pass_gates(Item item, int step) {
   }
   --gate_waiting_[static_cast<std::size_t>(s)];
   ++events_.started;
-  item.started = step;
   if (p_start_step_[p] < 0) p_start_step_[p] = step, p_start_time_[p] = now_;
   for (Mechanism* m : watchers_[static_cast<std::size_t>(s)]) m->on_stage_start(item, static_cast<StageId>(s), step);
   // ALLOCATION RULE (docs/model.md, "Capacity allocation"): the authority's list is kept in
@@ -660,22 +659,28 @@ bool Flow::inputs_changed(AuthorityId a) const {
 //! A completion event of authority a at now: its items with no work left complete, in
 //! list order, each with its consequences (successors, milestones, tokens, handover).
 void Flow::complete_due(AuthorityId a) {
-  auto& items = a_active_[a];
+  auto& list = a_active_[a];
+  // Hoisted: the watchers' on_progress changes no list.
+  Item* const items = list.data();
+  const std::size_t n = list.size();
+  // Due: its completion time has come (within rounding, and a step-end time clamp).
+  const double due = now_ + TIME_EPSILON;
+  std::size_t i = 0;
+  while (i < n && !(items[i].finish <= due)) ++i;
+  if (i == n) return;
   completed_.clear();
-  std::size_t kept = 0;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    // Due: its completion time has come (within rounding, and a step-end time clamp).
-    if (items[i].finish <= now_ + TIME_EPSILON) {
-      if (completed_.empty()) touch(a, i);  // re-allocated from the first one removed
-      progress(items[i]);                   // the last of its work, for the watchers
+  touch(a, i);  // re-allocated from the first one removed
+  std::size_t kept = i;
+  for (; i < n; ++i) {
+    if (items[i].finish <= due) {
+      progress(items[i]);  // the last of its work, for the watchers
       count_item(items[i], -1);
       completed_.push_back(items[i]);
     } else {
-      if (kept != i) items[kept] = items[i];
-      ++kept;
+      items[kept++] = items[i];
     }
   }
-  items.resize(kept);
+  list.resize(kept);
   for (const Item& item : completed_) complete(item, step_);
 }
 
