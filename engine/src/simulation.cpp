@@ -631,7 +631,7 @@ void Flow::advance(AuthorityId a) {
 }
 
 //! Authority a is re-allocated after the current event (at the same time).
-void Flow::touch(AuthorityId a, std::size_t from) {
+inline void Flow::touch(AuthorityId a, std::size_t from) {
   a_from_[a] = std::min(a_from_[a], from);
   if (!a_touched_[a]) a_touched_[a] = 1, touched_.push_back(a);
 }
@@ -645,7 +645,7 @@ void Flow::allocate_touched() {
   touched_.clear();
 }
 
-bool Flow::inputs_changed(AuthorityId a) const {
+inline bool Flow::inputs_changed(AuthorityId a) const {
   if ((signals_.stalled_until[a] > step_ ? 1 : 0) != a_seen_stalled_[a] || signals_.productivity[a] != a_seen_prod_[a])
     return true;
   const std::size_t D = sc_.disciplines.size();
