@@ -419,7 +419,11 @@ class Flow {
   bool inputs_changed(AuthorityId a) const;
   // The completion events: an indexed binary min-heap of the authorities with a next
   // completion, on (time, authority), at most one entry each, re-keyed in place.
-  bool sooner(AuthorityId x, AuthorityId y) const { return a_next_[x] < a_next_[y] || (a_next_[x] == a_next_[y] && x < y); }
+  //! (Bitwise, not short-circuit: the heap's comparisons are unpredictable branches.)
+  bool sooner(AuthorityId x, AuthorityId y) const {
+    const double tx = a_next_[x], ty = a_next_[y];
+    return (tx < ty) | ((tx == ty) & (x < y));
+  }
   void schedule(AuthorityId a, double time);
   void heap_up(std::size_t i);
   void heap_down(std::size_t i);

@@ -569,7 +569,7 @@ void Flow::heap_down(std::size_t i) {
   for (;;) {
     std::size_t child = 2 * i + 1;
     if (child >= n) break;
-    if (child + 1 < n && sooner(heap_[child + 1], heap_[child])) ++child;
+    if (child + 1 < n) child += sooner(heap_[child + 1], heap_[child]) ? 1 : 0;
     if (!sooner(heap_[child], a)) break;
     heap_[i] = heap_[child];
     a_heap_pos_[heap_[i]] = static_cast<std::int32_t>(i);
