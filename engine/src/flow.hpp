@@ -158,15 +158,15 @@ class AuthorityStreams {
   IdVector<AuthorityId, std::uint32_t> counts_;
 };
 
-//! One stage instance of one project.
-struct Item {
+//! One stage instance of one project: 64 bytes, one cache line (the lists are scanned at
+//! every allocation and completion, and items are copied through the gates).
+struct alignas(64) Item {
   ProjectId project;
-  std::int32_t local_stage;   //!< index into the project's type's stages
-  double remaining;           //!< steps of work left at full rate, as of `since`
-  std::int32_t gate;          //!< next gate to pass (Gate); -1: work not drawn yet
-  std::int32_t cls = 0;       //!< (type, local stage) class, index into Flow::cls_; set by make_ready
-  double total = 0;           //!< steps of work at the start
-  std::int32_t started = -1;  //!< step it passed its gates
+  std::int32_t local_stage;  //!< index into the project's type's stages
+  double remaining;          //!< steps of work left at full rate, as of `since`
+  std::int32_t gate;         //!< next gate to pass (Gate); -1: work not drawn yet
+  std::int32_t cls = 0;      //!< (type, local stage) class, index into Flow::cls_; set by make_ready
+  double total = 0;          //!< steps of work at the start
   // Set by the capacity allocation (Flow::allocate), constant until the authority's next
   // re-allocation: the rate (share of full resourcing) and the speed (steps of work done
   // per step, rate x productivity for a staffed stage); 0 while queued for capacity.
@@ -175,6 +175,7 @@ struct Item {
   double since = 0;   //!< time `remaining` is at (steps)
   double finish = 0;  //!< completion time at this speed; +inf while it does not progress
 };
+static_assert(sizeof(Item) == 64);
 
 //! Gates a ready stage instance passes, in this order, before it competes for capacity:
 //! the mechanisms' gates (registry order) come between the national pools and capacity.
@@ -406,6 +407,7 @@ class Flow {
   // its work to now taken (progress) and is re-timed; the next completion is scheduled.
   void advance(AuthorityId a);
   void progress(Item& item);
+  void notify_progress(const Item& item, std::size_t stage, double done);
   void touch(AuthorityId a, std::size_t from = 0);
   void allocate_touched();
   void arrive(ProjectId p);
@@ -417,7 +419,11 @@ class Flow {
   bool inputs_changed(AuthorityId a) const;
   // The completion events: an indexed binary min-heap of the authorities with a next
   // completion, on (time, authority), at most one entry each, re-keyed in place.
-  bool sooner(AuthorityId x, AuthorityId y) const { return a_next_[x] < a_next_[y] || (a_next_[x] == a_next_[y] && x < y); }
+  //! (Bitwise, not short-circuit: the heap's comparisons are unpredictable branches.)
+  bool sooner(AuthorityId x, AuthorityId y) const {
+    const double tx = a_next_[x], ty = a_next_[y];
+    return (tx < ty) | ((tx == ty) & (x < y));
+  }
   void schedule(AuthorityId a, double time);
   void heap_up(std::size_t i);
   void heap_down(std::size_t i);

@@ -311,7 +311,6 @@ void Flow::pass_gates(Item item, int step) {
   }
   --gate_waiting_[static_cast<std::size_t>(s)];
   ++events_.started;
-  item.started = step;
   if (p_start_step_[p] < 0) p_start_step_[p] = step, p_start_time_[p] = now_;
   for (Mechanism* m : watchers_[static_cast<std::size_t>(s)]) m->on_stage_start(item, static_cast<StageId>(s), step);
   // ALLOCATION RULE (docs/model.md, "Capacity allocation"): the authority's list is kept in
@@ -443,9 +442,15 @@ void Flow::count_item(const Item& item, int sign) {
 //! authority's next event, at which this runs again; its next completion is scheduled.
 void Flow::allocate(AuthorityId a, bool book) {
   const std::size_t D = sc_.disciplines.size();
-  auto& items = a_active_[a];
+  auto& list = a_active_[a];
+  // Hoisted: allocation calls no hook but on_progress, which changes no list or table here.
+  Item* const items = list.data();
+  const std::size_t n = list.size();
+  const StageClass* const cls = cls_.data();
+  const std::int32_t* const cls_k = cls_k_.data();
+  const double* const cls_d = cls_d_.data();
+  double* const avail = avail_.data();
   const double* team = signals_.team[a];
-  std::copy(team, team + D, avail_.begin());
   // A stall (dispute) stops all of the LEP's work; productivity scales its staffed stages.
   const bool stalled = signals_.stalled_until[a] > step_;
   const double prod = signals_.productivity[a];
@@ -453,8 +458,10 @@ void Flow::allocate(AuthorityId a, bool book) {
   // Disciplines with nothing left (avail exactly 0): a stage demanding one of them gets
   // rate min(..., 0 / d) = 0 without dividing.
   std::uint64_t exhausted = 0;
-  for (std::size_t k = 0; k < D && k < 64; ++k)
-    if (avail_[k] <= 0) exhausted |= std::uint64_t{1} << k;
+  for (std::size_t k = 0; k < D; ++k) {
+    avail[k] = team[k];
+    if (avail[k] <= 0 && k < 64) exhausted |= std::uint64_t{1} << k;
+  }
   double next = NEVER;
   std::int32_t watched_running = 0;
   // INCREMENTAL: an item's rate depends only on the inputs and the items before it (priority
@@ -467,41 +474,44 @@ void Flow::allocate(AuthorityId a, bool book) {
     a_from_[a] = NOT_TOUCHED;
     if (from > 0 && inputs_changed(a)) from = 0;
   }
-  for (std::size_t i = 0; i < from && i < items.size(); ++i) {
+  // The FTE an item at `rate` takes from what is left.
+  auto take = [&](const StageClass& c, double rate) {
+    const std::int32_t* ks = cls_k + c.first;
+    const double* ds = cls_d + c.first;
+    for (std::int32_t j = 0; j < c.count; ++j) {
+      const auto k = static_cast<std::size_t>(ks[j]);
+      avail[k] = std::max(0.0, avail[k] - rate * ds[j]);
+      if (avail[k] <= 0 && k < 64) exhausted |= std::uint64_t{1} << k;
+    }
+  };
+  const std::size_t replayed = std::min(from, n);
+  for (std::size_t i = 0; i < replayed; ++i) {
     const Item& item = items[i];
-    const StageClass& c = cls_[static_cast<std::size_t>(item.cls)];
+    const StageClass& c = cls[item.cls];
     if (item.rate > 0) {
-      if (c.needs) {
-        const std::int32_t* ks = &cls_k_[static_cast<std::size_t>(c.first)];
-        const double* ds = &cls_d_[static_cast<std::size_t>(c.first)];
-        for (std::int32_t j = 0; j < c.count; ++j) {
-          const auto k = static_cast<std::size_t>(ks[j]);
-          avail_[k] = std::max(0.0, avail_[k] - item.rate * ds[j]);
-          if (avail_[k] <= 0 && k < 64) exhausted |= std::uint64_t{1} << k;
-        }
-      }
+      if (c.needs) take(c, item.rate);
       if (watched[static_cast<std::size_t>(c.stage)]) ++watched_running;
     }
     next = std::min(next, item.finish);
   }
-  for (std::size_t i = from; i < items.size(); ++i) {
+  for (std::size_t i = replayed; i < n; ++i) {
     Item& item = items[i];
-    const StageClass& c = cls_[static_cast<std::size_t>(item.cls)];
+    const StageClass& c = cls[item.cls];
     double rate = stalled ? 0.0 : 1.0;
     if (c.needs && !stalled) {
       if (c.mask & exhausted) {
         rate = 0.0;
       } else {
-        const std::int32_t* ks = &cls_k_[static_cast<std::size_t>(c.first)];
-        const double* ds = &cls_d_[static_cast<std::size_t>(c.first)];
-        for (std::int32_t j = 0; j < c.count; ++j) rate = std::min(rate, avail_[static_cast<std::size_t>(ks[j])] / ds[j]);
+        const std::int32_t* ks = cls_k + c.first;
+        const double* ds = cls_d + c.first;
+        // A discipline with at least the demand left gives a quotient >= 1 (division is
+        // correctly rounded, hence monotone), which cannot lower min(1, ...): no division.
+        for (std::int32_t j = 0; j < c.count; ++j) {
+          const double left = avail[static_cast<std::size_t>(ks[j])];
+          if (left < ds[j]) rate = std::min(rate, left / ds[j]);
+        }
         if (rate < 1e-12) rate = 0.0;
-        if (rate > 0)
-          for (std::int32_t j = 0; j < c.count; ++j) {
-            const auto k = static_cast<std::size_t>(ks[j]);
-            avail_[k] = std::max(0.0, avail_[k] - rate * ds[j]);
-            if (avail_[k] <= 0 && k < 64) exhausted |= std::uint64_t{1} << k;
-          }
+        if (rate > 0) take(c, rate);
       }
     }
     if (book && (rate > 0) != (item.rate > 0)) {
@@ -533,7 +543,7 @@ void Flow::allocate(AuthorityId a, bool book) {
   double* alloc = &a_alloc_[ix(a) * D];
   for (std::size_t k = 0; k < D; ++k) {
     seen[k] = team[k];
-    const double used = team[k] - avail_[k];
+    const double used = team[k] - avail[k];
     allocated_[k] += used - alloc[k];
     alloc[k] = used;
   }
@@ -559,7 +569,7 @@ void Flow::heap_down(std::size_t i) {
   for (;;) {
     std::size_t child = 2 * i + 1;
     if (child >= n) break;
-    if (child + 1 < n && sooner(heap_[child + 1], heap_[child])) ++child;
+    if (child + 1 < n) child += sooner(heap_[child + 1], heap_[child]) ? 1 : 0;
     if (!sooner(heap_[child], a)) break;
     heap_[i] = heap_[child];
     a_heap_pos_[heap_[i]] = static_cast<std::int32_t>(i);
@@ -597,16 +607,20 @@ void Flow::schedule(AuthorityId a, double time) {
   }
 }
 
-//! An item's work done since its `since` at its speed is taken (watchers see it).
-void Flow::progress(Item& item) {
+//! An item's work done since its `since` at its speed is taken (watchers see it). The
+//! common case, no watcher, is inlined in the hot loops; the watchers' calls are not.
+inline void Flow::progress(Item& item) {
   const double elapsed = now_ - item.since;
   item.since = now_;
   if (elapsed <= 0 || item.speed == 0) return;
   const double done = item.speed * elapsed;
   const auto s = static_cast<std::size_t>(cls_[static_cast<std::size_t>(item.cls)].stage);
-  if (watched_[s])
-    for (Mechanism* m : watchers_[s]) m->on_progress(item, std::min(done, item.remaining), step_);
+  if (watched_[s]) notify_progress(item, s, std::min(done, item.remaining));
   item.remaining -= done;
+}
+
+void Flow::notify_progress(const Item& item, std::size_t stage, double done) {
+  for (Mechanism* m : watchers_[stage]) m->on_progress(item, done, step_);
 }
 
 //! The progress to now of authority a's running items that a watcher follows (spend).
@@ -617,7 +631,7 @@ void Flow::advance(AuthorityId a) {
 }
 
 //! Authority a is re-allocated after the current event (at the same time).
-void Flow::touch(AuthorityId a, std::size_t from) {
+inline void Flow::touch(AuthorityId a, std::size_t from) {
   a_from_[a] = std::min(a_from_[a], from);
   if (!a_touched_[a]) a_touched_[a] = 1, touched_.push_back(a);
 }
@@ -631,7 +645,7 @@ void Flow::allocate_touched() {
   touched_.clear();
 }
 
-bool Flow::inputs_changed(AuthorityId a) const {
+inline bool Flow::inputs_changed(AuthorityId a) const {
   if ((signals_.stalled_until[a] > step_ ? 1 : 0) != a_seen_stalled_[a] || signals_.productivity[a] != a_seen_prod_[a])
     return true;
   const std::size_t D = sc_.disciplines.size();
@@ -645,22 +659,28 @@ bool Flow::inputs_changed(AuthorityId a) const {
 //! A completion event of authority a at now: its items with no work left complete, in
 //! list order, each with its consequences (successors, milestones, tokens, handover).
 void Flow::complete_due(AuthorityId a) {
-  auto& items = a_active_[a];
+  auto& list = a_active_[a];
+  // Hoisted: the watchers' on_progress changes no list.
+  Item* const items = list.data();
+  const std::size_t n = list.size();
+  // Due: its completion time has come (within rounding, and a step-end time clamp).
+  const double due = now_ + TIME_EPSILON;
+  std::size_t i = 0;
+  while (i < n && !(items[i].finish <= due)) ++i;
+  if (i == n) return;
   completed_.clear();
-  std::size_t kept = 0;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    // Due: its completion time has come (within rounding, and a step-end time clamp).
-    if (items[i].finish <= now_ + TIME_EPSILON) {
-      if (completed_.empty()) touch(a, i);  // re-allocated from the first one removed
-      progress(items[i]);                   // the last of its work, for the watchers
+  touch(a, i);  // re-allocated from the first one removed
+  std::size_t kept = i;
+  for (; i < n; ++i) {
+    if (items[i].finish <= due) {
+      progress(items[i]);  // the last of its work, for the watchers
       count_item(items[i], -1);
       completed_.push_back(items[i]);
     } else {
-      if (kept != i) items[kept] = items[i];
-      ++kept;
+      items[kept++] = items[i];
     }
   }
-  items.resize(kept);
+  list.resize(kept);
   for (const Item& item : completed_) complete(item, step_);
 }
 

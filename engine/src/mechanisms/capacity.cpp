@@ -54,31 +54,40 @@ class Capacity final : public Mechanism {
     const std::size_t now_slot = static_cast<std::size_t>(step) % L,
                       hire_slot = static_cast<std::size_t>(step + lag_steps_) % L;
     double* fte = &out.fte[static_cast<std::size_t>(step) * D_];
+    double* cap = capacity.data();
+    double* pipeline = pipeline_.data();
+    const double cost_per_fte = cm_.cost_per_fte_month;
+    const bool lagged = lag_steps_ != 0;
     for (AuthorityId a : ids<AuthorityId>(flow_.authorities())) {
       if (flow_.entry_step(a) > step) continue;
       const double* target = team_target(a, step);
+      // The authority's rows, updated in locals and stored once (the same operations in
+      // the same order as per element, so the same bits).
+      double* team = &team_[ix(a) * D_];
+      double* total = &pipeline_total_[ix(a) * D_];
       double a_cost = 0;
       for (std::size_t k = 0; k < D_; ++k) {
         const std::size_t i = ix(a) * D_ + k;
-        double& f = team_[i];
-        double& arriving = pipeline_[i * L + now_slot];
-        f = f * keep + arriving;
-        pipeline_total_[i] -= arriving;
-        arriving = 0;
-        const double gap = target[k] - f - pipeline_total_[i];
+        const double arriving = pipeline[i * L + now_slot];
+        pipeline[i * L + now_slot] = 0;
+        double f = team[k] * keep + arriving;
+        double in_pipe = total[k] - arriving;
+        const double gap = target[k] - f - in_pipe;
         if (gap > 1e-12) {
-          if (lag_steps_ == 0)
+          if (!lagged)
             f += gap;
           else {
-            pipeline_[i * L + hire_slot] += gap;
-            pipeline_total_[i] += gap;
+            pipeline[i * L + hire_slot] += gap;
+            in_pipe += gap;
           }
         } else if (f > target[k]) {
           f = target[k];
         }
-        capacity[k] += f;
+        team[k] = f;
+        total[k] = in_pipe;
+        cap[k] += f;
         fte[k] += f;
-        a_cost += f * cm_.cost_per_fte_month * dt;
+        a_cost += f * cost_per_fte * dt;
       }
       out.lep_capacity_cost[ix(a)] += a_cost;
       cost += a_cost;
