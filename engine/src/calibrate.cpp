@@ -22,6 +22,7 @@
 #include "lepsim/outputs.hpp"
 #include "lepsim/parameters.hpp"
 #include "lepsim/rng.hpp"
+#include "lepsim/run_file.hpp"
 #include "lepsim/simulation.hpp"
 #include "lepsim/text.hpp"
 #include "lepsim/version.hpp"
@@ -522,6 +523,10 @@ std::string calibration_fingerprint(const CalibrationSpec& spec) {
   part("calibration", spec.source_text);
   part("scenario", spec.base.resolved_toml());
   part("record", read_text(spec.record_path));
+  // The model's declared result versions: a bump on purpose (docs/run-file-format.md) makes
+  // the fit stale, so the model's own changes are caught as well as its inputs'.
+  part("model", "run-file " + std::to_string(RUN_FORMAT_MAJOR) + "." + std::to_string(RUN_FORMAT_MINOR) +
+                    ", random streams " + std::to_string(RANDOM_STREAM_LAYOUT));
   return sha256_hex(all);
 }
 
