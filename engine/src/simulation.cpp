@@ -539,8 +539,8 @@ void Flow::allocate(AuthorityId a, bool book) {
   a_watched_running_[a] = watched_running;
   a_seen_stalled_[a] = stalled ? 1 : 0;
   a_seen_prod_[a] = prod;
-  double* seen = &a_seen_team_[ix(a) * D];
-  double* alloc = &a_alloc_[ix(a) * D];
+  double* seen = a_seen_team_.data() + ix(a) * D;
+  double* alloc = a_alloc_.data() + ix(a) * D;
   for (std::size_t k = 0; k < D; ++k) {
     seen[k] = team[k];
     const double used = team[k] - avail[k];
@@ -650,7 +650,7 @@ inline bool Flow::inputs_changed(AuthorityId a) const {
     return true;
   const std::size_t D = sc_.disciplines.size();
   const double* team = signals_.team[a];
-  const double* seen = &a_seen_team_[ix(a) * D];
+  const double* seen = a_seen_team_.data() + ix(a) * D;
   for (std::size_t k = 0; k < D; ++k)
     if (team[k] != seen[k]) return true;
   return false;

@@ -30,7 +30,7 @@ class Capacity final : public Mechanism {
     for (AuthorityId a : ids<AuthorityId>(flow_.authorities())) {
       // At entry the authority has its declared team; its plan then drives hiring.
       const auto& team = flow_.group(a).team;
-      double* mine = &team_[ix(a) * D_];
+      double* mine = team_.data() + ix(a) * D_;
       std::copy(team.begin(), team.end(), mine);
       flow_.signals().team[a] = mine;
       target_until_[a] = 0;  // team_target recomputes
@@ -63,8 +63,8 @@ class Capacity final : public Mechanism {
       const double* target = team_target(a, step);
       // The authority's rows, updated in locals and stored once (the same operations in
       // the same order as per element, so the same bits).
-      double* team = &team_[ix(a) * D_];
-      double* total = &pipeline_total_[ix(a) * D_];
+      double* team = team_.data() + ix(a) * D_;
+      double* total = pipeline_total_.data() + ix(a) * D_;
       double a_cost = 0;
       for (std::size_t k = 0; k < D_; ++k) {
         const std::size_t i = ix(a) * D_ + k;
