@@ -359,10 +359,12 @@ void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first,
   constexpr int IN_FLIGHT = Workers::SLOTS + 1;  // being simulated (2) and being written (1)
   Chunk chunks[IN_FLIGHT];
   const auto chunk_u = static_cast<std::uint32_t>(chunk);
+  // Second-order Monte Carlo: each replication's scenario carries its draw's vector
+  // (lepsim/uncertainty.hpp). Declared before the workers so that it outlives them: after
+  // an interruption ~Workers waits for the chunks still in flight, which use it.
+  std::optional<DrawnSimulators> drawn;
   Workers workers(threads);
   simulators.resize(static_cast<std::size_t>(workers.size()));
-  // Second-order Monte Carlo: each replication's scenario carries its draw's vector (lepsim/uncertainty.hpp).
-  std::optional<DrawnSimulators> drawn;
   if (sc.uncertainty.draw != UncertaintyDraw::OFF) drawn.emplace(sc, workers.size());
   std::uint32_t next_start = 0;
   std::uint64_t launched = 0;  // chunks started so far; chunk k uses buffer k % IN_FLIGHT, slot k % SLOTS
