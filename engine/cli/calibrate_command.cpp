@@ -14,6 +14,7 @@
 #include "lepsim/calibrate.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/progress.hpp"
+#include "lepsim/run.hpp"
 #include "progress_display.hpp"
 
 namespace lepsim::cli {
@@ -48,7 +49,7 @@ int cmd_calibrate(const po::variables_map& vm) {
   if (co.resume && co.force) throw UsageError("give --resume or --force, not both");
   const int t = vm["threads"].as<int>();
   if (t < 0) throw UsageError("--threads must be 0 (all cores) or more, got " + std::to_string(t));
-  co.threads = t > 0 ? t : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  co.threads = thread_count(t);
   const CalibrationSpec spec = load_calibration(files[0]);
   std::fprintf(stderr, "calibrating %zu factor%s against %zu milestone%s of %s (%zu held out", spec.factors.size(),
                spec.factors.size() == 1 ? "" : "s", spec.targets.size(), spec.targets.size() == 1 ? "" : "s",

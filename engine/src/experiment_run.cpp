@@ -243,7 +243,7 @@ ExperimentInfo run_experiment(const Experiment& ex, const ExperimentOptions& opt
                            "the factor's value in every replication: make the input a scale, or drop one of them"});
     if (!diags.empty()) throw ScenarioError(std::move(diags));
   }
-  const int threads = opt.threads > 0 ? opt.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int threads = thread_count(opt.threads);
   Experiment exb = ex;  // with the block chosen
   if (opt.block) exb.block = *opt.block;
   if (exb.block <= 0) exb.block = default_block(ex.replications);

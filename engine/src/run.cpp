@@ -36,6 +36,10 @@
 
 namespace lepsim {
 
+int thread_count(int requested) {
+  return requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 //! "77.1 KB", "7.7 TB": sizes for messages, in powers of 1000 as disks are sold.
 std::string bytes_text(double b) {
   const char* units[] = {"bytes", "KB", "MB", "GB", "TB", "PB", "EB"};
@@ -334,7 +338,7 @@ class Workers {
 void simulate_range(const Scenario& sc, std::uint64_t seed, std::uint32_t first, std::uint32_t count, int threads,
                     int chunk, const std::function<void(std::span<const ReplicationResult>)>& sink,
                     const std::atomic<bool>* cancel, const std::function<void(std::uint32_t)>& progress) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads = thread_count(threads);
   if (chunk <= 0) chunk = choose_chunk_replications(sc, count, threads);
   if (count == 0) return;
   const auto interrupted = [&](std::uint32_t done) {
@@ -639,7 +643,7 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
   std::vector<Metric> watched;  // the rule's outputs, parsed
   info.replications = rule ? rule->max_replications : opt.replications.value_or(sc.replications);
   info.seed = opt.seed.value_or(sc.seed);
-  info.threads = opt.threads > 0 ? opt.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  info.threads = thread_count(opt.threads);
   if (info.replications < 1 || info.replications > MAX_REPLICATIONS)
     throw UsageError(std::string(rule ? "the convergence rule's max_replications" : "replications") + " = " +
                      std::to_string(info.replications) + ": must be between 1 and " + std::to_string(MAX_REPLICATIONS));

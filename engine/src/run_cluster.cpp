@@ -17,6 +17,7 @@
 #include "lepsim/error.hpp"
 #include "lepsim/experiment.hpp"
 #include "lepsim/h5.hpp"
+#include "lepsim/run.hpp"
 #include "lepsim/run_file.hpp"
 #include "lepsim/uncertainty.hpp"
 #include "lepsim/version.hpp"
@@ -373,7 +374,7 @@ RunMergeInfo merge_run_shards(const std::vector<std::string>& shard_paths, const
       throw RunFileError(s.path + " cannot be read: " + e.what());
     }
   }
-  const int T = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int T = thread_count(threads);
   // A second-order run's drawn vectors: a function of the scenario and seed alone, as one process writes them.
   if (sc.uncertainty.draw != UncertaintyDraw::OFF) {
     const UncertaintyPlan plan(sc);

@@ -99,6 +99,10 @@ struct RunEstimate {
 };
 RunEstimate estimate_run(const Scenario& scenario, std::int64_t replications, int threads);
 
+//! `requested` threads, or every core (at least one) when it is 0 or less: what every
+//! `--threads` option means.
+int thread_count(int requested);
+
 //! "77.1 KB", "7.7 TB": sizes for messages, in powers of 1000 as disks are sold.
 std::string bytes_text(double bytes);
 //! Memory this process may still use: the least of MemAvailable, the cgroup's limit and
