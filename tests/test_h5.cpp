@@ -344,6 +344,48 @@ TEST_CASE("h5: chunks encoded here read back through HDF5's own filters", "[h5]"
   }
 }
 
+TEST_CASE("h5: chunks staged on other threads and committed here give append's file", "[h5]") {
+  // RunFileWriter::append stages (gathers and encodes) its columns on several threads and
+  // commits them on one. Two datasets written each way, in blocks that fill no chunk, one
+  // and several at once, must hold the same rows, in the same chunks, as append writes.
+  TempDir tmp;
+  const std::string path = tmp.file("staged.h5");
+  const h5::Filters counts{.shuffle = true, .deflate = 1, .encode_here = true};
+  std::vector<std::int32_t> all;
+  {
+    h5::File f = h5::File::create(path);
+    auto plain = f.root().create_appendable<std::int32_t>("plain", {2}, 4, counts);
+    auto staged = f.root().create_appendable<std::int32_t>("staged", {2}, 4, counts);
+    auto unencoded = f.root().create_appendable<std::int32_t>("unencoded", {2}, 4, h5::Filters{});
+    CHECK(staged.encodes_here());
+    CHECK_FALSE(unencoded.encodes_here());
+    CHECK_THROWS_AS(unencoded.stage(std::vector<std::int32_t>{1, 2}), h5::Error);  // HDF5 encodes it: append only
+    std::int32_t next = 5;
+    for (int block : {1, 2, 9, 3, 1, 0, 5}) {  // rows; 9 fills two chunks at once
+      std::vector<std::int32_t> rows;
+      for (int i = 0; i < block * 2; ++i) rows.push_back(next = next * 3 % 1009 - 400);
+      all.insert(all.end(), rows.begin(), rows.end());
+      plain.append(rows);
+      std::thread([&] { staged.stage(rows); }).join();
+      // Staged chunks reach the file only at commit().
+      const std::uint64_t before = f.root().dims("staged")[0];
+      staged.commit();
+      CHECK(f.root().dims("staged") == f.root().dims("plain"));
+      CHECK(f.root().dims("staged")[0] >= before);
+    }
+    CHECK(staged.rows() == 21);
+    CHECK(f.root().dims("staged")[0] == 20);  // five whole chunks of 4 written, the 21st row pending
+    CHECK_THROWS_AS(staged.stage(std::vector<std::int32_t>{1, 2, 3}), h5::Error);  // not a whole row
+    plain.close();
+    staged.close();
+    unencoded.close();
+    f.close();
+  }
+  h5::File f = h5::File::open_read(path);
+  CHECK(f.root().read_array<std::int32_t>("plain") == all);
+  CHECK(f.root().read_array<std::int32_t>("staged") == all);
+}
+
 TEST_CASE("h5: level-1 chunks of incompressible and constant values read back exactly", "[h5]") {
   // Level 1 is encoded by libdeflate through the direct chunk write; random 64-bit
   // values do not compress at all, constants compress to almost nothing: both must inflate

@@ -715,7 +715,7 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
       want.replications = static_cast<std::uint64_t>(info.replications);
       want.checksum = run_header_checksum(want);
       // Replayed chunks go to the writer exactly as they went the first time.
-      journal.emplace(jpath, want, opt.resume, [&](std::span<const ReplicationResult> results) { writer.append(results); });
+      journal.emplace(jpath, want, opt.resume, [&](std::span<const ReplicationResult> results) { writer.append(results, info.threads); });
       done = journal->done();
       info.resumed_replications = done;
       if (journal->resumed()) detail::remove_stale_temporaries(opt.output_path);  // run_cluster.cpp
@@ -726,7 +726,7 @@ RunInfo run_scenario(const Scenario& sc, const RunOptions& opt) {
     const std::int64_t resumed = done;
     auto sink = [&](std::span<const ReplicationResult> results) {
       if (journal) journal->append(results);
-      writer.append(results);
+      writer.append(results, info.threads);
       for (const ReplicationResult& r : results)
         for (std::size_t k = 0; k < watch.size(); ++k) watch[k].add(watched[k].value(r, sc.time.step_months));
       done += static_cast<std::int64_t>(results.size());

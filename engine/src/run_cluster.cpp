@@ -347,6 +347,7 @@ RunMergeInfo merge_run_shards(const std::vector<std::string>& shard_paths, const
                        "): merge refuses to label the shards' results with other inputs");
 
   // Every shard's replications, in replication order, into one writer: as one process writes them.
+  const int T = thread_count(threads);
   RunFileWriter writer(output_path, sc, a.seed, static_cast<int>(a.replications), force);
   std::vector<char> bytes;
   std::vector<ReplicationResult> results;
@@ -368,13 +369,12 @@ RunMergeInfo merge_run_shards(const std::vector<std::string>& shard_paths, const
         bytes.assign(reinterpret_cast<const char*>(raw.data()), reinterpret_cast<const char*>(raw.data()) + raw.size());
         if (!detail::deserialise_results(bytes, static_cast<std::uint32_t>(n), results))
           throw RunFileError(s.path + " is damaged: " + replications_text(s.first + r, n) + " cannot be read back");
-        writer.append(results);
+        writer.append(results, T);
       }
     } catch (const h5::Error& e) {
       throw RunFileError(s.path + " cannot be read: " + e.what());
     }
   }
-  const int T = thread_count(threads);
   // A second-order run's drawn vectors: a function of the scenario and seed alone, as one process writes them.
   if (sc.uncertainty.draw != UncertaintyDraw::OFF) {
     const UncertaintyPlan plan(sc);

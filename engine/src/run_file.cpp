@@ -145,6 +145,17 @@ struct Column {
     i64.close();
     f64.close();
   }
+  bool encodes_here() const noexcept { return i32.encodes_here() || i64.encodes_here() || f64.encodes_here(); }
+  //! Appends rows now, or (staged) gathers and encodes them for commit(), with no HDF5 call.
+  template <class T>
+  static void put(h5::Appendable<T>& a, const std::vector<T>& rows, bool staged) {
+    staged ? a.stage(rows) : a.append(rows);
+  }
+  void commit() {
+    i32.commit();
+    i64.commit();
+    f64.commit();
+  }
   void prepare_close() {  // no HDF5 call: any thread
     i32.prepare_close();
     i64.prepare_close();
@@ -183,9 +194,7 @@ struct RunFileWriter::Impl {
   std::int64_t projects_written = 0;
   std::int64_t replications_written = 0;
   std::int64_t replications_expected = 0;
-  std::vector<std::int32_t> scratch_i;
-  std::vector<std::int64_t> scratch_l;
-  std::vector<double> scratch_d;
+  std::vector<Column*> staged;  //!< append's columns encoded here, shared out among threads
   bool finished = false;
 
   Impl(const Scenario& s) : sc(s), shape(output_shape(s)) {}
@@ -341,59 +350,76 @@ RunFileWriter::~RunFileWriter() {
   std::remove(impl_->temp_path.c_str());
 }
 
-void RunFileWriter::append(std::span<const ReplicationResult> chunk) {
+void RunFileWriter::append(std::span<const ReplicationResult> chunk, int threads) {
   Impl& m = *impl_;
   if (chunk.empty()) return;
   try {
     const std::size_t n = chunk.size();
-    for (Column& c : m.columns) {
+    // Each column's rows from the chunk, its integer summary, and (staged) its full chunks
+    // encoded: independent per column, so the columns encoded here are shared out among
+    // `threads` threads; every HDF5 call is then made on this thread, in column order.
+    const auto fill = [&](Column& c, bool staged) {
+      thread_local std::vector<std::int32_t> scratch_i;
+      thread_local std::vector<std::int64_t> scratch_l;
+      thread_local std::vector<double> scratch_d;
       const OutputSpec& spec = *c.spec;
       if (spec.scope == OutputScope::Project) {
         for (const auto& r : chunk) {
-          if (spec.ints) c.i32.append(r.*spec.ints);
-          if (spec.reals) c.f64.append(r.*spec.reals);
+          if (spec.ints) c.put(c.i32, r.*spec.ints, staged);
+          if (spec.reals) c.put(c.f64, r.*spec.reals, staged);
         }
-        continue;
+        return;
       }
       if (spec.scope == OutputScope::Replication) {
         if (spec.derived) {  // first_project: the rows of /projects before the replication's
-          m.scratch_l.resize(n);
+          scratch_l.resize(n);
           for (std::size_t r = 0; r < n; ++r) {
-            m.scratch_l[r] = m.projects_written;
+            scratch_l[r] = m.projects_written;
             m.projects_written += chunk[r].projects;
           }
-          c.i64.append(m.scratch_l);
+          c.put(c.i64, scratch_l, staged);
         } else {
-          m.scratch_i.resize(n);
-          for (std::size_t r = 0; r < n; ++r) m.scratch_i[r] = chunk[r].*spec.scalar;
-          c.i32.append(m.scratch_i);
+          scratch_i.resize(n);
+          for (std::size_t r = 0; r < n; ++r) scratch_i[r] = chunk[r].*spec.scalar;
+          c.put(c.i32, scratch_i, staged);
         }
-        continue;
+        return;
       }
       const std::size_t row = c.row;
       if (spec.real()) {
-        m.scratch_d.resize(row * n);
+        scratch_d.resize(row * n);
         for (std::size_t r = 0; r < n; ++r) {
           const auto& src = chunk[r].*spec.reals;
           std::copy(src.begin(), src.begin() + static_cast<std::ptrdiff_t>(row),
-                    m.scratch_d.begin() + static_cast<std::ptrdiff_t>(r * row));
+                    scratch_d.begin() + static_cast<std::ptrdiff_t>(r * row));
         }
-        c.f64.append(m.scratch_d);
-        continue;
+        c.put(c.f64, scratch_d, staged);
+        return;
       }
-      m.scratch_i.resize(row * n);
+      scratch_i.resize(row * n);
       for (std::size_t r = 0; r < n; ++r) {
         if (spec.derived) {  // completed_cumulative: the running sum of completions
           std::int32_t sum = 0;
-          for (std::size_t t = 0; t < row; ++t) m.scratch_i[r * row + t] = (sum += chunk[r].completions[t]);
+          for (std::size_t t = 0; t < row; ++t) scratch_i[r * row + t] = (sum += chunk[r].completions[t]);
         } else {
           const auto& src = chunk[r].*spec.ints;
           std::copy(src.begin(), src.begin() + static_cast<std::ptrdiff_t>(row),
-                    m.scratch_i.begin() + static_cast<std::ptrdiff_t>(r * row));
+                    scratch_i.begin() + static_cast<std::ptrdiff_t>(r * row));
         }
       }
-      if (c.summary) c.summary->add(m.scratch_i.data(), n);
-      c.i32.append(m.scratch_i);
+      if (c.summary) c.summary->add(scratch_i.data(), n);
+      c.put(c.i32, scratch_i, staged);
+    };
+    m.staged.clear();
+    for (Column& c : m.columns)
+      if (c.encodes_here()) m.staged.push_back(&c);
+    share_out(m.staged.size(), threads, [&](std::size_t i) { fill(*m.staged[i], true); });
+    for (Column& c : m.columns) {
+      if (c.encodes_here()) {
+        c.commit();
+      } else {
+        fill(c, false);
+      }
     }
     m.replications_written += static_cast<std::int64_t>(n);
   } catch (const h5::Error& e) {

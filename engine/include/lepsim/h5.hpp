@@ -268,19 +268,24 @@ class Appendable {
       rows_ = ds_.append_raw(detail::dtype_of<T>(), rows_data.data(), rows_data.size(), row_size_);
       return;
     }
-    if (rows_data.size() % row_size_ != 0)
-      throw Error(ds_.file_path() + ": append to dataset " + ds_.path() + ": " + std::to_string(rows_data.size()) +
-                  " values is not a whole number of rows of " + std::to_string(row_size_));
-    for (std::size_t done = 0; done < rows_data.size();) {
-      const std::size_t n = std::min(pending_.size() - filled_, rows_data.size() - done);
-      std::copy_n(rows_data.data() + done, n, pending_.data() + filled_);
-      filled_ += n, done += n;
-      rows_ += n / row_size_;
-      if (filled_ == pending_.size()) {
-        write_pending();
-        ++chunk_index_, filled_ = 0;
-      }
+    fill(rows_data, false);
+  }
+  //! Whether append gathers and encodes whole chunks itself (Filters::encode_here).
+  bool encodes_here() const noexcept { return !pending_.empty(); }
+  //! append's first half, for encodes_here() datasets: the rows are gathered and every
+  //! chunk they fill is encoded, with no HDF5 call, so several datasets can be staged on
+  //! several threads at once; commit() then writes those chunks, on one thread, in the
+  //! order (and with the same HDF5 calls) append would have.
+  void stage(std::span<const T> rows_data) {
+    if (pending_.empty()) throw Error(ds_.file_path() + ": dataset " + ds_.path() + " is not encoded here");
+    fill(rows_data, true);
+  }
+  void commit() {
+    for (std::size_t i = 0; i < staged_count_; ++i) {
+      const Staged& c = staged_[i];
+      ds_.write_encoded_chunk(c.encoded, c.index, chunk_rows_, c.rows);
     }
+    staged_count_ = 0;
   }
   // Writes the partly filled last chunk (kept pending, so later appends rewrite it).
   // With Filters::encode_here rows are in the file only after this or a full chunk.
@@ -324,6 +329,32 @@ class Appendable {
   void write_pending() {
     ds_.write_chunk_raw(detail::dtype_of<T>(), pending_.data(), chunk_index_, chunk_rows_, row_size_, rows_, filters_);
   }
+  void fill(std::span<const T> rows_data, bool staged) {
+    if (rows_data.size() % row_size_ != 0)
+      throw Error(ds_.file_path() + ": append to dataset " + ds_.path() + ": " + std::to_string(rows_data.size()) +
+                  " values is not a whole number of rows of " + std::to_string(row_size_));
+    for (std::size_t done = 0; done < rows_data.size();) {
+      const std::size_t n = std::min(pending_.size() - filled_, rows_data.size() - done);
+      std::copy_n(rows_data.data() + done, n, pending_.data() + filled_);
+      filled_ += n, done += n;
+      rows_ += n / row_size_;
+      if (filled_ == pending_.size()) {
+        if (staged) {
+          if (staged_count_ == staged_.size()) staged_.emplace_back();  // buffers are reused
+          Staged& c = staged_[staged_count_++];
+          c.index = chunk_index_, c.rows = rows_;
+          Dataset::encode_chunk(detail::dtype_of<T>(), pending_.data(), pending_.size(), filters_, c.encoded);
+        } else {
+          write_pending();
+        }
+        ++chunk_index_, filled_ = 0;
+      }
+    }
+  }
+  struct Staged {  // a chunk encoded by stage(), for commit()
+    std::vector<unsigned char> encoded;
+    std::uint64_t index = 0, rows = 0;  // its chunk index, and the dataset's rows once it is written
+  };
 
   Dataset ds_;
   std::vector<std::uint64_t> inner_;
@@ -333,6 +364,8 @@ class Appendable {
   Filters filters_;
   std::vector<T> pending_;  // the chunk being filled (direct writes only)
   std::vector<unsigned char> encoded_;  // the last chunk, encoded by prepare_close()
+  std::vector<Staged> staged_;          // [0, staged_count_): encoded by stage(), not yet written
+  std::size_t staged_count_ = 0;
   std::size_t filled_ = 0;  // values in pending_
   std::uint64_t chunk_index_ = 0;
 };

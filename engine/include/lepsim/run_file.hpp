@@ -30,8 +30,9 @@ class RunFileWriter {
   RunFileWriter(const RunFileWriter&) = delete;
   RunFileWriter& operator=(const RunFileWriter&) = delete;
 
-  //! Appends consecutive replications, in replication order.
-  void append(std::span<const ReplicationResult> chunk);
+  //! Appends consecutive replications, in replication order; their encoding is shared out
+  //! among `threads` threads (the file's bytes are the same whatever the count).
+  void append(std::span<const ReplicationResult> chunk, int threads = 1);
   //! Computes the summaries (on `threads` threads; the same bits whatever the count),
   //! closes the file and renames it to the final name.
   void finish(int threads = 1);
