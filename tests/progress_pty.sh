@@ -50,15 +50,19 @@ pty_run() {  # pty_run NAME TOTAL ARGS...: run under a pseudo-terminal, check th
   expect "$name: progress frames monotone, ending at 100% on a finished line" /usr/bin/python3 frames.py "$name.txt" "$total"
 }
 
-pty_run threaded 120 "$SOURCE_DIR/scenarios/bsf.toml" -r 120 -t 2 -o threaded.h5
-pty_run single 40 "$SOURCE_DIR/scenarios/bsf.toml" -r 40 -t 1 -o single.h5
+# National replications: N2 on two threads, N1 on one, 9 points x E in the experiment
+# (fewer under the sanitizers, 10-30x slower: the same checks on fewer frames).
+N2=120 N1=40 E=12
+[ -n "${LEPSIM_SANITIZED:-}" ] && N2=40 N1=16 E=4
+pty_run threaded $N2 "$SOURCE_DIR/scenarios/bsf.toml" -r $N2 -t 2 -o threaded.h5
+pty_run single $N1 "$SOURCE_DIR/scenarios/bsf.toml" -r $N1 -t 1 -o single.h5
 pty_run write-bound 30000 "$SOURCE_DIR/scenarios/example.toml" -r 30000 -t 2 -o write-bound.h5
 expect "write-bound: the writing is named while it lasts" grep -q "writing" write-bound.txt
 
-script -qfec "$(printf '%q ' "$LEPSIM" experiment "$SOURCE_DIR/scenarios/experiments/policy-grid.toml" -r 12 -t 2 -o grid.h5)" /dev/null >experiment.txt 2>&1
+script -qfec "$(printf '%q ' "$LEPSIM" experiment "$SOURCE_DIR/scenarios/experiments/policy-grid.toml" -r $E -t 2 -o grid.h5)" /dev/null >experiment.txt 2>&1
 expect "experiment: exit 0" test $? -eq 0
-expect "experiment: progress frames monotone, ending at 100% (9 points x 12) on a finished line" \
-  /usr/bin/python3 frames.py experiment.txt 108 "wrote "
+expect "experiment: progress frames monotone, ending at 100% (9 points x $E) on a finished line" \
+  /usr/bin/python3 frames.py experiment.txt $((9 * E)) "wrote "
 
 check "off a terminal: no progress line" 0 "$LEPSIM" run "$SOURCE_DIR/scenarios/example.toml" -r 50 -o quiet.h5
 expect "  stderr is empty" test ! -s err.txt
