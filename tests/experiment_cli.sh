@@ -49,11 +49,12 @@ for want in "bad.csv:1: column 4 (bogus) = bogus: unknown column" "bad.csv:3: co
   grep -qF "$want" err.txt || { echo "FAIL: no '$want' in"; cat err.txt; fail=1; }
 done
 
-# Interrupted runs resume to the same datasets as an uninterrupted one.
+# Interrupted runs resume to the same datasets as an uninterrupted one. Each is stopped once
+# its checkpoint holds some blocks (waiting up to 2 minutes: sanitized builds are slow).
 "$LEPSIM" experiment "$X/policy-grid.toml" -o ref.h5 -r 12 -t 2 --block 4 >/dev/null 2>&1
 "$LEPSIM" experiment "$X/policy-grid.toml" -o killed.h5 -r 12 -t 2 --block 4 >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 100); do [ -s killed.h5.partial ] && [ "$(stat -c %s killed.h5.partial)" -gt 20000 ] && break; sleep 0.05; done
+for _ in $(seq 2400); do [ -s killed.h5.partial ] && [ "$(stat -c %s killed.h5.partial)" -gt 20000 ] && break; kill -0 $pid 2>/dev/null || break; sleep 0.05; done
 kill -KILL $pid; wait $pid 2>/dev/null
 expect "SIGKILL: no file under the final name" test ! -e killed.h5
 expect "SIGKILL: a checkpoint is left" test -s killed.h5.partial
@@ -66,7 +67,7 @@ expect "SIGKILL + --resume: same datasets" same_datasets ref.h5 killed.h5
 
 "$LEPSIM" experiment "$X/policy-grid.toml" -o stopped.h5 -r 12 -t 2 --block 4 >/dev/null 2>err-int.txt &
 pid=$!
-for _ in $(seq 100); do [ -s stopped.h5.partial ] && [ "$(stat -c %s stopped.h5.partial)" -gt 20000 ] && break; sleep 0.05; done
+for _ in $(seq 2400); do [ -s stopped.h5.partial ] && [ "$(stat -c %s stopped.h5.partial)" -gt 20000 ] && break; kill -0 $pid 2>/dev/null || break; sleep 0.05; done
 kill -INT $pid; wait $pid; rc=$?
 expect "SIGINT: exit 130 (got $rc)" test "$rc" = 130
 expect "SIGINT: says how to resume" grep -q -- "--resume" err-int.txt
