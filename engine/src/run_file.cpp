@@ -194,7 +194,7 @@ struct RunFileWriter::Impl {
   std::int64_t projects_written = 0;
   std::int64_t replications_written = 0;
   std::int64_t replications_expected = 0;
-  std::vector<Column*> staged;  //!< append's columns encoded here, shared out among threads
+  std::vector<Column*> staged;  //!< the columns encoded here: append shares them out among threads
   bool finished = false;
 
   Impl(const Scenario& s) : sc(s), shape(output_shape(s)) {}
@@ -251,6 +251,8 @@ void RunFileWriter::Impl::create_columns(h5::Group& root, std::uint64_t chunk) {
     d->set_attr("description", spec.description);
     columns.push_back(std::move(c));
   }
+  for (Column& c : columns)
+    if (c.encodes_here()) staged.push_back(&c);
 }
 
 RunFileWriter::RunFileWriter(const std::string& final_path, const Scenario& sc, std::uint64_t seed, int replications,
@@ -410,9 +412,6 @@ void RunFileWriter::append(std::span<const ReplicationResult> chunk, int threads
       if (c.summary) c.summary->add(scratch_i.data(), n);
       c.put(c.i32, scratch_i, staged);
     };
-    m.staged.clear();
-    for (Column& c : m.columns)
-      if (c.encodes_here()) m.staged.push_back(&c);
     share_out(m.staged.size(), threads, [&](std::size_t i) { fill(*m.staged[i], true); });
     for (Column& c : m.columns) {
       if (c.encodes_here()) {
@@ -508,21 +507,11 @@ void RunFileWriter::Impl::write_summaries(int threads) {
           }
         };
         const std::uint64_t block_cells = nb * K, share = (block_cells + workers - 1) / workers;
-        std::exception_ptr failed;  // only bad_alloc is possible; rethrown here
-        std::mutex failed_mutex;
-        const auto cell_share = [&](std::size_t w) {  // worker w's cells; this thread is worker 0
-          try {
-            cell_stats(cells_of[w], w * share, std::min(block_cells, (w + 1) * share));
-          } catch (...) {
-            const std::lock_guard<std::mutex> lock(failed_mutex);
-            failed = std::current_exception();
-          }
-        };
-        std::vector<std::thread> helpers;
-        for (std::size_t w = 1; w < workers && w * share < block_cells; ++w) helpers.emplace_back(cell_share, w);
-        cell_share(0);
-        for (auto& h : helpers) h.join();
-        if (failed) std::rethrow_exception(failed);
+        // Share w's cells, with its own column; only bad_alloc is possible, rethrown here.
+        const auto shares = static_cast<std::size_t>(share ? (block_cells + share - 1) / share : 0);  // none: no cells
+        share_out(shares, static_cast<int>(workers), [&](std::size_t w) {
+          cell_stats(cells_of[w], w * share, std::min(block_cells, (w + 1) * share));
+        });
       }
     }
     h5::Group g = summary.create_group(name);
