@@ -5,17 +5,13 @@
 . "$SOURCE_DIR/tests/shell_lib.sh"
 cal=$SOURCE_DIR/tests/data/calibrate-example.toml
 py=/usr/bin/python3
-# Particles and history-matching points of the calibration (and its budget). Under the sanitizers a smaller
-# one (the same file, lines and checks), beside a copy of its record so the staleness check
-# below can still change that record.
+# Particles and history-matching points of the calibration (and its budget). Under the
+# sanitizers a smaller one: the same file, lines and checks (shell_lib.sh's example_calibration).
 P=300 N=60
 if [ -n "${LEPSIM_SANITIZED:-}" ]; then
   P=120 N=30
-  cp "$SOURCE_DIR/tests/data/calibrate-example-record.toml" .
-  sed -e "s|\.\./\.\./scenarios/example.toml|$SOURCE_DIR/scenarios/example.toml|" \
-      -e "s/^particles = 300/particles = $P/" -e "s/^points_per_wave = 60/points_per_wave = $N/" \
-      -e "s/^budget = 12000/budget = 4000/" "$cal" > small-cal.toml
-  cal=$PWD/small-cal.toml
+  cal=$(example_calibration small "s/^particles = 300/particles = $P/" "s/^points_per_wave = 60/points_per_wave = $N/" \
+        "s/^budget = 12000/budget = 4000/")
 fi
 # Every dataset and attribute of two posterior files equal, bit for bit, except `created`.
 same_posterior() {
@@ -81,9 +77,7 @@ check "--check: the fitted file is current" 0 "$LEPSIM" calibrate --check fitted
 expect "  says current" grep -q "current" out.txt
 
 # Staleness: a copy of the calibration beside its own record; change the record.
-mkdir -p stale && cp "$cal" stale/cal.toml && cp "$SOURCE_DIR/tests/data/calibrate-example-record.toml" stale/
-sed -i "s|\.\./\.\./scenarios/example.toml|$SOURCE_DIR/scenarios/example.toml|" stale/cal.toml
-sed -i 's/^budget = .*/budget = 2000/' stale/cal.toml
+example_calibration stale 's/^budget = .*/budget = 2000/' >/dev/null
 check "a cheap calibration for the staleness check" 0 "$LEPSIM" calibrate stale/cal.toml -o stale/p.h5 -t 2 --fitted stale/fitted.toml
 check "  current before the change" 0 "$LEPSIM" calibrate --check stale/fitted.toml
 sed -i 's/value = 26/value = 27/' stale/calibrate-example-record.toml

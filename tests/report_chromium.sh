@@ -152,10 +152,8 @@ expect "the differences table gives the extra cost per extra school" grep -q 'ex
 # The calibration page (lepsim calibrate --report): implausibility by wave, marginals, pairs,
 # the predictive check. The page is shorter than the window, so only the DOM is judged.
 # A cheap one (budget 2,000; minutes under the sanitizers otherwise): the page, not the fit, is judged.
-cp "$SOURCE_DIR/tests/data/calibrate-example-record.toml" .
-sed -e "s|\.\./\.\./scenarios/example.toml|$SOURCE_DIR/scenarios/example.toml|" -e 's/^budget = .*/budget = 2000/' \
-  "$SOURCE_DIR/tests/data/calibrate-example.toml" > cal.toml
-check "a small calibration with its report" 0 "$LEPSIM" calibrate cal.toml -o cal.h5 -t 2 --report cal.html
+cal=$(example_calibration cal 's/^budget = .*/budget = 2000/')
+check "a small calibration with its report" 0 "$LEPSIM" calibrate "$cal" -o cal.h5 -t 2 --report cal.html
 browse cal.html cal.png cal.dom
 expect "chromium wrote the calibration screenshot" test -s cal.png
 expect "the calibration DOM has its four charts" has_svgs cal.dom cal-waves cal-marginals cal-pairs cal-predictive

@@ -22,3 +22,14 @@ no_temporaries() {  # no_temporaries DIR: no `NAME.tmp-PID` left behind
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
+# example_calibration DIR [SED-EXPR...]: a copy of tests/data/calibrate-example.toml in DIR,
+# beside a copy of its record (so a test may change that record), with the scenario's path
+# made absolute and each SED-EXPR applied (a smaller budget, fewer particles); prints its path.
+example_calibration() {
+  local dir=$1 e; shift
+  local args=(-e "s|\.\./\.\./scenarios/example.toml|$SOURCE_DIR/scenarios/example.toml|")
+  for e in "$@"; do args+=(-e "$e"); done
+  mkdir -p "$dir" && cp "$SOURCE_DIR/tests/data/calibrate-example-record.toml" "$dir/" &&
+    sed "${args[@]}" "$SOURCE_DIR/tests/data/calibrate-example.toml" > "$dir/cal.toml" &&
+    echo "$(cd "$dir" && pwd)/cal.toml"
+}

@@ -7,7 +7,8 @@ usage: compare_runs.py A.h5 B.h5 [--ignore-attr NAME ...]
 Every group, dataset and attribute of A must be in B and the reverse, with the same
 shape, type and bytes (NaNs compare equal when their bits do). Root attributes that
 say when and from which revision a file was written (created, git_revision) are
-ignored. Exits 0 when identical, 1 with one line per difference otherwise.
+ignored, and so is each root attribute NAME or attribute /GROUP@NAME given with
+--ignore-attr. Exits 0 when identical, 1 with one line per difference otherwise.
 
 --checksum prints one SHA-256 per file ("HEX  FILE") over exactly what the comparison
 looks at: every group's and dataset's name, every dataset's type, shape and bytes, every
@@ -33,7 +34,7 @@ def same(a, b):
 
 def attrs_diff(path, x, y, out, ignored):
     for k in sorted(set(x.attrs) | set(y.attrs)):
-        if path == "/" and k in ignored:
+        if (path == "/" and k in ignored) or f"{path}@{k}" in ignored:
             continue
         if k not in x.attrs or k not in y.attrs:
             out.append(f"{path}: attribute {k} only in {'B' if k not in x.attrs else 'A'}")
@@ -52,7 +53,7 @@ def digest_value(h, v):
 
 def digest_attrs(h, path, obj, ignored):
     for k in sorted(obj.attrs):
-        if path == "/" and k in ignored:
+        if (path == "/" and k in ignored) or f"{path}@{k}" in ignored:
             continue
         h.update(f"attr {path} {k}".encode())
         digest_value(h, obj.attrs[k])
