@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every threaded path of the command line once, small, for ThreadSanitizer (CI stage 4; the
-# other shell scripts run in stages 1 and 3, docs/robustness.md "What runs where"): `lepsim
+# Every threaded path of the command line once, small, for ThreadSanitizer (CI stage 3; the
+# other shell scripts run in stages 1 and 2, docs/robustness.md "What runs where"): `lepsim
 # run` on 2 threads (workers, the writer's shared column work, the progress line on a
 # terminal), cancelled by SIGINT and resumed, sharded and merged; `lepsim experiment` on 2
 # threads, killed and resumed; `lepsim calibrate` and `lepsim size` on 2 threads. Each result
