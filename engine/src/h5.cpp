@@ -452,7 +452,7 @@ Dataset::Element Dataset::element() const {
 
 void Dataset::read_raw(Dtype dt, detail::Selection sel, std::uint64_t row0, std::uint64_t nrows,
                        std::uint64_t col0, std::uint64_t ncols, detail::Sizer sizer, void* ctx,
-                       std::vector<std::uint64_t>* dims_out) const {
+                       std::vector<std::uint64_t>* dims_out, bool verify) const {
   quiet();
   const Where w{"read dataset " + path_, file_};
   Hid type = w.own(H5Dget_type(id_.get()), Kind::Datatype);
@@ -488,15 +488,17 @@ void Dataset::read_raw(Dtype dt, detail::Selection sel, std::uint64_t row0, std:
   void* out = sizer(ctx, n);
   if (n == 0) return;
 
+  Hid xfer = w.own(H5Pcreate(H5P_DATASET_XFER), Kind::Plist);
+  if (!verify) w.check(H5Pset_edc_check(xfer.get(), H5Z_DISABLE_EDC));
   if (sel == detail::Selection::All) {
-    w.check(H5Dread(id_.get(), mem_type(dt), H5S_ALL, H5S_ALL, H5P_DEFAULT, out));
+    w.check(H5Dread(id_.get(), mem_type(dt), H5S_ALL, H5S_ALL, xfer.get(), out));
     return;
   }
   const auto hs = to_hsize(start), hc = to_hsize(count);
   w.check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, hs.data(), nullptr, hc.data(), nullptr));
   Hid mspace = w.own(H5Screate_simple(static_cast<int>(hc.size()), hc.data(), nullptr),
                      Kind::Dataspace);
-  w.check(H5Dread(id_.get(), mem_type(dt), mspace.get(), fspace.get(), H5P_DEFAULT, out));
+  w.check(H5Dread(id_.get(), mem_type(dt), mspace.get(), fspace.get(), xfer.get(), out));
 }
 
 std::uint64_t Dataset::append_raw(Dtype dt, const void* data, std::uint64_t n,

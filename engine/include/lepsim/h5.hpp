@@ -205,7 +205,7 @@ class Dataset : public Object {
   std::vector<T> read(std::vector<std::uint64_t>* dims = nullptr) const {
     std::vector<T> v;
     read_raw(detail::dtype_of<T>(), detail::Selection::All, 0, 0, 0, 0, &detail::vector_sizer<T>,
-             &v, dims);
+             &v, dims, true);
     return v;
   }
   // Rows [row0, row0+nrows) of the first dimension, all of the others.
@@ -213,16 +213,18 @@ class Dataset : public Object {
   std::vector<T> read_rows(std::uint64_t row0, std::uint64_t nrows) const {
     std::vector<T> v;
     read_raw(detail::dtype_of<T>(), detail::Selection::Rows, row0, nrows, 0, 0,
-             &detail::vector_sizer<T>, &v, nullptr);
+             &detail::vector_sizer<T>, &v, nullptr, true);
     return v;
   }
   // Rows [row0, row0+nrows) x second-dimension [col0, col0+ncols) x all remaining dims.
+  // verify = false skips the chunks' Fletcher-32 checks: only for reading back what this
+  // process has just written (the checksums stay in the file for every later reader).
   template <Scalar T>
   std::vector<T> read_block(std::uint64_t row0, std::uint64_t nrows, std::uint64_t col0,
-                            std::uint64_t ncols) const {
+                            std::uint64_t ncols, bool verify = true) const {
     std::vector<T> v;
     read_raw(detail::dtype_of<T>(), detail::Selection::Block, row0, nrows, col0, ncols,
-             &detail::vector_sizer<T>, &v, nullptr);
+             &detail::vector_sizer<T>, &v, nullptr, verify);
     return v;
   }
 
@@ -236,7 +238,7 @@ class Dataset : public Object {
 
   void read_raw(detail::Dtype dt, detail::Selection sel, std::uint64_t row0, std::uint64_t nrows,
                 std::uint64_t col0, std::uint64_t ncols, detail::Sizer sizer, void* ctx,
-                std::vector<std::uint64_t>* dims_out) const;
+                std::vector<std::uint64_t>* dims_out, bool verify) const;
   // Extends the first dimension by n / row_elems rows and writes them; returns the new row count.
   std::uint64_t append_raw(detail::Dtype dt, const void* data, std::uint64_t n,
                            std::uint64_t row_elems);
@@ -417,8 +419,8 @@ class Group : public Object {
   }
   template <Scalar T>
   std::vector<T> read_block(const std::string& name, std::uint64_t row0, std::uint64_t nrows,
-                            std::uint64_t col0, std::uint64_t ncols) const {
-    return open_dataset(name).read_block<T>(row0, nrows, col0, ncols);
+                            std::uint64_t col0, std::uint64_t ncols, bool verify = true) const {
+    return open_dataset(name).read_block<T>(row0, nrows, col0, ncols, verify);
   }
 
   // Shape [0, inner...] growing to [unlimited, inner...]; chunks of chunk_rows rows,
