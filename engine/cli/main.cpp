@@ -15,6 +15,13 @@ using namespace lepsim;
 
 namespace {
 
+//! A message to stderr in one write: under mpirun another process's output (the MPI_Abort
+//! banner) can otherwise land between its pieces.
+void say(const std::string& message) {
+  std::cerr.write(message.data(), static_cast<std::streamsize>(message.size()));
+  std::cerr.flush();
+}
+
 std::string main_help() {
   std::string out = "lepsim - Monte Carlo simulation of programmes delivered through local partnerships\n\nUsage:\n";
   auto line = [&](const std::string& left, const std::string& right) {
@@ -76,19 +83,17 @@ int dispatch(int argc, char** argv, bool& coordinated) {
   } catch (const ScenarioError& e) {
     coordinated = false;
     if (quiet) return static_cast<int>(e.code());  // every rank read the same files
-    std::cerr << e.what() << "\n"
-              << e.diagnostics().size() << " problem" << (e.diagnostics().size() == 1 ? "" : "s")
-              << " found; nothing was run.\n";
+    say(std::string(e.what()) + "\n" + std::to_string(e.diagnostics().size()) + " problem" +
+        (e.diagnostics().size() == 1 ? "" : "s") + " found; nothing was run.\n");
     return static_cast<int>(e.code());
   } catch (const Error& e) {
     coordinated = cli::is_coordinated_failure(e);
     if (!quiet || !coordinated)
-      std::cerr << (quiet ? "rank " + std::to_string(cli::mpi_rank()) + ": " : std::string()) << "error: " << e.what()
-                << "\n";
+      say((quiet ? "rank " + std::to_string(cli::mpi_rank()) + ": " : std::string()) + "error: " + e.what() + "\n");
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
     coordinated = false;
-    std::cerr << "internal error: " << e.what() << "\n";
+    say(std::string("internal error: ") + e.what() + "\n");
     return static_cast<int>(ExitCode::INTERNAL);
   }
 }
@@ -103,7 +108,7 @@ int main(int argc, char** argv) {
   try {
     cli::start_mpi(&argc, &argv);
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    say(std::string("error: ") + e.what() + "\n");
     return static_cast<int>(ExitCode::INTERNAL);
   }
   bool coordinated = true;
