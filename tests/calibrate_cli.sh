@@ -7,11 +7,11 @@ cal=$SOURCE_DIR/tests/data/calibrate-example.toml
 py=/usr/bin/python3
 # Particles and history-matching points of the calibration (and its budget). Under the
 # sanitizers a smaller one: the same file, lines and checks (shell_lib.sh's example_calibration).
-P=300 N=60
+P=300 N=60 stale_budget=2000
 if [ -n "${LEPSIM_SANITIZED:-}" ]; then
-  P=120 N=30
+  P=60 N=20 stale_budget=1000
   cal=$(example_calibration small "s/^particles = 300/particles = $P/" "s/^points_per_wave = 60/points_per_wave = $N/" \
-        "s/^budget = 12000/budget = 4000/")
+        "s/^budget = 12000/budget = 1500/")
 fi
 # Every dataset and attribute of two posterior files equal, bit for bit, except `created`.
 same_posterior() {
@@ -77,7 +77,8 @@ check "--check: the fitted file is current" 0 "$LEPSIM" calibrate --check fitted
 expect "  says current" grep -q "current" out.txt
 
 # Staleness: a copy of the calibration beside its own record; change the record.
-example_calibration stale 's/^budget = .*/budget = 2000/' >/dev/null
+example_calibration stale "s/^particles = 300/particles = $P/" "s/^points_per_wave = 60/points_per_wave = $N/" \
+  "s/^budget = .*/budget = $stale_budget/" >/dev/null
 check "a cheap calibration for the staleness check" 0 "$LEPSIM" calibrate stale/cal.toml -o stale/p.h5 -t 2 --fitted stale/fitted.toml
 check "  current before the change" 0 "$LEPSIM" calibrate --check stale/fitted.toml
 sed -i 's/value = 26/value = 27/' stale/calibrate-example-record.toml

@@ -52,11 +52,12 @@ pty_run() {  # pty_run NAME TOTAL ARGS...: run under a pseudo-terminal, check th
 
 # National replications: N2 on two threads, N1 on one, 9 points x E in the experiment
 # (fewer under the sanitizers, 10-30x slower: the same checks on fewer frames).
-N2=120 N1=40 E=12
-[ -n "${LEPSIM_SANITIZED:-}" ] && N2=40 N1=16 E=4
+# W cheap replications for the write-bound end.
+N2=120 N1=40 E=12 W=30000
+[ -n "${LEPSIM_SANITIZED:-}" ] && N2=40 N1=16 E=4 W=10000
 pty_run threaded $N2 "$SOURCE_DIR/scenarios/bsf.toml" -r $N2 -t 2 -o threaded.h5
 pty_run single $N1 "$SOURCE_DIR/scenarios/bsf.toml" -r $N1 -t 1 -o single.h5
-pty_run write-bound 30000 "$SOURCE_DIR/scenarios/example.toml" -r 30000 -t 2 -o write-bound.h5
+pty_run write-bound $W "$SOURCE_DIR/scenarios/example.toml" -r $W -t 2 -o write-bound.h5
 expect "write-bound: the writing is named while it lasts" grep -q "writing" write-bound.txt
 
 script -qfec "$(printf '%q ' "$LEPSIM" experiment "$SOURCE_DIR/scenarios/experiments/policy-grid.toml" -r $E -t 2 -o grid.h5)" /dev/null >experiment.txt 2>&1
