@@ -65,7 +65,7 @@ for d in series/stage_active series/utilisation projects/completion_step summary
   fi
 done
 # lepsim size (docs/sizing.md): 12 projects of 6 months by month 24 need exactly 3 FTE.
-printf 'disciplines = ["staff"]\n[scenario]\nname = "s"\n[time]\nstart = "2008-04"\nstep_months = 1\nhorizon_months = 60\n[stages.build]\nwork = 6\ndemand = { staff = 1 }\n[project_types.t]\nstages = ["build"]\n[[authorities]]\nname = "x"\nschools = 12\nrelease_interval_months = 0\nmix = { t = 1 }\nteam = { staff = 1 }\n' > sz.toml
+sizing_scenario sz.toml
 check "size needs --by" 2 "$LEPSIM" size sz.toml -o plan.toml
 check "size: unreachable within the bounds" 7 "$LEPSIM" size sz.toml --by 24 --max staff=2 -o plan.toml --search-replications 20
 [ -f plan.toml ] && { echo "FAIL: a refused size wrote a plan"; fail=1; }

@@ -33,3 +33,8 @@ example_calibration() {
     sed "${args[@]}" "$SOURCE_DIR/tests/data/calibrate-example.toml" > "$dir/cal.toml" &&
     echo "$(cd "$dir" && pwd)/cal.toml"
 }
+# sizing_scenario FILE: 12 projects of 6 months, all released at once, one discipline:
+# finishing by month 24 needs exactly 3 FTE (docs/sizing.md), so `lepsim size` has one answer.
+sizing_scenario() {
+  printf 'disciplines = ["staff"]\n[scenario]\nname = "s"\n[time]\nstart = "2008-04"\nstep_months = 1\nhorizon_months = 60\n[stages.build]\nwork = 6\ndemand = { staff = 1 }\n[project_types.t]\nstages = ["build"]\n[[authorities]]\nname = "x"\nschools = 12\nrelease_interval_months = 0\nmix = { t = 1 }\nteam = { staff = 1 }\n' > "$1"
+}

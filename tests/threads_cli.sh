@@ -64,8 +64,8 @@ check "calibrate on 2 threads" 0 "$LEPSIM" calibrate "$cal" -o p2.h5 -t 2
 check "calibrate on 1 thread" 0 "$LEPSIM" calibrate "$cal" -o p1.h5 -t 1
 expect "  the same bits (but when)" compare p2.h5 p1.h5 --ignore-attr /posterior@created
 
-# lepsim size: 12 projects of 6 months by month 24 need exactly 3 FTE (cli_end_to_end.sh).
-printf 'disciplines = ["staff"]\n[scenario]\nname = "s"\n[time]\nstart = "2008-04"\nstep_months = 1\nhorizon_months = 60\n[stages.build]\nwork = 6\ndemand = { staff = 1 }\n[project_types.t]\nstages = ["build"]\n[[authorities]]\nname = "x"\nschools = 12\nrelease_interval_months = 0\nmix = { t = 1 }\nteam = { staff = 1 }\n' > sz.toml
+# lepsim size on 2 threads (shell_lib.sh sizing_scenario: exactly 3 FTE).
+sizing_scenario sz.toml
 check "size on 2 threads" 0 "$LEPSIM" size sz.toml --by 24 -o plan.toml -t 2 --search-replications 20 --certify-replications 50 --json
 expect "  3 FTE, certified" /usr/bin/python3 -c 'import json; j = json.load(open("out.txt")); assert j["certificate"]["fte"] == [3.0] and j["certified"], j'
 
