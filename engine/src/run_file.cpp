@@ -38,7 +38,6 @@ constexpr std::uint64_t PROJECT_CHUNK = 1 << 16;
 // decompressed chunks per open dataset, so large chunks cost memory, not speed.
 constexpr std::uint64_t TARGET_CHUNK_BYTES = 1 << 20;
 constexpr std::uint64_t SUMMARY_BLOCK_BYTES = 16ull << 20;  // memory for one summary read-back block
-constexpr std::uint64_t SUMMARY_TILE = 32;                  // cells gathered at once from a read-back block
 
 std::uint64_t chunk_rows(std::uint64_t row_bytes, std::uint64_t max_rows) {
   // About TARGET_CHUNK_BYTES, evened out so that the last chunk is nearly full: a partial
@@ -51,9 +50,12 @@ std::uint64_t chunk_rows(std::uint64_t row_bytes, std::uint64_t max_rows) {
 
 h5::Filters filters_of(Storage storage) {
   switch (storage) {
-    case Storage::Counts: return COUNTS;
-    case Storage::Reals: return REALS;
-    case Storage::DeflateOnly: return DEFLATE_ONLY;
+    case Storage::Counts:
+      return COUNTS;
+    case Storage::Reals:
+      return REALS;
+    case Storage::DeflateOnly:
+      return DEFLATE_ONLY;
   }
   return COUNTS;
 }
@@ -232,7 +234,9 @@ void RunFileWriter::Impl::create_columns(h5::Group& root, std::uint64_t chunk) {
         c.row = 1;
         rows = 4096;
         break;
-      case OutputScope::Project: rows = PROJECT_CHUNK; break;
+      case OutputScope::Project:
+        rows = PROJECT_CHUNK;
+        break;
     }
     const h5::Filters f = filters_of(spec.storage);
     h5::Dataset* d = nullptr;
@@ -472,56 +476,43 @@ void RunFileWriter::Impl::write_summaries(int threads) {
       // same bits whatever the count.
       const auto workers = static_cast<std::size_t>(std::max(1, threads));
       std::vector<std::vector<double>> cells_of(workers, std::vector<double>(static_cast<std::size_t>(R)));
-      std::vector<std::vector<double>> tile_of(workers);
       for (std::uint64_t t0 = 0; t0 < T; t0 += block) {
         const std::uint64_t nb = std::min(block, T - t0);
         // Written by this process a moment ago: the Fletcher-32 checks are skipped on the way
         // back (every later reader still makes them).
         const std::vector<double> buf = series.read_block<double>(name, 0, R, t0, nb, false);
-        const auto cell_stats = [&](std::vector<double>& column, std::vector<double>& tile, std::uint64_t first,
-                                    std::uint64_t last) {
-          // A cell's replications lie a row apart in buf: gathered SUMMARY_TILE cells at a time
-          // (a few cache lines of each row), not one cell at a time (a cache miss per value).
-          for (std::uint64_t b0 = first; b0 < last; b0 += SUMMARY_TILE) {
-            const std::uint64_t nc = std::min(SUMMARY_TILE, last - b0);
-            tile.resize(static_cast<std::size_t>(nc * R));
-            for (std::uint64_t r = 0; r < R; ++r) {
-              const double* row = buf.data() + r * nb * K + b0;
-              for (std::uint64_t j = 0; j < nc; ++j) tile[j * R + r] = row[j];
-            }
-            for (std::uint64_t j = 0; j < nc; ++j) {  // b0 + j = tb * K + k within the block
-              // NaN marks an undefined value (health before any LEP forms): left out of every statistic.
-              column.clear();
-              for (std::uint64_t r = 0; r < R; ++r)
-                if (const double x = tile[j * R + r]; !std::isnan(x)) column.push_back(x);
-              const std::size_t c = static_cast<std::size_t>(t0 * K + b0 + j);
-              const auto n = static_cast<double>(column.size());
-              double s = 0, s2 = 0;
-              for (double x : column) s += x, s2 += x * x;
-              const double mu = column.empty() ? std::nan("") : s / n;
-              double dev = 0;  // second pass: no cancellation in the variance
-              for (double x : column) dev += (x - mu) * (x - mu);
-              sum[c] = s;
-              sum_sq[c] = s2;
-              count[c] = n;
-              mean[c] = mu;
-              sd[c] = column.size() > 1 ? std::sqrt(dev / (n - 1)) : (column.empty() ? std::nan("") : 0.0);
-              // Selection, not a full sort: each percentile reads two order statistics, which
-              // nth_element places exactly where a sort would (same values, same bits). The
-              // percentiles are increasing, so each selection works on what is right of the last.
-              std::size_t from = 0;
-              for (std::size_t q = 0; q < std::size(SUMMARY_PERCENTILES); ++q)
-                pct[q][c] = column.empty()
-                                ? std::nan("")
-                                : detail::percentile_selected(column, (n - 1) * SUMMARY_PERCENTILES[q] / 100.0, from);
-            }
+        const auto cell_stats = [&](std::vector<double>& column, std::uint64_t first, std::uint64_t last) {
+          for (std::uint64_t bc = first; bc < last; ++bc) {  // bc = tb * K + k within the block
+            // NaN marks an undefined value (health before any LEP forms): left out of every statistic.
+            column.clear();
+            for (std::uint64_t r = 0; r < R; ++r)
+              if (const double x = buf[r * nb * K + bc]; !std::isnan(x)) column.push_back(x);
+            const std::size_t c = static_cast<std::size_t>(t0 * K + bc);
+            const auto n = static_cast<double>(column.size());
+            double s = 0, s2 = 0;
+            for (double x : column) s += x, s2 += x * x;
+            const double mu = column.empty() ? std::nan("") : s / n;
+            double dev = 0;  // second pass: no cancellation in the variance
+            for (double x : column) dev += (x - mu) * (x - mu);
+            sum[c] = s;
+            sum_sq[c] = s2;
+            count[c] = n;
+            mean[c] = mu;
+            sd[c] = column.size() > 1 ? std::sqrt(dev / (n - 1)) : (column.empty() ? std::nan("") : 0.0);
+            // Selection, not a full sort: each percentile reads two order statistics, which
+            // nth_element places exactly where a sort would (same values, same bits). The
+            // percentiles are increasing, so each selection works on what is right of the last.
+            std::size_t from = 0;
+            for (std::size_t q = 0; q < std::size(SUMMARY_PERCENTILES); ++q)
+              pct[q][c] = column.empty() ? std::nan("")
+                                         : detail::percentile_selected(column, (n - 1) * SUMMARY_PERCENTILES[q] / 100.0, from);
           }
         };
         const std::uint64_t block_cells = nb * K, share = (block_cells + workers - 1) / workers;
         // Share w's cells, with its own column; only bad_alloc is possible, rethrown here.
         const auto shares = static_cast<std::size_t>(share ? (block_cells + share - 1) / share : 0);  // none: no cells
         share_out(shares, static_cast<int>(workers), [&](std::size_t w) {
-          cell_stats(cells_of[w], tile_of[w], w * share, std::min(block_cells, (w + 1) * share));
+          cell_stats(cells_of[w], w * share, std::min(block_cells, (w + 1) * share));
         });
       }
     }
