@@ -58,7 +58,7 @@ R=12 B=4
 "$LEPSIM" experiment "$X/policy-grid.toml" -o ref.h5 -r $R -t 2 --block $B >/dev/null 2>&1
 "$LEPSIM" experiment "$X/policy-grid.toml" -o killed.h5 -r $R -t 2 --block $B >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 2400); do [ -s killed.h5.partial ] && [ "$(stat -c %s killed.h5.partial)" -gt 20000 ] && break; kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+wait_for_size killed.h5.partial 20000 $pid
 kill -KILL $pid; wait $pid 2>/dev/null
 expect "SIGKILL: no file under the final name" test ! -e killed.h5
 expect "SIGKILL: a checkpoint is left" test -s killed.h5.partial
@@ -71,7 +71,7 @@ expect "SIGKILL + --resume: same datasets" same_datasets ref.h5 killed.h5
 
 "$LEPSIM" experiment "$X/policy-grid.toml" -o stopped.h5 -r $R -t 2 --block $B >/dev/null 2>err-int.txt &
 pid=$!
-for _ in $(seq 2400); do [ -s stopped.h5.partial ] && [ "$(stat -c %s stopped.h5.partial)" -gt 20000 ] && break; kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+wait_for_size stopped.h5.partial 20000 $pid
 kill -INT $pid; wait $pid; rc=$?
 expect "SIGINT: exit 130 (got $rc)" test "$rc" = 130
 expect "SIGINT: says how to resume" grep -q -- "--resume" err-int.txt

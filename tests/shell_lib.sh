@@ -22,6 +22,16 @@ no_temporaries() {  # no_temporaries DIR: no `NAME.tmp-PID` left behind
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
+# wait_for_size FILE BYTES PID: true once FILE holds more than BYTES (a checkpoint with some
+# work in it), false if PID ends first or after 2 minutes (sanitized builds are slow).
+wait_for_size() {
+  for _ in $(seq 2400); do
+    [ -s "$1" ] && [ "$(stat -c %s "$1")" -gt "$2" ] && return 0
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
 # example_calibration DIR [SED-EXPR...]: a copy of tests/data/calibrate-example.toml in DIR,
 # beside a copy of its record (so a test may change that record), with the scenario's path
 # made absolute and each SED-EXPR applied (a smaller budget, fewer particles); prints its path.

@@ -8,14 +8,6 @@
 . "$SOURCE_DIR/tests/shell_lib.sh"
 ex=$SOURCE_DIR/scenarios/example.toml
 compare() { /usr/bin/python3 "$SOURCE_DIR/tests/tools/compare_runs.py" "$@"; }
-wait_for_size() {  # wait_for_size FILE BYTES PID: FILE holds more than BYTES, or PID ended
-  for _ in $(seq 3000); do
-    [ -s "$1" ] && [ "$(stat -c %s "$1")" -gt "$2" ] && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.04
-  done
-  return 1
-}
 
 # lepsim run: every mechanism (bsf.toml), then many cheap replications (example.toml).
 check "run bsf.toml on 2 threads" 0 "$LEPSIM" run "$SOURCE_DIR/scenarios/bsf.toml" -r 4 -t 2 -o bsf2.h5
@@ -52,7 +44,7 @@ check "experiment on 1 thread" 0 "$LEPSIM" experiment grid.toml -o e1.h5 -t 1 --
 expect "  the same bits" compare e2.h5 e1.h5
 "$LEPSIM" experiment grid.toml -o k.h5 -t 2 --block 1 >/dev/null 2>&1 &
 pid=$!
-wait_for_size k.h5.partial 20000 $pid
+expect "SIGKILL: the experiment checkpointed some blocks first" wait_for_size k.h5.partial 20000 $pid
 kill -KILL $pid; wait $pid 2>/dev/null
 check "--resume after SIGKILL on 2 threads" 0 "$LEPSIM" experiment grid.toml -o k.h5 -t 2 --block 1 --resume
 expect "  the same bits" compare e2.h5 k.h5
