@@ -23,7 +23,6 @@ using lepsim::RandomStream;
 
 namespace {
 
-constexpr double INF = std::numeric_limits<double>::infinity();
 // sqrt(n) D of the Kolmogorov-Smirnov statistic exceeds this with probability 0.001.
 constexpr double KS_CRITICAL_0001 = 1.949;
 

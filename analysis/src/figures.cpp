@@ -11,8 +11,6 @@
 namespace lepsim::analysis {
 namespace {
 
-constexpr double INF = std::numeric_limits<double>::infinity();
-
 bool has(const std::vector<SeriesInfo>& v, const std::string& name) {
   return std::any_of(v.begin(), v.end(), [&](const SeriesInfo& s) { return s.name == name; });
 }

@@ -63,7 +63,7 @@ std::string relative_to(const std::string& file, const std::string& p) {
   return (fs::path(file).parent_path() / p).lexically_normal().string();
 }
 
-class CalibrationReader : detail::TomlReader<TomlValue> {
+class CalibrationReader : detail::TomlReader {
  public:
   explicit CalibrationReader(std::string path) : TomlReader(std::move(path)) {}
 
@@ -895,7 +895,9 @@ void write_fitted(const std::string& posterior_path, const std::string& fitted_p
 bool fitted_is_current(const std::string& fitted_path, std::string& why) {
   TomlValue root;
   try {
-    root = toml::parse<toml::discard_comments, std::map, std::vector>(fitted_path);
+    std::ifstream in(fitted_path, std::ios::binary);
+    if (!in) throw std::runtime_error("it cannot be opened");
+    root = detail::parse_toml(in, fitted_path);
   } catch (const std::exception& e) {
     throw ScenarioError({{fitted_path, 0, "", "", std::string("cannot read the fitted file: ") + e.what()}});
   }

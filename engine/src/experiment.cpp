@@ -21,7 +21,6 @@
 #include <numeric>
 #include <set>
 #include <sstream>
-#include <toml.hpp>
 
 namespace lepsim {
 
@@ -281,7 +280,7 @@ Experiment parse_experiment(const std::string& text, const std::string& path) {
   TValue root;
   try {
     std::istringstream in(text);
-    root = toml::parse<toml::discard_comments, std::map, std::vector>(in, path);
+    root = detail::parse_toml(in, path);
   } catch (const std::exception& e) {
     std::string msg = e.what();
     int line = 0;

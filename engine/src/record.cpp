@@ -7,7 +7,6 @@
 #include <regex>
 #include <set>
 #include <sstream>
-#include <toml.hpp>
 
 #include "toml_reader.hpp"
 
@@ -69,9 +68,9 @@ std::optional<double> months_to_end_of(const std::string& text, const MonthOrigi
 
 namespace {
 
-using TValue = toml::value;
+using TValue = detail::TomlValue;
 
-class RecordReader : detail::TomlReader<TValue> {
+class RecordReader : detail::TomlReader {
  public:
   RecordReader(std::string path, std::optional<MonthOrigin> origin) : TomlReader(std::move(path)), origin_(origin) {}
 

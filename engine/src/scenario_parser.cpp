@@ -19,7 +19,6 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include <toml.hpp>
 
 #include "lepsim/copula.hpp"
 #include "lepsim/error.hpp"
@@ -28,11 +27,12 @@
 #include "lepsim/text.hpp"
 #include "lepsim/uncertainty.hpp"
 #include "scenario_internal.hpp"
+#include "toml_value.hpp"
 
 namespace lepsim {
 namespace {
 
-using TValue = toml::basic_value<toml::discard_comments, std::map, std::vector>;
+using TValue = detail::TomlValue;
 using TTable = TValue::table_type;
 
 using detail::did_you_mean;
@@ -1381,7 +1381,7 @@ TValue Parser::read_toml(const std::string& text, const std::string& path) const
     throw ScenarioError({{path, line, "", "", "arrays or inline tables nested more than 32 deep"}});
   try {
     std::istringstream is(text);
-    return toml::parse<toml::discard_comments, std::map, std::vector>(is, path);
+    return detail::parse_toml(is, path);
   } catch (const toml::exception& e) {
     throw ScenarioError({toml_diagnostic(path, e.what())});
   } catch (const std::exception& e) {  // toml11 failing inside, on input it should have rejected

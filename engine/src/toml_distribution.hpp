@@ -8,14 +8,12 @@
 #include <optional>
 #include <sstream>
 #include <string>
-#include <toml.hpp>
 #include <vector>
 
 #include "lepsim/distribution.hpp"
+#include "toml_value.hpp"
 
 namespace lepsim::detail {
-
-using TomlValue = toml::basic_value<toml::discard_comments, std::map, std::vector>;
 
 inline int line_of(const TomlValue& v) { return static_cast<int>(v.location().line()); }
 

@@ -10,18 +10,18 @@
 #include <regex>
 #include <sstream>
 #include <string>
-#include <toml.hpp>
-#include <type_traits>
 #include <vector>
 
 #include "lepsim/error.hpp"
 #include "scenario_internal.hpp"
+#include "toml_value.hpp"
 
 namespace lepsim::detail {
 
-template <class V>
 class TomlReader {
  protected:
+  using V = TomlValue;
+
   explicit TomlReader(std::string path) : path_(std::move(path)) {}
 
   std::string path_;
@@ -31,10 +31,7 @@ class TomlReader {
   V parse(const std::string& text) {
     try {
       std::istringstream is(text);
-      if constexpr (std::is_same_v<V, toml::value>)
-        return toml::parse(is, path_);
-      else  // the experiment file's flavour (ordered tables): TomlValue
-        return toml::parse<toml::discard_comments, std::map, std::vector>(is, path_);
+      return parse_toml(is, path_);
     } catch (const toml::syntax_error& e) {
       const std::string what = e.what();
       static const std::regex line(R"(\n *([0-9]+) \|)");
