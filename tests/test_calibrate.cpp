@@ -38,11 +38,12 @@ std::string record_text(const std::vector<int>& months, const std::vector<double
 }
 
 //! A small calibration of example.toml's procurement and construction durations.
-std::string calibration_text(std::uint64_t seed, const std::string& record = "record.toml") {
+std::string calibration_text(std::uint64_t seed, const std::string& record = "record.toml", int particles = 150,
+                             int budget = 4000) {
   return "[calibration]\nname = \"synthetic\"\nscenario = \"" + EXAMPLE + "\"\nrecord = \"" + record +
          "\"\ndiscrepancy = 0\nseed = " + std::to_string(seed) +
-         "\nbudget = 4000\n\n[history_matching]\npoints_per_wave = 40\nreplications = 6\nmax_waves = 3\n\n"
-         "[abc]\nparticles = 150\nmax_generations = 6\nmin_acceptance = 0.05\n\n[predictive]\ndraws = 50\n\n"
+         "\nbudget = " + std::to_string(budget) + "\n\n[history_matching]\npoints_per_wave = 40\nreplications = 6\nmax_waves = 3\n\n"
+         "[abc]\nparticles = " + std::to_string(particles) + "\nmax_generations = 6\nmin_acceptance = 0.05\n\n[predictive]\ndraws = 50\n\n"
          "[[factor]]\nname = \"procurement\"\npath = \"stages.procurement.work\"\nmode = \"scale\"\nlo = 0.5\nhi = 2.0\n\n"
          "[[factor]]\nname = \"construction\"\npath = \"stages.construction.work\"\nmode = \"scale\"\nlo = 0.5\nhi = 1.5\n";
 }
@@ -129,7 +130,9 @@ TEST_CASE("Synthetic truth through lepsim: example.toml's durations recovered fr
 TEST_CASE("The posterior file: format attributes, sample, diagnostics, written atomically", "[calibrate]") {
   const fs::path dir = test::scratch_dir("calibrate_post");
   write(dir / "record.toml", record_text({54, 96}, {1, 20}));
-  write(dir / "cal.toml", calibration_text(7));
+  // Fewer particles and simulations than the recovery test: this one is about the file.
+  constexpr std::size_t PARTICLES = 40;
+  write(dir / "cal.toml", calibration_text(7, "record.toml", PARTICLES, 1500));
   const CalibrationSpec spec = load_calibration((dir / "cal.toml").string());
   CalibrateOptions o;
   o.output_path = (dir / "post.h5").string();
@@ -145,12 +148,12 @@ TEST_CASE("The posterior file: format attributes, sample, diagnostics, written a
   CHECK(p.read_strings("factor_modes") == std::vector<std::string>{"scale", "scale"});
   std::vector<std::uint64_t> dims;
   const auto params = p.open_dataset("parameters").read<double>(&dims);
-  REQUIRE(dims == std::vector<std::uint64_t>{150, 2});
+  REQUIRE(dims == std::vector<std::uint64_t>{PARTICLES, 2});
   const auto w = p.open_dataset("weights").read<double>();
   double sum = 0;
   for (double x : w) sum += x;
   CHECK(sum == Approx(1).epsilon(1e-12));
-  for (std::size_t i = 0; i < 150; ++i) {
+  for (std::size_t i = 0; i < PARTICLES; ++i) {
     CHECK(params[2 * i] >= 0.5);
     CHECK(params[2 * i] <= 2.0);
   }

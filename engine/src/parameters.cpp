@@ -1215,7 +1215,8 @@ std::string parameter_table(std::string_view table_pattern) {
   const auto rule_text = [](const ParamSpec& p) -> std::string {
     std::string r;
     const auto bound = [](double x) {
-      return std::fabs(x) >= 1e4 ? std::to_string(static_cast<long long>(x)) : shortest_number(x);
+      // (An unbounded side is never printed, but is passed here: no cast of infinity.)
+      return std::isfinite(x) && std::fabs(x) >= 1e4 ? std::to_string(static_cast<long long>(x)) : shortest_number(x);
     };
     if (p.type == ParamType::Number || p.type == ParamType::Integer) {
       const ParamRange& g = p.range;

@@ -110,16 +110,10 @@ class RandomStream {
  private:
   using Philox = r123::Philox4x32;
 
-  void refill_() {
-    // Never wrap the block counter: that would silently repeat the stream.
-    if (next_block_ >= BLOCK_COUNT) throw_exhausted_();
-    ctr_[3] = static_cast<std::uint32_t>(next_block_);
-    ++next_block_;
-    const Philox::ctr_type r = Philox{}(ctr_, key_);
-    buf_[0] = (static_cast<std::uint64_t>(r[1]) << 32) | r[0];
-    buf_[1] = (static_cast<std::uint64_t>(r[3]) << 32) | r[2];
-    buffered_ = 2;
-  }
+  // The next Philox block into buf_. Out of line (src/rng.cpp), one call per two draws
+  // (< 0.5% of a replication), so that it is compiled optimised in every build: unoptimised,
+  // Random123's rounds were most of a sanitized simulation's time.
+  void refill_();
 
   [[noreturn]] void throw_exhausted_() const;
 
