@@ -894,9 +894,9 @@ void write_fitted(const std::string& posterior_path, const std::string& fitted_p
 
 bool fitted_is_current(const std::string& fitted_path, std::string& why) {
   TomlValue root;
+  const std::string text = read_text(fitted_path);
   try {
-    std::ifstream in(fitted_path, std::ios::binary);
-    if (!in) throw std::runtime_error("it cannot be opened");
+    std::istringstream in(text);
     root = detail::parse_toml(in, fitted_path);
   } catch (const std::exception& e) {
     throw ScenarioError({{fitted_path, 0, "", "", std::string("cannot read the fitted file: ") + e.what()}});

@@ -19,7 +19,6 @@
 #include <unordered_map>
 #include <unordered_set>
 
-
 #include "lepsim/copula.hpp"
 #include "lepsim/error.hpp"
 #include "lepsim/parameters.hpp"

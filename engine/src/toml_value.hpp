@@ -2,7 +2,7 @@
 // The one TOML value type lepsim's readers use (tables kept in key order) and the one place
 // that instantiates toml11's parser: toml_value.cpp. The parser is most of a reader's
 // compile time and, unoptimised, most of a sanitized run's start-up, so it is compiled once,
-// optimised in every build (engine/CMakeLists.txt).
+// optimised in every build (LEPSIM_ALWAYS_OPTIMISED, CMakeLists.txt).
 
 #include <istream>
 #include <map>
